@@ -1,0 +1,430 @@
+"""The tape: Function nodes, grad mode, and the backward pass.
+
+How a gradient is computed, in four sentences:
+
+1. Every op is a `Function`. Calling it (`Mul()(a, b)`) runs `forward` on the raw arrays
+   and, when gradients are wanted, records the Function as the `creator` of its output:
+   the output remembers where it came from, and the Function remembers its inputs.
+2. These records form a graph (a "tape") that leads from the loss back to the leaves
+   (the parameters, which have no creator).
+3. `loss.backward()` visits the Functions in reverse topological order (every consumer
+   before its producers) and calls each one's `backward(grad_output)`, which returns the
+   gradient for each input; gradients reaching the same tensor are added up.
+4. `backward` is written with minigrad ops on Tensors, not with raw arrays. So when
+   `create_graph=True` the backward pass is itself recorded on the tape, and the gradient
+   can be differentiated again: that is "double backward", which the WGAN-GP gradient
+   penalty and R1 need.
+
+Repeated `backward()` calls *accumulate* into each leaf's `.grad` (as in PyTorch): call
+`optimizer.zero_grad()` (or set `.grad = None`) between steps.
+
+After a backward pass that does not ask `retain_graph=True`, each Function drops what it
+saved (inputs, outputs, masks) so the memory is returned at once; a second backward through
+the same graph then raises an error that suggests `retain_graph=True`.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import NamedTuple, Sequence
+
+# ---------------------------------------------------------------------- grad mode
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def _set_grad_enabled(flag: bool):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, flag
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """`with mg.no_grad():` ops inside record nothing (evaluation, optimizer updates)."""
+    return _set_grad_enabled(False)
+
+
+def enable_grad():
+    """`with mg.enable_grad():` turns recording back on inside a `no_grad` block."""
+    return _set_grad_enabled(True)
+
+
+def set_grad_enabled(flag: bool):
+    return _set_grad_enabled(flag)
+
+
+# ---------------------------------------------------------------------- trace hook
+# `minigrad.viz.trace()` sets this to a callable(fn, grad_outputs, grad_inputs) that
+# prints one line per backward node. None means "do not trace" (the normal case).
+_backward_trace = None
+
+
+# ---------------------------------------------------------------------- Function
+class Edge(NamedTuple):
+    """Where the gradient for one input of a Function goes.
+
+    fn/index: the Function that produced the input, and which of its outputs it was;
+    leaf: the input itself when it is a leaf that requires grad (a parameter).
+    """
+    fn: "Function | None"
+    index: int
+    leaf: "object | None"
+
+
+# Attributes a Function keeps after `release()` (bookkeeping, not saved data).
+_KEPT_ON_RELEASE = ("next_edges", "n_outputs", "input_meta", "output_hooks", "released")
+
+
+class Function:
+    """One node of the tape. Subclasses write `forward` and `backward` side by side.
+
+    forward(self, *arrays) -> array or tuple of arrays
+        Computes the op on raw ndarrays (numpy or CuPy). May store constants on `self`
+        (a ReLU mask, a max index): those are not differentiated.
+    backward(self, *grad_outputs: Tensor) -> Tensor | None | tuple
+        Returns the gradient for each input, written with minigrad ops so that it can
+        itself be differentiated. Inputs and outputs are available as Tensors:
+        `self.inputs` (when `save_inputs` is True) and `self.outputs` (when
+        `save_outputs` is True). `self.needs_input_grad[i]` says whether input i needs a
+        gradient at all; return None for the ones that do not.
+    """
+
+    save_inputs = True    # keep the input Tensors for backward (most ops need them)
+    save_outputs = False  # keep the output Tensors (tanh, sigmoid, exp use y)
+
+    def __call__(self, *inputs):
+        arrays = [t.data for t in inputs]
+        _check_same_device(self, inputs)
+        outputs = self.forward(*arrays)
+        is_tuple = isinstance(outputs, tuple)
+        outputs = outputs if is_tuple else (outputs,)
+
+        requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
+        results = tuple(Tensor._from_op(array, requires_grad) for array in outputs)
+        if requires_grad:
+            self._record(inputs, results)
+        return results if is_tuple else results[0]
+
+    def _record(self, inputs, results) -> None:
+        """Link this Function into the graph (called only when grad is needed)."""
+        self.next_edges = tuple(_edge_to(t) for t in inputs)
+        self.needs_input_grad = tuple(edge is not None for edge in self.next_edges)
+        self.input_meta = tuple((t.shape, t.dtype) for t in inputs)
+        self.n_outputs = len(results)
+        self.output_meta = tuple((t.shape, t.dtype, t.device) for t in results)
+        self.output_hooks = None
+        self.released = False
+        for index, tensor in enumerate(results):
+            tensor.creator = self
+            tensor._output_index = index
+        self.inputs = tuple(inputs) if self.save_inputs else None
+        self.outputs = results if self.save_outputs else None
+        saved = (self.inputs or ()) + (self.outputs or ())
+        self._saved_versions = tuple((t, t._version) for t in saved)
+
+    # The two methods every op writes.
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, *grad_outputs):
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def release(self) -> None:
+        """Drop everything saved for backward (called after a non-retained backward)."""
+        kept = {k: self.__dict__[k] for k in _KEPT_ON_RELEASE if k in self.__dict__}
+        self.__dict__.clear()
+        self.__dict__.update(kept)
+        self.released = True
+
+    def _check_saved_versions(self) -> None:
+        for tensor, version in self._saved_versions:
+            if tensor._version != version:
+                raise RuntimeError(
+                    f"{self.name}.backward: a tensor of shape {tuple(tensor.shape)} that "
+                    f"{self.name} saved for backward was modified in place after it was "
+                    f"used (version {version} -> {tensor._version}); its gradient would be "
+                    f"wrong. Compute it again, or clone it before modifying it."
+                )
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _edge_to(tensor) -> Edge | None:
+    if tensor.creator is not None:
+        return Edge(tensor.creator, tensor._output_index, None)
+    if tensor.requires_grad:
+        return Edge(None, 0, tensor)
+    return None
+
+
+def _check_same_device(fn, inputs) -> None:
+    if len(inputs) < 2:
+        return
+    first = inputs[0].device
+    for t in inputs[1:]:
+        if t.device != first:
+            described = ", ".join(f"{tuple(x.shape)} on {x.device}" for x in inputs)
+            raise RuntimeError(
+                f"{fn.name}: all inputs must be on the same device, got {described}; "
+                f"move them with .to('cpu') or .to('gpu')"
+            )
+
+
+# ---------------------------------------------------------------------- backward
+def _topological_order(root_fns):
+    """Functions reachable from the roots, every consumer before its producers.
+
+    An iterative depth-first search (no recursion limit on deep graphs): a node is
+    appended after all of its producers (post-order); reversing that list puts each
+    node before everything it consumed.
+    """
+    order, visited = [], set()
+    for root in root_fns:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(root.next_edges))]
+        while stack:
+            fn, edges = stack[-1]
+            for edge in edges:
+                if edge is not None and edge.fn is not None and edge.fn not in visited:
+                    visited.add(edge.fn)
+                    stack.append((edge.fn, iter(edge.fn.next_edges)))
+                    break
+            else:
+                stack.pop()
+                order.append(fn)
+    order.reverse()
+    return order
+
+
+def _accumulate(store: dict, key, index: int, n: int, grad) -> None:
+    slots = store.get(key)
+    if slots is None:
+        slots = store[key] = [None] * n
+    slots[index] = grad if slots[index] is None else slots[index] + grad
+
+
+def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
+                 create_graph: bool, inputs: Sequence | None = None,
+                 allow_unused: bool = False):
+    """The engine behind `Tensor.backward` and `mg.grad`.
+
+    With `inputs=None` (Tensor.backward) gradients are accumulated into the `.grad` of
+    every leaf. With `inputs` (mg.grad) the gradients w.r.t. those tensors are returned
+    instead, no `.grad` is touched, and Functions that do not lead to an input are
+    skipped (their `needs_input_grad` is narrowed, so e.g. a convolution does not
+    compute a weight gradient nobody asked for).
+    """
+    from .tensor import Tensor  # noqa: PLC0415 (circular at import time)
+
+    fn_grads: dict = {}    # Function -> [grad of output 0, grad of output 1, ...]
+    leaf_grads: dict = {}  # id(leaf) -> (leaf, summed grad)
+    roots = []
+    for out, g in zip(outputs, grad_outputs):
+        if out.creator is not None:
+            _accumulate(fn_grads, out.creator, out._output_index, out.creator.n_outputs, g)
+            roots.append(out.creator)
+        elif out.requires_grad:
+            _add_leaf_grad(leaf_grads, out, g)
+        else:
+            raise RuntimeError(
+                f"backward: tensor of shape {tuple(out.shape)} does not require grad and "
+                f"has no creator; nothing to differentiate (did you forget "
+                f"requires_grad=True, or compute it under no_grad()?)"
+            )
+    order = _topological_order(roots)
+
+    targets = None
+    if inputs is not None:
+        targets = {}
+        for position, t in enumerate(inputs):
+            key = (t.creator, t._output_index) if t.creator is not None else id(t)
+            targets.setdefault(key, []).append(position)
+        leads = _leads_to_targets(order, targets)
+
+    captured = {}
+    with _set_grad_enabled(create_graph):
+        for fn in order:
+            slots = fn_grads.pop(fn, None)
+            if slots is None:
+                continue
+            if fn.output_hooks:
+                slots = _run_output_hooks(fn, slots)
+            if targets is not None:
+                for index, g in enumerate(slots):
+                    if (fn, index) in targets and g is not None:
+                        captured[(fn, index)] = g
+                needs = tuple(e is not None and _edge_leads(e, targets, leads)
+                              for e in fn.next_edges)
+                if not any(needs):
+                    continue
+            else:
+                needs = tuple(e is not None for e in fn.next_edges)
+            if fn.released:
+                raise RuntimeError(
+                    f"{fn.name}.backward: trying to backward through the graph a second "
+                    f"time, but its saved tensors were freed after the first backward. "
+                    f"Pass retain_graph=True to the first backward()/grad() if you need "
+                    f"to backward twice."
+                )
+            fn._check_saved_versions()
+            fn.needs_input_grad = needs
+            grad_outs = [g if g is not None else _zeros(*meta)
+                         for g, meta in zip(slots, fn.output_meta)]
+            grad_ins = fn.backward(*grad_outs)
+            if not isinstance(grad_ins, tuple):
+                grad_ins = (grad_ins,)
+            if len(grad_ins) != len(fn.next_edges):
+                raise RuntimeError(f"{fn.name}.backward returned {len(grad_ins)} gradients "
+                                   f"for {len(fn.next_edges)} inputs")
+            if _backward_trace is not None:
+                _backward_trace(fn, grad_outs, grad_ins)
+            for edge, g, need, (shape, dtype) in zip(fn.next_edges, grad_ins, needs,
+                                                     fn.input_meta):
+                if edge is None or g is None or not need:
+                    continue
+                g = _conform(fn, g, shape, dtype)
+                if edge.leaf is not None:
+                    _add_leaf_grad(leaf_grads, edge.leaf, g)
+                else:
+                    _accumulate(fn_grads, edge.fn, edge.index, edge.fn.n_outputs, g)
+            if not retain_graph:
+                fn.release()
+
+        if targets is None:
+            for leaf, g in leaf_grads.values():
+                g = _run_leaf_hooks(leaf, g)
+                if not create_graph:
+                    g = g.detach()
+                leaf.grad = g if leaf.grad is None else leaf.grad + g
+            return None
+
+        results = []
+        for position, t in enumerate(inputs):
+            if t.creator is not None:
+                g = captured.get((t.creator, t._output_index))
+            else:
+                entry = leaf_grads.get(id(t))
+                g = None if entry is None else _run_leaf_hooks(t, entry[1])
+            if g is None and not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {position} (shape {tuple(t.shape)}) was not used to "
+                    f"compute the outputs; pass allow_unused=True to get None for it"
+                )
+            if g is not None and not create_graph:
+                g = g.detach()
+            results.append(g)
+        return tuple(results)
+
+
+def _add_leaf_grad(leaf_grads: dict, leaf, g) -> None:
+    entry = leaf_grads.get(id(leaf))
+    leaf_grads[id(leaf)] = (leaf, g if entry is None else entry[1] + g)
+
+
+def _leads_to_targets(order, targets) -> dict:
+    """For each Function: does any path from it reach one of the targets?"""
+    leads = {}
+    for fn in reversed(order):  # producers first
+        leads[fn] = any(e is not None and _edge_leads(e, targets, leads)
+                        for e in fn.next_edges)
+    return leads
+
+
+def _edge_leads(edge: Edge, targets: dict, leads: dict) -> bool:
+    if edge.leaf is not None:
+        return id(edge.leaf) in targets
+    return (edge.fn, edge.index) in targets or leads.get(edge.fn, False)
+
+
+def _zeros(shape, dtype, device):
+    """The gradient of an output nobody used (multi-output Functions only)."""
+    from . import backend  # noqa: PLC0415
+
+    return Tensor._from_op(backend.get_xp(device).zeros(shape, dtype=dtype), False)
+
+
+def _conform(fn, g, shape, dtype):
+    """Check a returned gradient against its input's shape; cast its dtype if needed."""
+    if tuple(g.shape) != tuple(shape):
+        raise RuntimeError(
+            f"{fn.name}.backward returned a gradient of shape {tuple(g.shape)} for an "
+            f"input of shape {tuple(shape)} (internal error in the op's backward)"
+        )
+    if g.dtype != dtype:
+        g = g.to_dtype(dtype)
+    return g
+
+
+def _run_output_hooks(fn, slots):
+    slots = list(slots)
+    for index, hooks in fn.output_hooks.items():
+        if slots[index] is None:
+            continue
+        for hook in hooks:
+            replaced = hook(slots[index])
+            if replaced is not None:
+                slots[index] = replaced
+    return slots
+
+
+def _run_leaf_hooks(leaf, g):
+    for hook in leaf._hooks or ():
+        replaced = hook(g)
+        if replaced is not None:
+            g = replaced
+    return g
+
+
+from .tensor import Tensor  # noqa: E402  (Tensor needs Function and vice versa)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False):
+    """The gradients of `outputs` w.r.t. `inputs`, returned as a tuple (no `.grad` touched).
+
+    With `create_graph=True` the returned gradients are themselves on the tape and can be
+    differentiated again: `gp = ((mg.grad(D(x).sum(), x, create_graph=True)[0]) ** 2)...`
+    is how WGAN-GP and R1 penalise the critic's gradient. `retain_graph` defaults to
+    `create_graph`, as in PyTorch.
+    """
+    single = isinstance(outputs, Tensor)
+    outputs = [outputs] if single else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    grads = []
+    for out, g in zip(outputs, grad_outputs):
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"grad: grad_outputs must be given for a non-scalar output of shape "
+                    f"{tuple(out.shape)}"
+                )
+            g = Tensor._from_op(out.xp.ones_like(out.data), False)
+        elif tuple(g.shape) != tuple(out.shape):
+            raise RuntimeError(f"grad: grad_outputs shape {tuple(g.shape)} does not match "
+                               f"the output shape {tuple(out.shape)}")
+        grads.append(g)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: an input of shape {tuple(t.shape)} does not "
+                               f"require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    return run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
+                        allow_unused=allow_unused)

@@ -1,0 +1,146 @@
+"""Backends: numpy on the CPU, CuPy on the GPU. The one place that decides which.
+
+Every Tensor holds a plain ndarray in `.data`: a `numpy.ndarray` on the CPU or a
+`cupy.ndarray` on the GPU. Code that needs "the array module for this array" asks
+`xp_of(array)` (or `get_xp(device)`) instead of importing numpy or cupy itself, so the
+same op works on both devices.
+
+CuPy is imported lazily, the first time a GPU is asked for: the package imports and
+runs on a machine without CuPy.
+
+Random numbers: `manual_seed(seed)` reseeds one numpy Generator (CPU) and, if CuPy is
+present, one CuPy generator (GPU). All library randomness draws from them, so two CPU
+runs with the same seed are bit-for-bit identical.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+CPU = "cpu"
+GPU = "gpu"
+
+_INSTALL_HINT = (
+    'install CuPy with the extra that matches your CUDA: pip install -e ".[cuda12]" '
+    '(CUDA 12) or pip install -e ".[cuda13]" (CUDA 13)'
+)
+
+_cupy = None          # the cupy module once imported
+_cupy_error = None    # why it could not be used, if it could not
+
+
+def normalize_device(device) -> str:
+    """'cpu' -> 'cpu'; 'gpu', 'cuda', 'cuda:0' -> 'gpu'. Anything else is an error."""
+    if device is None:
+        return CPU
+    name = str(device).lower()
+    if name == CPU:
+        return CPU
+    if name in (GPU, "cuda") or name.startswith("cuda:") or name.startswith("gpu:"):
+        return GPU
+    raise ValueError(f"unknown device {device!r}: use 'cpu' or 'gpu' (alias 'cuda')")
+
+
+def _load_cupy():
+    global _cupy, _cupy_error
+    if _cupy is None and _cupy_error is None:
+        try:
+            import cupy  # noqa: PLC0415 (lazy on purpose)
+
+            if cupy.cuda.runtime.getDeviceCount() < 1:
+                raise RuntimeError("CuPy found no CUDA device")
+            _cupy = cupy
+        except Exception as exc:  # ImportError, CUDA driver errors, no device
+            _cupy_error = f"{type(exc).__name__}: {exc}"
+    return _cupy
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    return _load_cupy() is not None
+
+
+def cupy():
+    """The cupy module, or a RuntimeError that says how to install it."""
+    module = _load_cupy()
+    if module is None:
+        raise RuntimeError(
+            f"device 'gpu' was requested but CuPy with a CUDA device is not available "
+            f"({_cupy_error}); {_INSTALL_HINT}"
+        )
+    return module
+
+
+def get_xp(device: str):
+    """The array module for a device name: numpy for 'cpu', cupy for 'gpu'."""
+    return cupy() if normalize_device(device) == GPU else np
+
+
+def is_gpu_array(array) -> bool:
+    """True for a cupy.ndarray, checked without importing cupy."""
+    return type(array).__module__.startswith("cupy")
+
+
+def device_of(array) -> str:
+    return GPU if is_gpu_array(array) else CPU
+
+
+def xp_of(array):
+    """numpy or cupy, whichever owns `array`."""
+    return cupy() if is_gpu_array(array) else np
+
+
+def to_device(array, device: str):
+    """Copy an array to a device (no copy when it is already there)."""
+    device = normalize_device(device)
+    if device == GPU:
+        return cupy().asarray(array)
+    if is_gpu_array(array):
+        return array.get()
+    return np.asarray(array)
+
+
+def to_numpy(array) -> np.ndarray:
+    return array.get() if is_gpu_array(array) else np.asarray(array)
+
+
+# ---------------------------------------------------------------- random numbers
+_cpu_rng = np.random.default_rng(0)
+_gpu_rng = None
+_gpu_seed = 0
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every generator the library uses (CPU now, GPU when it is first used)."""
+    global _cpu_rng, _gpu_rng, _gpu_seed
+    _cpu_rng = np.random.default_rng(seed)
+    _gpu_seed = seed
+    _gpu_rng = None
+    if _cupy is not None:
+        _gpu_rng = _cupy.random.default_rng(seed)
+
+
+def rng(device: str = CPU):
+    """The generator for a device: numpy.random.Generator or cupy.random.Generator."""
+    global _gpu_rng
+    if normalize_device(device) == GPU:
+        if _gpu_rng is None:
+            _gpu_rng = cupy().random.default_rng(_gpu_seed)
+        return _gpu_rng
+    return _cpu_rng
+
+
+def get_rng_state() -> dict:
+    """The CPU generator's state as plain numbers (for checkpoints; no pickle)."""
+    state = _cpu_rng.bit_generator.state
+    return {"bit_generator": state["bit_generator"],
+            "state": int(state["state"]["state"]), "inc": int(state["state"]["inc"]),
+            "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+
+
+def set_rng_state(state: dict) -> None:
+    bit_gen = np.random.PCG64()
+    bit_gen.state = {"bit_generator": str(state["bit_generator"]),
+                     "state": {"state": int(state["state"]), "inc": int(state["inc"])},
+                     "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+    global _cpu_rng
+    _cpu_rng = np.random.Generator(bit_gen)

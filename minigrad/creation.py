@@ -1,0 +1,124 @@
+"""Making tensors: mg.tensor, zeros, ones, randn, ... (float32 unless told otherwise)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+float32 = np.float32
+float64 = np.float64
+int64 = np.int64
+int32 = np.int32
+uint8 = np.uint8
+bool_ = np.bool_
+
+
+def _shape(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor from a list, number, numpy or CuPy array (always copied).
+
+    Floating data becomes float32 unless `dtype` says otherwise (float64 for gradcheck);
+    integer and boolean data keep their kind (labels, indices)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    device = backend.normalize_device(device)
+    xp = backend.get_xp(device)
+    if backend.is_gpu_array(data) and device == "cpu":
+        data = data.get()
+    array = xp.array(data, dtype=dtype, copy=True)
+    if dtype is None and array.dtype.kind == "f" and array.dtype != np.float32:
+        array = array.astype(np.float32)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, device="cpu") -> Tensor:
+    """Like `tensor`, but without a copy when an array of the right kind is given."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    device = backend.normalize_device(device)
+    array = backend.to_device(data, device)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    elif array.dtype.kind == "f" and array.dtype != np.float32:
+        array = array.astype(np.float32)
+    return Tensor(array)
+
+
+def _make(fill, shape, dtype, device, requires_grad):
+    xp = backend.get_xp(device)
+    return Tensor(fill(xp, _shape(shape), np.dtype(dtype or float32)),
+                  requires_grad=requires_grad)
+
+
+def zeros(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return _make(lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return _make(lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device, requires_grad)
+
+
+def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return _make(lambda xp, s, d: xp.full(s, fill_value, dtype=d), (shape,), dtype, device,
+                 requires_grad)
+
+
+def randn(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """Standard normal samples from the library's seeded generator (mg.manual_seed)."""
+    def fill(xp, s, d):
+        return backend.rng(device).standard_normal(s, dtype=np.float64).astype(d)
+    return _make(fill, shape, dtype, device, requires_grad)
+
+
+def rand(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """Uniform samples in [0, 1) from the library's seeded generator."""
+    def fill(xp, s, d):
+        return backend.rng(device).random(s, dtype=np.float64).astype(d)
+    return _make(fill, shape, dtype, device, requires_grad)
+
+
+def randint(low, high, shape, device="cpu") -> Tensor:
+    return Tensor(backend.rng(device).integers(low, high, size=_shape((shape,))))
+
+
+def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
+    if end is None:
+        start, end = 0, start
+    xp = backend.get_xp(device)
+    array = xp.arange(start, end, step)
+    if dtype is not None:
+        array = array.astype(dtype)
+    elif array.dtype.kind == "f":
+        array = array.astype(float32)
+    return Tensor(array)
+
+
+def _like(fn, x: Tensor, dtype, requires_grad) -> Tensor:
+    return fn(*x.shape, dtype=dtype or x.dtype, device=x.device, requires_grad=requires_grad)
+
+
+def zeros_like(x, dtype=None, requires_grad=False):
+    return _like(zeros, x, dtype, requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    return _like(ones, x, dtype, requires_grad)
+
+
+def randn_like(x, dtype=None, requires_grad=False):
+    return _like(randn, x, dtype, requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad=False):
+    return _like(rand, x, dtype, requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False):
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=x.device,
+                requires_grad=requires_grad)

@@ -1,0 +1,416 @@
+"""Elementwise ops: arithmetic with broadcasting, and the pointwise functions.
+
+Broadcasting: `a + b` with a (3,1,4) and b (2,4) gives (3,2,4). In backward each input
+must receive a gradient of *its own* shape, so the incoming gradient is summed over the
+axes that broadcasting added or stretched: `sum_to(grad, a.shape)`. That one line, in every
+binary op below, is the answer to "why is my bias gradient the wrong shape?".
+
+Scalars: `x * 2.0` uses `MulScalar(2.0)`, which keeps the Python float a Python float. Under
+numpy 2 a float32 array times a Python float stays float32, whereas a 0-d float64 array
+would silently promote the whole computation to float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .shape import sum_to
+
+
+def _broadcast_error(op: str, a, b) -> ValueError:
+    return ValueError(f"{op}: cannot broadcast shapes {tuple(a.shape)} and "
+                      f"{tuple(b.shape)} (trailing dimensions must be equal or 1)")
+
+
+class Add(Function):
+    """y = a + b            dy/da = 1, dy/db = 1 (each summed back to its own shape)"""
+    save_inputs = False
+
+    def forward(self, a, b):
+        try:
+            return a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
+
+    def backward(self, gy):
+        (shape_a, _), (shape_b, _) = self.input_meta
+        return sum_to(gy, shape_a), sum_to(gy, shape_b)
+
+
+class Sub(Function):
+    """y = a - b            dy/da = 1, dy/db = -1"""
+    save_inputs = False
+
+    def forward(self, a, b):
+        try:
+            return a - b
+        except ValueError:
+            raise _broadcast_error("sub", a, b) from None
+
+    def backward(self, gy):
+        (shape_a, _), (shape_b, _) = self.input_meta
+        grad_b = sum_to(-gy, shape_b) if self.needs_input_grad[1] else None
+        return sum_to(gy, shape_a), grad_b
+
+
+class Mul(Function):
+    """y = a * b            dy/da = b, dy/db = a"""
+
+    def forward(self, a, b):
+        try:
+            return a * b
+        except ValueError:
+            raise _broadcast_error("mul", a, b) from None
+
+    def backward(self, gy):
+        a, b = self.inputs
+        grad_a = sum_to(gy * b, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(gy * a, b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Div(Function):
+    """y = a / b            dy/da = 1 / b, dy/db = -a / b^2"""
+
+    def forward(self, a, b):
+        try:
+            return a / b
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
+
+    def backward(self, gy):
+        a, b = self.inputs
+        grad_a = sum_to(gy / b, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """y = -x               dy/dx = -1"""
+    save_inputs = False
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class AddScalar(Function):
+    """y = x + c (c a Python number)        dy/dx = 1"""
+    save_inputs = False
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x):
+        return x + self.c
+
+    def backward(self, gy):
+        return gy
+
+
+class MulScalar(Function):
+    """y = c * x (c a Python number)        dy/dx = c"""
+    save_inputs = False
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x):
+        return x * self.c
+
+    def backward(self, gy):
+        return MulScalar(self.c)(gy)
+
+
+class RDivScalar(Function):
+    """y = c / x                            dy/dx = -c / x^2 = -y / x"""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x):
+        return self.c / x
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * MulScalar(-self.c)(PowScalar(-2.0)(x))
+
+
+class PowScalar(Function):
+    """y = x^p (p a Python number)          dy/dx = p x^(p-1)"""
+
+    def __init__(self, p: float):
+        self.p = p
+
+    def forward(self, x):
+        return x ** self.p
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        if self.p == 1:
+            return gy
+        if self.p == 2:
+            return gy * MulScalar(2.0)(x)
+        return gy * MulScalar(self.p)(PowScalar(self.p - 1)(x))
+
+
+class Exp(Function):
+    """y = e^x              dy/dx = e^x = y"""
+    save_inputs = False
+    save_outputs = True
+
+    def forward(self, x):
+        return _xp(x).exp(x)
+
+    def backward(self, gy):
+        (y,) = self.outputs
+        return gy * y
+
+
+class Log(Function):
+    """y = ln x             dy/dx = 1 / x"""
+
+    def forward(self, x):
+        return _xp(x).log(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy / x
+
+
+class Sqrt(Function):
+    """y = sqrt(x)          dy/dx = 1 / (2 sqrt(x)) = 0.5 / y"""
+    save_inputs = False
+    save_outputs = True
+
+    def forward(self, x):
+        return _xp(x).sqrt(x)
+
+    def backward(self, gy):
+        (y,) = self.outputs
+        return gy * RDivScalar(0.5)(y)
+
+
+class Tanh(Function):
+    """y = tanh x           dy/dx = 1 - y^2"""
+    save_inputs = False
+    save_outputs = True
+
+    def forward(self, x):
+        return _xp(x).tanh(x)
+
+    def backward(self, gy):
+        (y,) = self.outputs
+        return gy * AddScalar(1.0)(-(y * y))
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x)   dy/dx = y (1 - y)
+
+    A primitive (not exp/add/div composed) for numerical stability: computed as
+    e^x / (1 + e^x) for negative x, so that e^-x never overflows."""
+    save_inputs = False
+    save_outputs = True
+
+    def forward(self, x):
+        xp = _xp(x)
+        e = xp.exp(-xp.abs(x))                       # in (0, 1]: never overflows
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        (y,) = self.outputs
+        return gy * y * AddScalar(1.0)(-y)
+
+
+class MaskMul(Function):
+    """y = mask * x, with `mask` a constant array (not differentiated).
+
+    The derivative of relu, leaky_relu, abs, clamp and dropout is such a mask
+    (1/0, 1/slope, +1/-1, ...). Multiplying by a constant is linear, so this op's
+    backward is itself: MaskMul(mask)(gy). That is what makes their double backward
+    need nothing new."""
+    save_inputs = False
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, gy):
+        return MaskMul(self.mask)(gy)
+
+
+def _xp(array):
+    from ..backend import xp_of  # noqa: PLC0415
+
+    return xp_of(array)
+
+
+# ------------------------------------------------------------------ public functions
+def as_tensor(value, like: Tensor) -> Tensor:
+    """Wrap a number or array as a constant Tensor with `like`'s dtype and device."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor._from_op(like.xp.asarray(value, dtype=like.dtype), False)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) or \
+        isinstance(value, np.number)
+
+
+def add(a, b):
+    if _is_number(b):
+        return AddScalar(float(b))(a)
+    return Add()(a, as_tensor(b, a))
+
+
+def sub(a, b):
+    if _is_number(b):
+        return AddScalar(-float(b))(a)
+    return Sub()(a, as_tensor(b, a))
+
+
+def rsub(a, b):
+    """b - a, for `2.0 - tensor`."""
+    if _is_number(b):
+        return AddScalar(float(b))(Neg()(a))
+    return Sub()(as_tensor(b, a), a)
+
+
+def mul(a, b):
+    if _is_number(b):
+        return MulScalar(float(b))(a)
+    return Mul()(a, as_tensor(b, a))
+
+
+def div(a, b):
+    if _is_number(b):
+        return MulScalar(1.0 / float(b))(a)
+    return Div()(a, as_tensor(b, a))
+
+
+def rdiv(a, b):
+    """b / a, for `1.0 / tensor`."""
+    if _is_number(b):
+        return RDivScalar(float(b))(a)
+    return Div()(as_tensor(b, a), a)
+
+
+def neg(x):
+    return Neg()(x)
+
+
+def pow(x, exponent):
+    """x ** p. A number exponent is PowScalar; a tensor exponent is exp(p * log x)."""
+    if _is_number(exponent):
+        return PowScalar(float(exponent))(x)
+    return exp(as_tensor(exponent, x) * log(x))
+
+
+def rpow(x, base):
+    """base ** x for a number base: exp(x * ln base)."""
+    return exp(x * float(np.log(base)))
+
+
+def exp(x):
+    return Exp()(x)
+
+
+def log(x):
+    return Log()(x)
+
+
+def sqrt(x):
+    return Sqrt()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def sigmoid(x):
+    return Sigmoid()(x)
+
+
+def _mask(x: Tensor, condition, if_true: float, if_false: float):
+    """A constant array with x's dtype: if_true where condition holds, else if_false."""
+    xp = x.xp
+    return xp.where(condition, xp.asarray(if_true, dtype=x.dtype),
+                    xp.asarray(if_false, dtype=x.dtype))
+
+
+def relu(x):
+    """y = max(x, 0)        dy/dx = 1 where x > 0, else 0 (a constant mask)"""
+    return MaskMul(_mask(x, x.data > 0, 1.0, 0.0))(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    """y = x where x > 0, else slope * x      dy/dx = 1 or slope (a constant mask)"""
+    return MaskMul(_mask(x, x.data > 0, 1.0, negative_slope))(x)
+
+
+def abs(x):
+    """y = |x| = sign(x) * x                   dy/dx = sign(x) (0 at 0, as PyTorch)"""
+    return MaskMul(x.xp.sign(x.data))(x)
+
+
+def clamp(x, min=None, max=None):
+    """y = x clipped to [min, max]; dy/dx = 1 inside, 0 where clipped.
+
+    Written as x * mask + (clipped constant), so the gradient is the mask."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    clipped = x.xp.clip(x.data, min, max)
+    inside = clipped == x.data
+    kept = MaskMul(inside.astype(x.dtype))(x)
+    return kept + Tensor._from_op(x.xp.where(inside, 0, clipped).astype(x.dtype), False)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    """y = (1/beta) log(1 + e^(beta x)), written stably as relu(x) + log(1 + e^-|x|).
+
+    A composition of relu, abs, exp, log: it inherits double backward. `threshold` is
+    accepted for PyTorch compatibility; the stable form needs no switch-over."""
+    if beta != 1.0:
+        return softplus(x * beta) * (1.0 / beta)
+    return relu(x) + log(exp(-abs(x)) + 1.0)
+
+
+def where(condition, a, b):
+    """y = a where condition else b (condition constant).  dy/da = mask, dy/db = 1 - mask
+
+    `a` and `b` broadcast against each other and the condition."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError("where: at least one of a and b must be a Tensor")
+    like = a if isinstance(a, Tensor) else b
+    cond = condition.data if isinstance(condition, Tensor) else like.xp.asarray(condition)
+    a, b = as_tensor(a, like), as_tensor(b, like)
+    shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    mask = like.xp.broadcast_to(cond, shape).astype(like.dtype)
+    from .shape import expand  # noqa: PLC0415
+
+    return MaskMul(mask)(expand(a, *shape)) + MaskMul(1 - mask)(expand(b, *shape))
+
+
+def compare(a, b, how: str):
+    b_data = b.data if isinstance(b, Tensor) else b
+    xp = a.xp
+    result = getattr(xp, {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
+                          "gt": "greater", "ge": "greater_equal"}[how])(a.data, b_data)
+    return Tensor._from_op(result, False)
+
+
+def maximum(a, b):
+    """Elementwise max; the gradient goes to the larger (to `a` on ties)."""
+    b = as_tensor(b, a)
+    return where(a.data >= b.data, a, b)
+
+
+def minimum(a, b):
+    b = as_tensor(b, a)
+    return where(a.data <= b.data, a, b)

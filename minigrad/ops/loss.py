@@ -1,0 +1,119 @@
+"""Activations and losses that need no convolution. All are compositions of primitive ops,
+so each inherits its backward (and double backward) from them; the docstrings give the
+formula and say what makes it numerically stable.
+"""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import elementwise as E
+from .index import getitem
+from .reduce import max as _max
+from .reduce import mean, sum
+
+
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{op}: input shape {tuple(input.shape)} and target shape "
+                         f"{tuple(target.shape)} must be equal")
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), with m = max_j x_j (a constant:
+    subtracting it changes nothing mathematically and keeps e^. from overflowing)."""
+    shift = _max(x, dim, keepdim=True).values.detach()
+    e = E.exp(x - shift)
+    return e / sum(e, dim, keepdim=True)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m)   (the log-sum-exp trick)."""
+    shifted = x - _max(x, dim, keepdim=True).values.detach()
+    return shifted - E.log(sum(E.exp(shifted), dim, keepdim=True))
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """mean((input - target)^2)"""
+    target = E.as_tensor(target, input)
+    _check_same_shape("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """mean(|input - target|)"""
+    target = E.as_tensor(target, input)
+    _check_same_shape("l1_loss", input, target)
+    return _reduce(E.abs(input - target), reduction, "l1_loss")
+
+
+def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p = input.
+
+    As in PyTorch, each log is clamped at -100 so that p = 0 or 1 gives a large finite loss
+    instead of inf. Prefer binary_cross_entropy_with_logits: it never needs the clamp."""
+    target = E.as_tensor(target, input)
+    _check_same_shape("binary_cross_entropy", input, target)
+    log_p = E.clamp(E.log(input), min=-100.0)
+    log_1mp = E.clamp(E.log(1.0 - input), min=-100.0)
+    loss = -(target * log_p + (1.0 - target) * log_1mp)
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """BCE on logits x: max(x, 0) - x t + log(1 + e^-|x|).
+
+    Equal to -(t log sigmoid(x) + (1-t) log(1 - sigmoid(x))) but finite for any x: e^-|x|
+    is at most 1, so nothing overflows even for |x| = 1e4 (where sigmoid(x) rounds to 0
+    or 1 and the naive form takes log 0)."""
+    target = E.as_tensor(target, input)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    loss = E.relu(input) - input * target + E.log(E.exp(-E.abs(input)) + 1.0)
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def nll_loss(log_probs: Tensor, target, reduction: str = "mean") -> Tensor:
+    """-log_probs[n, target[n]] averaged over n. log_probs (N, C), target (N,) ints."""
+    labels = target.data if isinstance(target, Tensor) else log_probs.xp.asarray(target)
+    if log_probs.ndim != 2 or labels.ndim != 1 or labels.shape[0] != log_probs.shape[0]:
+        raise ValueError(f"nll_loss: expected log_probs (N, C) and target (N,), got "
+                         f"{tuple(log_probs.shape)} and {tuple(labels.shape)}")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"nll_loss: target must hold integer class indices, got {labels.dtype}")
+    n_classes = log_probs.shape[1]
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
+        raise ValueError(f"nll_loss: target values must be in [0, {n_classes}), got "
+                         f"[{int(labels.min())}, {int(labels.max())}]")
+    rows = log_probs.xp.arange(log_probs.shape[0])
+    picked = getitem(log_probs, (rows, labels))            # (N,)
+    return _reduce(-picked, reduction, "nll_loss")
+
+
+def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+    """nll_loss(log_softmax(logits), target): logits (N, C), integer targets (N,)."""
+    return nll_loss(log_softmax(logits, dim=1), target, reduction)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted
+    dropout: nothing to rescale at eval time). The mask is a constant."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    from ..backend import rng  # noqa: PLC0415
+
+    keep = rng(x.device).random(x.shape) >= p
+    mask = keep.astype(x.dtype) * (1.0 / (1.0 - p))
+    return E.MaskMul(mask.astype(x.dtype))(x)

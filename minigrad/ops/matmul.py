@@ -1,0 +1,60 @@
+"""Matrix multiplication, batched and broadcast like numpy.matmul.
+
+    Y = A @ B            A (..., n, k), B (..., k, m) -> Y (..., n, m)
+    dL/dA = dL/dY @ B^T  (..., n, m) @ (..., m, k) -> (..., n, k), summed over broadcast
+    dL/dB = A^T @ dL/dY  (..., k, n) @ (..., n, m) -> (..., k, m), summed over broadcast
+
+Both gradients are matmuls again, so double backward needs nothing new.
+1-D operands are treated as in numpy (a vector is a 1-row or 1-column matrix).
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .shape import reshape, sum_to
+
+
+def _mT(x: Tensor) -> Tensor:
+    """Swap the last two axes."""
+    from .shape import transpose  # noqa: PLC0415
+
+    return transpose(x, -1, -2)
+
+
+class MatMul(Function):
+    """Y = A @ B (both at least 2-D).   dA = gY @ B^T,  dB = A^T @ gY"""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        grad_a = sum_to(gy @ _mT(b), a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(_mT(a) @ gy, b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: inner dimensions do not match: {tuple(a.shape)} @ "
+                         f"{tuple(b.shape)} ({inner_a} != {inner_b})")
+    try:
+        import numpy as np  # noqa: PLC0415
+
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of {tuple(a.shape)} and "
+                         f"{tuple(b.shape)} cannot be broadcast") from None
+    a2 = reshape(a, 1, a.shape[0]) if a.ndim == 1 else a
+    b2 = reshape(b, b.shape[0], 1) if b.ndim == 1 else b
+    y = MatMul()(a2, b2)
+    if a.ndim == 1:
+        y = reshape(y, *y.shape[:-2], y.shape[-1])
+    if b.ndim == 1:
+        y = reshape(y, *y.shape[:-1])
+    return y

@@ -1,0 +1,299 @@
+"""Shape ops: they move numbers around without changing them.
+
+Each one's backward is the inverse movement: reshape back, permute back, sum back what
+broadcasting expanded (`sum_to` <-> `broadcast_to` are each other's backward), cut back
+what `cat`/`pad` glued on. Linear maps all: their double backward needs nothing new.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..backend import to_device as _to_device, xp_of
+from ..tensor import Tensor
+
+
+def _normalize_dim(dim: int, ndim: int, op: str) -> int:
+    if not -ndim <= dim < max(ndim, 1):
+        raise IndexError(f"{op}: dimension {dim} is out of range for a tensor with "
+                         f"{ndim} dimensions")
+    return dim % ndim if ndim else 0
+
+
+class SumTo(Function):
+    """y = x summed down to `shape` (undoing a broadcast).   dy/dx = broadcast back"""
+    save_inputs = False
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        lead = x.ndim - len(self.shape)            # axes broadcasting prepended
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(self.shape) if n == 1 and x.shape[lead + i] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(self.shape) if lead else y
+
+    def backward(self, gy):
+        (shape, _), = self.input_meta
+        return broadcast_to(gy, shape)
+
+
+class BroadcastTo(Function):
+    """y = x repeated along the broadcast axes.               dy/dx = sum_to(gy)"""
+    save_inputs = False
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        try:
+            return xp_of(x).broadcast_to(x, self.shape)
+        except ValueError:
+            raise ValueError(f"expand: cannot expand shape {tuple(x.shape)} to "
+                             f"{self.shape}") from None
+
+    def backward(self, gy):
+        (shape, _), = self.input_meta
+        return sum_to(gy, shape)
+
+
+def sum_to(x: Tensor, shape) -> Tensor:
+    """Sum x down to `shape` (a no-op when the shapes already agree)."""
+    return x if tuple(x.shape) == tuple(shape) else SumTo(shape)(x)
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    return x if tuple(x.shape) == tuple(shape) else BroadcastTo(shape)(x)
+
+
+def expand(x: Tensor, *shape) -> Tensor:
+    """PyTorch's expand: -1 keeps a dimension's size."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: cannot expand shape {tuple(x.shape)} to {shape} "
+                         f"(fewer dimensions)")
+    shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return broadcast_to(x, shape)
+
+
+class Reshape(Function):
+    """y = x with a new shape (same elements, same order).   dy/dx = reshape back"""
+    save_inputs = False
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {tuple(x.shape)} "
+                             f"({x.size} elements) to {self.shape}") from None
+
+    def backward(self, gy):
+        (shape, _), = self.input_meta
+        return Reshape(shape)(gy)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    shape = tuple(int(n) for n in shape)
+    return x if shape == tuple(x.shape) else Reshape(shape)(x)
+
+
+class Permute(Function):
+    """y = x with its axes reordered.   dy/dx = permute by the inverse order"""
+    save_inputs = False
+
+    def __init__(self, dims):
+        self.dims = tuple(dims)
+
+    def forward(self, x):
+        return x.transpose(self.dims)
+
+    def backward(self, gy):
+        inverse = tuple(int(i) for i in np.argsort(self.dims))
+        return Permute(inverse)(gy)
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} "
+                         f"dimensions of shape {tuple(x.shape)}")
+    return Permute(tuple(d % x.ndim for d in dims))(x)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    dims = list(range(x.ndim))
+    d0, d1 = _normalize_dim(dim0, x.ndim, "transpose"), _normalize_dim(dim1, x.ndim, "transpose")
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return Permute(dims)(x)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, 1)
+    start = _normalize_dim(start_dim, x.ndim, "flatten")
+    end = _normalize_dim(end_dim, x.ndim, "flatten")
+    middle = int(np.prod(x.shape[start:end + 1]))
+    return reshape(x, *x.shape[:start], middle, *x.shape[end + 1:])
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    dim = _normalize_dim(dim, x.ndim + 1, "unsqueeze")
+    return reshape(x, *x.shape[:dim], 1, *x.shape[dim:])
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        return reshape(x, *[n for n in x.shape if n != 1])
+    dim = _normalize_dim(dim, x.ndim, "squeeze")
+    if x.shape[dim] != 1:
+        return x
+    return reshape(x, *x.shape[:dim], *x.shape[dim + 1:])
+
+
+class Cat(Function):
+    """y = the inputs glued along `dim`.   dy/dx_i = the slice of gy that came from x_i"""
+    save_inputs = False
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def forward(self, *xs):
+        return xp_of(xs[0]).concatenate(xs, axis=self.dim)
+
+    def backward(self, gy):
+        from .index import getitem  # noqa: PLC0415
+
+        grads, start = [], 0
+        for (shape, _), need in zip(self.input_meta, self.needs_input_grad):
+            stop = start + shape[self.dim]
+            key = (slice(None),) * self.dim + (slice(start, stop),)
+            grads.append(getitem(gy, key) if need else None)
+            start = stop
+        return tuple(grads)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    ndim = tensors[0].ndim
+    dim = _normalize_dim(dim, ndim, "cat")
+    for t in tensors:
+        if t.ndim != ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, tensors[0].shape))
+                                 if i != dim):
+            shapes = ", ".join(str(tuple(u.shape)) for u in tensors)
+            raise ValueError(f"cat: shapes {shapes} must agree except in dimension {dim}")
+    return Cat(dim)(*tensors)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    dim = _normalize_dim(dim, tensors[0].ndim + 1, "stack")
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+class Pad(Function):
+    """y = x surrounded by a constant (zeros by default).   dy/dx = the middle of gy"""
+    save_inputs = False
+
+    def __init__(self, widths, value: float):
+        self.widths = widths      # ((before, after), ...) per dimension, numpy style
+        self.value = value
+
+    def forward(self, x):
+        return xp_of(x).pad(x, self.widths, mode="constant", constant_values=self.value)
+
+    def backward(self, gy):
+        from .index import getitem  # noqa: PLC0415
+
+        key = tuple(slice(before, gy.shape[i] - after)
+                    for i, (before, after) in enumerate(self.widths))
+        return getitem(gy, key)
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """PyTorch's F.pad: `pad` lists (left, right) pairs starting from the LAST dimension,
+    e.g. (1, 1, 2, 2) pads W by 1 and H by 2 on each side. Negative widths crop."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not implemented (only 'constant')")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: {tuple(pad)} must hold (before, after) pairs for at most "
+                         f"{x.ndim} dimensions of shape {tuple(x.shape)}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if any(a < 0 or b < 0 for a, b in widths):   # cropping part: slice first
+        from .index import getitem  # noqa: PLC0415
+
+        key = tuple(slice(-a if a < 0 else 0, n + b if b < 0 else n)
+                    for (a, b), n in zip(widths, x.shape))
+        x = getitem(x, key)
+        widths = [(max(a, 0), max(b, 0)) for a, b in widths]
+    return Pad(tuple(widths), float(value))(x)
+
+
+class ToDtype(Function):
+    """y = x converted to another float dtype.   dy/dx = convert back"""
+    save_inputs = False
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        (_, dtype), = self.input_meta
+        return ToDtype(dtype)(gy)
+
+
+def to_dtype(x: Tensor, dtype) -> Tensor:
+    return x if np.dtype(dtype) == x.dtype else ToDtype(dtype)(x)
+
+
+class ToDevice(Function):
+    """y = x copied to another device.   dy/dx = copy back"""
+    save_inputs = False
+
+    def __init__(self, device: str):
+        self.device = device
+
+    def forward(self, x):
+        self.source_device = "gpu" if type(x).__module__.startswith("cupy") else "cpu"
+        return _to_device(x, self.device)
+
+    def backward(self, gy):
+        return ToDevice(self.source_device)(gy)
+
+
+def to_device(x: Tensor, device: str) -> Tensor:
+    return ToDevice(device)(x)
+
+
+class Clone(Function):
+    """y = a copy of x.   dy/dx = 1"""
+    save_inputs = False
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone()(x)

@@ -1,0 +1,429 @@
+"""Tensor: an ndarray (numpy on the CPU, CuPy on the GPU) plus what autograd needs.
+
+    data           the array itself
+    requires_grad  whether gradients should flow to this tensor
+    grad           the accumulated gradient (a Tensor), filled by backward()
+    creator        the Function that produced it (None for leaves: data and parameters);
+                   `grad_fn` is the PyTorch name for the same thing
+    _version       bumped by every in-place change, so that a Function which saved this
+                   tensor for backward can tell that it was modified under its feet
+
+The operators (`a + b`, `a @ b`, `x.sum()`) only forward to the ops in `minigrad.ops`;
+the math lives there, next to its derivative.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+
+
+class Tensor:
+    __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not numpy's
+
+    def __init__(self, data, requires_grad: bool = False):
+        if isinstance(data, Tensor):
+            data = data.data
+        if not (isinstance(data, np.ndarray) or backend.is_gpu_array(data)):
+            data = np.asarray(data)
+        self._data = data
+        self._version = 0
+        self.grad: Tensor | None = None
+        self.creator = None
+        self._output_index = 0
+        self._hooks = None
+        self.name: str | None = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _from_op(cls, array, requires_grad: bool) -> "Tensor":
+        """Fast constructor used by Function.__call__ (array already an ndarray)."""
+        if isinstance(array, np.generic):  # numpy reductions return scalars
+            array = np.asarray(array)
+        t = cls.__new__(cls)
+        t._data = array
+        t._version = 0
+        t.grad = None
+        t.creator = None
+        t._output_index = 0
+        t._hooks = None
+        t.name = None
+        t._requires_grad = requires_grad
+        return t
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, array) -> None:
+        """Replacing or updating `.data` in place (e.g. `p.data -= lr * g`) counts as an
+        in-place modification: the version counter moves on."""
+        if isinstance(array, Tensor):
+            array = array.data
+        self._data = array
+        self._version += 1
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if flag and not self.is_floating_point():
+            raise RuntimeError(
+                f"only floating-point tensors can require gradients; this tensor has "
+                f"dtype {self.dtype} and shape {self.shape}. Convert it first, "
+                f"e.g. mg.tensor(x, dtype=mg.float32, requires_grad=True)"
+            )
+        if not flag and self.creator is not None:
+            raise RuntimeError("requires_grad can only be turned off on a leaf tensor; "
+                               "use .detach() for a non-leaf")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        self.requires_grad = flag
+        return self
+
+    @property
+    def grad_fn(self):
+        return self.creator
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self._data)
+
+    @property
+    def xp(self):
+        """numpy or cupy, whichever holds this tensor's data."""
+        return backend.xp_of(self._data)
+
+    def size(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    # ------------------------------------------------------------------ conversions
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array (copied from the GPU if needed). Requires no grad
+        history to matter: like PyTorch's .detach().cpu().numpy()."""
+        return backend.to_numpy(self._data)
+
+    def item(self) -> float:
+        if self._data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted to a "
+                             f"Python number, got shape {self.shape}")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph (shares memory, like PyTorch)."""
+        t = Tensor._from_op(self._data, False)
+        return t
+
+    def clone(self) -> "Tensor":
+        return ops.clone(self)
+
+    def to(self, device=None, dtype=None) -> "Tensor":
+        """A copy on another device and/or with another dtype (self when nothing
+        changes). Differentiable: gradients flow back across devices and dtypes."""
+        out = self
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            out = ops.to_dtype(out, dtype)
+        if device is not None and backend.normalize_device(device) != self.device:
+            out = ops.to_device(out, backend.normalize_device(device))
+        return out
+
+    def to_dtype(self, dtype) -> "Tensor":
+        return ops.to_dtype(self, dtype)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def gpu(self) -> "Tensor":
+        return self.to("gpu")
+
+    cuda = gpu
+
+    def float(self) -> "Tensor":
+        return self.to(dtype=np.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(dtype=np.float64)
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`.
+
+        `gradient` is required unless self is a scalar (then it is 1). Calling
+        backward twice adds the second gradient to the first (zero_grad() between
+        steps); the second call also needs `retain_graph=True` on the first one.
+        """
+        from .autograd import run_backward  # noqa: PLC0415
+
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError(
+                    f"backward: grad can be implicitly created only for scalar outputs, "
+                    f"but this tensor has shape {self.shape}; pass gradient=... of that "
+                    f"shape (or call .sum() first)"
+                )
+            gradient = Tensor._from_op(self.xp.ones_like(self._data), False)
+        elif not isinstance(gradient, Tensor):
+            gradient = Tensor(self.xp.asarray(gradient, dtype=self.dtype))
+        if gradient.shape != self.shape:
+            raise RuntimeError(f"backward: gradient has shape {gradient.shape} but the "
+                               f"tensor has shape {self.shape}")
+        run_backward([self], [gradient], retain_graph or create_graph, create_graph)
+
+    def register_hook(self, hook) -> None:
+        """Call `hook(grad)` when the gradient w.r.t. this tensor is computed; if the hook
+        returns a Tensor, that replaces the gradient (e.g. for clipping or logging)."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                               "does not require grad")
+        if self.creator is None:
+            self._hooks = (self._hooks or []) + [hook]
+        else:
+            fn = self.creator
+            if fn.output_hooks is None:
+                fn.output_hooks = {}
+            fn.output_hooks.setdefault(self._output_index, []).append(hook)
+
+    def retain_grad(self) -> None:
+        """Keep the gradient of a non-leaf tensor in `.grad` after backward."""
+        if self.creator is None:
+            return
+
+        def keep(grad, tensor=self):
+            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+
+        self.register_hook(keep)
+
+    # ------------------------------------------------------------------ in place
+    def _bump(self) -> "Tensor":
+        self._version += 1
+        return self
+
+    def zero_(self) -> "Tensor":
+        self._data[...] = 0
+        return self._bump()
+
+    def fill_(self, value) -> "Tensor":
+        self._data[...] = value
+        return self._bump()
+
+    def copy_(self, other) -> "Tensor":
+        source = other.data if isinstance(other, Tensor) else other
+        self._data[...] = backend.to_device(source, self.device)
+        return self._bump()
+
+    def add_(self, other, alpha: float = 1.0) -> "Tensor":
+        source = other.data if isinstance(other, Tensor) else other
+        self._data += alpha * source if alpha != 1.0 else source
+        return self._bump()
+
+    def mul_(self, other) -> "Tensor":
+        self._data *= other.data if isinstance(other, Tensor) else other
+        return self._bump()
+
+    def clamp_(self, min=None, max=None) -> "Tensor":
+        self.xp.clip(self._data, min, max, out=self._data)
+        return self._bump()
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+        sample = backend.rng(self.device).standard_normal(self.shape)
+        self._data[...] = sample * std + mean
+        return self._bump()
+
+    def uniform_(self, low: float = 0.0, high: float = 1.0) -> "Tensor":
+        self._data[...] = backend.rng(self.device).uniform(low, high, self.shape)
+        return self._bump()
+
+    def __setitem__(self, key, value) -> None:
+        if self.requires_grad and self.creator is None and _grad_on():
+            raise RuntimeError("a leaf tensor that requires grad cannot be modified in "
+                               "place (wrap the update in mg.no_grad())")
+        key = ops.unwrap_index(key)
+        self._data[key] = value.data if isinstance(value, Tensor) else value
+        self._bump()
+
+    # ------------------------------------------------------------------ operators
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(self, other)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.rsub(self, other)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(self, other)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.rdiv(self, other)
+
+    def __pow__(self, exponent):
+        return ops.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.rpow(self, base)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(ops.as_tensor(other, like=self), self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __getitem__(self, key):
+        return ops.getitem(self, key)
+
+    # comparisons: no gradient, a boolean tensor
+    def __eq__(self, other):  # type: ignore[override]
+        return ops.compare(self, other, "eq")
+
+    def __ne__(self, other):  # type: ignore[override]
+        return ops.compare(self, other, "ne")
+
+    def __lt__(self, other):
+        return ops.compare(self, other, "lt")
+
+    def __le__(self, other):
+        return ops.compare(self, other, "le")
+
+    def __gt__(self, other):
+        return ops.compare(self, other, "gt")
+
+    def __ge__(self, other):
+        return ops.compare(self, other, "ge")
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with shape {self.shape} is "
+                               f"ambiguous")
+        return bool(self._data)
+
+    # ------------------------------------------------------------------ methods
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def abs(self): return ops.abs(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+
+    def clamp(self, min=None, max=None): return ops.clamp(self, min, max)
+    clip = clamp
+
+    def sum(self, dim=None, keepdim=False): return ops.sum(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=False, keepdim=False):
+        return ops.var(self, dim, unbiased=unbiased, keepdim=keepdim)
+
+    def std(self, dim=None, unbiased=False, keepdim=False):
+        return ops.var(self, dim, unbiased=unbiased, keepdim=keepdim).sqrt()
+
+    def max(self, dim=None, keepdim=False): return ops.max(self, dim, keepdim)
+    def min(self, dim=None, keepdim=False): return ops.min(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
+
+    def reshape(self, *shape): return ops.reshape(self, *shape)
+    view = reshape
+
+    def transpose(self, dim0, dim1): return ops.transpose(self, dim0, dim1)
+
+    @property
+    def T(self):
+        return ops.permute(self, *reversed(range(self.ndim)))
+
+    def permute(self, *dims): return ops.permute(self, *dims)
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
+    def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    def expand(self, *shape): return ops.expand(self, *shape)
+    def expand_as(self, other): return ops.expand(self, *other.shape)
+    def matmul(self, other): return ops.matmul(self, other)
+    def pow(self, exponent): return ops.pow(self, exponent)
+
+    def contiguous(self):
+        return self
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=20,
+                               prefix="tensor(")
+        extras = []
+        if self.dtype != np.float32:
+            extras.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.creator is not None:
+            extras.append(f"grad_fn=<{self.creator.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+def _grad_on() -> bool:
+    from .autograd import is_grad_enabled  # noqa: PLC0415
+
+    return is_grad_enabled()
+
+
+from . import ops  # noqa: E402  (ops need Tensor; Tensor's operators need ops)
