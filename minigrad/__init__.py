@@ -19,6 +19,10 @@ from .ops import (abs, cat, clamp, exp, flatten, leaky_relu, log, matmul, maximu
                   minimum, permute, relu, reshape, sigmoid, softplus, sqrt, squeeze, stack,
                   sum, tanh, transpose, unsqueeze, var, where)
 from .ops import max, min  # noqa: A004 (PyTorch's names)
+from .serialize import SerializationError, load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"
+
+from . import optim  # noqa: E402 (after the engine it updates)
+from . import nn  # noqa: E402,F401 (layers, built on everything above)

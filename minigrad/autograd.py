@@ -107,6 +107,7 @@ class Function:
 
         requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
         results = tuple(Tensor._from_op(array, requires_grad) for array in outputs)
+        _share_version_with_views(inputs, results)
         if requires_grad:
             self._record(inputs, results)
         return results if is_tuple else results[0]
@@ -166,6 +167,25 @@ def _edge_to(tensor) -> Edge | None:
     if tensor.requires_grad:
         return Edge(None, 0, tensor)
     return None
+
+
+def _owner(array):
+    """The array that owns the memory `array` sees (itself unless it is a view)."""
+    return array if array.base is None else array.base
+
+
+def _share_version_with_views(inputs, results) -> None:
+    """An output that is a view of an input's memory (reshape, transpose, basic
+    indexing) shares that input's version counter, so an in-place change through
+    either one is seen by every Function that saved the other."""
+    for result in results:
+        if result.data.base is None:
+            continue
+        owner = _owner(result.data)
+        for t in inputs:
+            if _owner(t.data) is owner:
+                result._version_counter = t._version_counter
+                break
 
 
 def _check_same_device(fn, inputs) -> None:
@@ -306,9 +326,13 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
         if targets is None:
             for leaf, g in leaf_grads.values():
                 g = _run_leaf_hooks(leaf, g)
-                if not create_graph:
-                    g = g.detach()
-                leaf.grad = g if leaf.grad is None else leaf.grad + g
+                if leaf.grad is not None:
+                    leaf.grad = leaf.grad + g
+                elif create_graph:
+                    leaf.grad = g
+                else:   # a copy: g may be a read-only broadcast view or the caller's array,
+                    # and .grad must be safe to change in place (zero_(), clipping)
+                    leaf.grad = Tensor._from_op(g.data.copy(), False)
             return None
 
         results = []

@@ -6,7 +6,10 @@
     creator        the Function that produced it (None for leaves: data and parameters);
                    `grad_fn` is the PyTorch name for the same thing
     _version       bumped by every in-place change, so that a Function which saved this
-                   tensor for backward can tell that it was modified under its feet
+                   tensor for backward can tell that it was modified under its feet.
+                   A view (`W.T`, `x[0]`, `x.reshape(...)`, `x.detach()`) shares the
+                   counter of the tensor whose memory it sees: `W.data -= lr * g` then
+                   also invalidates a saved `W.T`
 
 The operators (`a + b`, `a @ b`, `x.sum()`) only forward to the ops in `minigrad.ops`;
 the math lives there, next to its derivative.
@@ -27,7 +30,7 @@ class Tensor:
         if not (isinstance(data, np.ndarray) or backend.is_gpu_array(data)):
             data = np.asarray(data)
         self._data = data
-        self._version = 0
+        self._version_counter = [0]  # one cell, shared with views (see _version)
         self.grad: Tensor | None = None
         self.creator = None
         self._output_index = 0
@@ -44,7 +47,7 @@ class Tensor:
             array = np.asarray(array)
         t = cls.__new__(cls)
         t._data = array
-        t._version = 0
+        t._version_counter = [0]
         t.grad = None
         t.creator = None
         t._output_index = 0
@@ -66,6 +69,14 @@ class Tensor:
             array = array.data
         self._data = array
         self._version += 1
+
+    @property
+    def _version(self) -> int:
+        return self._version_counter[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._version_counter[0] = value
 
     @property
     def requires_grad(self) -> bool:
@@ -150,8 +161,10 @@ class Tensor:
         return self.numpy().tolist()
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph (shares memory, like PyTorch)."""
+        """The same data, cut from the graph (shares memory and the version counter,
+        like PyTorch)."""
         t = Tensor._from_op(self._data, False)
+        t._version_counter = self._version_counter
         return t
 
     def clone(self) -> "Tensor":

@@ -7,5 +7,6 @@ from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, 
                         softmax)
 from ..ops.shape import pad  # noqa: F401
 
-# linear and normalisation (minigrad/ops/norm.py, minigrad/ops/linear.py)
+from ..ops.norm import (batch_norm, embedding, instance_norm, layer_norm,  # noqa: F401
+                        linear)
 # convolution, pooling, resampling (minigrad/ops/conv.py, minigrad/ops/pool.py)

@@ -23,6 +23,16 @@ def _broadcast_error(op: str, a, b) -> ValueError:
                       f"{tuple(b.shape)} (trailing dimensions must be equal or 1)")
 
 
+def _broadcast_shape(op: str, *arrays) -> tuple:
+    """The shape the arrays broadcast to, or an error that names the op and the shapes."""
+    try:
+        return np.broadcast_shapes(*(x.shape for x in arrays))
+    except ValueError:
+        shapes = ", ".join(str(tuple(x.shape)) for x in arrays)
+        raise ValueError(f"{op}: cannot broadcast shapes {shapes} (trailing dimensions "
+                         f"must be equal or 1)") from None
+
+
 class Add(Function):
     """y = a + b            dy/da = 1, dy/db = 1 (each summed back to its own shape)"""
     save_inputs = False
@@ -231,14 +241,17 @@ class MaskMul(Function):
     The derivative of relu, leaky_relu, abs, clamp and dropout is such a mask
     (1/0, 1/slope, +1/-1, ...). Multiplying by a constant is linear, so this op's
     backward is itself: MaskMul(mask)(gy). That is what makes their double backward
-    need nothing new."""
+    need nothing new.
+
+    Where the mask is 0 the result is exactly 0, even for x = inf or nan (inf * 0 would
+    be nan): `where(keep, x, -inf)` and `relu(-inf)` must not turn into nan."""
     save_inputs = False
 
     def __init__(self, mask):
         self.mask = mask
 
     def forward(self, x):
-        return x * self.mask
+        return _xp(x).where(self.mask != 0, x, 0) * self.mask
 
     def backward(self, gy):
         return MaskMul(self.mask)(gy)
@@ -390,7 +403,7 @@ def where(condition, a, b):
     like = a if isinstance(a, Tensor) else b
     cond = condition.data if isinstance(condition, Tensor) else like.xp.asarray(condition)
     a, b = as_tensor(a, like), as_tensor(b, like)
-    shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    shape = _broadcast_shape("where", cond, a, b)
     mask = like.xp.broadcast_to(cond, shape).astype(like.dtype)
     from .shape import expand  # noqa: PLC0415
 
@@ -408,9 +421,11 @@ def compare(a, b, how: str):
 def maximum(a, b):
     """Elementwise max; the gradient goes to the larger (to `a` on ties)."""
     b = as_tensor(b, a)
+    _broadcast_shape("maximum", a, b)
     return where(a.data >= b.data, a, b)
 
 
 def minimum(a, b):
     b = as_tensor(b, a)
+    _broadcast_shape("minimum", a, b)
     return where(a.data <= b.data, a, b)

@@ -4,11 +4,15 @@ formula and say what makes it numerically stable.
 """
 from __future__ import annotations
 
+import math
+
 from ..tensor import Tensor
 from . import elementwise as E
 from .index import getitem
 from .reduce import max as _max
 from .reduce import mean, sum
+
+_E_MINUS_100 = math.exp(-100.0)   # log clamps at -100, as in PyTorch's BCE
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
@@ -60,11 +64,13 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
     """-(t log p + (1 - t) log(1 - p)) for probabilities p = input.
 
     As in PyTorch, each log is clamped at -100 so that p = 0 or 1 gives a large finite loss
-    instead of inf. Prefer binary_cross_entropy_with_logits: it never needs the clamp."""
+    instead of inf. The clamp is applied to p before the log (p >= e^-100), so that the
+    gradient there is 0 rather than 0 * (1/0) = nan. Prefer
+    binary_cross_entropy_with_logits: it never needs the clamp."""
     target = E.as_tensor(target, input)
     _check_same_shape("binary_cross_entropy", input, target)
-    log_p = E.clamp(E.log(input), min=-100.0)
-    log_1mp = E.clamp(E.log(1.0 - input), min=-100.0)
+    log_p = E.log(E.clamp(input, min=_E_MINUS_100))
+    log_1mp = E.log(E.clamp(1.0 - input, min=_E_MINUS_100))
     loss = -(target * log_p + (1.0 - target) * log_1mp)
     return _reduce(loss, reduction, "binary_cross_entropy")
 

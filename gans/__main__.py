@@ -1,0 +1,105 @@
+"""The command line: `python -m gans train ...` (and `python -m gans evaluate ...`).
+
+    python -m gans train --model dcgan --loss nonsaturating --epochs 5
+    python -m gans train --model dcgan --loss wgan --penalty wgan-gp --d-norm none \\
+        --n-critic 5 --lr-d 1e-4 --lr-g 1e-4 --betas 0 0.9
+    python -m gans train --model mlp --loss minimax --label-smoothing 0.1 --history 50 --ema 0.999
+    python -m gans train ... --resume runs/gan/checkpoint.npz
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .cli_common import add_device_argument, resolve_device
+
+
+def build_train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a GAN on MNIST (or Fashion-MNIST)")
+    p.add_argument("--model", choices=["mlp", "dcgan"], default="dcgan")
+    p.add_argument("--loss", default="nonsaturating",
+                   choices=["minimax", "nonsaturating", "lsgan", "wgan", "hinge"])
+    p.add_argument("--penalty", default="none", choices=["none", "wgan-gp", "r1", "r2"])
+    p.add_argument("--penalty-weight", type=float, default=10.0,
+                   help="lambda for wgan-gp, gamma for r1/r2 (default 10)")
+    p.add_argument("--spectral-norm", action="store_true", help="spectral norm on D")
+    p.add_argument("--d-norm", default="batch", choices=["batch", "instance", "layer", "none"])
+    p.add_argument("--clip", type=float, default=0.0, help="WGAN weight clipping c (e.g. 0.01)")
+    p.add_argument("--n-critic", type=int, default=1)
+    p.add_argument("--optimizer", choices=["adam", "rmsprop"], default="adam")
+    p.add_argument("--lr-d", type=float, default=2e-4)
+    p.add_argument("--lr-g", type=float, default=2e-4)
+    p.add_argument("--betas", type=float, nargs=2, default=(0.5, 0.999))
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--label-flip", type=float, default=0.0)
+    p.add_argument("--history", type=int, default=0, help="pool of old fakes (e.g. 50)")
+    p.add_argument("--ema", type=float, default=0.0, help="EMA decay of G (e.g. 0.999)")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--max-steps", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--z-dim", type=int, default=100)
+    p.add_argument("--image-size", type=int, choices=[28, 64], default=28)
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--offline", action="store_true", help="never try to download")
+    p.add_argument("--out", default="runs/gan")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--resume", default=None, help="a checkpoint.npz to continue from")
+    add_device_argument(p)
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from .data import load_mnist  # noqa: PLC0415
+    from .training import TrainConfig, Trainer  # noqa: PLC0415
+
+    device = resolve_device(args.device)
+    images, _ = load_mnist(args.data_dir, "train", download=not args.offline,
+                           dataset=args.dataset)
+    config = TrainConfig(
+        model=args.model, loss=args.loss, penalty=args.penalty,
+        penalty_weight=args.penalty_weight, spectral_norm=args.spectral_norm,
+        d_norm=args.d_norm, clip=args.clip, n_critic=args.n_critic, optimizer=args.optimizer,
+        lr_d=args.lr_d, lr_g=args.lr_g, betas=tuple(args.betas),
+        label_smoothing=args.label_smoothing, label_flip=args.label_flip,
+        history=args.history, ema=args.ema, epochs=args.epochs, max_steps=args.max_steps,
+        batch_size=args.batch_size, z_dim=args.z_dim, image_size=args.image_size,
+        out=args.out, seed=args.seed, device=device, checkpoint_every=args.checkpoint_every)
+    trainer = Trainer(config, images)
+    if args.resume:
+        trainer.load_checkpoint(args.resume)
+        print(f"resumed from {args.resume} at step {trainer.step}")
+    last = trainer.train()
+    print(f"done: step {trainer.step}, loss_D {last.get('loss_d', float('nan')):.4f}, "
+          f"loss_G {last.get('loss_g', float('nan')):.4f}")
+    print(f"pictures and checkpoint in {trainer.out}/ (samples_step*.png, samples.gif, "
+          f"losses.png, checkpoint.npz, metrics.jsonl)")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gans", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    build_train_parser(sub)
+    try:
+        from .metrics.cli import build_evaluate_parser  # noqa: PLC0415
+
+        build_evaluate_parser(sub)
+    except ImportError:
+        pass
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SystemExit:
+        raise
+    except RuntimeError as exc:
+        if "CuPy" in str(exc):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

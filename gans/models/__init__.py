@@ -1,0 +1,22 @@
+"""GAN architectures: the MLP GAN of Goodfellow et al. 2014 and the DCGAN of Radford et al.
+2015, for 28x28 and 64x64 single-channel images."""
+from .dcgan import DCGANDiscriminator, DCGANGenerator, weights_init
+from .mlp import MLPDiscriminator, MLPGenerator
+
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator",
+           "weights_init", "build"]
+
+
+def build(model: str, image_size: int = 28, z_dim: int = 100, channels: int = 1,
+          d_norm: str = "batch", spectral_norm: bool = False, width: int = 64):
+    """(G, D) for model 'mlp' or 'dcgan'."""
+    if model == "mlp":
+        if spectral_norm or d_norm not in ("none", "batch"):
+            pass  # the MLP discriminator has no normalisation options but spectral norm
+        return (MLPGenerator(z_dim, image_size, channels),
+                MLPDiscriminator(image_size, channels, spectral_norm=spectral_norm))
+    if model == "dcgan":
+        return (DCGANGenerator(z_dim, image_size, channels, width),
+                DCGANDiscriminator(image_size, channels, width, norm=d_norm,
+                                   spectral_norm=spectral_norm))
+    raise ValueError(f"unknown model {model!r}: choose 'mlp' or 'dcgan'")

@@ -1,0 +1,353 @@
+"""A reusable GAN training loop: every trick of the course behind a flag.
+
+One training *step* is n_critic discriminator updates followed by one generator update:
+
+    for each of n_critic times:
+        x    = next real batch                            (N, C, H, W) in [-1, 1]
+        fake = G(z), z ~ N(0, I)                          (N, C, H, W)
+        loss_D = d_loss(D(x), D(fake.detach())) [+ penalty]   # detach: D's step must not
+        D.zero_grad(); loss_D.backward(); opt_D.step()        # push gradients into G
+        [clip D's weights]                                     # original WGAN only
+    loss_G = g_loss(D(fake))                                   # same fake, updated D
+    G.zero_grad(); loss_G.backward(); opt_G.step()
+    [EMA of G's weights]
+
+Options (TrainConfig): the loss (minimax, nonsaturating, lsgan, wgan, hinge), a penalty
+(wgan-gp, r1, r2), spectral norm, weight clipping, n_critic, separate learning rates for D
+and G (two-time-scale update rule, Heusel et al. 2017), one-sided label smoothing, label
+flipping, a history pool of 50 old fakes (Shrivastava et al. 2017), and an exponential
+moving average of G's weights (Karras et al. 2018) used for the sample grids.
+
+Resuming: a checkpoint holds G, D, both optimizers, the EMA copy, the history pool, the
+random generator's state, the data iterator's position and the step. On the CPU a resumed
+run is bit-identical to an uninterrupted one (tests/test_training.py checks it).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import minigrad as mg
+import minigrad.nn as nn
+from minigrad import backend
+
+from . import losses as gan_losses
+from . import penalties, viz
+from .data import BatchIterator, to_float_images
+from .models import build, weights_init
+
+
+@dataclass
+class TrainConfig:
+    model: str = "dcgan"               # mlp | dcgan
+    loss: str = "nonsaturating"        # minimax | nonsaturating | lsgan | wgan | hinge
+    penalty: str = "none"              # none | wgan-gp | r1 | r2
+    penalty_weight: float = 10.0       # lambda (wgan-gp) or gamma (r1, r2)
+    spectral_norm: bool = False        # spectral norm on D's layers
+    d_norm: str = "batch"              # D's normalisation: batch | instance | layer | none
+    clip: float = 0.0                  # WGAN weight clipping to [-clip, clip]; 0 = off
+    n_critic: int = 1                  # D updates per G update
+    optimizer: str = "adam"            # adam | rmsprop (the original WGAN's)
+    lr_d: float = 2e-4
+    lr_g: float = 2e-4
+    betas: tuple = (0.5, 0.999)
+    batch_size: int = 64
+    z_dim: int = 100
+    image_size: int = 28               # 28, or 64 (digits resized with F.interpolate)
+    epochs: int = 5
+    max_steps: int = 0                 # stop after this many steps (0 = no limit)
+    label_smoothing: float = 0.0       # real label = 1 - label_smoothing (BCE losses only)
+    label_flip: float = 0.0            # probability of swapping real/fake labels in a D step
+    history: int = 0                   # size of the pool of old fakes shown to D (0 = off)
+    ema: float = 0.0                   # EMA decay of G's weights, e.g. 0.999 (0 = off)
+    seed: int = 0
+    device: str = "cpu"
+    out: str = "runs/gan"
+    checkpoint_every: int = 500        # steps; a checkpoint is also written at the end
+    log_every: int = 10                # steps between lines of metrics.jsonl
+    sample_every: int = 0              # steps between sample grids (0 = once per epoch)
+    num_samples: int = 64              # images in a sample grid
+    progress: bool = True              # tqdm progress bar
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        gan_losses.get(self.loss)
+        if self.penalty not in ("none", "wgan-gp", "r1", "r2"):
+            raise ValueError(f"unknown penalty {self.penalty!r}: none, wgan-gp, r1 or r2")
+        bce = self.loss in ("minimax", "nonsaturating")
+        if (self.label_smoothing or self.label_flip) and not bce:
+            raise ValueError("label smoothing and label flipping apply to the BCE losses "
+                             "(minimax, nonsaturating) only")
+        if self.penalty == "wgan-gp" and self.d_norm == "batch" and self.model == "dcgan":
+            print("note: WGAN-GP with a batch-normalised critic penalises a gradient that "
+                  "mixes samples; Gulrajani et al. use --d-norm none or layer")
+        if self.n_critic < 1 or self.batch_size < 1:
+            raise ValueError("n_critic and batch_size must be at least 1")
+
+
+class HistoryPool:
+    """A pool of old generated images (Shrivastava et al. 2017; CycleGAN's ImagePool).
+
+    Each new fake is, with probability 1/2 once the pool is full, swapped for a random old
+    one: D keeps seeing earlier modes of G, which damps oscillation. The pool's contents
+    and count are plain arrays, saved in checkpoints."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.images = None      # (size, C, H, W) array, allocated on first use
+        self.count = 0
+
+    def query(self, fakes: mg.Tensor) -> mg.Tensor:
+        if self.size == 0:
+            return fakes
+        data = fakes.data
+        xp = fakes.xp
+        if self.images is None:
+            self.images = xp.zeros((self.size,) + data.shape[1:], dtype=data.dtype)
+        out = data.copy()
+        coins = backend.to_numpy(backend.rng("cpu").random(data.shape[0]))
+        picks = backend.rng("cpu").integers(0, self.size, size=data.shape[0])
+        for i in range(data.shape[0]):
+            if self.count < self.size:
+                self.images[self.count] = data[i]
+                self.count += 1
+            elif coins[i] < 0.5:
+                j = int(picks[i])
+                out[i], self.images[j] = self.images[j].copy(), data[i]
+        return mg.Tensor(out)
+
+    def state_dict(self) -> dict:
+        images = np.zeros(0, np.float32) if self.images is None else backend.to_numpy(self.images)
+        return {"images": images, "count": self.count}
+
+    def load_state_dict(self, state: dict, device: str) -> None:
+        self.count = int(state["count"])
+        images = np.asarray(state["images"])
+        self.images = None if images.size == 0 else backend.to_device(images, device)
+
+
+class Trainer:
+    """Builds G, D, their optimizers and the data stream from a TrainConfig and trains."""
+
+    def __init__(self, config: TrainConfig, images: np.ndarray):
+        config.validate()
+        self.config = c = config
+        self.device = backend.normalize_device(c.device)
+        mg.manual_seed(c.seed)
+        self.image_size = 28 if c.model == "mlp" else c.image_size
+        self.G, self.D = build(c.model, self.image_size, c.z_dim,
+                               d_norm=c.d_norm, spectral_norm=c.spectral_norm)
+        self.G.apply(weights_init)
+        self.D.apply(weights_init)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        self.opt_g, self.opt_d = self._optimizer(self.G, c.lr_g), self._optimizer(self.D, c.lr_d)
+        self.loss = gan_losses.get(c.loss)
+        self.G_ema = None
+        if c.ema:
+            self.G_ema, _ = build(c.model, self.image_size, c.z_dim)
+            self.G_ema.to(self.device)
+            self.G_ema.load_state_dict(self.G.state_dict())
+            self.G_ema.requires_grad_(False)
+        self.pool = HistoryPool(c.history)
+        self.loader = BatchIterator(to_float_images(images), batch_size=c.batch_size,
+                                    shuffle=True, seed=c.seed, drop_last=True,
+                                    device=self.device)
+        self.fixed_z = mg.randn(c.num_samples, c.z_dim, device=self.device)
+        self.step = 0
+        self.history = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
+        self.out = Path(c.out)
+        self.grid_paths: list[Path] = []
+
+    def _optimizer(self, module, lr):
+        if self.config.optimizer == "rmsprop":
+            return mg.optim.RMSprop(module.parameters(), lr=lr)
+        return mg.optim.Adam(module.parameters(), lr=lr, betas=tuple(self.config.betas))
+
+    # -------------------------------------------------------------- one step
+    def _real_batch(self) -> mg.Tensor:
+        x = next(self.loader)                                    # (N, 1, 28, 28)
+        if self.image_size != 28:
+            x = nn.functional.interpolate(x, size=(self.image_size,) * 2,
+                                          mode="bilinear", align_corners=False)
+        return x
+
+    def _sample_z(self, n: int) -> mg.Tensor:
+        return mg.randn(n, self.config.z_dim, device=self.device)
+
+    def _d_loss(self, real, fake_for_d):
+        c = self.config
+        real_logits, fake_logits = self.D(real), self.D(fake_for_d)
+        if c.loss in ("minimax", "nonsaturating"):
+            real_label, fake_label = 1.0 - c.label_smoothing, 0.0
+            if c.label_flip and backend.rng("cpu").random() < c.label_flip:
+                real_label, fake_label = fake_label, real_label
+            loss = gan_losses.minimax_d_loss(real_logits, fake_logits, real_label, fake_label)
+        else:
+            loss = self.loss.d_loss(real_logits, fake_logits)
+        penalty = None
+        if c.penalty == "wgan-gp":
+            penalty = penalties.gradient_penalty(self.D, real, fake_for_d, c.penalty_weight)
+        elif c.penalty == "r1":
+            penalty = penalties.r1_penalty(self.D, real, c.penalty_weight)
+        elif c.penalty == "r2":
+            penalty = penalties.r2_penalty(self.D, fake_for_d, c.penalty_weight)
+        total = loss if penalty is None else loss + penalty
+        return total, real_logits, fake_logits, penalty
+
+    def train_step(self) -> dict:
+        """n_critic D updates, then one G update. Returns the step's scalars."""
+        c = self.config
+        for i in range(c.n_critic):
+            real = self._real_batch()
+            z = self._sample_z(real.shape[0])
+            last = i == c.n_critic - 1
+            if last:
+                fake = self.G(z)                       # keep the graph for G's update
+            else:
+                with mg.no_grad():
+                    fake = self.G(z)
+            fake_for_d = self.pool.query(fake.detach())  # detach: D's loss stops here
+            loss_d, real_logits, fake_logits, penalty = self._d_loss(real, fake_for_d)
+            self.opt_d.zero_grad()
+            loss_d.backward()
+            self.opt_d.step()
+            if c.clip:
+                penalties.clip_weights(self.D, c.clip)
+
+        loss_g = self.loss.g_loss(self.D(fake))        # same fakes, updated D
+        self.opt_g.zero_grad()
+        loss_g.backward()
+        self.opt_g.step()
+        if self.G_ema is not None:
+            self._update_ema()
+        self.step += 1
+
+        as_prob = self.loss.uses_probabilities
+        summary = lambda t: float((t.sigmoid() if as_prob else t).mean().item())  # noqa: E731
+        return {"step": self.step, "loss_d": loss_d.item(), "loss_g": loss_g.item(),
+                "d_real": summary(real_logits.detach()), "d_fake": summary(fake_logits.detach()),
+                "penalty": None if penalty is None else penalty.item()}
+
+    def _update_ema(self) -> None:
+        """ema <- decay * ema + (1 - decay) * current, for every parameter; buffers copied."""
+        decay = self.config.ema
+        with mg.no_grad():
+            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                p_ema.data = p_ema.data * decay + p.data * (1.0 - decay)
+            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                b_ema.copy_(b)
+
+    # -------------------------------------------------------------- the loop
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(len(self.loader) // self.config.n_critic, 1)
+
+    def total_steps(self) -> int:
+        total = self.config.epochs * self.steps_per_epoch
+        return min(total, self.config.max_steps) if self.config.max_steps else total
+
+    def train(self) -> dict:
+        """Train to the configured number of steps; returns the last step's scalars."""
+        c = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        total = self.total_steps()
+        bar = None
+        if c.progress:
+            from tqdm import tqdm  # noqa: PLC0415
+
+            bar = tqdm(total=total, initial=self.step, desc="train", dynamic_ncols=True)
+        log = open(self.out / "metrics.jsonl", "a")
+        last, t0, s0 = {}, time.perf_counter(), self.step
+        try:
+            while self.step < total:
+                last = self.train_step()
+                for key in self.history:
+                    self.history[key].append((self.step, last[key]))
+                rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(D=f"{last['loss_d']:.3f}", G=f"{last['loss_g']:.3f}",
+                                    Dx=f"{last['d_real']:.2f}", DGz=f"{last['d_fake']:.2f}",
+                                    it_s=f"{rate:.1f}")
+                if self.step % c.log_every == 0 or self.step == total:
+                    epoch = (self.step - 1) // self.steps_per_epoch + 1
+                    log.write(json.dumps({**last, "epoch": epoch, "steps_per_s": rate}) + "\n")
+                    log.flush()
+                every = c.sample_every or self.steps_per_epoch
+                if self.step % every == 0 or self.step == total:
+                    self.save_samples()
+                if self.step % c.checkpoint_every == 0 or self.step == total:
+                    self.save_checkpoint()
+        finally:
+            log.close()
+            if bar is not None:
+                bar.close()
+        viz.plot_losses(self.history, self.out / "losses.png")
+        viz.make_gif(self.grid_paths, self.out / "samples.gif")
+        return last
+
+    # -------------------------------------------------------------- pictures
+    def sample(self, z: mg.Tensor | None = None) -> mg.Tensor:
+        """Images from the fixed latents (or z), by the EMA generator when there is one,
+        in eval mode (batch norm uses its running statistics)."""
+        G = self.G_ema if self.G_ema is not None else self.G
+        was_training = G.training
+        G.eval()
+        with mg.no_grad():
+            images = G(self.fixed_z if z is None else z)
+        G.train(was_training)
+        return images
+
+    def save_samples(self) -> Path:
+        path = self.out / f"samples_step{self.step:06d}.png"
+        viz.save_grid(self.sample(), path)
+        if path not in self.grid_paths:
+            self.grid_paths.append(path)
+        return path
+
+    # -------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "config": json.dumps(asdict(self.config), sort_keys=True),
+            "G": self.G.state_dict(), "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "ema": self.G_ema.state_dict() if self.G_ema is not None else {},
+            "pool": self.pool.state_dict(),
+            "rng": backend.get_rng_state(),
+            "data": self.loader.state_dict(),
+            "fixed_z": self.fixed_z,
+            "history": {k: np.asarray(v, dtype=np.float64).reshape(-1, 2)
+                        for k, v in self.history.items()},
+            "grids": json.dumps([str(p) for p in self.grid_paths]),
+        }
+
+    def save_checkpoint(self, path=None) -> Path:
+        """Write everything needed to resume, atomically (a crash keeps the old file)."""
+        path = Path(path) if path is not None else self.out / "checkpoint.npz"
+        mg.save(self.state_dict(), path)
+        return path
+
+    def load_checkpoint(self, path) -> None:
+        """Restore a checkpoint written by save_checkpoint. The file is fully read and
+        checked before anything in the trainer changes."""
+        state = mg.load(path, device=self.device)
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.G_ema is not None and state["ema"]:
+            self.G_ema.load_state_dict(state["ema"])
+        self.pool.load_state_dict(state["pool"], self.device)
+        backend.set_rng_state(state["rng"])
+        self.loader.load_state_dict(state["data"])
+        self.fixed_z = mg.as_tensor(state["fixed_z"], device=self.device)
+        self.step = int(state["step"])
+        self.history = {k: [tuple(row) for row in np.asarray(v).reshape(-1, 2)]
+                        for k, v in state["history"].items()}
+        self.grid_paths = [Path(p) for p in json.loads(state.get("grids", "[]"))]

@@ -1,0 +1,103 @@
+"""Pictures of training: sample grids (PNG), loss curves (PNG), and a GIF of the grids.
+
+Uses matplotlib's non-interactive Agg backend and Pillow; nothing opens a window.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def _to_numpy(images) -> np.ndarray:
+    data = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
+    if data.ndim == 3:                       # (N, H, W) -> (N, 1, H, W)
+        data = data[:, None]
+    return data
+
+
+def make_grid(images, nrow: int | None = None, padding: int = 2,
+              value_range=(-1.0, 1.0)) -> np.ndarray:
+    """Tile a batch (N, C, H, W) into one uint8 image (rows, cols[, 3]), like torchvision's
+    make_grid: values in `value_range` map to 0..255, `nrow` images per row."""
+    data = _to_numpy(images).astype(np.float64)
+    n, c, h, w = data.shape
+    nrow = nrow or int(math.ceil(math.sqrt(n)))
+    ncol_rows = int(math.ceil(n / nrow))
+    low, high = value_range
+    data = np.clip((data - low) / (high - low), 0.0, 1.0)
+    grid = np.ones((c, ncol_rows * (h + padding) + padding, nrow * (w + padding) + padding))
+    for i in range(n):
+        r, q = divmod(i, nrow)
+        top, left = padding + r * (h + padding), padding + q * (w + padding)
+        grid[:, top:top + h, left:left + w] = data[i]
+    grid = (grid * 255 + 0.5).astype(np.uint8)
+    return grid[0] if c == 1 else np.transpose(grid, (1, 2, 0))
+
+
+def save_grid(images, path, nrow: int | None = None, scale: int = 2) -> Path:
+    """Write a sample grid as a PNG (each pixel enlarged `scale` times)."""
+    from PIL import Image  # noqa: PLC0415
+
+    grid = make_grid(images, nrow)
+    image = Image.fromarray(grid)
+    if scale > 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_image_save(image, path)
+    return path
+
+
+def _atomic_image_save(image, path: Path, **kwargs) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    image.save(tmp, format=path.suffix.lstrip(".").upper().replace("JPG", "JPEG"), **kwargs)
+    os.replace(tmp, path)
+
+
+def plot_losses(history: dict, path, title: str = "GAN losses") -> Path:
+    """Loss curves: history maps a name ('loss_d', 'loss_g', 'd_real', ...) to a list of
+    (step, value) pairs or values."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name, values in history.items():
+        if not values:
+            continue
+        values = np.asarray(values, dtype=np.float64)
+        steps, ys = (values[:, 0], values[:, 1]) if values.ndim == 2 else (
+            np.arange(len(values)), values)
+        ax = ax_loss if name.startswith("loss") else ax_d
+        ax.plot(steps, ys, label=name, linewidth=1)
+    ax_loss.set_title(title)
+    ax_d.set_title("discriminator outputs")
+    for ax in (ax_loss, ax_d):
+        ax.set_xlabel("step")
+        if ax.lines:
+            ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def make_gif(frame_paths, path, duration_ms: int = 400) -> Path | None:
+    """Assemble PNG frames into an animated GIF (None when there are no frames)."""
+    from PIL import Image  # noqa: PLC0415
+
+    frames = [Image.open(p).convert("P") for p in frame_paths]
+    if not frames:
+        return None
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=duration_ms, loop=0)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,98 @@
+"""Conv2d and ConvTranspose2d: the parameters and PyTorch's default initialisation; the
+convolutions themselves are `F.conv2d` / `F.conv_transpose2d` (minigrad/ops/conv.py)."""
+from __future__ import annotations
+
+import math
+
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ..parameter import zeros_parameter
+
+
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (int(value), int(value))
+
+
+class _ConvNd(Module):
+    """Shared set-up. weight_shape is (out, in, KH, KW) for Conv2d and (in, out, KH, KW)
+    for ConvTranspose2d; in both cases PyTorch initialises with kaiming_uniform(a=sqrt(5))
+    and a bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), where fan_in = weight.shape[1] * KH * KW
+    (for the transposed convolution that is out * KH * KW: PyTorch's convention)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding,
+                 dilation, output_padding, groups: int, bias: bool, padding_mode: str,
+                 weight_shape: tuple, device, dtype):
+        super().__init__()
+        if groups != 1:
+            raise NotImplementedError(f"{type(self).__name__}: groups={groups} is not "
+                                      f"implemented (only groups=1)")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"{type(self).__name__}: padding_mode="
+                                      f"{padding_mode!r} is not implemented (only 'zeros')")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.dilation = _pair(padding), _pair(dilation)
+        self.output_padding, self.groups = _pair(output_padding), groups
+        self.padding_mode = padding_mode
+        self.weight = zeros_parameter(*weight_shape, *self.kernel_size, device=device,
+                                      dtype=dtype)
+        if bias:
+            self.bias = zeros_parameter(out_channels, device=device, dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.output_padding != (0, 0):
+            text += f", output_padding={self.output_padding}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv2d(_ConvNd):
+    """y = conv2d(x, W) + b.   x (N, in, H, W), weight (out, in, KH, KW) -> (N, out, OH, OW)
+    OH = (H + 2 padding - dilation (KH - 1) - 1) // stride + 1 (likewise OW)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         0, groups, bias, padding_mode, (out_channels, in_channels), device,
+                         dtype)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
+                        dilation=self.dilation)
+
+
+class ConvTranspose2d(_ConvNd):
+    """The transposed ("fractionally strided") convolution, the gradient of conv2d w.r.t.
+    its input: DCGAN's upsampling layer. weight (in, out, KH, KW);
+    OH = (H - 1) stride - 2 padding + dilation (KH - 1) + output_padding + 1."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         output_padding, groups, bias, padding_mode,
+                         (in_channels, out_channels), device, dtype)
+
+    def forward(self, x):
+        return F.conv_transpose2d(x, self.weight, self.bias, stride=self.stride,
+                                  padding=self.padding, output_padding=self.output_padding,
+                                  dilation=self.dilation)

@@ -1,0 +1,78 @@
+"""Pooling and resampling layers: AvgPool2d, MaxPool2d, Upsample (the math is in
+minigrad/ops/pool.py, reached through minigrad.nn.functional)."""
+from __future__ import annotations
+
+from .. import functional as F
+from ..module import Module
+
+
+class AvgPool2d(Module):
+    """Mean over each KH x KW window. stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        options = {}
+        if self.ceil_mode:
+            options["ceil_mode"] = True
+        if not self.count_include_pad:
+            options["count_include_pad"] = False
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, **options)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(Module):
+    """Max over each KH x KW window (the gradient goes to the winner). stride defaults to
+    kernel_size."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+
+    def forward(self, x):
+        options = {}
+        if self.dilation != 1:
+            options["dilation"] = self.dilation
+        if self.ceil_mode:
+            options["ceil_mode"] = True
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, **options)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class Upsample(Module):
+    """Resize (N, C, H, W) to `size` or by `scale_factor`, mode "nearest" or "bilinear"."""
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
+                 align_corners: bool | None = None):
+        super().__init__()
+        if (size is None) == (scale_factor is None):
+            raise ValueError("Upsample: give exactly one of size and scale_factor")
+        self.size, self.mode, self.align_corners = size, mode, align_corners
+        self.scale_factor = (float(scale_factor) if isinstance(scale_factor, (int, float))
+                             else scale_factor)
+
+    def forward(self, x):
+        options = {} if self.align_corners is None else {"align_corners": self.align_corners}
+        return F.interpolate(x, size=self.size, scale_factor=self.scale_factor,
+                             mode=self.mode, **options)
+
+    def extra_repr(self) -> str:
+        if self.scale_factor is not None:
+            text = f"scale_factor={self.scale_factor!r}"
+        else:
+            text = f"size={self.size!r}"
+        return text + f", mode={self.mode!r}"

@@ -1,0 +1,213 @@
+"""Linear maps, normalisation and embedding: the functional forms behind the nn layers.
+
+    linear(x, W, b)      y = x W^T + b                       (a composition: matmul, add)
+    batch_norm           statistics over N (and L, or H, W), one per channel C
+    instance_norm        statistics over H, W, one per sample and channel
+    layer_norm           statistics over the trailing `normalized_shape` dims
+    embedding(idx, W)    y = W[idx]                           (a gather; repeats add up)
+
+The three norms share one primitive, `Standardize`: x_hat = (x - mean) / sqrt(var + eps)
+over some axes. They differ only in which axes, and in what happens to the statistics
+(batch norm keeps running averages for evaluation). The affine part, x_hat * weight +
+bias, is composed from ordinary ops.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, is_grad_enabled, no_grad
+from ..backend import xp_of
+from ..tensor import Tensor
+from .elementwise import where
+from .index import getitem
+from .matmul import matmul
+from .reduce import mean, var
+from .shape import reshape, transpose
+
+
+class Standardize(Function):
+    """x_hat = (x - mu) * inv_std,  mu = mean(x),  inv_std = 1 / sqrt(var(x) + eps),
+    mean and (biased) var over `axes`, n elements each.
+
+    With g = dL/dx_hat and the means taken over the same axes:
+
+        dL/dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat))
+
+    (the three terms: the direct path, the path through mu, the path through var).
+
+    A primitive for speed (STYLE.md, principle 3): composed from mean, sub, var, sqrt and
+    div, batch norm records a dozen nodes and walks the activations a dozen times in
+    backward; here it is two passes. When the backward pass is itself being recorded (create_graph=True,
+    i.e. grad mode is on inside backward) the same formula is written in minigrad ops, with
+    x_hat = this op's output and inv_std recomputed from x, so that it can be
+    differentiated again (a critic with batch norm under a gradient penalty).
+    """
+    save_outputs = True   # x_hat: used by both backward paths
+
+    def __init__(self, axes: tuple, eps: float):
+        self.axes, self.eps = axes, float(eps)
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.mean = x.mean(axis=self.axes, keepdims=True)          # keepdim shape
+        centred = x - self.mean
+        self.var = (centred * centred).mean(axis=self.axes, keepdims=True)  # biased
+        self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
+        return centred * self.inv_std
+
+    def backward(self, g):
+        if is_grad_enabled():
+            return self._differentiable_backward(g)
+        return self._fused_backward(g)
+
+    def _fused_backward(self, g: Tensor) -> Tensor:
+        """Raw arrays: only valid when nobody differentiates this backward."""
+        g_arr, x_hat = g.data, self.outputs[0].data
+        mean_g = g_arr.mean(axis=self.axes, keepdims=True)
+        mean_g_xhat = (g_arr * x_hat).mean(axis=self.axes, keepdims=True)
+        grad_input = self.inv_std * (g_arr - mean_g - x_hat * mean_g_xhat)
+        return Tensor._from_op(grad_input, False)
+
+    def _differentiable_backward(self, g: Tensor) -> Tensor:
+        """The same formula in minigrad ops (create_graph=True)."""
+        (x,), (x_hat,) = self.inputs, self.outputs
+        inv_std = (var(x, self.axes, keepdim=True) + self.eps) ** -0.5
+        mean_g = mean(g, self.axes, keepdim=True)
+        mean_g_xhat = mean(g * x_hat, self.axes, keepdim=True)
+        return inv_std * (g - mean_g - x_hat * mean_g_xhat)
+
+
+# ------------------------------------------------------------------ linear
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b.   x (..., in), W (out, in), b (out,) -> y (..., out)
+
+    A composition: dL/dx = g W, dL/dW = g^T x (summed over the leading dims), dL/db = sum g.
+    """
+    if input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input has {input.shape[-1]} features (shape "
+                         f"{tuple(input.shape)}) but the weight {tuple(weight.shape)} "
+                         f"expects {weight.shape[1]}")
+    output = matmul(input, transpose(weight, 0, 1))     # (..., out)
+    return output if bias is None else output + bias
+
+
+# ------------------------------------------------------------------ batch norm
+def _channel_shape(x: Tensor) -> tuple:
+    """(1, C, 1, ...): a per-channel vector reshaped to broadcast against x (N, C, ...)."""
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def _affine(x_hat: Tensor, weight, bias, shape) -> Tensor:
+    y = x_hat if weight is None else x_hat * reshape(weight, shape)
+    return y if bias is None else y + reshape(bias, shape)
+
+
+def _update_running(running: Tensor | None, batch_value, momentum: float) -> None:
+    """running = (1 - momentum) * running + momentum * batch_value, in place."""
+    if running is not None:
+        with no_grad():
+            running.mul_(1.0 - momentum).add_(batch_value.astype(running.dtype), momentum)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, per channel.
+
+    input (N, C), (N, C, L) or (N, C, H, W); running_mean, running_var, weight, bias (C,).
+    training: mean and biased var over every axis but C (N, or N and L, or N, H and W);
+        the running statistics (if given) are then updated in place, without gradient:
+        running = (1 - momentum) running + momentum * batch value, with the UNBIASED
+        variance (times n / (n - 1)), as PyTorch does.
+    eval: the running statistics are used, and y is affine in x.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input (N, C, ...), got shape "
+                         f"{tuple(input.shape)}")
+    shape = _channel_shape(input)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when "
+                             "training=False")
+        inv_std = (reshape(running_var, shape) + eps) ** -0.5
+        x_hat = (input - reshape(running_mean, shape)) * inv_std
+        return _affine(x_hat, weight, bias, shape)
+
+    axes = (0,) + tuple(range(2, input.ndim))
+    n = input.data.size // input.shape[1]                  # values per channel
+    if n < 2:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                         f"training, got input shape {tuple(input.shape)}")
+    standardize = Standardize(axes, eps)
+    x_hat = standardize(input)
+    _update_running(running_mean, standardize.mean.reshape(-1), momentum)
+    _update_running(running_var, standardize.var.reshape(-1) * (n / (n - 1)), momentum)
+    return _affine(x_hat, weight, bias, shape)
+
+
+# ------------------------------------------------------------------ instance norm
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Per sample and channel: y = (x - mean) / sqrt(var + eps) * weight + bias, statistics
+    over the spatial dims (H, W) of each x[n, c]. input (N, C, ...), weight, bias (C,).
+
+    If running statistics are given (track_running_stats) they are updated with the
+    batch average of the per-instance mean and unbiased variance; with
+    use_input_stats=False they are used instead of the instance's own (eval mode)."""
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected input (N, C, ...) with spatial dims, "
+                         f"got shape {tuple(input.shape)}")
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum,
+                          eps)
+    axes = tuple(range(2, input.ndim))
+    n = int(np.prod(input.shape[2:]))                      # values per instance
+    if n < 2:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element per "
+                         f"channel, got input shape {tuple(input.shape)}")
+    standardize = Standardize(axes, eps)
+    x_hat = standardize(input)
+    _update_running(running_mean, standardize.mean.reshape(input.shape[:2]).mean(axis=0),
+                    momentum)
+    unbiased = standardize.var.reshape(input.shape[:2]) * (n / (n - 1))
+    _update_running(running_var, unbiased.mean(axis=0), momentum)
+    return _affine(x_hat, weight, bias, _channel_shape(input))
+
+
+# ------------------------------------------------------------------ layer norm
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics over the trailing dims
+    given by normalized_shape (e.g. (C, H, W) or (features,)); weight and bias have that
+    shape and broadcast over the leading dims."""
+    normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
+                        else tuple(normalized_shape))
+    k = len(normalized_shape)
+    if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
+        raise ValueError(f"layer_norm: the trailing dims of input {tuple(input.shape)} "
+                         f"must equal normalized_shape {normalized_shape}")
+    x_hat = Standardize(tuple(range(input.ndim - k, input.ndim)), eps)(input)
+    y = x_hat if weight is None else x_hat * weight
+    return y if bias is None else y + bias
+
+
+# ------------------------------------------------------------------ embedding
+def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """y = weight[input]: input integer indices (any shape), weight (num, dim) ->
+    y (*input.shape, dim). The backward scatters the gradient back into the rows; an index
+    used twice receives the sum of both gradients. Rows at padding_idx get no gradient."""
+    indices = input.data if isinstance(input, Tensor) else weight.xp.asarray(input)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got {indices.dtype}")
+    num = weight.shape[0]
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= num):
+        raise IndexError(f"embedding: indices must be in [0, {num}), got "
+                         f"[{int(indices.min())}, {int(indices.max())}]")
+    rows = getitem(weight, indices)                          # (*input.shape, dim)
+    if padding_idx is None:
+        return rows
+    padding_idx = padding_idx % num
+    keep = (indices != padding_idx)[..., None]               # (*input.shape, 1)
+    return where(keep, rows, rows.detach())

@@ -1,0 +1,66 @@
+"""Adam (Kingma & Ba, 2015), with bias correction, as torch.optim.Adam (amsgrad=False)."""
+from __future__ import annotations
+
+import math
+
+from .optimizer import Optimizer, Params, _check_range
+
+
+class Adam(Optimizer):
+    """Adam as torch.optim.Adam's default (non-fused, amsgrad=False) formula. For each
+    parameter p with gradient g, with t the parameter's step count (1 on the first step):
+
+        g = g + weight_decay * p                          (if weight_decay != 0; L2, not AdamW)
+        m = beta1 * m + (1 - beta1) * g                   (first moment, m_0 = 0)
+        v = beta2 * v + (1 - beta2) * g * g               (second moment, v_0 = 0)
+        bias1 = 1 - beta1 ** t,   bias2 = 1 - beta2 ** t
+        denom = sqrt(v) / sqrt(bias2) + eps
+        p = p - (lr / bias1) * m / denom
+
+    which is the paper's p - lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / bias1 and
+    v_hat = v / bias2, except that eps is added to sqrt(v_hat) as PyTorch does.
+    The GAN settings of DCGAN are lr=2e-4, betas=(0.5, 0.999); WGAN-GP uses
+    lr=1e-4, betas=(0.0, 0.9).
+    """
+
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group) -> None:
+        super()._check_group(group)
+        beta1, beta2 = group["betas"]
+        _check_range("beta1 (betas[0])", beta1, 0.0, 1.0)
+        _check_range("beta2 (betas[1])", beta2, 0.0, 1.0)
+        _check_range("eps", group["eps"], 0.0)
+        _check_range("weight_decay", group["weight_decay"], 0.0)
+
+    def _update(self, p, g, state, group) -> None:
+        xp = p.xp
+        beta1, beta2 = group["betas"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(p.data)     # m
+            state["exp_avg_sq"] = xp.zeros_like(p.data)  # v
+        state["step"] += 1
+        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p.data
+        _lerp_(m, g, 1 - beta1)       # m = beta1 m + (1 - beta1) g
+        v *= beta2
+        v += (1 - beta2) * g * g      # v = beta2 v + (1 - beta2) g^2
+        bias1 = 1 - beta1 ** t        # Python floats: no device sync, no dtype promotion
+        bias2 = 1 - beta2 ** t
+        denom = xp.sqrt(v) / math.sqrt(bias2) + group["eps"]
+        step_size = group["lr"] / bias1
+        p.data -= step_size * m / denom  # in place; the .data setter bumps the version
+
+
+def _lerp_(a, b, weight: float) -> None:
+    """a = a + weight * (b - a), in place, rounded as torch.lerp_ rounds it (the form
+    depends on whether weight < 0.5), so that results agree with PyTorch's Adam."""
+    if weight < 0.5:
+        a += weight * (b - a)
+    else:
+        a[...] = b - (b - a) * (1 - weight)

@@ -1,0 +1,223 @@
+"""Optimizer: the base class of SGD, Adam and RMSprop.
+
+An optimizer holds *parameter groups*: a list of dicts, each with its own `params` and its
+own hyperparameters (`lr`, ...). The two-time-scale update rule of GANs (TTUR) is two
+optimizers, or one optimizer with two groups:
+
+    opt = mg.optim.Adam([{"params": D.parameters(), "lr": 4e-4},
+                         {"params": G.parameters(), "lr": 1e-4}], betas=(0.0, 0.9))
+
+`step()` walks over every parameter that has a `.grad` and calls the subclass's
+`_update(p, g, state, group)`, which changes `p.data` on raw arrays (numpy or CuPy, the
+parameter's own dtype and device) and keeps what it remembers between steps (momentum
+buffers, moving averages) in `state`, a dict of plain arrays and Python numbers.
+
+Updates never build a graph (they work on `.data`, not on Tensors), and they assign
+through the `.data` setter, which bumps the parameter's version counter: a graph that saved
+the old value for its backward pass then refuses to run instead of giving a wrong gradient.
+
+`state_dict()` / `load_state_dict()` follow PyTorch: parameters are named by their position
+(0, 1, 2, ... over all groups in order), so a state dict contains only numbers and arrays
+and can be written with `mg.save`. Loading it into a fresh optimizer over the same
+parameters continues training bit for bit.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .. import backend
+from ..autograd import enable_grad
+from ..tensor import Tensor
+
+
+class Optimizer:
+    """Base class. Subclasses pass their `defaults` (hyperparameters) and write `_update`."""
+
+    def __init__(self, params, defaults: dict[str, Any]):
+        self.defaults = dict(defaults)
+        self.state: dict[Tensor, dict[str, Any]] = {}  # keyed by the parameter itself
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError("params must be an iterable of Tensors or of dicts (parameter "
+                            "groups), got a single Tensor; wrap it in a list: [p]")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Add a group: a dict with `params` and any hyperparameters that differ from
+        the optimizer's defaults (e.g. its own `lr`)."""
+        if not isinstance(group, dict):
+            raise TypeError(f"a parameter group must be a dict, got {type(group).__name__}")
+        group = dict(group)
+        params = group.get("params")
+        if params is None:
+            raise ValueError("a parameter group needs a 'params' entry")
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got "
+                                f"{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor (one computed by an op); "
+                                 "optimize the leaves it was computed from")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or seen & {id(p) for p in params}:
+            raise ValueError("some parameters appear more than once (in one group or in "
+                             "several groups); each parameter may be listed only once")
+        unknown = set(group) - set(self.defaults) - {"params"}
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown hyperparameter(s) "
+                            f"{sorted(unknown)} in a parameter group; known: "
+                            f"{sorted(self.defaults)}")
+        for name, value in self.defaults.items():
+            group.setdefault(name, value)
+        self._check_group(group)
+        group["params"] = params
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Subclasses validate their hyperparameters here (lr >= 0, 0 <= beta < 1, ...)."""
+        if group.get("lr", 0.0) < 0.0:
+            raise ValueError(f"invalid learning rate: {group['lr']} (must be >= 0)")
+
+    # ------------------------------------------------------------------ the two calls
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients before the next backward (which would add to them).
+
+        set_to_none=True (the default, as in PyTorch) sets `.grad = None`; False puts a
+        fresh array of zeros there instead (gradient arrays can be shared between
+        parameters, so they are replaced, never zeroed in place)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad = Tensor(p.xp.zeros_like(p.data))
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """One update of every parameter that has a gradient. `closure`, if given, is
+        called first (with grad enabled) to recompute the loss, and its value returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.data
+                if g.dtype != p.dtype:
+                    g = g.astype(p.dtype)
+                self._update(p, g, self.state.setdefault(p, {}), group)
+        return loss
+
+    def _update(self, p: Tensor, g, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """Change `p.data` using its gradient `g` (a raw array, never modified here)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """{"state": {index: {name: array or number}}, "param_groups": [{..., "params":
+        [index, ...]}]}. Arrays are copies: later steps do not change a state dict."""
+        index_of: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index_of[id(p)] = len(index_of)
+                packed["params"].append(index_of[id(p)])
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if self.state.get(p):
+                    state[index_of[id(p)]] = {k: _copy(v) for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyperparameters and per-parameter state saved by `state_dict()` (possibly
+        through mg.save / mg.load). The parameters are matched by position, so the
+        optimizer must have been built over the same parameters in the same order.
+        Arrays are moved to each parameter's device and (if floating) cast to its dtype.
+        Everything is checked before anything is changed: on error the optimizer is as
+        it was."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"load_state_dict: the state dict has {len(saved_groups)} "
+                             f"parameter group(s), this optimizer has "
+                             f"{len(self.param_groups)}")
+        param_of: dict[int, Tensor] = {}
+        new_groups = []
+        for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"load_state_dict: parameter group {number} has "
+                                 f"{len(saved['params'])} parameter(s) in the state dict "
+                                 f"but {len(group['params'])} in this optimizer")
+            for index, p in zip(saved["params"], group["params"]):
+                param_of[int(index)] = p
+            new_group = {k: v for k, v in saved.items() if k != "params"}
+            new_group["params"] = group["params"]
+            new_groups.append(new_group)
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        for index, entries in state_dict["state"].items():
+            p = param_of.get(int(index))
+            if p is None:
+                raise ValueError(f"load_state_dict: state for parameter {index}, but the "
+                                 f"parameter groups list only {sorted(param_of)}")
+            new_state[p] = {name: _restore(value, p, index, name)
+                            for name, value in entries.items()}
+        self.param_groups = new_groups
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for number, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {number}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        return "\n".join(lines) + "\n)"
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, np.ndarray) or backend.is_gpu_array(value)
+
+
+def _copy(value):
+    return value.copy() if _is_array(value) else value
+
+
+def _restore(value, p: Tensor, index, name: str):
+    """A saved state entry made ready for parameter p: arrays on p's device and dtype."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if not _is_array(value):
+        return value.item() if isinstance(value, np.generic) else value
+    if tuple(value.shape) != tuple(p.shape):
+        raise ValueError(f"load_state_dict: state {name!r} of parameter {index} has shape "
+                         f"{tuple(value.shape)}, but the parameter has shape "
+                         f"{tuple(p.shape)}")
+    array = backend.to_device(value, p.device)
+    if array.dtype.kind == "f" and array.dtype != p.dtype:
+        array = array.astype(p.dtype)
+    return array.copy() if array is value else array
+
+
+def _check_range(name: str, value: float, low: float, high: float | None = None) -> None:
+    """Shared hyperparameter check: low <= value (< high)."""
+    if value < low or (high is not None and value >= high):
+        bound = f"in [{low}, {high})" if high is not None else f">= {low}"
+        raise ValueError(f"invalid {name}: {value} (must be {bound})")
+
+
+Params = Iterable  # an iterable of Tensors, or of dicts (parameter groups)

@@ -1,0 +1,332 @@
+"""The tape on its own: second-order gradients against hand-derived formulas, grad modes,
+accumulation, retain_graph, hooks, the version counter, memory release, deep graphs,
+dtypes and seeding."""
+import numpy as np
+import pytest
+from conftest import make
+
+import minigrad as mg
+import minigrad.nn.functional as F
+
+
+def close(actual, expected, rtol=1e-10):
+    actual = actual.numpy() if isinstance(actual, mg.Tensor) else actual
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=1e-12)
+
+
+# ----------------------------------------------------------------------- second order
+def test_gradient_of_gradient_norm_matches_hand_derivation(device):
+    """f = sum(x^3 w):  g = df/dx = 3 x^2 w,  h = ||g||^2,
+    dh/dx = 2 g * dg/dx = 2 (3 x^2 w)(6 x w),   dh/dw = 2 g * 3 x^2."""
+    x, w = make((2, 3), device, seed=0), make((2, 3), device, seed=1)
+    (g,) = mg.grad((x ** 3 * w).sum(), x, create_graph=True)
+    xs, ws = x.numpy(), w.numpy()
+    close(g, 3 * xs ** 2 * ws)
+    dx, dw = mg.grad((g * g).sum(), [x, w])
+    close(dx, 2 * (3 * xs ** 2 * ws) * (6 * xs * ws))
+    close(dw, 2 * (3 * xs ** 2 * ws) * 3 * xs ** 2)
+
+
+def test_third_derivative_of_tanh(device):
+    """t = tanh x:  t' = 1 - t^2,  t'' = -2 t (1 - t^2),  t''' = (1 - t^2)(6 t^2 - 2)."""
+    x = make((5,), device, seed=2)
+    t = np.tanh(x.numpy())
+    (d1,) = mg.grad(x.tanh().sum(), x, create_graph=True)
+    (d2,) = mg.grad(d1.sum(), x, create_graph=True)
+    (d3,) = mg.grad(d2.sum(), x)
+    close(d1, 1 - t ** 2)
+    close(d2, -2 * t * (1 - t ** 2))
+    close(d3, (1 - t ** 2) * (6 * t ** 2 - 2))
+
+
+def test_backward_with_create_graph_gives_differentiable_grad(device):
+    x = make((3,), device, seed=3)
+    (x ** 3).sum().backward(create_graph=True)      # x.grad = 3 x^2, on the tape
+    assert x.grad.requires_grad and x.grad.creator is not None
+    (h,) = mg.grad(x.grad.sum(), x)
+    close(h, 6 * x.numpy())
+
+
+def test_create_graph_false_builds_no_graph(device):
+    x = make((2, 3), device, seed=4)
+    (g,) = mg.grad((x ** 3).sum(), x)
+    assert g.creator is None and not g.requires_grad
+    (x.exp() * x).sum().backward()
+    assert x.grad.creator is None and not x.grad.requires_grad
+    (g2,) = mg.grad((x ** 3).sum(), x, create_graph=True)
+    assert g2.creator is not None and g2.requires_grad
+
+
+# ----------------------------------------------------------------------- accumulation, retain_graph
+def test_repeated_backward_accumulates(device):
+    x = make((3,), device, seed=5)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    close(x.grad, 4 * x.numpy())
+    (x * 3.0).sum().backward()                     # a new graph adds to it as well
+    close(x.grad, 4 * x.numpy() + 3)
+
+
+def test_second_backward_without_retain_graph_raises(device):
+    x = make((3,), device, seed=6)
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_keeps_saved_tensors_and_release_frees_them(device):
+    x = make((3,), device, seed=7)
+    y = x.exp() * x
+    fn = y.creator
+    y.sum().backward(retain_graph=True)
+    assert not fn.released and fn.inputs is not None
+    y.sum().backward()
+    assert fn.released and getattr(fn, "inputs", None) is None
+    assert getattr(fn, "_saved_versions", None) is None
+
+
+def test_grad_does_not_touch_dot_grad(device):
+    x = make((3,), device, seed=8)
+    mg.grad((x * x).sum(), x)
+    assert x.grad is None
+    x.grad = mg.ones(3, dtype=mg.float64, device=device)
+    mg.grad((x * x).sum(), x)
+    close(x.grad, np.ones(3))
+
+
+def test_allow_unused(device):
+    x, unused = make((3,), device, seed=9), make((2,), device, seed=10)
+    with pytest.raises(RuntimeError, match="allow_unused=True"):
+        mg.grad((x * x).sum(), [x, unused])
+    gx, gu = mg.grad((x * x).sum(), [x, unused], allow_unused=True)
+    close(gx, 2 * x.numpy())
+    assert gu is None
+
+
+def test_grad_wrt_non_leaf_inputs(device):
+    x = make((3,), device, seed=11)
+    y = x * 2.0
+    z = (y ** 2).sum()
+    gy, gx = mg.grad(z, [y, x])
+    close(gy, 2 * y.numpy())
+    close(gx, 8 * x.numpy())
+
+
+def test_grad_with_grad_outputs(device):
+    x = make((2, 3), device, seed=12)
+    v = make((2, 3), device, seed=13, requires_grad=False)
+    (g,) = mg.grad(x * x, x, grad_outputs=v)
+    close(g, 2 * x.numpy() * v.numpy())
+
+
+def test_backward_gradient_argument_is_not_aliased(device):
+    x = make((3,), device, seed=14)
+    v = mg.ones(3, dtype=mg.float64, device=device)
+    (x + 1.0).backward(gradient=v)
+    x.grad.zero_()                                  # .grad is safe to change in place
+    close(v, np.ones(3))
+
+
+def test_leaf_grad_is_writable_after_broadcast_backward(device):
+    x = make((2, 3), device, seed=15)
+    x.sum().backward()                              # Sum's backward is a broadcast view
+    x.grad.mul_(2.0)
+    close(x.grad, np.full((2, 3), 2.0))
+    x.grad.zero_()
+    close(x.grad, np.zeros((2, 3)))
+
+
+# ----------------------------------------------------------------------- hooks
+def test_register_hook_on_leaf_can_replace_grad(device):
+    x = make((3,), device, seed=16)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))   # observes (returns None)
+    x.register_hook(lambda g: g * 10.0)                       # replaces
+    (x * x).sum().backward()
+    close(seen[0], 2 * x.numpy())
+    close(x.grad, 20 * x.numpy())
+
+
+def test_register_hook_on_non_leaf_changes_upstream(device):
+    x = make((3,), device, seed=17)
+    y = x * 3.0
+    y.register_hook(lambda g: g * 0.0 + 1.0)    # dz/dy forced to 1
+    (y * y).sum().backward()
+    close(x.grad, np.full(3, 3.0))
+
+
+def test_retain_grad(device):
+    x = make((3,), device, seed=18)
+    y = x.exp()
+    y.retain_grad()
+    (y * y).sum().backward()
+    close(y.grad, 2 * np.exp(x.numpy()))
+    x.retain_grad()                              # a leaf keeps its grad anyway
+    assert x.grad is not None
+
+
+def test_hook_requires_grad(device):
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        make((3,), device, requires_grad=False).register_hook(lambda g: g)
+
+
+# ----------------------------------------------------------------------- grad modes, detach
+def test_no_grad_enable_grad_nesting(device):
+    x = make((3,), device, seed=19)
+    assert mg.is_grad_enabled()
+    with mg.no_grad():
+        assert not (x * 2.0).requires_grad
+        with mg.enable_grad():
+            y = x * 2.0
+            assert y.requires_grad and y.creator is not None
+            with mg.no_grad():
+                assert not mg.is_grad_enabled()
+            assert mg.is_grad_enabled()
+        assert not mg.is_grad_enabled()
+        assert (x * 2.0).creator is None
+    assert mg.is_grad_enabled()
+
+
+def test_no_grad_restores_mode_after_an_exception():
+    with pytest.raises(ValueError), mg.no_grad():
+        raise ValueError
+    assert mg.is_grad_enabled()
+
+
+def test_no_grad_as_decorator(device):
+    @mg.no_grad()
+    def evaluate(x):
+        return x * 2.0
+
+    x = make((3,), device, seed=20)
+    assert not evaluate(x).requires_grad and not evaluate(x).requires_grad
+    assert mg.is_grad_enabled()
+
+
+def test_detach(device):
+    x = make((3,), device, seed=21)
+    d = x.detach()
+    assert not d.requires_grad and d.creator is None
+    assert d.data is x.data                       # shares memory, as in PyTorch
+    (d * x).sum().backward()                      # no gradient flows through d
+    close(x.grad, x.numpy())
+
+
+# ----------------------------------------------------------------------- version counter
+@pytest.mark.parametrize("modify", [
+    lambda y: setattr(y, "data", y.data + 1),
+    lambda y: y.add_(1.0),
+    lambda y: y.mul_(2.0),
+    lambda y: y.reshape(-1).add_(1.0),          # through a view
+    lambda y: y[0].fill_(0.0),                  # through a basic-index view
+], ids=["data-assign", "add_", "mul_", "view-add_", "index-fill_"])
+def test_in_place_change_of_saved_tensor_raises(modify, device):
+    x = make((2, 3), device, seed=22)
+    y = x.exp()                                   # Exp saves its output y
+    z = (y * 2.0).sum()
+    modify(y)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.backward()
+
+
+def test_optimizer_like_update_between_forward_and_backward_raises(device):
+    w = make((3, 4), device, seed=23)
+    x = make((2, 4), device, seed=24)
+    out = (x @ w.T).sum()                         # MatMul saved w.T, a view of w
+    with mg.no_grad():
+        w.data -= 0.1                             # what an SGD step does
+    with pytest.raises(RuntimeError, match="modified in place"):
+        out.backward()
+
+
+def test_in_place_change_of_unsaved_tensor_is_fine(device):
+    x = make((3,), device, seed=25)
+    y = x * 1.0
+    z = (y + 1.0).sum()                           # AddScalar saves nothing
+    y.add_(5.0)
+    z.backward()
+    close(x.grad, np.ones(3))
+
+
+# ----------------------------------------------------------------------- graph shapes
+def test_diamond_graph_accumulates(device):
+    x = make((3,), device, seed=26)
+    a, b = x * 2.0, x * 3.0
+    ((a * b).sum() + (x * x).sum()).backward()    # 6 x^2 + x^2
+    close(x.grad, 14 * x.numpy())
+
+
+def test_deep_chain_has_no_recursion_error(device):
+    x = make((2,), device, seed=27)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0001
+    y.sum().backward()
+    close(x.grad, np.full(2, 1.0001 ** 5000), rtol=1e-9)
+    z = x
+    for _ in range(5000):
+        z = z + 1.0
+    (g,) = mg.grad(z.sum(), x)
+    close(g, np.ones(2))
+    del z                                         # freeing a deep graph is fine too
+
+
+# ----------------------------------------------------------------------- dtypes
+FLOAT32_OPS = [
+    lambda x: x * 2.0 + 1.0, lambda x: 2.0 - x, lambda x: 1.0 / (x.abs() + 1.0),
+    lambda x: x / 3.0, lambda x: (x.abs() + 1.0) ** 1.5, lambda x: 2.0 ** x,
+    lambda x: np.float64(2.0) * x, lambda x: x * np.float64(2.0),
+    lambda x: x.exp().log(), lambda x: (x * x + 1.0).sqrt(), lambda x: x.tanh(),
+    lambda x: x.sigmoid(), F.relu, F.softplus, lambda x: F.leaky_relu(x, 0.1),
+    lambda x: x.clamp(-0.5, 0.5), lambda x: mg.where(x.data > 0, x, 0.0),
+    lambda x: x.mean(0), lambda x: x.var(1, unbiased=True), lambda x: x.max(1).values,
+    lambda x: F.softmax(x), lambda x: F.log_softmax(x, 0), lambda x: F.dropout(x),
+    lambda x: F.pad(x, (1, 1)), lambda x: x[[0, 0]], lambda x: x @ x.T,
+    lambda x: F.mse_loss(x, x.detach() * 0.5), lambda x: F.l1_loss(x, x.detach() * 0.5),
+    lambda x: F.binary_cross_entropy_with_logits(x, x.detach().sigmoid()),
+    lambda x: F.binary_cross_entropy(x.sigmoid(), x.detach().sigmoid()),
+    lambda x: F.cross_entropy(x, mg.tensor([0, 2], device=x.device)),
+]
+
+
+@pytest.mark.parametrize("fn", FLOAT32_OPS)
+def test_float32_stays_float32_forward_and_backward(fn, device):
+    x = mg.randn(2, 3, device=device, requires_grad=True)
+    assert x.dtype == mg.float32
+    y = fn(x)
+    assert y.dtype == mg.float32
+    (g,) = mg.grad(y.sum(), x, create_graph=True)
+    assert g.dtype == mg.float32
+    if g.requires_grad:                           # not for linear ops: g is a constant
+        (gg,) = mg.grad((g * g).sum(), x, allow_unused=True)
+        assert gg is None or gg.dtype == mg.float32
+
+
+def test_mixed_precision_grads_in_each_inputs_dtype(device):
+    a = mg.randn(2, 3, device=device, requires_grad=True)
+    b = mg.randn(2, 3, dtype=mg.float64, device=device, requires_grad=True)
+    y = a * b
+    assert y.dtype == mg.float64
+    y.sum().backward()
+    assert a.grad.dtype == mg.float32 and b.grad.dtype == mg.float64
+    np.testing.assert_allclose(a.grad.numpy(), b.numpy(), rtol=1e-6)
+
+
+# ----------------------------------------------------------------------- seeding
+def test_manual_seed_is_bit_for_bit_repeatable(device):
+    def draw():
+        x = mg.ones(4, 5, device=device)
+        return [mg.randn(3, 4, device=device).numpy(), mg.rand(3, device=device).numpy(),
+                F.dropout(x, 0.5).numpy(), mg.randn(2, dtype=mg.float64,
+                                                    device=device).numpy()]
+
+    mg.manual_seed(123)
+    first = draw()
+    mg.manual_seed(123)
+    second = draw()
+    for a, b in zip(first, second):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    mg.manual_seed(124)
+    assert draw()[0].tobytes() != first[0].tobytes()

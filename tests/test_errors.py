@@ -1,0 +1,204 @@
+"""Bad input raises an error a student can act on: it names the op and the shapes,
+devices or dtypes involved (and, where there is one, the fix)."""
+import re
+
+import numpy as np
+import pytest
+from conftest import make
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad import backend
+
+
+def raises(error, *fragments):
+    """pytest.raises whose message must contain every fragment (plain text, not regex)."""
+    return pytest.raises(error, match="(?s)" + "".join(f"(?=.*{re.escape(f)})"
+                                                       for f in fragments))
+
+
+def t(*shape, device="cpu", dtype=mg.float32, requires_grad=False):
+    return mg.zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+# --------------------------------------------------------------- shapes, named in the message
+BAD_SHAPES = [
+    pytest.param(lambda d: t(3, 4, device=d) + t(2, 4, device=d),
+                 ["add", "(3, 4)", "(2, 4)"], id="add-broadcast"),
+    pytest.param(lambda d: t(3, 1, 4, device=d) - t(2, 3, device=d),
+                 ["sub", "(3, 1, 4)", "(2, 3)"], id="sub-broadcast"),
+    pytest.param(lambda d: t(3, device=d) * t(4, device=d), ["mul", "(3,)", "(4,)"],
+                 id="mul-broadcast"),
+    pytest.param(lambda d: t(2, 3, device=d) / t(2, device=d), ["div", "(2, 3)", "(2,)"],
+                 id="div-broadcast"),
+    pytest.param(lambda d: mg.where(t(3, device=d).data > 0, t(3, device=d), t(4, device=d)),
+                 ["where", "(3,)", "(4,)"], id="where-broadcast"),
+    pytest.param(lambda d: mg.maximum(t(2, 3, device=d), t(4, device=d)),
+                 ["maximum", "(2, 3)", "(4,)"], id="maximum-broadcast"),
+    pytest.param(lambda d: t(2, 3, device=d) @ t(4, 5, device=d),
+                 ["matmul", "(2, 3)", "(4, 5)", "3 != 4"], id="matmul-inner"),
+    pytest.param(lambda d: t(3, device=d) @ t(4, 2, device=d), ["matmul", "(3,)", "(4, 2)"],
+                 id="matmul-1d"),
+    pytest.param(lambda d: t(2, 2, 3, device=d) @ t(3, 3, 4, device=d),
+                 ["matmul", "(2, 2, 3)", "(3, 3, 4)"], id="matmul-batch"),
+    pytest.param(lambda d: t(2, 3, device=d).reshape(4, 2),
+                 ["reshape", "(2, 3)", "(4, 2)"], id="reshape"),
+    pytest.param(lambda d: t(2, 3, device=d).expand(4, 4), ["expand", "(2, 3)", "(4, 4)"],
+                 id="expand"),
+    pytest.param(lambda d: mg.cat([t(2, 3, device=d), t(3, 2, device=d)]),
+                 ["cat", "(2, 3)", "(3, 2)"], id="cat"),
+    pytest.param(lambda d: mg.stack([t(2, 3, device=d), t(3, 2, device=d)]),
+                 ["stack", "(2, 3)", "(3, 2)"], id="stack"),
+    pytest.param(lambda d: t(2, 3, device=d).sum(2), ["sum", "2", "2 dimensions"],
+                 id="sum-dim"),
+    pytest.param(lambda d: t(2, 3, device=d).permute(0, 0), ["permute", "(2, 3)"],
+                 id="permute"),
+    pytest.param(lambda d: t(2, 3, device=d)[5], ["getitem", "(2, 3)"], id="getitem"),
+    pytest.param(lambda d: F.mse_loss(t(2, 3, device=d), t(3, 2, device=d)),
+                 ["mse_loss", "(2, 3)", "(3, 2)"], id="mse-shapes"),
+    pytest.param(lambda d: F.nll_loss(t(4, 3, device=d), mg.tensor([0, 1], device=d)),
+                 ["nll_loss", "(4, 3)", "(2,)"], id="nll-shapes"),
+    pytest.param(lambda d: F.nll_loss(t(2, 3, device=d), mg.tensor([0, 3], device=d)),
+                 ["nll_loss", "[0, 3)"], id="nll-range"),
+    pytest.param(lambda d: F.mse_loss(t(2, device=d), t(2, device=d), reduction="avg"),
+                 ["mse_loss", "'avg'"], id="reduction"),
+]
+
+
+@pytest.mark.parametrize("bad, fragments", BAD_SHAPES)
+def test_bad_shapes_name_the_op_and_shapes(bad, fragments, device):
+    with raises((ValueError, IndexError, RuntimeError), *fragments):
+        bad(device)
+
+
+# --------------------------------------------------------------- devices
+def test_mixing_devices_names_both_devices_faked_on_cpu():
+    """Runs without a GPU: one tensor pretends to live on the GPU."""
+    class PretendGpu(mg.Tensor):
+        device = "gpu"
+
+    a, b = t(2, 3), t(3)
+    b.__class__ = PretendGpu
+    with raises(RuntimeError, "Add", "(2, 3) on cpu", "(3,) on gpu", ".to("):
+        a + b
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not mg.gpu_available(), reason="no GPU: CuPy or a CUDA device is missing")
+def test_mixing_devices_on_a_real_gpu():
+    with raises(RuntimeError, "(2, 3) on cpu", "(2, 3) on gpu"):
+        t(2, 3) * t(2, 3, device="gpu")
+
+
+def test_gpu_without_cupy_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(backend, "_load_cupy", lambda: None)
+    monkeypatch.setattr(backend, "_cupy_error", "ModuleNotFoundError: No module named 'cupy'")
+    for ask in (lambda: mg.zeros(2, device="gpu"), lambda: t(2).to("cuda"),
+                lambda: mg.tensor([1.0], device="gpu")):
+        with raises(RuntimeError, "gpu", "No module named 'cupy'",
+                    'pip install -e ".[cuda12]"'):
+            ask()
+
+
+def test_unknown_device():
+    with raises(ValueError, "'tpu'", "'cpu'", "'gpu'"):
+        mg.zeros(2, device="tpu")
+
+
+# --------------------------------------------------------------- autograd misuse
+def test_backward_on_non_scalar_needs_gradient(device):
+    y = make((2, 3), device) * 2.0
+    with raises(RuntimeError, "(2, 3)", "gradient"):
+        y.backward()
+    with raises(RuntimeError, "(2, 3)", "(3,)"):
+        y.backward(mg.ones(3, dtype=mg.float64, device=device))
+    with raises(RuntimeError, "grad_outputs", "(2, 3)"):
+        mg.grad(y, make((2, 3), device))
+
+
+def test_second_backward_through_freed_graph(device):
+    y = (make((2, 3), device).exp() * 2.0).sum()
+    y.backward()
+    with raises(RuntimeError, "second time", "freed", "retain_graph=True"):
+        y.backward()
+
+
+def test_backward_without_anything_to_differentiate(device):
+    with raises(RuntimeError, "does not require grad"):
+        make((2,), device, requires_grad=False).sum().backward()
+
+
+@pytest.mark.parametrize("dtype", [mg.int64, mg.int32, mg.bool_])
+def test_integer_tensors_cannot_require_grad(dtype, device):
+    with raises(RuntimeError, "floating-point", str(np.dtype(dtype)), "(3,)"):
+        mg.tensor([1, 0, 1], dtype=dtype, device=device, requires_grad=True)
+    with raises(RuntimeError, "floating-point", "(2, 2)"):
+        mg.zeros(2, 2, dtype=dtype, device=device).requires_grad_()
+
+
+def test_in_place_on_leaf_that_requires_grad(device):
+    x = make((3,), device)
+    with raises(RuntimeError, "leaf", "no_grad"):
+        x[0] = 1.0
+    with mg.no_grad():
+        x[0] = 1.0                                 # allowed: that is an optimizer update
+
+
+def test_requires_grad_off_on_non_leaf(device):
+    with raises(RuntimeError, "leaf", "detach"):
+        (make((3,), device) * 2.0).requires_grad = False
+
+
+# --------------------------------------------------------------- gradcheck's own messages
+class WrongSquare(mg.Function):
+    """y = x^2 with a deliberately wrong derivative 3x (the right one is 2x)."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * x * 3.0
+
+
+class FlatSquare(mg.Function):
+    """y = x^2 with the right first derivative 2x, but computed from a constant copy of x,
+    so its own derivative (the second derivative of y) is lost."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * x.detach() * 2.0
+
+
+def test_gradcheck_failure_names_input_index_and_values():
+    x = mg.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=mg.float64, requires_grad=True)
+    y = mg.tensor([1.0, 1.0], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.GradcheckError) as info:
+        mg.gradcheck(lambda a, b: a * b + WrongSquare()(b), [x, y])
+    message = str(info.value)
+    assert "input 1" in message and "(2,)" in message, message   # the culprit: y
+    # d/dy_j of sum(v * (x y + y^2)) with y = 1: (v x)_j + 2 v_j, but WrongSquare says 3 v_j
+    v = np.random.default_rng(0).standard_normal((2, 2))         # gradcheck's v (seed 0)
+    numerical = (v * x.numpy()).sum(0) + 2 * v.sum(0)
+    analytical = (v * x.numpy()).sum(0) + 3 * v.sum(0)
+    found = re.search(r"index \((\d),\): analytical (\S+), numerical (\S+)", message)
+    assert found, message
+    j = int(found.group(1))
+    assert j == np.argmax(np.abs(analytical - numerical) - 1e-3 * np.abs(numerical))
+    np.testing.assert_allclose(float(found.group(2)), analytical[j], rtol=1e-6)
+    np.testing.assert_allclose(float(found.group(3).rstrip(",")), numerical[j], rtol=1e-6)
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative():
+    x = mg.tensor([1.0, -2.0, 0.5], dtype=mg.float64, requires_grad=True)
+    assert mg.gradcheck(lambda a: FlatSquare()(a), [x])
+    with raises(mg.GradcheckError, "gradgradcheck", "input 0", "analytical", "numerical"):
+        mg.gradgradcheck(lambda a: FlatSquare()(a), [x])
+
+
+def test_gradcheck_wants_float64():
+    with raises(mg.GradcheckError, "input 0", "float32", "float64"):
+        mg.gradcheck(lambda a: a * 2.0, [mg.randn(3, requires_grad=True)])

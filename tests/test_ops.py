@@ -1,0 +1,349 @@
+"""Every op of the engine, proved with gradcheck and gradgradcheck (float64, both devices),
+plus forward values against numpy where PyTorch's semantics are easy to get wrong.
+
+Each table row is (fn, makers): the makers build fn's inputs on the device under test.
+Inputs stay small (<= ~30 elements): a check costs two evaluations per element.
+"""
+import numpy as np
+import pytest
+from conftest import make
+
+import minigrad as mg
+import minigrad.nn.functional as F
+
+
+# ----------------------------------------------------------------------- input makers
+def _leaf(values, device, requires_grad=True):
+    return mg.tensor(values, dtype=mg.float64, device=device, requires_grad=requires_grad)
+
+
+def normal(*shape, low=None):
+    """Standard normal; |x| >= low when given (keeps abs, relu, clamp off their kinks)."""
+    return lambda device, seed: make(shape, device, seed=seed, low=low)
+
+
+def positive(*shape):
+    """Uniform in [0.5, 2): for log, sqrt, fractional powers and divisors."""
+    return lambda device, seed: _leaf(
+        np.random.default_rng(seed).uniform(0.5, 2.0, shape), device)
+
+
+def unit(*shape, requires_grad=True):
+    """Uniform in [0.05, 0.95]: probabilities and BCE targets."""
+    return lambda device, seed: _leaf(
+        np.random.default_rng(seed).uniform(0.05, 0.95, shape), device, requires_grad)
+
+
+def labels(n, classes):
+    """Integer class indices (N,): no gradient."""
+    return lambda device, seed: mg.tensor(
+        np.random.default_rng(seed).integers(0, classes, n), device=device)
+
+
+def case(id, fn, *makers):
+    return pytest.param(fn, makers, id=id)
+
+
+def build(makers, device):
+    return [make_input(device, seed) for seed, make_input in enumerate(makers)]
+
+
+def values(result):
+    """x.max(dim) returns (values, indices), as in PyTorch; keep the values."""
+    return result.values if hasattr(result, "values") else result
+
+
+def on(x, array):
+    """A constant index/mask tensor on x's device."""
+    return mg.tensor(array, device=x.device)
+
+
+# ----------------------------------------------------------------------- the tables
+ARITHMETIC = [
+    case("add-broadcast", lambda a, b: a + b, normal(3, 1, 4), normal(2, 4)),
+    case("sub-broadcast", lambda a, b: a - b, normal(3, 1, 4), normal(2, 4)),
+    case("mul-broadcast", lambda a, b: a * b, normal(3, 1, 4), normal(2, 4)),
+    case("div-broadcast", lambda a, b: a / b, normal(3, 1, 4), positive(2, 4)),
+    case("div-broadcast-rev", lambda a, b: a / b, normal(2, 4), positive(3, 1, 4)),
+    case("mul-0d", lambda a, b: a * b, normal(2, 3), normal()),
+    case("add-batch1", lambda a, b: a + b, normal(1, 4), normal(4)),
+    case("add-scalar", lambda x: x + 2.5, normal(2, 3)),
+    case("radd-scalar", lambda x: 2.5 + x, normal(2, 3)),
+    case("sub-scalar", lambda x: x - 2.5, normal(2, 3)),
+    case("rsub-scalar", lambda x: 2.5 - x, normal(2, 3)),
+    case("mul-scalar", lambda x: x * -1.5, normal(2, 3)),
+    case("rmul-scalar", lambda x: -1.5 * x, normal(2, 3)),
+    case("div-scalar", lambda x: x / 4.0, normal(2, 3)),
+    case("rdiv-scalar", lambda x: 3.0 / x, positive(2, 3)),
+    case("neg", lambda x: -x, normal(2, 3)),
+    case("pow-2", lambda x: x ** 2, normal(2, 3)),
+    case("pow-3-int", lambda x: x ** 3, normal(2, 3)),
+    case("pow-0.5", lambda x: x ** 0.5, positive(2, 3)),
+    case("pow-minus-1.5", lambda x: x ** -1.5, positive(2, 3)),
+    case("pow-tensor", lambda x, p: x ** p, positive(3, 1), normal(4)),
+    case("rpow", lambda x: 2.0 ** x, normal(2, 3)),
+]
+
+POINTWISE = [
+    case("exp", lambda x: x.exp(), normal(2, 3)),
+    case("log", lambda x: x.log(), positive(2, 3)),
+    case("sqrt", lambda x: x.sqrt(), positive(2, 3)),
+    case("abs", lambda x: x.abs(), normal(2, 3, low=0.1)),
+    case("tanh", lambda x: x.tanh(), normal(2, 3)),
+    case("sigmoid", lambda x: x.sigmoid(), normal(2, 3)),
+    case("relu", lambda x: F.relu(x), normal(2, 3, low=0.1)),
+    case("leaky_relu", lambda x: F.leaky_relu(x, 0.2), normal(2, 3, low=0.1)),
+    case("softplus", lambda x: F.softplus(x), normal(2, 3)),
+    case("softplus-beta", lambda x: F.softplus(x, beta=2.0), normal(2, 3)),
+    case("clamp-min", lambda x: x.clamp(min=-0.5), normal(2, 3, low=0.1)),
+    case("clamp-max", lambda x: x.clamp(max=0.5), normal(2, 3, low=0.1)),
+    case("clamp-both", lambda x: mg.clamp(x, -0.5, 0.5), normal(2, 3, low=0.1)),
+    case("where-broadcast", lambda a, b: mg.where(on(a, [[True], [False], [True]]), a, b),
+         normal(3, 4), normal(4)),
+    case("where-scalar", lambda a: mg.where(on(a, [True, False, True]), a, 0.0), normal(2, 3)),
+]
+
+REDUCTIONS = {
+    "sum": lambda x, dim, keep: x.sum(dim, keepdim=keep),
+    "mean": lambda x, dim, keep: x.mean(dim, keepdim=keep),
+    "var": lambda x, dim, keep: x.var(dim, keepdim=keep),
+    "var-unbiased": lambda x, dim, keep: x.var(dim, unbiased=True, keepdim=keep),
+    "max": lambda x, dim, keep: values(x.max(dim, keepdim=keep)),
+    "min": lambda x, dim, keep: values(x.min(dim, keepdim=keep)),
+}
+REDUCE = [
+    case(f"{name}-dim{dim}-keep{keep}",
+         lambda x, f=f, dim=dim, keep=keep: f(x, dim, keep), normal(2, 3, 4))
+    for name, f in REDUCTIONS.items()
+    for dim in (None, 1, -1, (0, 2), (-1, 0))
+    for keep in (False, True)
+]
+
+MATMUL = [
+    case("2d@2d", lambda a, b: a @ b, normal(2, 3), normal(3, 4)),
+    case("batched", lambda a, b: a @ b, normal(2, 2, 3), normal(2, 3, 2)),
+    case("broadcast-batch", lambda a, b: a @ b, normal(2, 1, 2, 3), normal(3, 3, 2)),
+    case("batch@2d", lambda a, b: a @ b, normal(2, 2, 3), normal(3, 2)),
+    case("1d@2d", lambda a, b: a @ b, normal(3), normal(3, 4)),
+    case("2d@1d", lambda a, b: a @ b, normal(4, 3), normal(3)),
+    case("1d@1d", lambda a, b: a @ b, normal(3), normal(3)),
+    case("1d@batch", lambda a, b: mg.matmul(a, b), normal(3), normal(2, 3, 2)),
+    case("batch1", lambda a, b: a @ b, normal(1, 3), normal(3, 2)),
+]
+
+SHAPE = [
+    case("reshape", lambda x: x.reshape(4, 6), normal(2, 3, 4)),
+    case("reshape-minus1", lambda x: x.reshape(-1, 3), normal(2, 3, 4)),
+    case("view-tuple", lambda x: x.view((24,)), normal(2, 3, 4)),
+    case("transpose-neg", lambda x: x.transpose(0, -1), normal(2, 3, 4)),
+    case("T", lambda x: x.T, normal(2, 3)),
+    case("permute", lambda x: x.permute(2, 0, 1), normal(2, 3, 4)),
+    case("permute-neg", lambda x: mg.permute(x, (-1, 0, 1)), normal(2, 3, 4)),
+    case("expand", lambda x: x.expand(2, 3, 4), normal(3, 1)),
+    case("expand-minus1", lambda x: x.expand(-1, 4), normal(3, 1)),
+    case("squeeze-dim", lambda x: x.squeeze(1), normal(2, 1, 3)),
+    case("squeeze-all", lambda x: x.squeeze(), normal(1, 3, 1)),
+    case("squeeze-neg", lambda x: x.squeeze(-1), normal(2, 3, 1)),
+    case("unsqueeze-0", lambda x: x.unsqueeze(0), normal(2, 3)),
+    case("unsqueeze-neg", lambda x: x.unsqueeze(-1), normal(2, 3)),
+    case("flatten", lambda x: x.flatten(), normal(2, 3, 4)),
+    case("flatten-1", lambda x: x.flatten(1), normal(2, 3, 4)),
+    case("flatten-0-1", lambda x: mg.flatten(x, 0, 1), normal(2, 3, 4)),
+    case("cat-dim1", lambda a, b: mg.cat([a, b], dim=1), normal(2, 3), normal(2, 1)),
+    case("cat-neg", lambda a, b: mg.cat([a, b], dim=-1), normal(2, 3), normal(2, 1)),
+    case("cat-three", lambda a, b, c: mg.cat([a, b, c]), normal(1, 3), normal(2, 3),
+         normal(1, 3)),
+    case("stack-0", lambda a, b: mg.stack([a, b]), normal(2, 3), normal(2, 3)),
+    case("stack-neg", lambda a, b: mg.stack([a, b], dim=-1), normal(2, 3), normal(2, 3)),
+    case("pad-last", lambda x: F.pad(x, (1, 2)), normal(2, 3)),
+    case("pad-two-dims", lambda x: F.pad(x, (1, 1, 2, 0)), normal(2, 3)),
+    case("pad-crop", lambda x: F.pad(x, (-1, 1, 1, -1)), normal(3, 4)),
+    case("pad-value", lambda x: F.pad(x, (1, 1), value=0.5), normal(2, 3)),
+]
+
+INDEX = [
+    case("slices-steps", lambda x: x[1:, ::2], normal(3, 4)),
+    case("reverse", lambda x: x[::-1], normal(3, 4)),
+    case("int", lambda x: x[0], normal(3, 4)),
+    case("negative-ints", lambda x: x[-1, -2], normal(3, 4)),
+    case("none-ellipsis", lambda x: x[None, ..., 0], normal(2, 3, 4)),
+    case("ellipsis-slice", lambda x: x[..., 1:3], normal(2, 3, 4)),
+    case("int-array-repeats", lambda x: x[[0, 0, 2]], normal(3, 4)),
+    case("two-int-arrays", lambda x: x[on(x, [0, 0, 1]), on(x, [1, 1, 3])], normal(3, 4)),
+    case("slice-and-array", lambda x: x[:, on(x, [2, 0, 2])], normal(3, 4)),
+    case("tensor-index", lambda x: x[on(x, [1, 1, 0])], normal(3, 4)),
+    case("bool-mask", lambda x: x[on(x, [[True, False, True, True], [False] * 4,
+                                         [True, True, False, False]])], normal(3, 4)),
+]
+
+LOSSES = [
+    case("softmax", lambda x: F.softmax(x, dim=-1), normal(2, 5)),
+    case("softmax-dim0", lambda x: F.softmax(x, dim=0), normal(3, 4)),
+    case("softmax-batch1", lambda x: F.softmax(x, dim=1), normal(1, 5)),
+    case("log_softmax", lambda x: F.log_softmax(x, dim=-1), normal(2, 5)),
+    case("log_softmax-dim0", lambda x: F.log_softmax(x, dim=0), normal(3, 4)),
+    case("dropout", lambda x: (mg.manual_seed(1), F.dropout(x, 0.5))[1], normal(3, 4)),
+    case("dropout-eval", lambda x: F.dropout(x, 0.5, training=False), normal(3, 4)),
+] + [
+    case(f"{name}-{reduction}", lambda *xs, f=f, r=reduction: f(*xs, reduction=r), *makers)
+    for reduction in ("mean", "sum", "none")
+    for name, f, makers in [
+        ("bce", F.binary_cross_entropy, (unit(2, 3), unit(2, 3, requires_grad=False))),
+        ("bce-logits", F.binary_cross_entropy_with_logits,
+         (normal(2, 3), unit(2, 3, requires_grad=False))),
+        ("mse", F.mse_loss, (normal(2, 3), normal(2, 3))),
+        ("l1", F.l1_loss, (normal(2, 3), normal(2, 3))),
+        ("cross_entropy", F.cross_entropy, (normal(4, 3), labels(4, 3))),
+        ("cross_entropy-batch1", F.cross_entropy, (normal(1, 3), labels(1, 3))),
+        ("nll", F.nll_loss, (normal(4, 3), labels(4, 3))),
+    ]
+]
+
+
+@pytest.mark.parametrize("fn, makers", ARITHMETIC + POINTWISE + REDUCE + MATMUL + SHAPE
+                         + INDEX + LOSSES)
+def test_gradcheck_and_gradgradcheck(fn, makers, device):
+    inputs = build(makers, device)
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+def test_to_dtype_round_trip(device):
+    """float64 -> float32 -> float64: the gradient is cast back. float32 round-off needs a
+    larger step than the default eps."""
+    x = make((2, 3), device, seed=0)
+
+    def fn(x):
+        return x.to_dtype(mg.float32).to(dtype=mg.float64) * 3.0
+
+    assert fn(x).dtype == mg.float64
+    assert mg.gradcheck(fn, [x], eps=1e-3, atol=1e-4)
+    assert mg.gradgradcheck(fn, [x], eps=1e-3, atol=1e-4)
+
+
+# ----------------------------------------------------------------------- forward values
+def test_broadcast_add_values(device):
+    a, b = make((3, 1, 4), device, seed=1), make((2, 4), device, seed=2)
+    y = a + b
+    assert y.shape == (3, 2, 4)
+    np.testing.assert_allclose(y.numpy(), a.numpy() + b.numpy())
+    y.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), np.full((3, 1, 4), 2.0))   # summed back
+    np.testing.assert_allclose(b.grad.numpy(), np.full((2, 4), 3.0))
+
+
+@pytest.mark.parametrize("dim", [None, 0, -1, (0, 2)])
+def test_var_matches_numpy(dim, device):
+    x = make((2, 3, 4), device, seed=3)
+    axis = dim if dim is None or isinstance(dim, int) else tuple(dim)
+    np.testing.assert_allclose(x.var(dim).numpy(), np.var(x.numpy(), axis=axis))
+    np.testing.assert_allclose(x.var(dim, unbiased=True).numpy(),
+                               np.var(x.numpy(), axis=axis, ddof=1))
+    assert x.var(dim, keepdim=True).shape == np.var(x.numpy(), axis=axis, keepdims=True).shape
+
+
+def test_max_with_dim_returns_values_and_indices(device):
+    x = make((3, 4), device, seed=4)
+    values_, indices = x.max(1)
+    np.testing.assert_allclose(values_.numpy(), x.numpy().max(1))
+    np.testing.assert_array_equal(indices.numpy(), x.numpy().argmax(1))
+    assert x.min(-1, keepdim=True).values.shape == (3, 1)
+    assert x.max().shape == ()
+
+
+def test_softmax_values_and_stability(device):
+    x = make((2, 5), device, seed=5)
+    e = np.exp(x.numpy() - x.numpy().max(1, keepdims=True))
+    np.testing.assert_allclose(F.softmax(x, dim=1).numpy(), e / e.sum(1, keepdims=True))
+    np.testing.assert_allclose(F.log_softmax(x, dim=1).numpy(),
+                               np.log(e / e.sum(1, keepdims=True)))
+    big = mg.tensor([[1000.0, 0.0, -1000.0]], dtype=mg.float64, device=device)
+    np.testing.assert_allclose(F.softmax(big).numpy(), [[1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(F.log_softmax(big).numpy(), [[0.0, -1000.0, -2000.0]])
+
+
+def test_cross_entropy_values(device):
+    x, t = make((4, 3), device, seed=6), labels(4, 3)(device, 7)
+    logp = x.numpy() - np.log(np.exp(x.numpy()).sum(1, keepdims=True))
+    picked = -logp[np.arange(4), t.numpy()]
+    np.testing.assert_allclose(F.cross_entropy(x, t).numpy(), picked.mean())
+    np.testing.assert_allclose(F.nll_loss(F.log_softmax(x, 1), t, reduction="sum").numpy(),
+                               picked.sum())
+    np.testing.assert_allclose(F.cross_entropy(x, t, reduction="none").numpy(), picked)
+
+
+def test_bce_values(device):
+    p, t = unit(2, 3)(device, 0), unit(2, 3)(device, 1)
+    expected = -(t.numpy() * np.log(p.numpy()) + (1 - t.numpy()) * np.log(1 - p.numpy()))
+    np.testing.assert_allclose(F.binary_cross_entropy(p, t).numpy(), expected.mean())
+    # p exactly 0 or 1 (a saturated float32 sigmoid): log clamped at -100, as in PyTorch,
+    # and a finite gradient (not 0 * inf = nan)
+    edge = mg.tensor([0.0, 1.0, 0.0], dtype=mg.float64, device=device, requires_grad=True)
+    loss = F.binary_cross_entropy(edge, mg.tensor([1.0, 0.0, 0.0], dtype=mg.float64,
+                                                  device=device), reduction="none")
+    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, 0.0], atol=1e-12)
+    loss.sum().backward()
+    assert np.isfinite(edge.grad.numpy()).all()
+
+
+def test_bce_with_logits_values(device):
+    x, t = make((2, 3), device, seed=8), unit(2, 3)(device, 9)
+    s = 1 / (1 + np.exp(-x.numpy()))
+    expected = -(t.numpy() * np.log(s) + (1 - t.numpy()) * np.log(1 - s))
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, t, "none").numpy(),
+                               expected)
+
+
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
+def test_bce_with_logits_finite_for_huge_logits(dtype, device):
+    x = mg.tensor([1e4, -1e4], dtype=dtype, device=device, requires_grad=True)
+    t = mg.tensor([0.3, 0.3], dtype=dtype, device=device)
+    loss = F.binary_cross_entropy_with_logits(x, t)
+    loss.backward()
+    # loss_i = max(x, 0) - x t + log(1 + e^-|x|); grad_i = (sigmoid(x) - t) / N
+    np.testing.assert_allclose(loss.item(), (7000.0 + 3000.0) / 2, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), [0.35, -0.15], rtol=1e-6)
+    assert x.grad.dtype == dtype
+
+
+def test_mse_l1_values(device):
+    a, b = make((2, 3), device, seed=10), make((2, 3), device, seed=11)
+    d = a.numpy() - b.numpy()
+    np.testing.assert_allclose(F.mse_loss(a, b).numpy(), (d ** 2).mean())
+    np.testing.assert_allclose(F.l1_loss(a, b, reduction="sum").numpy(), np.abs(d).sum())
+
+
+def test_clamp_values(device):
+    x = mg.tensor([-2.0, -0.2, 0.3, 2.0], device=device, requires_grad=True)
+    y = x.clamp(-1.0, 1.0)
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), [-1.0, -0.2, 0.3, 1.0])
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 1.0, 1.0, 0.0])
+
+
+def test_matmul_values_1d(device):
+    a, b = make((3,), device, seed=12), make((3, 4), device, seed=13)
+    np.testing.assert_allclose((a @ b).numpy(), a.numpy() @ b.numpy())
+    np.testing.assert_allclose((b.T @ a).numpy(), b.numpy().T @ a.numpy())
+    assert (a @ a).shape == ()
+
+
+def test_pad_crop_values(device):
+    x = make((3, 4), device, seed=14)
+    y = F.pad(x, (-1, 1, 1, -1))      # W: crop 1 left, pad 1 right; H: pad 1 top, crop 1
+    expected = np.pad(x.numpy()[:2, 1:], ((1, 0), (0, 1)))
+    np.testing.assert_allclose(y.numpy(), expected)
+
+
+def test_getitem_repeats_accumulate(device):
+    x = make((3, 2), device, seed=15)
+    x[[0, 0, 2, 0]].sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[3, 3], [0, 0], [1, 1]])
+
+
+def test_dropout_scales_kept_and_is_identity_in_eval(device):
+    x = mg.ones(1000, device=device)
+    y = F.dropout(x, 0.25).numpy()
+    assert set(np.unique(y).tolist()) <= {0.0, np.float32(1 / 0.75)}
+    assert 0.6 < (y > 0).mean() < 0.9
+    assert F.dropout(x, 0.25, training=False) is x

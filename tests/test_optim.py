@@ -1,0 +1,345 @@
+"""Optimizers and gradient clipping.
+
+Each optimizer is checked against its update formula written out here in numpy (never by
+calling the optimizer), for three steps, in float64 and in float32. The loss is
+L(p) = sum(c * p * p), so the gradient that backward() produces is g = 2 c p.
+"""
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.nn.utils import clip_grad_norm_, clip_grad_value_
+
+DTYPES = [np.float64, np.float32]
+TOL = {np.float64: dict(rtol=1e-12, atol=1e-14), np.float32: dict(rtol=2e-5, atol=1e-6)}
+
+P0 = np.array([[0.5, -1.5, 2.0], [-0.25, 1.0, 3.0]])
+C = np.array([[1.0, 0.5, -0.3], [2.0, -1.0, 0.25]])
+
+
+def run(make_opt, device, dtype, steps=3):
+    """Three optimizer steps on L(p) = sum(c p^2); returns the parameter and optimizer."""
+    p = mg.tensor(P0, dtype=dtype, device=device, requires_grad=True)
+    c = mg.tensor(C, dtype=dtype, device=device)
+    opt = make_opt([p])
+    for _ in range(steps):
+        opt.zero_grad()
+        (c * p * p).sum().backward()
+        opt.step()
+    return p, opt
+
+
+def check(p, expected, dtype, opt):
+    assert p.dtype == dtype, "the update changed the parameter's dtype"
+    for state in opt.state.values():
+        for name, value in state.items():
+            if hasattr(value, "dtype"):
+                assert value.dtype == dtype, f"state {name} has dtype {value.dtype}"
+    np.testing.assert_allclose(p.numpy(), expected, **TOL[dtype])
+
+
+# ---------------------------------------------------------------------- by hand
+def test_sgd_momentum_literal_numbers():
+    """L = p^2, p0 = 1, lr = 0.1, momentum = 0.9, worked out on paper:
+    step 1: g = 2,    buf = 2,                p = 1 - 0.1 * 2     = 0.8
+    step 2: g = 1.6,  buf = 0.9*2 + 1.6 = 3.4,   p = 0.8 - 0.34   = 0.46
+    step 3: g = 0.92, buf = 0.9*3.4 + 0.92 = 3.98, p = 0.46 - 0.398 = 0.062"""
+    p = mg.tensor([1.0], dtype=mg.float64, requires_grad=True)
+    opt = mg.optim.SGD([p], lr=0.1, momentum=0.9)
+    seen = []
+    for _ in range(3):
+        opt.zero_grad()
+        (p * p).sum().backward()
+        opt.step()
+        seen.append(p.item())
+    np.testing.assert_allclose(seen, [0.8, 0.46, 0.062], rtol=1e-13)
+
+
+def test_adam_first_step_moves_by_lr():
+    """On step 1, m_hat = g and v_hat = g^2, so p moves by lr * g / (|g| + eps)."""
+    p = mg.tensor([1.0, -2.0], dtype=mg.float64, requires_grad=True)
+    opt = mg.optim.Adam([p], lr=0.1)
+    (p * p).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(p.numpy(), [1 - 0.1 * 2 / (2 + 1e-8), -2 + 0.1 * 4 / (4 + 1e-8)],
+                               rtol=1e-15)
+
+
+# ---------------------------------------------------------------------- formulas
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("momentum, dampening, weight_decay, nesterov",
+                         [(0.0, 0.0, 0.0, False), (0.9, 0.0, 0.0, False),
+                          (0.9, 0.1, 0.01, False), (0.8, 0.0, 0.05, True)])
+def test_sgd_matches_formula(device, dtype, momentum, dampening, weight_decay, nesterov):
+    lr = 0.05
+    p, buf = P0.copy(), None
+    for _ in range(3):
+        g = 2 * C * p + weight_decay * p
+        if momentum:
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+    got, opt = run(lambda ps: mg.optim.SGD(ps, lr=lr, momentum=momentum, dampening=dampening,
+                                           weight_decay=weight_decay, nesterov=nesterov),
+                   device, dtype)
+    check(got, p, dtype, opt)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("betas, weight_decay", [((0.9, 0.999), 0.0), ((0.5, 0.999), 0.1),
+                                                 ((0.0, 0.9), 0.0)])
+def test_adam_matches_formula(device, dtype, betas, weight_decay):
+    lr, eps = 0.01, 1e-8
+    b1, b2 = betas
+    p, m, v = P0.copy(), np.zeros_like(P0), np.zeros_like(P0)
+    for t in (1, 2, 3):
+        g = 2 * C * p + weight_decay * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    got, opt = run(lambda ps: mg.optim.Adam(ps, lr=lr, betas=betas, eps=eps,
+                                            weight_decay=weight_decay), device, dtype)
+    check(got, p, dtype, opt)
+    assert next(iter(opt.state.values()))["step"] == 3
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("momentum, centered, weight_decay", [(0.0, False, 0.0),
+                                                              (0.9, False, 0.0),
+                                                              (0.5, True, 0.01)])
+def test_rmsprop_matches_formula(device, dtype, momentum, centered, weight_decay):
+    lr, alpha, eps = 0.01, 0.9, 1e-8
+    p, v = P0.copy(), np.zeros_like(P0)
+    mean_g, buf = np.zeros_like(P0), np.zeros_like(P0)
+    for _ in range(3):
+        g = 2 * C * p + weight_decay * p
+        v = alpha * v + (1 - alpha) * g * g
+        if centered:
+            mean_g = alpha * mean_g + (1 - alpha) * g
+            avg = np.sqrt(v - mean_g * mean_g) + eps
+        else:
+            avg = np.sqrt(v) + eps
+        if momentum:
+            buf = momentum * buf + g / avg
+            p = p - lr * buf
+        else:
+            p = p - lr * g / avg
+    got, opt = run(lambda ps: mg.optim.RMSprop(ps, lr=lr, alpha=alpha, eps=eps,
+                                               weight_decay=weight_decay, momentum=momentum,
+                                               centered=centered), device, dtype)
+    check(got, p, dtype, opt)
+
+
+# ---------------------------------------------------------------------- groups
+def test_parameter_groups_have_their_own_lr(device):
+    """Two-time-scale update rule: D and G in one optimizer with different lrs."""
+    d = mg.tensor([1.0, 2.0], dtype=mg.float64, device=device, requires_grad=True)
+    g = mg.tensor([3.0], dtype=mg.float64, device=device, requires_grad=True)
+    opt = mg.optim.SGD([{"params": [d], "lr": 0.4}, {"params": [g]}], lr=0.1)
+    assert [group["lr"] for group in opt.param_groups] == [0.4, 0.1]
+    ((d * d).sum() + (g * g).sum()).backward()
+    opt.step()
+    np.testing.assert_allclose(d.numpy(), [1 - 0.4 * 2, 2 - 0.4 * 4])
+    np.testing.assert_allclose(g.numpy(), [3 - 0.1 * 6])
+    opt.param_groups[1]["lr"] = 0.0  # changing a group's lr takes effect at once
+    opt.zero_grad()
+    (g * g).sum().backward()
+    before = g.numpy().copy()
+    opt.step()
+    np.testing.assert_array_equal(g.numpy(), before)
+
+
+def test_parameters_from_a_generator_and_bad_arguments():
+    p = mg.tensor([1.0], requires_grad=True)
+    assert mg.optim.Adam(iter([p])).param_groups[0]["params"] == [p]
+    with pytest.raises(TypeError, match="single Tensor"):
+        mg.optim.SGD(p, lr=0.1)
+    with pytest.raises(ValueError, match="empty"):
+        mg.optim.SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="more than once"):
+        mg.optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.raises(ValueError, match="non-leaf"):
+        mg.optim.SGD([p * 2], lr=0.1)
+    with pytest.raises(ValueError, match="learning rate"):
+        mg.optim.Adam([p], lr=-1.0)
+    with pytest.raises(ValueError, match="beta2"):
+        mg.optim.Adam([p], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="Nesterov"):
+        mg.optim.SGD([p], lr=0.1, nesterov=True)
+    with pytest.raises(TypeError, match="unknown hyperparameter"):
+        mg.optim.SGD([{"params": [p], "betas": (0.9, 0.9)}], lr=0.1)
+
+
+# ---------------------------------------------------------------------- step details
+def test_step_bumps_the_version_counter(device):
+    p = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = p * p  # saves p for its backward
+    (p * 3).sum().backward()
+    version = p._version
+    mg.optim.Adam([p]).step()
+    assert p._version > version
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.sum().backward()
+
+
+def test_step_skips_parameters_without_grad_and_runs_the_closure():
+    a = mg.tensor([1.0], requires_grad=True)
+    b = mg.tensor([1.0], requires_grad=True)
+    opt = mg.optim.SGD([a, b], lr=0.5)
+
+    def closure():
+        opt.zero_grad()
+        loss = (a * a).sum()
+        loss.backward()
+        return loss
+
+    with mg.no_grad():  # the closure runs with grad enabled anyway
+        loss = opt.step(closure)
+    assert loss.item() == 1.0
+    assert a.item() == 0.0 and b.item() == 1.0
+    assert b not in opt.state
+
+
+def test_zero_grad(device):
+    p = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    q = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    opt = mg.optim.SGD([p, q], lr=0.1)
+    (p + q).sum().backward()  # p.grad and q.grad share one array
+    opt.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(p.grad.numpy(), [0.0, 0.0])
+    (p * 5).sum().backward()
+    np.testing.assert_array_equal(p.grad.numpy(), [5.0, 5.0])
+    np.testing.assert_array_equal(q.grad.numpy(), [0.0, 0.0])
+    opt.zero_grad()
+    assert p.grad is None and q.grad is None
+
+
+# ---------------------------------------------------------------------- state dicts
+OPTIMIZERS = {
+    "sgd": lambda ps: mg.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+    "adam": lambda ps: mg.optim.Adam([{"params": ps[:1], "lr": 0.02},
+                                      {"params": ps[1:], "lr": 0.01}], betas=(0.5, 0.99)),
+    "rmsprop": lambda ps: mg.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
+}
+
+
+def _params(device, dtype=np.float32):
+    return [mg.tensor(P0 * s, dtype=dtype, device=device, requires_grad=True)
+            for s in (1.0, -0.5)]
+
+
+def _train(params, opt, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        sum(((mg.tensor(C, dtype=p.dtype, device=p.device) * p * p * p).sum()
+             for p in params)).backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_resume_from_state_dict_is_bit_identical(device, name, tmp_path):
+    make = OPTIMIZERS[name]
+    straight = _params(device)
+    _train(straight, make(straight), 6)
+
+    first = _params(device)
+    opt = make(first)
+    _train(first, opt, 3)
+    mg.save({"params": [p.detach() for p in first], "opt": opt.state_dict()},
+            tmp_path / "ckpt.npz")
+    ckpt = mg.load(tmp_path / "ckpt.npz", device=device)
+    resumed = [mg.tensor(t, device=device, requires_grad=True) for t in ckpt["params"]]
+    opt2 = make(resumed)
+    opt2.load_state_dict(ckpt["opt"])
+    _train(resumed, opt2, 3)
+    for a, b in zip(straight, resumed):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        assert b.dtype == np.float32
+
+
+def test_state_dict_layout_and_snapshot():
+    params = _params("cpu", np.float64)
+    opt = OPTIMIZERS["adam"](params)
+    _train(params, opt, 2)
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0], [1]]
+    assert [g["lr"] for g in sd["param_groups"]] == [0.02, 0.01]
+    assert sorted(sd["state"]) == [0, 1]
+    assert sd["state"][0]["step"] == 2
+    assert isinstance(sd["state"][0]["exp_avg"], np.ndarray)
+    saved = sd["state"][0]["exp_avg"].copy()
+    _train(params, opt, 1)
+    np.testing.assert_array_equal(sd["state"][0]["exp_avg"], saved)  # a snapshot
+
+
+def test_load_state_dict_casts_to_the_parameter_dtype_and_restores_hyperparameters():
+    params = _params("cpu", np.float64)
+    opt = OPTIMIZERS["adam"](params)
+    _train(params, opt, 1)
+    sd = opt.state_dict()
+    fresh = _params("cpu", np.float32)
+    opt2 = mg.optim.Adam([{"params": fresh[:1]}, {"params": fresh[1:]}])
+    opt2.load_state_dict(sd)
+    assert opt2.param_groups[0]["lr"] == 0.02 and opt2.param_groups[0]["betas"] == (0.5, 0.99)
+    assert opt2.param_groups[0]["params"][0] is fresh[0]
+    assert opt2.state[fresh[0]]["exp_avg"].dtype == np.float32
+
+
+def test_load_state_dict_mismatch_leaves_the_optimizer_unchanged():
+    params = _params("cpu")
+    opt = OPTIMIZERS["sgd"](params)
+    _train(params, opt, 1)
+    sd = opt.state_dict()
+    other = [mg.tensor(np.ones(3), requires_grad=True), params[1]]
+    opt2 = mg.optim.SGD(other, lr=0.5, momentum=0.9)
+    with pytest.raises(ValueError, match="shape"):
+        opt2.load_state_dict(sd)
+    assert opt2.param_groups[0]["lr"] == 0.5 and not opt2.state
+    with pytest.raises(ValueError, match="parameter group"):
+        OPTIMIZERS["adam"](_params("cpu")).load_state_dict(sd)
+    with pytest.raises(ValueError, match="but 1 in this optimizer"):
+        mg.optim.SGD(params[:1], lr=0.1).load_state_dict(sd)
+
+
+# ---------------------------------------------------------------------- clipping
+def _with_grads(device, grads):
+    params = []
+    for g in grads:
+        p = mg.tensor(np.zeros_like(g), device=device, requires_grad=True)
+        p.grad = mg.tensor(g, device=device)
+        params.append(p)
+    return params
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm(device, norm_type):
+    grads = [np.array([3.0, -4.0]), np.array([[12.0]])]
+    flat = np.concatenate([g.ravel() for g in grads])
+    expected = np.linalg.norm(flat, ord=norm_type)  # 13, 19, 12
+    params = _with_grads(device, grads)
+    total = clip_grad_norm_(params, max_norm=1.0, norm_type=norm_type)
+    assert isinstance(total, mg.Tensor)
+    np.testing.assert_allclose(total.item(), expected, rtol=1e-6)
+    scale = 1.0 / (expected + 1e-6)
+    for p, g in zip(params, grads):
+        np.testing.assert_allclose(p.grad.numpy(), g * scale, rtol=1e-6)
+        assert p.grad.dtype == np.float32
+
+
+def test_clip_grad_norm_below_max_and_shared_gradients():
+    a = mg.tensor([3.0], requires_grad=True)
+    b = mg.tensor([4.0], requires_grad=True)
+    (a + b).sum().backward()  # a.grad and b.grad share one array
+    total = clip_grad_norm_([a, b], max_norm=10.0)
+    np.testing.assert_allclose(total.item(), np.sqrt(2), rtol=1e-6)
+    assert a.grad.item() == 1.0 and b.grad.item() == 1.0  # untouched
+    clip_grad_norm_([a, b], max_norm=np.sqrt(2) / 2)
+    np.testing.assert_allclose([a.grad.item(), b.grad.item()], [0.5, 0.5], rtol=1e-5)
+    assert clip_grad_norm_([mg.tensor([1.0], requires_grad=True)], 1.0).item() == 0.0
+
+
+def test_clip_grad_value(device):
+    params = _with_grads(device, [np.array([-3.0, 0.5, 2.0])])
+    clip_grad_value_(params, 1.0)
+    np.testing.assert_array_equal(params[0].grad.numpy(), [-1.0, 0.5, 1.0])
