@@ -40,10 +40,11 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, lambda_: float = 10.0,
         alpha = mg.rand(*alpha_shape, dtype=real.dtype, device=real.device)
     x_hat = (alpha * real.detach() + (1.0 - alpha) * fake.detach()).detach()
     x_hat.requires_grad = True                                    # a leaf we differentiate at
-    scores = critic(x_hat)
-    (grad,) = mg.grad(scores.sum(), x_hat, create_graph=True)     # (N, C, H, W), on the tape
-    norm = (_per_sample_sq_norm(grad) + eps).sqrt()               # (N,)
-    return lambda_ * ((norm - 1.0) ** 2).mean()
+    with mg.enable_grad():        # a gradient is needed even when called under no_grad
+        scores = critic(x_hat)                                    # (N,)
+        (grad,) = mg.grad(scores.sum(), x_hat, create_graph=True) # (N, C, H, W), on the tape
+        norm = (_per_sample_sq_norm(grad) + eps).sqrt()           # (N,)
+        return lambda_ * ((norm - 1.0) ** 2).mean()
 
 
 def r1_penalty(d, real: Tensor, gamma: float = 10.0) -> Tensor:
@@ -59,8 +60,9 @@ def r2_penalty(d, fake: Tensor, gamma: float = 10.0) -> Tensor:
 def _zero_centred(d, samples: Tensor, gamma: float) -> Tensor:
     x = samples.detach()
     x.requires_grad = True
-    (grad,) = mg.grad(d(x).sum(), x, create_graph=True)
-    return (gamma / 2.0) * _per_sample_sq_norm(grad).mean()
+    with mg.enable_grad():        # a gradient is needed even when called under no_grad
+        (grad,) = mg.grad(d(x).sum(), x, create_graph=True)      # (N, ...), on the tape
+        return (gamma / 2.0) * _per_sample_sq_norm(grad).mean()
 
 
 def clip_weights(module, c: float = 0.01) -> None:

@@ -57,6 +57,7 @@ class TrainConfig:
     betas: tuple = (0.5, 0.999)
     batch_size: int = 64
     z_dim: int = 100
+    width: int = 64                    # DCGAN base channel count (64 in the paper)
     image_size: int = 28               # 28, or 64 (digits resized with F.interpolate)
     epochs: int = 5
     max_steps: int = 0                 # stop after this many steps (0 = no limit)
@@ -139,8 +140,8 @@ class Trainer:
         self.device = backend.normalize_device(c.device)
         mg.manual_seed(c.seed)
         self.image_size = 28 if c.model == "mlp" else c.image_size
-        self.G, self.D = build(c.model, self.image_size, c.z_dim,
-                               d_norm=c.d_norm, spectral_norm=c.spectral_norm)
+        self.G, self.D = build(c.model, self.image_size, c.z_dim, d_norm=c.d_norm,
+                               spectral_norm=c.spectral_norm, width=c.width)
         self.G.apply(weights_init)
         self.D.apply(weights_init)
         self.G.to(self.device)
@@ -149,7 +150,7 @@ class Trainer:
         self.loss = gan_losses.get(c.loss)
         self.G_ema = None
         if c.ema:
-            self.G_ema, _ = build(c.model, self.image_size, c.z_dim)
+            self.G_ema, _ = build(c.model, self.image_size, c.z_dim, width=c.width)
             self.G_ema.to(self.device)
             self.G_ema.load_state_dict(self.G.state_dict())
             self.G_ema.requires_grad_(False)

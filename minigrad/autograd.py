@@ -171,7 +171,9 @@ def _edge_to(tensor) -> Edge | None:
 
 def _owner(array):
     """The array that owns the memory `array` sees (itself unless it is a view)."""
-    return array if array.base is None else array.base
+    while getattr(array, "base", None) is not None:   # numpy collapses chains, CuPy may not
+        array = array.base
+    return array
 
 
 def _share_version_with_views(inputs, results) -> None:

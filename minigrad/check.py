@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import enable_grad, no_grad, run_backward
+from .autograd import enable_grad, run_backward
 from .tensor import Tensor
 
 
@@ -76,15 +76,16 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         if not x.data.flags.c_contiguous:
             raise GradcheckError(f"{_who}: input {i} must be a contiguous array")
         flat = x.data.reshape(-1)        # a view: perturbing it perturbs x
-        with no_grad():
-            for j in range(flat.size):
-                original = flat[j].item()
-                flat[j] = original + eps
-                plus = _dot_with(_as_tuple(fn(*inputs)), vs)
-                flat[j] = original - eps
-                minus = _dot_with(_as_tuple(fn(*inputs)), vs)
-                flat[j] = original
-                numerical.reshape(-1)[j] = (plus - minus) / (2 * eps)
+        # Not under no_grad: fn may itself call mg.grad (a gradient penalty, and
+        # gradgradcheck's first derivative), which needs the tape.
+        for j in range(flat.size):
+            original = flat[j].item()
+            flat[j] = original + eps
+            plus = _dot_with(_as_tuple(fn(*inputs)), vs)
+            flat[j] = original - eps
+            minus = _dot_with(_as_tuple(fn(*inputs)), vs)
+            flat[j] = original
+            numerical.reshape(-1)[j] = (plus - minus) / (2 * eps)
         error = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
         if (error > 0).any():
             worst = np.unravel_index(int(np.argmax(error)), x.shape)
@@ -114,7 +115,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
 
     def first_derivative(*args):
         xs, gys = args[:n_inputs], args[n_inputs:]
-        with enable_grad():   # gradcheck evaluates us under no_grad; we need the tape
+        with enable_grad():   # we need the tape, even if called under no_grad
             outs = _as_tuple(fn(*xs))
             pairs = [(o, g) for o, g in zip(outs, gys) if o is not None and o.requires_grad]
             grads = run_backward([o for o, _ in pairs], [g for _, g in pairs],

@@ -248,42 +248,63 @@ class Tensor:
         self.register_hook(keep)
 
     # ------------------------------------------------------------------ in place
+    # In-place changes are not recorded on the tape. On a leaf (a parameter) that is what
+    # an update wants, and the version counter catches a graph that saved the old value.
+    # On a tensor computed by an op, with gradients flowing through it, the change would
+    # be missing from backward (a silently wrong gradient): refused, unless under no_grad.
+    def _check_in_place(self, op: str) -> None:
+        if self.creator is not None and _grad_on():
+            raise RuntimeError(
+                f"{op}: cannot modify a tensor of shape {self.shape} in place: it was "
+                f"computed by {self.creator.name} and gradients flow through it, but "
+                f"in-place changes are not recorded for backward. Compute a new tensor "
+                f"instead (y = y * 2, mg.where(mask, value, y)), or use mg.no_grad()"
+            )
+
     def _bump(self) -> "Tensor":
         self._version += 1
         return self
 
     def zero_(self) -> "Tensor":
+        self._check_in_place("zero_")
         self._data[...] = 0
         return self._bump()
 
     def fill_(self, value) -> "Tensor":
+        self._check_in_place("fill_")
         self._data[...] = value
         return self._bump()
 
     def copy_(self, other) -> "Tensor":
+        self._check_in_place("copy_")
         source = other.data if isinstance(other, Tensor) else other
         self._data[...] = backend.to_device(source, self.device)
         return self._bump()
 
     def add_(self, other, alpha: float = 1.0) -> "Tensor":
+        self._check_in_place("add_")
         source = other.data if isinstance(other, Tensor) else other
         self._data += alpha * source if alpha != 1.0 else source
         return self._bump()
 
     def mul_(self, other) -> "Tensor":
+        self._check_in_place("mul_")
         self._data *= other.data if isinstance(other, Tensor) else other
         return self._bump()
 
     def clamp_(self, min=None, max=None) -> "Tensor":
+        self._check_in_place("clamp_")
         self.xp.clip(self._data, min, max, out=self._data)
         return self._bump()
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+        self._check_in_place("normal_")
         sample = backend.rng(self.device).standard_normal(self.shape)
         self._data[...] = sample * std + mean
         return self._bump()
 
     def uniform_(self, low: float = 0.0, high: float = 1.0) -> "Tensor":
+        self._check_in_place("uniform_")
         self._data[...] = backend.rng(self.device).uniform(low, high, self.shape)
         return self._bump()
 
@@ -291,6 +312,7 @@ class Tensor:
         if self.requires_grad and self.creator is None and _grad_on():
             raise RuntimeError("a leaf tensor that requires grad cannot be modified in "
                                "place (wrap the update in mg.no_grad())")
+        self._check_in_place("__setitem__")
         key = ops.unwrap_index(key)
         self._data[key] = value.data if isinstance(value, Tensor) else value
         self._bump()

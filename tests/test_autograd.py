@@ -215,18 +215,27 @@ def test_detach(device):
 
 
 # ----------------------------------------------------------------------- version counter
+def data_iadd(y):
+    y.data += 1                                   # in place on the array, then the setter
+
+
+def data_replace(y):
+    y.data = y.data * 2
+
+
 @pytest.mark.parametrize("modify", [
-    lambda y: setattr(y, "data", y.data + 1),
+    data_iadd, data_replace,
     lambda y: y.add_(1.0),
     lambda y: y.mul_(2.0),
     lambda y: y.reshape(-1).add_(1.0),          # through a view
     lambda y: y[0].fill_(0.0),                  # through a basic-index view
-], ids=["data-assign", "add_", "mul_", "view-add_", "index-fill_"])
+], ids=["data-iadd", "data-replace", "add_", "mul_", "view-add_", "index-fill_"])
 def test_in_place_change_of_saved_tensor_raises(modify, device):
     x = make((2, 3), device, seed=22)
     y = x.exp()                                   # Exp saves its output y
     z = (y * 2.0).sum()
-    modify(y)
+    with mg.no_grad():                            # (outside it, in-place on y is refused)
+        modify(y)
     with pytest.raises(RuntimeError, match="modified in place"):
         z.backward()
 
@@ -245,9 +254,22 @@ def test_in_place_change_of_unsaved_tensor_is_fine(device):
     x = make((3,), device, seed=25)
     y = x * 1.0
     z = (y + 1.0).sum()                           # AddScalar saves nothing
-    y.add_(5.0)
+    with mg.no_grad():
+        y.add_(5.0)
     z.backward()
     close(x.grad, np.ones(3))
+
+
+def test_in_place_on_a_computed_tensor_is_refused_in_grad_mode(device):
+    """It would not be recorded: y[0] = 5 would leave d/dx_0 at 2 * 2 * y_0, not 0."""
+    x = make((2,), device, seed=30)
+    y = x * 2.0
+    for modify in (lambda: y.__setitem__(0, 5.0), lambda: y.mul_(3.0),
+                   lambda: y[0:1].fill_(0.0)):
+        with pytest.raises(RuntimeError, match="not recorded for backward"):
+            modify()
+    with mg.no_grad():
+        y[0] = 5.0                                # allowed: the caller opted out of grads
 
 
 # ----------------------------------------------------------------------- graph shapes
@@ -330,3 +352,15 @@ def test_manual_seed_is_bit_for_bit_repeatable(device):
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
     mg.manual_seed(124)
     assert draw()[0].tobytes() != first[0].tobytes()
+
+
+def test_gradcheck_of_a_function_that_takes_a_gradient(device):
+    """A WGAN-GP-style penalty, (||d critic / d x|| - 1)^2, differentiated w.r.t. the
+    critic's weights and the input: gradcheck must keep the tape on for fn's own mg.grad."""
+    w, x = make((3, 2), device, seed=28), make((4, 3), device, seed=29)
+
+    def penalty(w, x):
+        (g,) = mg.grad((x @ w).tanh().sum(), x, create_graph=True)
+        return (((g * g).sum(1).sqrt() - 1.0) ** 2).mean()
+
+    assert mg.gradcheck(penalty, [w, x])

@@ -144,6 +144,12 @@ def test_in_place_on_leaf_that_requires_grad(device):
         x[0] = 1.0                                 # allowed: that is an optimizer update
 
 
+def test_in_place_on_computed_tensor(device):
+    y = make((2, 3), device).exp()
+    with raises(RuntimeError, "mul_", "(2, 3)", "Exp", "no_grad"):
+        y.mul_(2.0)
+
+
 def test_requires_grad_off_on_non_leaf(device):
     with raises(RuntimeError, "leaf", "detach"):
         (make((3,), device) * 2.0).requires_grad = False

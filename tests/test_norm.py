@@ -37,7 +37,7 @@ def test_linear_gradcheck(device, x_shape, bias):
         return F.linear(x, w, b)
 
     expected = x.numpy() @ w.numpy().T + (b.numpy() if bias else 0)
-    np.testing.assert_allclose(f(*inputs).numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(f(*inputs).numpy(), expected, rtol=1e-12, atol=1e-12)
     assert mg.gradcheck(f, inputs)
     assert mg.gradgradcheck(f, inputs)
 

@@ -347,3 +347,16 @@ def test_dropout_scales_kept_and_is_identity_in_eval(device):
     assert set(np.unique(y).tolist()) <= {0.0, np.float32(1 / 0.75)}
     assert 0.6 < (y > 0).mean() < 0.9
     assert F.dropout(x, 0.25, training=False) is x
+
+
+def test_masked_positions_give_zero_not_nan(device):
+    """where(keep, x, -inf) (a masked softmax), relu(-inf), clamp(+inf): inf * 0 is nan,
+    so a mask must select, not multiply blindly."""
+    x = mg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    y = mg.where(on(x, [True, False, True]), x, float("-inf"))
+    np.testing.assert_array_equal(y.numpy(), [1.0, -np.inf, 3.0])
+    (F.softmax(y, dim=0) * on(x, [1.0, 2.0, 3.0])).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all() and x.grad.numpy()[1] == 0.0
+    inf = mg.tensor([-np.inf, np.inf], device=device)
+    np.testing.assert_array_equal(F.relu(inf).numpy(), [0.0, np.inf])
+    np.testing.assert_array_equal(inf.clamp(-1.0, 1.0).numpy(), [-1.0, 1.0])

@@ -9,6 +9,8 @@ The scatter and the gather are each other's backward, so double backward is free
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import xp_of
 from ..tensor import Tensor
@@ -59,8 +61,12 @@ class GetItemGrad(Function):
     def forward(self, g):
         xp = xp_of(g)
         out = xp.zeros(self.shape, dtype=g.dtype)
-        if _has_array(self.key):
-            xp.add.at(out, self.key, g)      # repeats accumulate
+        if _has_array(self.key) and xp is np:
+            np.add.at(out, self.key, g)      # repeats accumulate
+        elif _has_array(self.key):
+            import cupyx  # noqa: PLC0415 (GPU only: CuPy's name for add.at)
+
+            cupyx.scatter_add(out, self.key, g)
         else:
             out[self.key] = g                 # basic index: no repeats possible
         return out

@@ -37,10 +37,11 @@ class Standardize(Function):
 
     A primitive for speed (STYLE.md, principle 3): composed from mean, sub, var, sqrt and
     div, batch norm records a dozen nodes and walks the activations a dozen times in
-    backward; here it is two passes. When the backward pass is itself being recorded (create_graph=True,
-    i.e. grad mode is on inside backward) the same formula is written in minigrad ops, with
-    x_hat = this op's output and inv_std recomputed from x, so that it can be
-    differentiated again (a critic with batch norm under a gradient penalty).
+    backward; here it is two passes over raw arrays. When the backward pass is itself
+    being recorded (create_graph=True, i.e. grad mode is on inside backward) the same
+    formula is written in minigrad ops, with x_hat = this op's output and inv_std
+    recomputed from x, so that it can be differentiated again (a critic with batch norm
+    under a gradient penalty). tests/test_norm.py checks the two paths agree.
     """
     save_outputs = True   # x_hat: used by both backward paths
 

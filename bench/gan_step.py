@@ -1,0 +1,142 @@
+"""The GAN-step benchmark of ../shared/BENCH_SPEC.md: minigrad and (when installed) PyTorch,
+side by side in one run, same weights, same data, same steps.
+
+    python bench/gan_step.py                       # both benches, CPU, 2 threads
+    python bench/gan_step.py --bench dcgan --steps 30 --warmup 5
+    python bench/gan_step.py --device gpu --batch-size 512
+
+Each (framework, bench) runs in its own fresh subprocess, one after the other (never two
+at once: two multi-threaded processes on 2 cores distort both), and prints one JSON line:
+median/min ms per step, the step's peak memory (growth of the process's peak RSS over
+the timed steps, or CuPy/torch pool peaks on the GPU), and loss_first = the first warm-up
+step's (loss_D, loss_G), which must agree between frameworks to ~1e-5: the proof that the
+networks and the math are the same. A table with minigrad / PyTorch ratios ends the run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--bench", choices=["all", "dcgan", "wgan_gp"], default="all")
+    p.add_argument("--peers", default="minigrad,torch", help="comma-separated")
+    p.add_argument("--worker", nargs=2, metavar=("PEER", "BENCH"), help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def _set_threads(n: int) -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS", "NUM_CPU_THREADS"):
+        os.environ[var] = str(n)
+
+
+def _peak_rss_mb() -> float:
+    import resource  # noqa: PLC0415
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_worker(peer: str, bench: str, args) -> dict:
+    """Build the step for one peer, warm up, time, and report."""
+    sys.path.insert(0, str(HERE))
+    if peer == "minigrad":
+        from peers_minigrad import build_step  # noqa: PLC0415
+    else:
+        from peers_torch import build_step  # noqa: PLC0415
+    step, sync, memory, version = build_step(bench, args.batch_size, args.device,
+                                             args.threads)
+    loss_first = None
+    for i in range(args.warmup):
+        losses = step()
+        if i == 0:
+            loss_first = [float(v) for v in losses]
+    rss_before = _peak_rss_mb()
+    memory("reset")
+    times = []
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        losses = step()
+        sync()
+        times.append((time.perf_counter() - t0) * 1000.0)
+    times.sort()
+    peak = memory("peak")
+    return {"peer": peer, "version": version, "bench": bench, "batch": args.batch_size,
+            "device": args.device, "median_ms": round(times[len(times) // 2], 2),
+            "min_ms": round(times[0], 2), "steps": args.steps, "threads": args.threads,
+            "peak_step_mb": round(peak if peak is not None else _peak_rss_mb() - rss_before, 1),
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "loss_first": loss_first, "loss_last": [float(v) for v in losses]}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    _set_threads(args.threads)
+    if args.worker:
+        print(json.dumps(run_worker(args.worker[0], args.worker[1], args)))
+        return 0
+    benches = ["dcgan", "wgan_gp"] if args.bench == "all" else [args.bench]
+    peers = [p for p in args.peers.split(",") if p]
+    results = []
+    for bench in benches:
+        for peer in peers:
+            if peer == "torch":
+                try:
+                    import importlib.util  # noqa: PLC0415
+
+                    if importlib.util.find_spec("torch") is None:
+                        raise ImportError
+                except ImportError:
+                    print(f"(torch not installed: skipping the PyTorch {bench} step; "
+                          f"pip install -e '.[bench]')")
+                    continue
+            command = [sys.executable, __file__, "--worker", peer, bench,
+                       "--device", args.device, "--threads", str(args.threads),
+                       "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+                       "--warmup", str(args.warmup)]
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"{peer} {bench} failed:\n{done.stderr[-3000:]}")
+                return 1
+            line = done.stdout.strip().splitlines()[-1]
+            print(line)
+            results.append(json.loads(line))
+    _print_table(results)
+    return 0
+
+
+def _print_table(results) -> None:
+    by = {(r["peer"], r["bench"]): r for r in results}
+    print(f"\n{'bench':8} {'peer':9} {'median ms':>10} {'min ms':>8} {'step MB':>8}  "
+          f"loss_first (D, G)")
+    for r in results:
+        print(f"{r['bench']:8} {r['peer']:9} {r['median_ms']:10.1f} {r['min_ms']:8.1f} "
+              f"{r['peak_step_mb']:8.1f}  {r['loss_first'][0]:.6f}, {r['loss_first'][1]:.6f}")
+    for bench in ("dcgan", "wgan_gp"):
+        mine, theirs = by.get(("minigrad", bench)), by.get(("torch", bench))
+        if mine and theirs:
+            same = all(abs(a - b) < 1e-4 * max(1.0, abs(b))
+                       for a, b in zip(mine["loss_first"], theirs["loss_first"]))
+            memory_ratio = (mine["peak_step_mb"] / theirs["peak_step_mb"]
+                            if theirs["peak_step_mb"] > 0 else float("nan"))
+            print(f"{bench}: minigrad / PyTorch time {mine['median_ms'] / theirs['median_ms']:.2f}x"
+                  f" (median), memory {memory_ratio:.2f}x; first losses "
+                  f"{'agree' if same else 'DIFFER'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

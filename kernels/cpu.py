@@ -1,0 +1,449 @@
+"""The CPU tier: numba kernels for the data movement, numpy.matmul (BLAS) for the arithmetic.
+
+Each kernel is the loop nest of `reference.py` compiled with `@njit(parallel=True)`: the
+outer loop is a `prange`, split across threads, and every iteration of it writes its own part
+of the output, so no two threads ever write the same element. Run with NUMBA_DISABLE_JIT=1 to
+step through any kernel as plain Python (slowly) in a debugger.
+
+Convolution is lowered to one large matrix product (GEMM) per call:
+
+    cols = im2col(x)                            # (C*KH*KW, N*OH*OW)
+    y    = w.reshape(O, C*KH*KW) @ cols         # (O, N*OH*OW), then moved to (N, O, OH, OW)
+    gx   = col2im(w.reshape(O, -1).T @ gy2)     # gy2 = gy as (O, N*OH*OW)
+    gw   = gy2 @ cols.T                         # (O, C*KH*KW)
+
+The two data-movement kernels are driven by a small "tap table" computed once per shape:
+table[kh*KW + kw, oh*OW + ow] is the input pixel h*W + w that kernel tap (kh, kw) reads for
+output pixel (oh, ow), or -1 where that tap lands in the zero padding. im2col reads through the
+table; col2im is the same relation read backwards, as a *gather*: each input pixel sums the
+few (tap, output pixel) entries that read it, so each thread writes only its own pixels.
+"""
+import functools
+import os
+
+import numpy as np
+import numba
+from numba import njit, prange
+
+from .shapes import conv_out_hw
+
+# numba's default OpenMP threads spin for a while after each parallel loop and so steal the
+# cores from the BLAS threads of the matrix product that usually comes next (and vice versa).
+# The `workqueue` layer's threads sleep when idle. A user's own choice always wins.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+
+
+# ------------------------------------------------------------------------ im2col and col2im
+
+@njit(cache=True)
+def _tap_table(H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """table[kh*KW + kw, oh*OW + ow] = h*W + w, the input pixel read by tap (kh, kw) for output
+    pixel (oh, ow), or -1 where it falls in the zero padding."""
+    table = np.empty((KH * KW, OH * OW), dtype=np.int64)
+    for kh in range(KH):
+        for kw in range(KW):
+            for oh in range(OH):
+                for ow in range(OW):
+                    h = oh * sh - ph + kh * dh
+                    w = ow * sw - pw + kw * dw
+                    inside = 0 <= h < H and 0 <= w < W
+                    table[kh * KW + kw, oh * OW + ow] = h * W + w if inside else -1
+    return table
+
+
+@njit(cache=True)
+def _readers(table, n_pixels):
+    """The tap table read backwards: for input pixel i, its count[i] readers are the pairs
+    (taps[i, m], outs[i, m]) = (tap k, output pixel j) with table[k, j] == i."""
+    KK, P = table.shape
+    count = np.zeros(n_pixels, dtype=np.int64)
+    taps = np.empty((n_pixels, KK), dtype=np.int64)     # a tap reads a pixel at most once
+    outs = np.empty((n_pixels, KK), dtype=np.int64)
+    for k in range(KK):
+        for j in range(P):
+            i = table[k, j]
+            if i >= 0:
+                taps[i, count[i]] = k
+                outs[i, count[i]] = j
+                count[i] += 1
+    return count, taps, outs
+
+
+@functools.lru_cache(maxsize=64)
+def _tables(H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """The tap table and its readers for one geometry (cached: a network reuses a handful)."""
+    table = _tap_table(H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+    return table, _readers(table, H * W)
+
+
+@njit(parallel=True, cache=True)
+def _im2col_kernel(x, table, cols):
+    """cols[c*KK + k, n*P + j] = x[n, c].flat[table[k, j]] (0 in the padding)."""
+    N, C = x.shape[0], x.shape[1]
+    KK, P = table.shape
+    planes = x.reshape(N, C, -1)
+    for row in prange(C * KK):                 # one row of cols per iteration
+        c, k = row // KK, row % KK
+        for n in range(N):
+            for j in range(P):
+                i = table[k, j]
+                cols[row, n * P + j] = planes[n, c, i] if i >= 0 else 0
+
+
+@njit(parallel=True, cache=True)
+def _col2im_kernel(cols, count, taps, outs, x):
+    """x[n, c].flat[i] = sum over the readers (k, j) of pixel i of cols[c*KK + k, n*P + j]."""
+    N, C = x.shape[0], x.shape[1]
+    KK = taps.shape[1]
+    P = cols.shape[1] // N
+    planes = x.reshape(N, C, -1)
+    for plane in prange(C * N):                # one (c, n) plane per iteration; c outermost
+        c, n = plane // N, plane % N           # so consecutive planes read neighbouring columns
+        for i in range(planes.shape[2]):
+            acc = 0.0
+            for m in range(count[i]):
+                acc += cols[c * KK + taps[i, m], n * P + outs[i, m]]
+            planes[n, c, i] = acc
+
+
+def im2col(x, kernel_hw, stride, padding, dilation):
+    N, C, H, W = x.shape
+    OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
+    table, _ = _tables(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
+    cols = np.empty((C * kernel_hw[0] * kernel_hw[1], N * OH * OW), dtype=x.dtype)
+    _im2col_kernel(x, table, cols)
+    return cols
+
+
+def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
+    N, C, H, W = x_shape
+    OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
+    _, (count, taps, outs) = _tables(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
+    x = np.empty((N, C, H, W), dtype=cols.dtype)
+    _col2im_kernel(cols, count, taps, outs, x)
+    return x
+
+
+# ------------------------------------------------------------------- the convolution triple
+
+def _as_rows(gy):
+    """gy (N, O, OH, OW) -> (O, N*OH*OW), the column order of cols."""
+    N, O, OH, OW = gy.shape
+    return np.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(O, N * OH * OW)
+
+
+def conv2d(x, w, stride, padding, dilation):
+    N = x.shape[0]
+    O, C, KH, KW = w.shape
+    OH, OW = conv_out_hw(x.shape[2:], (KH, KW), stride, padding, dilation)
+    cols = im2col(x, (KH, KW), stride, padding, dilation)      # (C*KH*KW, N*OH*OW)
+    y = w.reshape(O, C * KH * KW) @ cols                       # (O, N*OH*OW)
+    return np.ascontiguousarray(y.reshape(O, N, OH, OW).transpose(1, 0, 2, 3))
+
+
+def conv2d_dx(gy, w, x_hw, stride, padding, dilation):
+    N = gy.shape[0]
+    O, C, KH, KW = w.shape
+    cols = w.reshape(O, C * KH * KW).T @ _as_rows(gy)          # (C*KH*KW, N*OH*OW)
+    return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation)
+
+
+def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation):
+    O, C = gy.shape[1], x.shape[1]
+    cols = im2col(x, kernel_hw, stride, padding, dilation)     # (C*KH*KW, N*OH*OW)
+    gw = _as_rows(gy) @ cols.T                                 # (O, C*KH*KW)
+    return gw.reshape(O, C, *kernel_hw)
+
+
+# --------------------------------------------------------------------------------- pooling
+
+@njit(parallel=True, cache=True)
+def _avg_pool_kernel(x, KH, KW, sh, sw, ph, pw, y):
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    for plane in prange(N * C):
+        n, c = plane // C, plane % C
+        for oh in range(OH):
+            for ow in range(OW):
+                h0, w0 = oh * sh - ph, ow * sw - pw
+                acc = 0.0
+                for h in range(max(h0, 0), min(h0 + KH, H)):
+                    for w in range(max(w0, 0), min(w0 + KW, W)):
+                        acc += x[n, c, h, w]
+                y[n, c, oh, ow] = acc / (KH * KW)
+
+
+@njit(parallel=True, cache=True)
+def _avg_pool_backward_kernel(gy, KH, KW, sh, sw, ph, pw, gx):
+    """A gather: input pixel h is in the windows of the outputs oh with
+    oh*sh - ph <= h < oh*sh - ph + KH, i.e. ceil((h+ph-KH+1)/sh) <= oh <= (h+ph)//sh."""
+    N, C, H, W = gx.shape
+    OH, OW = gy.shape[2], gy.shape[3]
+    for plane in prange(N * C):
+        n, c = plane // C, plane % C
+        for h in range(H):
+            t = h + ph - KH + 1
+            oh_lo = 0 if t <= 0 else (t + sh - 1) // sh
+            oh_hi = min((h + ph) // sh, OH - 1)
+            for w in range(W):
+                u = w + pw - KW + 1
+                ow_lo = 0 if u <= 0 else (u + sw - 1) // sw
+                ow_hi = min((w + pw) // sw, OW - 1)
+                acc = 0.0
+                for oh in range(oh_lo, oh_hi + 1):
+                    for ow in range(ow_lo, ow_hi + 1):
+                        acc += gy[n, c, oh, ow]
+                gx[n, c, h, w] = acc / (KH * KW)
+
+
+@njit(parallel=True, cache=True)
+def _max_pool_kernel(x, KH, KW, sh, sw, ph, pw, y, argmax):
+    """PyTorch's rule: scan the window in row-major order, keep the first strict maximum
+    (a NaN always wins, so NaNs propagate); argmax starts at the window's first real pixel."""
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    for plane in prange(N * C):
+        n, c = plane // C, plane % C
+        for oh in range(OH):
+            h0, h1 = max(oh * sh - ph, 0), min(oh * sh - ph + KH, H)
+            for ow in range(OW):
+                w0, w1 = max(ow * sw - pw, 0), min(ow * sw - pw + KW, W)
+                best, best_i = -np.inf, h0 * W + w0
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        v = x[n, c, h, w]
+                        if v > best or v != v:
+                            best, best_i = v, h * W + w
+                y[n, c, oh, ow] = best
+                argmax[n, c, oh, ow] = best_i
+
+
+@njit(parallel=True, cache=True)
+def _max_pool_backward_kernel(gy, argmax, gx):
+    """gx[n, c].flat[argmax] += gy: a scatter, but each thread owns whole (n, c) planes, so
+    overlapping windows accumulate without races. Indices outside the plane are skipped."""
+    N, C = gx.shape[0], gx.shape[1]
+    planes = gx.reshape(N, C, -1)
+    g = gy.reshape(N, C, -1)
+    idx = argmax.reshape(N, C, -1)
+    HW = planes.shape[2]
+    for plane in prange(N * C):
+        n, c = plane // C, plane % C
+        for j in range(g.shape[2]):
+            i = idx[n, c, j]
+            if 0 <= i < HW:
+                planes[n, c, i] += g[n, c, j]
+
+
+@njit(parallel=True, cache=True)
+def _max_pool_gather_kernel(g, argmax, gy):
+    N, C = g.shape[0], g.shape[1]
+    planes = g.reshape(N, C, -1)
+    idx = argmax.reshape(N, C, -1)
+    out = gy.reshape(N, C, -1)
+    HW = planes.shape[2]
+    for plane in prange(N * C):
+        n, c = plane // C, plane % C
+        for j in range(out.shape[2]):
+            i = idx[n, c, j]
+            out[n, c, j] = planes[n, c, i] if 0 <= i < HW else 0
+
+
+@njit(parallel=True, cache=True)
+def _adaptive_avg_pool_kernel(x, y):
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    for plane in prange(N * C):
+        n, c = plane // C, plane % C
+        for oh in range(OH):
+            h0, h1 = (oh * H) // OH, -((-(oh + 1) * H) // OH)
+            for ow in range(OW):
+                w0, w1 = (ow * W) // OW, -((-(ow + 1) * W) // OW)
+                acc = 0.0
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        acc += x[n, c, h, w]
+                y[n, c, oh, ow] = acc / ((h1 - h0) * (w1 - w0))
+
+
+@njit(parallel=True, cache=True)
+def _adaptive_avg_pool_backward_kernel(gy, gx):
+    """Windows of varying size: a scatter within each thread's own (n, c) plane."""
+    N, C, H, W = gx.shape
+    OH, OW = gy.shape[2], gy.shape[3]
+    for plane in prange(N * C):
+        n, c = plane // C, plane % C
+        for oh in range(OH):
+            h0, h1 = (oh * H) // OH, -((-(oh + 1) * H) // OH)
+            for ow in range(OW):
+                w0, w1 = (ow * W) // OW, -((-(ow + 1) * W) // OW)
+                share = gy[n, c, oh, ow] / ((h1 - h0) * (w1 - w0))
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        gx[n, c, h, w] += share
+
+
+def avg_pool2d(x, kernel, stride, padding):
+    OH, OW = conv_out_hw(x.shape[2:], kernel, stride, padding, (1, 1))
+    y = np.empty((*x.shape[:2], OH, OW), dtype=x.dtype)
+    _avg_pool_kernel(x, *kernel, *stride, *padding, y)
+    return y
+
+
+def avg_pool2d_backward(gy, x_shape, kernel, stride, padding):
+    gx = np.empty(x_shape, dtype=gy.dtype)
+    _avg_pool_backward_kernel(gy, *kernel, *stride, *padding, gx)
+    return gx
+
+
+def max_pool2d(x, kernel, stride, padding):
+    OH, OW = conv_out_hw(x.shape[2:], kernel, stride, padding, (1, 1))
+    y = np.empty((*x.shape[:2], OH, OW), dtype=x.dtype)
+    argmax = np.empty(y.shape, dtype=np.int64)
+    _max_pool_kernel(x, *kernel, *stride, *padding, y, argmax)
+    return y, argmax
+
+
+def max_pool2d_backward(gy, argmax, x_shape):
+    gx = np.zeros(x_shape, dtype=gy.dtype)
+    _max_pool_backward_kernel(gy, argmax, gx)
+    return gx
+
+
+def max_pool2d_gather(g, argmax):
+    gy = np.empty(argmax.shape, dtype=g.dtype)
+    _max_pool_gather_kernel(g, argmax, gy)
+    return gy
+
+
+def adaptive_avg_pool2d(x, out_hw):
+    y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
+    _adaptive_avg_pool_kernel(x, y)
+    return y
+
+
+def adaptive_avg_pool2d_backward(gy, x_shape):
+    gx = np.zeros(x_shape, dtype=gy.dtype)
+    _adaptive_avg_pool_backward_kernel(gy, gx)
+    return gx
+
+
+# ------------------------------------------------------------------------------ upsampling
+# The source indices and weights depend on one axis only, so they are computed once per axis
+# with numpy, in the arithmetic PyTorch uses (see reference.nearest_source / linear_source),
+# and the kernels just read the tables.
+
+def nearest_index(in_size, out_size, scale_factor=None):
+    """src[dst] for PyTorch's 'nearest' (float32 arithmetic, as PyTorch)."""
+    dst = np.arange(out_size)
+    if out_size == in_size:
+        return dst
+    if out_size == 2 * in_size:
+        return dst // 2
+    if scale_factor:
+        scale = np.float32(1.0 / scale_factor)
+    else:
+        scale = np.float32(in_size) / np.float32(out_size)
+    return np.minimum(np.floor(dst.astype(np.float32) * scale).astype(np.int64), in_size - 1)
+
+
+def linear_index(in_size, out_size, align_corners, scale_factor, dtype):
+    """(i0, i1, l0, l1) arrays over dst for a linear resize along one axis, computed in `dtype`
+    (PyTorch computes them in float for float32 tensors)."""
+    dst = np.arange(out_size)
+    if out_size == in_size:
+        return dst, dst, np.ones(out_size, dtype), np.zeros(out_size, dtype)
+    d = dst.astype(dtype)
+    if align_corners:
+        scale = dtype.type((in_size - 1) / (out_size - 1) if out_size > 1 else 0.0)
+        src = scale * d
+    else:
+        scale = dtype.type(1.0 / scale_factor if scale_factor else in_size / out_size)
+        src = np.maximum(scale * (d + dtype.type(0.5)) - dtype.type(0.5), dtype.type(0))
+    i0 = src.astype(np.int64)
+    i1 = np.minimum(i0 + 1, in_size - 1)
+    l1 = (src - i0.astype(dtype)).astype(dtype)
+    return i0, i1, (dtype.type(1) - l1).astype(dtype), l1
+
+
+@njit(parallel=True, cache=True)
+def _nearest_kernel(x, src_h, src_w, y):
+    N, C = x.shape[0], x.shape[1]
+    for plane in prange(N * C):
+        n, c = plane // C, plane % C
+        for oh in range(y.shape[2]):
+            for ow in range(y.shape[3]):
+                y[n, c, oh, ow] = x[n, c, src_h[oh], src_w[ow]]
+
+
+@njit(parallel=True, cache=True)
+def _nearest_backward_kernel(gy, src_h, src_w, gx):
+    N, C = gx.shape[0], gx.shape[1]
+    for plane in prange(N * C):                # a scatter within each thread's own plane
+        n, c = plane // C, plane % C
+        for oh in range(gy.shape[2]):
+            for ow in range(gy.shape[3]):
+                gx[n, c, src_h[oh], src_w[ow]] += gy[n, c, oh, ow]
+
+
+@njit(parallel=True, cache=True)
+def _bilinear_kernel(x, h0, h1, lh0, lh1, w0, w1, lw0, lw1, y):
+    N, C = x.shape[0], x.shape[1]
+    for plane in prange(N * C):
+        n, c = plane // C, plane % C
+        for oh in range(y.shape[2]):
+            for ow in range(y.shape[3]):
+                top = lw0[ow] * x[n, c, h0[oh], w0[ow]] + lw1[ow] * x[n, c, h0[oh], w1[ow]]
+                bottom = lw0[ow] * x[n, c, h1[oh], w0[ow]] + lw1[ow] * x[n, c, h1[oh], w1[ow]]
+                y[n, c, oh, ow] = lh0[oh] * top + lh1[oh] * bottom
+
+
+@njit(parallel=True, cache=True)
+def _bilinear_backward_kernel(gy, h0, h1, lh0, lh1, w0, w1, lw0, lw1, gx):
+    N, C = gx.shape[0], gx.shape[1]
+    for plane in prange(N * C):                # a scatter within each thread's own plane
+        n, c = plane // C, plane % C
+        for oh in range(gy.shape[2]):
+            for ow in range(gy.shape[3]):
+                g = gy[n, c, oh, ow]
+                gx[n, c, h0[oh], w0[ow]] += lh0[oh] * lw0[ow] * g
+                gx[n, c, h0[oh], w1[ow]] += lh0[oh] * lw1[ow] * g
+                gx[n, c, h1[oh], w0[ow]] += lh1[oh] * lw0[ow] * g
+                gx[n, c, h1[oh], w1[ow]] += lh1[oh] * lw1[ow] * g
+
+
+def upsample_nearest2d(x, out_hw, scale_factor=None):
+    sf_h, sf_w = scale_factor or (None, None)
+    src_h = nearest_index(x.shape[2], out_hw[0], sf_h)
+    src_w = nearest_index(x.shape[3], out_hw[1], sf_w)
+    y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
+    _nearest_kernel(x, src_h, src_w, y)
+    return y
+
+
+def upsample_nearest2d_backward(gy, x_shape, scale_factor=None):
+    sf_h, sf_w = scale_factor or (None, None)
+    src_h = nearest_index(x_shape[2], gy.shape[2], sf_h)
+    src_w = nearest_index(x_shape[3], gy.shape[3], sf_w)
+    gx = np.zeros(x_shape, dtype=gy.dtype)
+    _nearest_backward_kernel(gy, src_h, src_w, gx)
+    return gx
+
+
+def upsample_bilinear2d(x, out_hw, align_corners=False, scale_factor=None):
+    sf_h, sf_w = scale_factor or (None, None)
+    rows = linear_index(x.shape[2], out_hw[0], align_corners, sf_h, x.dtype)
+    cols = linear_index(x.shape[3], out_hw[1], align_corners, sf_w, x.dtype)
+    y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
+    _bilinear_kernel(x, *rows, *cols, y)
+    return y
+
+
+def upsample_bilinear2d_backward(gy, x_shape, align_corners=False, scale_factor=None):
+    sf_h, sf_w = scale_factor or (None, None)
+    rows = linear_index(x_shape[2], gy.shape[2], align_corners, sf_h, gy.dtype)
+    cols = linear_index(x_shape[3], gy.shape[3], align_corners, sf_w, gy.dtype)
+    gx = np.zeros(x_shape, dtype=gy.dtype)
+    _bilinear_backward_kernel(gy, *rows, *cols, gx)
+    return gx

@@ -1,0 +1,135 @@
+"""The training loop: every loss x penalty trains, checkpoints resume bit-identically, a
+damaged checkpoint is refused and the previous one kept."""
+import json
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from gans.data import load_mnist
+from gans.training import TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def digits():
+    images, _ = load_mnist(split="train", download=False, verbose=False)
+    return images[:256]
+
+
+def tiny(tmp_path, device="cpu", **overrides):
+    settings = dict(model="dcgan", width=8, z_dim=16, batch_size=32, epochs=10, max_steps=5,
+                    progress=False, out=str(tmp_path / "run"), device=device,
+                    checkpoint_every=1000, log_every=1, num_samples=16)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def _params(module):
+    return [p.numpy().copy() for p in module.parameters()]
+
+
+COMBOS = [(loss, penalty) for loss in ("minimax", "nonsaturating", "lsgan", "wgan", "hinge")
+          for penalty in ("none", "wgan-gp", "r1", "r2")]
+
+
+@pytest.mark.parametrize("loss,penalty", COMBOS)
+def test_every_loss_and_penalty_trains(loss, penalty, digits, tmp_path, device):
+    d_norm = "none" if penalty == "wgan-gp" else "batch"
+    trainer = Trainer(tiny(tmp_path, device, loss=loss, penalty=penalty, d_norm=d_norm), digits)
+    g0, d0 = _params(trainer.G), _params(trainer.D)
+    last = trainer.train()
+    assert trainer.step == 5
+    assert np.isfinite(last["loss_d"]) and np.isfinite(last["loss_g"])
+    if penalty != "none":
+        assert np.isfinite(last["penalty"]) and last["penalty"] >= 0
+    for before, after in ((g0, _params(trainer.G)), (d0, _params(trainer.D))):
+        assert any(not np.array_equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize("options", [
+    dict(spectral_norm=True, d_norm="none"),
+    dict(loss="wgan", clip=0.01, optimizer="rmsprop", n_critic=2, lr_d=5e-5, lr_g=5e-5),
+    dict(label_smoothing=0.1, label_flip=0.5, history=8, ema=0.9),
+    dict(d_norm="instance"), dict(d_norm="layer"),
+    dict(model="mlp"),
+])
+def test_options_train(options, digits, tmp_path):
+    trainer = Trainer(tiny(tmp_path, **options), digits)
+    last = trainer.train()
+    assert np.isfinite(last["loss_d"]) and np.isfinite(last["loss_g"])
+    if options.get("clip"):
+        assert max(np.abs(p).max() for p in _params(trainer.D)) <= 0.01 + 1e-7
+
+
+def test_outputs_written(digits, tmp_path):
+    trainer = Trainer(tiny(tmp_path, max_steps=4, sample_every=2), digits)
+    trainer.train()
+    out = tmp_path / "run"
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3, 4]
+    assert {"loss_d", "loss_g", "d_real", "d_fake", "steps_per_s"} <= set(lines[0])
+    for name in ("samples_step000002.png", "samples_step000004.png", "losses.png",
+                 "samples.gif", "checkpoint.npz"):
+        assert (out / name).stat().st_size > 0
+
+
+def _run(tmp_path, name, digits, steps, resume_from=None, **options):
+    config = tiny(tmp_path / name, max_steps=steps, **options)
+    trainer = Trainer(config, digits)
+    if resume_from is not None:
+        trainer.load_checkpoint(resume_from)
+    trainer.train()
+    return trainer
+
+
+@pytest.mark.parametrize("options", [
+    dict(),
+    dict(loss="wgan", penalty="wgan-gp", d_norm="none", n_critic=2, history=4, ema=0.9,
+         label_smoothing=0.0),
+    dict(loss="nonsaturating", label_flip=0.3, label_smoothing=0.1, spectral_norm=True),
+])
+def test_resume_is_bit_identical(options, digits, tmp_path):
+    """k steps + checkpoint + resume + k steps == 2k uninterrupted steps, exactly (CPU)."""
+    straight = _run(tmp_path, "straight", digits, 6, **options)
+    first = _run(tmp_path, "first", digits, 3, **options)
+    resumed = _run(tmp_path, "second", digits, 6, resume_from=first.out / "checkpoint.npz",
+                   **options)
+    assert resumed.step == 6
+    for a, b in zip(_params(straight.G) + _params(straight.D),
+                    _params(resumed.G) + _params(resumed.D)):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(straight.G.buffers(), resumed.G.buffers()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert straight.history["loss_d"] == resumed.history["loss_d"]
+
+
+def test_damaged_checkpoint_is_refused_and_previous_kept(digits, tmp_path):
+    trainer = Trainer(tiny(tmp_path, max_steps=2), digits)
+    trainer.train()
+    path = trainer.out / "checkpoint.npz"
+    good = path.read_bytes()
+    before = _params(trainer.G)
+
+    # a crash while writing the next checkpoint leaves the previous file untouched
+    def exploding_state_dict():
+        raise KeyboardInterrupt("simulated crash during save")
+    trainer.state_dict = exploding_state_dict
+    with pytest.raises(KeyboardInterrupt):
+        trainer.save_checkpoint()
+    assert path.read_bytes() == good
+
+    for damaged in (good[: len(good) // 2], good[:100] + bytes(50) + good[150:]):
+        path.write_bytes(damaged)
+        fresh = Trainer(tiny(tmp_path, max_steps=2), digits)
+        untouched = _params(fresh.G)
+        with pytest.raises((ValueError, OSError)) as info:
+            fresh.load_checkpoint(path)
+        assert "checkpoint.npz" in str(info.value)
+        for a, b in zip(untouched, _params(fresh.G)):
+            np.testing.assert_array_equal(a, b)
+    assert before  # the trained generator was never touched by the failed loads
+
+
+def test_label_tricks_need_a_bce_loss(digits, tmp_path):
+    with pytest.raises(ValueError, match="label smoothing"):
+        Trainer(tiny(tmp_path, loss="wgan", label_smoothing=0.1), digits)
