@@ -46,6 +46,8 @@ def build_train_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--resume", default=None, help="a checkpoint.npz to continue from")
+    p.add_argument("--eval-every", type=int, default=0,
+                   help="epochs between MNIST-FID / mode-coverage evaluations (0 = off)")
     add_device_argument(p)
     p.set_defaults(func=cmd_train)
 
@@ -65,7 +67,8 @@ def cmd_train(args) -> int:
         label_smoothing=args.label_smoothing, label_flip=args.label_flip,
         history=args.history, ema=args.ema, epochs=args.epochs, max_steps=args.max_steps,
         batch_size=args.batch_size, z_dim=args.z_dim, image_size=args.image_size,
-        out=args.out, seed=args.seed, device=device, checkpoint_every=args.checkpoint_every)
+        out=args.out, seed=args.seed, device=device, checkpoint_every=args.checkpoint_every,
+        eval_every=args.eval_every)
     trainer = Trainer(config, images)
     if args.resume:
         trainer.load_checkpoint(args.resume)

@@ -72,6 +72,8 @@ class TrainConfig:
     log_every: int = 10                # steps between lines of metrics.jsonl
     sample_every: int = 0              # steps between sample grids (0 = once per epoch)
     num_samples: int = 64              # images in a sample grid
+    eval_every: int = 0                # epochs between MNIST-FID / mode-coverage evaluations
+                                       # (0 = off; gans/metrics/monitor.py)
     progress: bool = True              # tqdm progress bar
     extra: dict = field(default_factory=dict)
 
@@ -284,6 +286,12 @@ class Trainer:
                     self.save_samples()
                 if self.step % c.checkpoint_every == 0 or self.step == total:
                     self.save_checkpoint()
+                # --- evaluation hook (gans.metrics): MNIST-FID and mode coverage, into
+                # metrics.jsonl and eval_metrics.png
+                if c.eval_every and (self.step % (c.eval_every * self.steps_per_epoch) == 0
+                                     or self.step == total):
+                    from .metrics.monitor import log_evaluation  # noqa: PLC0415
+                    log_evaluation(self, log)
         finally:
             log.close()
             if bar is not None:

@@ -233,25 +233,27 @@ def _check_grad(op, gy, x_shape, out_hw):
                          f"{tuple(x_shape)}: expected {expected}")
 
 
-def avg_pool2d(x, kernel, stride=None, padding=0):
-    """y = mean over each KH x KW window of the zero-padded x (count_include_pad=True, the
-    divisor is always KH*KW). stride defaults to the kernel size."""
+def avg_pool2d(x, kernel, stride=None, padding=0, count_include_pad=True):
+    """y = mean over each KH x KW window of the zero-padded x. stride defaults to the kernel
+    size. count_include_pad=True (PyTorch's default): the divisor is always KH*KW; False: the
+    number of real (unpadded) pixels in the window."""
     op = "avg_pool2d"
     _check_array(op, "input", x)
     kernel, stride, padding, _ = _pool_geometry(op, x.shape, kernel, stride, padding)
     (x,) = _contiguous([x])
-    return _backend(op, x).avg_pool2d(x, kernel, stride, padding)
+    return _backend(op, x).avg_pool2d(x, kernel, stride, padding, bool(count_include_pad))
 
 
-def avg_pool2d_backward(gy, x_shape, kernel, stride=None, padding=0):
-    """gx (x_shape): each output's gradient shared equally by the KH*KW pixels of its window."""
+def avg_pool2d_backward(gy, x_shape, kernel, stride=None, padding=0, count_include_pad=True):
+    """gx (x_shape): each output's gradient shared equally by the pixels of its window."""
     op = "avg_pool2d_backward"
     _check_array(op, "grad_output", gy)
     x_shape = _shape4(op, "x_shape", x_shape)
     kernel, stride, padding, out = _pool_geometry(op, x_shape, kernel, stride, padding)
     _check_grad(op, gy, x_shape, out)
     (gy,) = _contiguous([gy])
-    return _backend(op, gy).avg_pool2d_backward(gy, x_shape, kernel, stride, padding)
+    return _backend(op, gy).avg_pool2d_backward(gy, x_shape, kernel, stride, padding,
+                                                bool(count_include_pad))
 
 
 def max_pool2d(x, kernel, stride=None, padding=0):

@@ -20,6 +20,7 @@ few (tap, output pixel) entries that read it, so each thread writes only its own
 """
 import functools
 import os
+import threading
 
 import numpy as np
 import numba
@@ -30,8 +31,17 @@ from .shapes import conv_out_hw
 # numba's default OpenMP threads spin for a while after each parallel loop and so steal the
 # cores from the BLAS threads of the matrix product that usually comes next (and vice versa).
 # The `workqueue` layer's threads sleep when idle. A user's own choice always wins.
+# That layer must not be entered by two Python threads at once, so every parallel kernel is
+# launched under one lock (the kernels themselves never nest).
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
+_LAUNCH_LOCK = threading.Lock()
+
+
+def _launch(kernel, *args):
+    """Run a parallel numba kernel, one at a time across Python threads."""
+    with _LAUNCH_LOCK:
+        kernel(*args)
 
 
 # ------------------------------------------------------------------------ im2col and col2im
@@ -112,7 +122,7 @@ def im2col(x, kernel_hw, stride, padding, dilation):
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     table, _ = _tables(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
     cols = np.empty((C * kernel_hw[0] * kernel_hw[1], N * OH * OW), dtype=x.dtype)
-    _im2col_kernel(x, table, cols)
+    _launch(_im2col_kernel, x, table, cols)
     return cols
 
 
@@ -121,7 +131,7 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     _, (count, taps, outs) = _tables(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
     x = np.empty((N, C, H, W), dtype=cols.dtype)
-    _col2im_kernel(cols, count, taps, outs, x)
+    _launch(_col2im_kernel, cols, count, taps, outs, x)
     return x
 
 
@@ -158,8 +168,17 @@ def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation):
 
 # --------------------------------------------------------------------------------- pooling
 
+@njit(cache=True)
+def _window_size(o, s, p, K, size, include_pad):
+    """How many pixels of the window of output o (along one axis) the average divides by."""
+    if include_pad:
+        return K
+    start = o * s - p
+    return min(start + K, size) - max(start, 0)
+
+
 @njit(parallel=True, cache=True)
-def _avg_pool_kernel(x, KH, KW, sh, sw, ph, pw, y):
+def _avg_pool_kernel(x, KH, KW, sh, sw, ph, pw, include_pad, y):
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
     for plane in prange(N * C):
@@ -171,11 +190,13 @@ def _avg_pool_kernel(x, KH, KW, sh, sw, ph, pw, y):
                 for h in range(max(h0, 0), min(h0 + KH, H)):
                     for w in range(max(w0, 0), min(w0 + KW, W)):
                         acc += x[n, c, h, w]
-                y[n, c, oh, ow] = acc / (KH * KW)
+                size = (_window_size(oh, sh, ph, KH, H, include_pad)
+                        * _window_size(ow, sw, pw, KW, W, include_pad))
+                y[n, c, oh, ow] = acc / size
 
 
 @njit(parallel=True, cache=True)
-def _avg_pool_backward_kernel(gy, KH, KW, sh, sw, ph, pw, gx):
+def _avg_pool_backward_kernel(gy, KH, KW, sh, sw, ph, pw, include_pad, gx):
     """A gather: input pixel h is in the windows of the outputs oh with
     oh*sh - ph <= h < oh*sh - ph + KH, i.e. ceil((h+ph-KH+1)/sh) <= oh <= (h+ph)//sh."""
     N, C, H, W = gx.shape
@@ -193,8 +214,10 @@ def _avg_pool_backward_kernel(gy, KH, KW, sh, sw, ph, pw, gx):
                 acc = 0.0
                 for oh in range(oh_lo, oh_hi + 1):
                     for ow in range(ow_lo, ow_hi + 1):
-                        acc += gy[n, c, oh, ow]
-                gx[n, c, h, w] = acc / (KH * KW)
+                        size = (_window_size(oh, sh, ph, KH, H, include_pad)
+                                * _window_size(ow, sw, pw, KW, W, include_pad))
+                        acc += gy[n, c, oh, ow] / size
+                gx[n, c, h, w] = acc
 
 
 @njit(parallel=True, cache=True)
@@ -284,16 +307,16 @@ def _adaptive_avg_pool_backward_kernel(gy, gx):
                         gx[n, c, h, w] += share
 
 
-def avg_pool2d(x, kernel, stride, padding):
+def avg_pool2d(x, kernel, stride, padding, count_include_pad=True):
     OH, OW = conv_out_hw(x.shape[2:], kernel, stride, padding, (1, 1))
     y = np.empty((*x.shape[:2], OH, OW), dtype=x.dtype)
-    _avg_pool_kernel(x, *kernel, *stride, *padding, y)
+    _launch(_avg_pool_kernel, x, *kernel, *stride, *padding, count_include_pad, y)
     return y
 
 
-def avg_pool2d_backward(gy, x_shape, kernel, stride, padding):
+def avg_pool2d_backward(gy, x_shape, kernel, stride, padding, count_include_pad=True):
     gx = np.empty(x_shape, dtype=gy.dtype)
-    _avg_pool_backward_kernel(gy, *kernel, *stride, *padding, gx)
+    _launch(_avg_pool_backward_kernel, gy, *kernel, *stride, *padding, count_include_pad, gx)
     return gx
 
 
@@ -301,31 +324,31 @@ def max_pool2d(x, kernel, stride, padding):
     OH, OW = conv_out_hw(x.shape[2:], kernel, stride, padding, (1, 1))
     y = np.empty((*x.shape[:2], OH, OW), dtype=x.dtype)
     argmax = np.empty(y.shape, dtype=np.int64)
-    _max_pool_kernel(x, *kernel, *stride, *padding, y, argmax)
+    _launch(_max_pool_kernel, x, *kernel, *stride, *padding, y, argmax)
     return y, argmax
 
 
 def max_pool2d_backward(gy, argmax, x_shape):
     gx = np.zeros(x_shape, dtype=gy.dtype)
-    _max_pool_backward_kernel(gy, argmax, gx)
+    _launch(_max_pool_backward_kernel, gy, argmax, gx)
     return gx
 
 
 def max_pool2d_gather(g, argmax):
     gy = np.empty(argmax.shape, dtype=g.dtype)
-    _max_pool_gather_kernel(g, argmax, gy)
+    _launch(_max_pool_gather_kernel, g, argmax, gy)
     return gy
 
 
 def adaptive_avg_pool2d(x, out_hw):
     y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
-    _adaptive_avg_pool_kernel(x, y)
+    _launch(_adaptive_avg_pool_kernel, x, y)
     return y
 
 
 def adaptive_avg_pool2d_backward(gy, x_shape):
     gx = np.zeros(x_shape, dtype=gy.dtype)
-    _adaptive_avg_pool_backward_kernel(gy, gx)
+    _launch(_adaptive_avg_pool_backward_kernel, gy, gx)
     return gx
 
 
@@ -418,7 +441,7 @@ def upsample_nearest2d(x, out_hw, scale_factor=None):
     src_h = nearest_index(x.shape[2], out_hw[0], sf_h)
     src_w = nearest_index(x.shape[3], out_hw[1], sf_w)
     y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
-    _nearest_kernel(x, src_h, src_w, y)
+    _launch(_nearest_kernel, x, src_h, src_w, y)
     return y
 
 
@@ -427,7 +450,7 @@ def upsample_nearest2d_backward(gy, x_shape, scale_factor=None):
     src_h = nearest_index(x_shape[2], gy.shape[2], sf_h)
     src_w = nearest_index(x_shape[3], gy.shape[3], sf_w)
     gx = np.zeros(x_shape, dtype=gy.dtype)
-    _nearest_backward_kernel(gy, src_h, src_w, gx)
+    _launch(_nearest_backward_kernel, gy, src_h, src_w, gx)
     return gx
 
 
@@ -436,7 +459,7 @@ def upsample_bilinear2d(x, out_hw, align_corners=False, scale_factor=None):
     rows = linear_index(x.shape[2], out_hw[0], align_corners, sf_h, x.dtype)
     cols = linear_index(x.shape[3], out_hw[1], align_corners, sf_w, x.dtype)
     y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
-    _bilinear_kernel(x, *rows, *cols, y)
+    _launch(_bilinear_kernel, x, *rows, *cols, y)
     return y
 
 
@@ -445,5 +468,5 @@ def upsample_bilinear2d_backward(gy, x_shape, align_corners=False, scale_factor=
     rows = linear_index(x_shape[2], gy.shape[2], align_corners, sf_h, gy.dtype)
     cols = linear_index(x_shape[3], gy.shape[3], align_corners, sf_w, gy.dtype)
     gx = np.zeros(x_shape, dtype=gy.dtype)
-    _bilinear_backward_kernel(gy, *rows, *cols, gx)
+    _launch(_bilinear_backward_kernel, gy, *rows, *cols, gx)
     return gx

@@ -106,9 +106,23 @@ def col2im(cols, x_shape, kernel_hw, stride=(1, 1), padding=(0, 0), dilation=(1,
 
 # --------------------------------------------------------------------------------- pooling
 
-def avg_pool2d(x, kernel, stride=None, padding=(0, 0)):
-    """y[n, c, oh, ow] = mean of the KH x KW window of x_pad starting at (oh*sh, ow*sw); the zero
-    padding counts in the mean (count_include_pad=True, PyTorch's default)."""
+def _window_sizes(x_shape, kernel, stride, padding, count_include_pad):
+    """The divisor of each output of an average pool: KH*KW, or (count_include_pad=False)
+    the number of real, unpadded pixels in its window."""
+    (KH, KW), (sh, sw), (ph, pw) = kernel, stride, padding
+    H, W = x_shape[2:]
+    OH, OW = conv_out_hw((H, W), kernel, stride, padding, (1, 1))
+    if count_include_pad:
+        return np.full((OH, OW), float(KH * KW))
+    real = _pad(np.ones((1, 1, H, W)), ph, pw)[0, 0]
+    return np.array([[real[oh * sh:oh * sh + KH, ow * sw:ow * sw + KW].sum() for ow in range(OW)]
+                     for oh in range(OH)])
+
+
+def avg_pool2d(x, kernel, stride=None, padding=(0, 0), count_include_pad=True):
+    """y[n, c, oh, ow] = mean of the KH x KW window of x_pad starting at (oh*sh, ow*sw). With
+    count_include_pad=True (PyTorch's default) the zero padding counts: the divisor is always
+    KH*KW; with False it is the number of real pixels in the window."""
     N, C, H, W = x.shape
     (KH, KW), (sh, sw), (ph, pw) = kernel, stride or kernel, padding
     OH, OW = conv_out_hw((H, W), kernel, (sh, sw), padding, (1, 1))
@@ -117,18 +131,19 @@ def avg_pool2d(x, kernel, stride=None, padding=(0, 0)):
     for oh in range(OH):
         for ow in range(OW):
             y[:, :, oh, ow] = xp[:, :, oh * sh:oh * sh + KH, ow * sw:ow * sw + KW].sum(axis=(2, 3))
-    return (y / (KH * KW)).astype(x.dtype)
+    return (y / _window_sizes(x.shape, kernel, (sh, sw), padding, count_include_pad)).astype(x.dtype)
 
 
-def avg_pool2d_backward(gy, x_shape, kernel, stride=None, padding=(0, 0)):
-    """Each output's gradient is shared equally by the KH*KW pixels of its window."""
+def avg_pool2d_backward(gy, x_shape, kernel, stride=None, padding=(0, 0), count_include_pad=True):
+    """Each output's gradient is shared equally (1/divisor each) by the pixels of its window."""
     N, C, H, W = x_shape
     (KH, KW), (sh, sw), (ph, pw) = kernel, stride or kernel, padding
     _, _, OH, OW = gy.shape
+    sizes = _window_sizes(x_shape, kernel, (sh, sw), padding, count_include_pad)
     gxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
     for oh in range(OH):
         for ow in range(OW):
-            share = gy[:, :, oh, ow].astype(np.float64) / (KH * KW)
+            share = gy[:, :, oh, ow].astype(np.float64) / sizes[oh, ow]
             gxp[:, :, oh * sh:oh * sh + KH, ow * sw:ow * sw + KW] += share[:, :, None, None]
     return gxp[:, :, ph:ph + H, pw:pw + W].astype(gy.dtype)
 

@@ -25,4 +25,5 @@ from .tensor import Tensor
 __version__ = "0.1.0"
 
 from . import optim  # noqa: E402 (after the engine it updates)
+from . import viz  # noqa: E402,F401 (graph drawing, backward trace)
 from . import nn  # noqa: E402,F401 (layers, built on everything above)

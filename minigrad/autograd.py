@@ -454,3 +454,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         retain_graph = create_graph
     return run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
                         allow_unused=allow_unused)
+
+
+from .viz import trace  # noqa: E402,F401  (`with mg.autograd.trace():`, see viz.py)

@@ -1,0 +1,453 @@
+"""The GPU tier: CUDA kernels (compiled by CuPy) for the data movement, cupy.matmul (cuBLAS)
+for the arithmetic. The same loops as `cpu.py`, one CUDA thread per output element.
+
+This module imports CuPy, so `kernels` imports it only when a CuPy array arrives. Nothing here
+synchronises with the host: no .item(), no copies to numpy, no data-dependent shapes; every
+index table that `cpu.py` precomputes with numpy is computed inline by each thread instead.
+
+Conventions in the CUDA source below:
+  * every kernel is a template over T (float or double), instantiated for both;
+  * a grid-stride loop `for (i = first; i < total; i += stride)` so any grid size covers any
+    array; all indices are `long long`, so arrays past 2**31 elements are safe;
+  * gathers where each output element can compute its own sum (im2col, col2im, pooling
+    forward, average-pool backward); atomicAdd where several outputs send gradient to one
+    input (max-pool, adaptive-pool and upsampling backward; double atomicAdd needs sm_60+).
+"""
+import functools
+
+import cupy
+import numpy as np
+
+from .shapes import conv_out_hw
+
+_SOURCE = r"""
+typedef long long i64;
+
+template <typename T> __device__ __forceinline__ T minus_infinity();
+template <> __device__ __forceinline__ float minus_infinity<float>() {
+    return __int_as_float((int)0xff800000u);
+}
+template <> __device__ __forceinline__ double minus_infinity<double>() {
+    return __longlong_as_double((long long)0xfff0000000000000ull);
+}
+
+#define GRID_STRIDE_LOOP(i, total) \
+    for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (total); \
+         i += (i64)blockDim.x * gridDim.x)
+
+// cols[(c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow] = x[n, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]
+template <typename T>
+__global__ void im2col(const T* x, T* cols, i64 N, i64 C, i64 H, i64 W, i64 KH, i64 KW,
+                       i64 sh, i64 sw, i64 ph, i64 pw, i64 dh, i64 dw, i64 OH, i64 OW) {
+    const i64 NP = N * OH * OW;
+    GRID_STRIDE_LOOP(i, C * KH * KW * NP) {
+        const i64 row = i / NP, col = i % NP;
+        const i64 c = row / (KH * KW), kh = row / KW % KH, kw = row % KW;
+        const i64 n = col / (OH * OW), oh = col / OW % OH, ow = col % OW;
+        const i64 h = oh * sh - ph + kh * dh, w = ow * sw - pw + kw * dw;
+        const bool inside = 0 <= h && h < H && 0 <= w && w < W;
+        cols[i] = inside ? x[((n * C + c) * H + h) * W + w] : (T)0;
+    }
+}
+
+// The gather: x[n, c, h, w] = sum of the cols entries that im2col copied from (h, w), i.e. the
+// taps (kh, kw) and output pixels (oh, ow) with oh*sh - ph + kh*dh == h (and the same for w).
+template <typename T>
+__global__ void col2im(const T* cols, T* x, i64 N, i64 C, i64 H, i64 W, i64 KH, i64 KW,
+                       i64 sh, i64 sw, i64 ph, i64 pw, i64 dh, i64 dw, i64 OH, i64 OW) {
+    const i64 NP = N * OH * OW;
+    GRID_STRIDE_LOOP(i, N * C * H * W) {
+        const i64 w = i % W, h = i / W % H, c = i / (H * W) % C, n = i / (C * H * W);
+        T acc = 0;
+        for (i64 kh = 0; kh < KH; ++kh) {
+            const i64 t = h + ph - kh * dh;            // = oh * sh for a reader
+            if (t < 0 || t % sh != 0 || t / sh >= OH) continue;
+            const i64 oh = t / sh;
+            for (i64 kw = 0; kw < KW; ++kw) {
+                const i64 u = w + pw - kw * dw;
+                if (u < 0 || u % sw != 0 || u / sw >= OW) continue;
+                const i64 ow = u / sw;
+                acc += cols[((c * KH + kh) * KW + kw) * NP + (n * OH + oh) * OW + ow];
+            }
+        }
+        x[i] = acc;
+    }
+}
+
+// The divisor of output o's average along one axis: K, or the real pixels of its window.
+__device__ __forceinline__ i64 window_size(i64 o, i64 s, i64 p, i64 K, i64 size, int include_pad) {
+    if (include_pad) return K;
+    const i64 start = o * s - p;
+    return min(start + K, size) - max(start, (i64)0);
+}
+
+template <typename T>
+__global__ void avg_pool(const T* x, T* y, i64 NC, i64 H, i64 W, i64 KH, i64 KW,
+                         i64 sh, i64 sw, i64 ph, i64 pw, i64 OH, i64 OW, int include_pad) {
+    GRID_STRIDE_LOOP(i, NC * OH * OW) {
+        const i64 ow = i % OW, oh = i / OW % OH, plane = i / (OH * OW);
+        const i64 h0 = oh * sh - ph, w0 = ow * sw - pw;
+        const T* p = x + plane * H * W;
+        T acc = 0;
+        for (i64 h = max(h0, (i64)0); h < min(h0 + KH, H); ++h)
+            for (i64 w = max(w0, (i64)0); w < min(w0 + KW, W); ++w)
+                acc += p[h * W + w];
+        const i64 size = window_size(oh, sh, ph, KH, H, include_pad)
+                       * window_size(ow, sw, pw, KW, W, include_pad);
+        y[i] = acc / (T)size;
+    }
+}
+
+// The gather: pixel h lies in the windows of the outputs ceil((h+ph-KH+1)/sh) <= oh <= (h+ph)/sh.
+template <typename T>
+__global__ void avg_pool_backward(const T* gy, T* gx, i64 NC, i64 H, i64 W, i64 KH, i64 KW,
+                                  i64 sh, i64 sw, i64 ph, i64 pw, i64 OH, i64 OW,
+                                  int include_pad) {
+    GRID_STRIDE_LOOP(i, NC * H * W) {
+        const i64 w = i % W, h = i / W % H, plane = i / (H * W);
+        const i64 t = h + ph - KH + 1, u = w + pw - KW + 1;
+        const i64 oh_lo = t <= 0 ? 0 : (t + sh - 1) / sh, oh_hi = min((h + ph) / sh, OH - 1);
+        const i64 ow_lo = u <= 0 ? 0 : (u + sw - 1) / sw, ow_hi = min((w + pw) / sw, OW - 1);
+        const T* g = gy + plane * OH * OW;
+        T acc = 0;
+        for (i64 oh = oh_lo; oh <= oh_hi; ++oh)
+            for (i64 ow = ow_lo; ow <= ow_hi; ++ow) {
+                const i64 size = window_size(oh, sh, ph, KH, H, include_pad)
+                               * window_size(ow, sw, pw, KW, W, include_pad);
+                acc += g[oh * OW + ow] / (T)size;
+            }
+        gx[i] = acc;
+    }
+}
+
+// PyTorch's rule: first strict maximum in row-major order; a NaN always wins.
+template <typename T>
+__global__ void max_pool(const T* x, T* y, i64* argmax, i64 NC, i64 H, i64 W, i64 KH, i64 KW,
+                         i64 sh, i64 sw, i64 ph, i64 pw, i64 OH, i64 OW) {
+    GRID_STRIDE_LOOP(i, NC * OH * OW) {
+        const i64 ow = i % OW, oh = i / OW % OH, plane = i / (OH * OW);
+        const i64 h0 = max(oh * sh - ph, (i64)0), h1 = min(oh * sh - ph + KH, H);
+        const i64 w0 = max(ow * sw - pw, (i64)0), w1 = min(ow * sw - pw + KW, W);
+        const T* p = x + plane * H * W;
+        T best = minus_infinity<T>();
+        i64 best_i = h0 * W + w0;
+        for (i64 h = h0; h < h1; ++h)
+            for (i64 w = w0; w < w1; ++w) {
+                const T v = p[h * W + w];
+                if (v > best || isnan(v)) { best = v; best_i = h * W + w; }
+            }
+        y[i] = best;
+        argmax[i] = best_i;
+    }
+}
+
+template <typename T>
+__global__ void max_pool_backward(const T* gy, const i64* argmax, T* gx, i64 NC, i64 HW, i64 P) {
+    GRID_STRIDE_LOOP(i, NC * P) {
+        const i64 k = argmax[i];
+        if (0 <= k && k < HW) atomicAdd(gx + (i / P) * HW + k, gy[i]);
+    }
+}
+
+template <typename T>
+__global__ void max_pool_gather(const T* g, const i64* argmax, T* gy, i64 NC, i64 HW, i64 P) {
+    GRID_STRIDE_LOOP(i, NC * P) {
+        const i64 k = argmax[i];
+        gy[i] = (0 <= k && k < HW) ? g[(i / P) * HW + k] : (T)0;
+    }
+}
+
+// Adaptive windows: rows [floor(oh*H/OH), ceil((oh+1)*H/OH)), the same for columns.
+__device__ __forceinline__ i64 win_start(i64 o, i64 in, i64 out) { return (o * in) / out; }
+__device__ __forceinline__ i64 win_end(i64 o, i64 in, i64 out) { return ((o + 1) * in + out - 1) / out; }
+
+template <typename T>
+__global__ void adaptive_avg_pool(const T* x, T* y, i64 NC, i64 H, i64 W, i64 OH, i64 OW) {
+    GRID_STRIDE_LOOP(i, NC * OH * OW) {
+        const i64 ow = i % OW, oh = i / OW % OH, plane = i / (OH * OW);
+        const i64 h0 = win_start(oh, H, OH), h1 = win_end(oh, H, OH);
+        const i64 w0 = win_start(ow, W, OW), w1 = win_end(ow, W, OW);
+        const T* p = x + plane * H * W;
+        T acc = 0;
+        for (i64 h = h0; h < h1; ++h)
+            for (i64 w = w0; w < w1; ++w)
+                acc += p[h * W + w];
+        y[i] = acc / (T)((h1 - h0) * (w1 - w0));
+    }
+}
+
+template <typename T>
+__global__ void adaptive_avg_pool_backward(const T* gy, T* gx, i64 NC, i64 H, i64 W,
+                                           i64 OH, i64 OW) {
+    GRID_STRIDE_LOOP(i, NC * OH * OW) {
+        const i64 ow = i % OW, oh = i / OW % OH, plane = i / (OH * OW);
+        const i64 h0 = win_start(oh, H, OH), h1 = win_end(oh, H, OH);
+        const i64 w0 = win_start(ow, W, OW), w1 = win_end(ow, W, OW);
+        const T share = gy[i] / (T)((h1 - h0) * (w1 - w0));
+        for (i64 h = h0; h < h1; ++h)
+            for (i64 w = w0; w < w1; ++w)
+                atomicAdd(gx + plane * H * W + h * W + w, share);
+    }
+}
+
+// PyTorch's 'nearest' source index, in float arithmetic as PyTorch (sf <= 0: no scale factor).
+__device__ i64 nearest_src(i64 dst, i64 in, i64 out, double sf) {
+    if (out == in) return dst;
+    if (out == 2 * in) return dst / 2;
+    const float scale = sf > 0 ? (float)(1.0 / sf) : (float)in / (float)out;
+    const i64 s = (i64)floorf((float)dst * scale);
+    return s < in - 1 ? s : in - 1;
+}
+
+template <typename T>
+__global__ void nearest(const T* x, T* y, i64 NC, i64 H, i64 W, i64 OH, i64 OW,
+                        double sf_h, double sf_w) {
+    GRID_STRIDE_LOOP(i, NC * OH * OW) {
+        const i64 ow = i % OW, oh = i / OW % OH, plane = i / (OH * OW);
+        const i64 h = nearest_src(oh, H, OH, sf_h), w = nearest_src(ow, W, OW, sf_w);
+        y[i] = x[plane * H * W + h * W + w];
+    }
+}
+
+template <typename T>
+__global__ void nearest_backward(const T* gy, T* gx, i64 NC, i64 H, i64 W, i64 OH, i64 OW,
+                                 double sf_h, double sf_w) {
+    GRID_STRIDE_LOOP(i, NC * OH * OW) {
+        const i64 ow = i % OW, oh = i / OW % OH, plane = i / (OH * OW);
+        const i64 h = nearest_src(oh, H, OH, sf_h), w = nearest_src(ow, W, OW, sf_w);
+        atomicAdd(gx + plane * H * W + h * W + w, gy[i]);
+    }
+}
+
+// PyTorch's linear source: neighbours i0, i1 and weights l0, l1, computed in T.
+template <typename T>
+__device__ void linear_src(i64 dst, i64 in, i64 out, int align_corners, double sf,
+                           i64& i0, i64& i1, T& l0, T& l1) {
+    if (out == in) { i0 = dst; i1 = dst; l0 = (T)1; l1 = (T)0; return; }
+    T src;
+    if (align_corners) {
+        const T scale = out > 1 ? (T)(in - 1) / (T)(out - 1) : (T)0;
+        src = scale * (T)dst;
+    } else {
+        const T scale = sf > 0 ? (T)(1.0 / sf) : (T)in / (T)out;
+        src = scale * ((T)dst + (T)0.5) - (T)0.5;
+        if (src < (T)0) src = (T)0;
+    }
+    i0 = (i64)src;
+    i1 = i0 < in - 1 ? i0 + 1 : in - 1;
+    l1 = src - (T)i0;
+    l0 = (T)1 - l1;
+}
+
+template <typename T>
+__global__ void bilinear(const T* x, T* y, i64 NC, i64 H, i64 W, i64 OH, i64 OW,
+                         int align_corners, double sf_h, double sf_w) {
+    GRID_STRIDE_LOOP(i, NC * OH * OW) {
+        const i64 ow = i % OW, oh = i / OW % OH, plane = i / (OH * OW);
+        i64 h0, h1, w0, w1;
+        T lh0, lh1, lw0, lw1;
+        linear_src<T>(oh, H, OH, align_corners, sf_h, h0, h1, lh0, lh1);
+        linear_src<T>(ow, W, OW, align_corners, sf_w, w0, w1, lw0, lw1);
+        const T* p = x + plane * H * W;
+        const T top = lw0 * p[h0 * W + w0] + lw1 * p[h0 * W + w1];
+        const T bottom = lw0 * p[h1 * W + w0] + lw1 * p[h1 * W + w1];
+        y[i] = lh0 * top + lh1 * bottom;
+    }
+}
+
+template <typename T>
+__global__ void bilinear_backward(const T* gy, T* gx, i64 NC, i64 H, i64 W, i64 OH, i64 OW,
+                                  int align_corners, double sf_h, double sf_w) {
+    GRID_STRIDE_LOOP(i, NC * OH * OW) {
+        const i64 ow = i % OW, oh = i / OW % OH, plane = i / (OH * OW);
+        i64 h0, h1, w0, w1;
+        T lh0, lh1, lw0, lw1;
+        linear_src<T>(oh, H, OH, align_corners, sf_h, h0, h1, lh0, lh1);
+        linear_src<T>(ow, W, OW, align_corners, sf_w, w0, w1, lw0, lw1);
+        T* p = gx + plane * H * W;
+        const T g = gy[i];
+        atomicAdd(p + h0 * W + w0, lh0 * lw0 * g);
+        atomicAdd(p + h0 * W + w1, lh0 * lw1 * g);
+        atomicAdd(p + h1 * W + w0, lh1 * lw0 * g);
+        atomicAdd(p + h1 * W + w1, lh1 * lw1 * g);
+    }
+}
+"""
+
+_KERNELS = ("im2col", "col2im", "avg_pool", "avg_pool_backward", "max_pool",
+            "max_pool_backward", "max_pool_gather", "adaptive_avg_pool",
+            "adaptive_avg_pool_backward", "nearest", "nearest_backward", "bilinear",
+            "bilinear_backward")
+_CTYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_BLOCK = 256
+_MAX_GRID = 65535 * 8
+
+
+@functools.lru_cache(maxsize=None)
+def _module():
+    """Compile all kernels once (NVRTC; CuPy caches the binary on disk as well)."""
+    names = [f"{k}<{t}>" for k in _KERNELS for t in _CTYPE.values()]
+    return cupy.RawModule(code=_SOURCE, name_expressions=names)
+
+
+def _launch(name, dtype, total, *args):
+    """Run kernel `name`<dtype> over `total` elements; ints become i64, floats double."""
+    if total == 0:
+        return
+    kernel = _module().get_function(f"{name}<{_CTYPE[np.dtype(dtype)]}>")
+    grid = min((total + _BLOCK - 1) // _BLOCK, _MAX_GRID)
+    args = tuple(np.int64(a) if isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                 else np.float64(a) if isinstance(a, float)
+                 else np.int32(a) if isinstance(a, bool) else a for a in args)
+    kernel((grid,), (_BLOCK,), args)
+
+
+# ------------------------------------------------------------------------ im2col and col2im
+
+def im2col(x, kernel_hw, stride, padding, dilation):
+    N, C, H, W = x.shape
+    OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
+    cols = cupy.empty((C * kernel_hw[0] * kernel_hw[1], N * OH * OW), dtype=x.dtype)
+    _launch("im2col", x.dtype, cols.size, x, cols, N, C, H, W, *kernel_hw, *stride, *padding,
+            *dilation, OH, OW)
+    return cols
+
+
+def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
+    N, C, H, W = x_shape
+    OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
+    x = cupy.empty((N, C, H, W), dtype=cols.dtype)
+    _launch("col2im", cols.dtype, x.size, cols, x, N, C, H, W, *kernel_hw, *stride, *padding,
+            *dilation, OH, OW)
+    return x
+
+
+# ------------------------------------------------------------------- the convolution triple
+
+def _as_rows(gy):
+    """gy (N, O, OH, OW) -> (O, N*OH*OW), the column order of cols."""
+    N, O, OH, OW = gy.shape
+    return cupy.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(O, N * OH * OW)
+
+
+def conv2d(x, w, stride, padding, dilation):
+    N = x.shape[0]
+    O, C, KH, KW = w.shape
+    OH, OW = conv_out_hw(x.shape[2:], (KH, KW), stride, padding, dilation)
+    cols = im2col(x, (KH, KW), stride, padding, dilation)      # (C*KH*KW, N*OH*OW)
+    y = cupy.matmul(w.reshape(O, C * KH * KW), cols)           # (O, N*OH*OW)
+    return cupy.ascontiguousarray(y.reshape(O, N, OH, OW).transpose(1, 0, 2, 3))
+
+
+def conv2d_dx(gy, w, x_hw, stride, padding, dilation):
+    N = gy.shape[0]
+    O, C, KH, KW = w.shape
+    cols = cupy.matmul(w.reshape(O, C * KH * KW).T, _as_rows(gy))   # (C*KH*KW, N*OH*OW)
+    return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation)
+
+
+def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation):
+    O, C = gy.shape[1], x.shape[1]
+    cols = im2col(x, kernel_hw, stride, padding, dilation)     # (C*KH*KW, N*OH*OW)
+    gw = cupy.matmul(_as_rows(gy), cols.T)                     # (O, C*KH*KW)
+    return gw.reshape(O, C, *kernel_hw)
+
+
+# --------------------------------------------------------------------------------- pooling
+
+def avg_pool2d(x, kernel, stride, padding, count_include_pad=True):
+    N, C, H, W = x.shape
+    OH, OW = conv_out_hw((H, W), kernel, stride, padding, (1, 1))
+    y = cupy.empty((N, C, OH, OW), dtype=x.dtype)
+    _launch("avg_pool", x.dtype, y.size, x, y, N * C, H, W, *kernel, *stride, *padding, OH, OW,
+            bool(count_include_pad))
+    return y
+
+
+def avg_pool2d_backward(gy, x_shape, kernel, stride, padding, count_include_pad=True):
+    N, C, H, W = x_shape
+    OH, OW = gy.shape[2:]
+    gx = cupy.empty(x_shape, dtype=gy.dtype)
+    _launch("avg_pool_backward", gy.dtype, gx.size, gy, gx, N * C, H, W, *kernel, *stride,
+            *padding, OH, OW, bool(count_include_pad))
+    return gx
+
+
+def max_pool2d(x, kernel, stride, padding):
+    N, C, H, W = x.shape
+    OH, OW = conv_out_hw((H, W), kernel, stride, padding, (1, 1))
+    y = cupy.empty((N, C, OH, OW), dtype=x.dtype)
+    argmax = cupy.empty((N, C, OH, OW), dtype=cupy.int64)
+    _launch("max_pool", x.dtype, y.size, x, y, argmax, N * C, H, W, *kernel, *stride,
+            *padding, OH, OW)
+    return y, argmax
+
+
+def max_pool2d_backward(gy, argmax, x_shape):
+    N, C, H, W = x_shape
+    gx = cupy.zeros(x_shape, dtype=gy.dtype)
+    _launch("max_pool_backward", gy.dtype, gy.size, gy, argmax, gx, N * C, H * W,
+            gy.shape[2] * gy.shape[3])
+    return gx
+
+
+def max_pool2d_gather(g, argmax):
+    N, C, H, W = g.shape
+    gy = cupy.empty(argmax.shape, dtype=g.dtype)
+    _launch("max_pool_gather", g.dtype, gy.size, g, argmax, gy, N * C, H * W,
+            argmax.shape[2] * argmax.shape[3])
+    return gy
+
+
+def adaptive_avg_pool2d(x, out_hw):
+    N, C, H, W = x.shape
+    y = cupy.empty((N, C, *out_hw), dtype=x.dtype)
+    _launch("adaptive_avg_pool", x.dtype, y.size, x, y, N * C, H, W, *out_hw)
+    return y
+
+
+def adaptive_avg_pool2d_backward(gy, x_shape):
+    N, C, H, W = x_shape
+    gx = cupy.zeros(x_shape, dtype=gy.dtype)
+    _launch("adaptive_avg_pool_backward", gy.dtype, gy.size, gy, gx, N * C, H, W,
+            *gy.shape[2:])
+    return gx
+
+
+# ------------------------------------------------------------------------------ upsampling
+
+def _sf(scale_factor):
+    """(sf_h, sf_w) as floats, 0.0 standing for 'none'."""
+    sf_h, sf_w = scale_factor or (None, None)
+    return float(sf_h or 0.0), float(sf_w or 0.0)
+
+
+def upsample_nearest2d(x, out_hw, scale_factor=None):
+    N, C, H, W = x.shape
+    y = cupy.empty((N, C, *out_hw), dtype=x.dtype)
+    _launch("nearest", x.dtype, y.size, x, y, N * C, H, W, *out_hw, *_sf(scale_factor))
+    return y
+
+
+def upsample_nearest2d_backward(gy, x_shape, scale_factor=None):
+    N, C, H, W = x_shape
+    gx = cupy.zeros(x_shape, dtype=gy.dtype)
+    _launch("nearest_backward", gy.dtype, gy.size, gy, gx, N * C, H, W, *gy.shape[2:],
+            *_sf(scale_factor))
+    return gx
+
+
+def upsample_bilinear2d(x, out_hw, align_corners=False, scale_factor=None):
+    N, C, H, W = x.shape
+    y = cupy.empty((N, C, *out_hw), dtype=x.dtype)
+    _launch("bilinear", x.dtype, y.size, x, y, N * C, H, W, *out_hw, bool(align_corners),
+            *_sf(scale_factor))
+    return y
+
+
+def upsample_bilinear2d_backward(gy, x_shape, align_corners=False, scale_factor=None):
+    N, C, H, W = x_shape
+    gx = cupy.zeros(x_shape, dtype=gy.dtype)
+    _launch("bilinear_backward", gy.dtype, gy.size, gy, gx, N * C, H, W, *gy.shape[2:],
+            bool(align_corners), *_sf(scale_factor))
+    return gx

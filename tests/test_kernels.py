@@ -1,0 +1,387 @@
+"""kernels: each tier against the one before it (reference loops -> numba CPU -> CuPy GPU),
+the adjoint identities that make the backward passes right, and the input checks."""
+import itertools
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import kernels
+from kernels import reference as ref
+from kernels.shapes import conv_out_hw, conv_transpose_out
+
+
+def _gpu_skip_reason():
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return "CuPy is installed but there is no CUDA device"
+    except Exception as error:                      # ImportError, or CUDA driver errors
+        return f"CuPy cannot be used here: {type(error).__name__}: {error}"
+    return None
+
+
+_GPU_REASON = _gpu_skip_reason()
+DEVICES = ["cpu", pytest.param("gpu", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    _GPU_REASON is not None, reason=_GPU_REASON or "")])]
+
+
+def to_device(a, device):
+    if device == "gpu":
+        import cupy
+        return cupy.asarray(a)
+    return a
+
+
+def to_numpy(a):
+    return a.get() if hasattr(a, "get") else a
+
+
+def randn(rng, shape, dtype=np.float32):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def assert_close(actual, expected, dtype=np.float32):
+    """max |actual - expected| < tol * max(1, max |expected|); tol 1e-5 (float32), 1e-12."""
+    actual = to_numpy(actual)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    tol = 1e-5 if np.dtype(dtype) == np.float32 else 1e-12
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    err = float(np.abs(actual.astype(np.float64) - expected).max(initial=0.0))
+    assert err < tol * scale, f"max abs diff {err:.3g} (scale {scale:.3g})"
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else v
+
+
+# ------------------------------------------------------------------ convolution vs reference
+
+KERNEL_SIZES = [(1, 1), (3, 3), (4, 4), (2, 3)]
+CONV_GRID = list(itertools.product(KERNEL_SIZES, [1, 2, 3], [0, 1, 2], [1, 2]))
+SHAPES = [(1, 1, 7, 9), (2, 3, 8, 5)]        # batch 1 / channels 1 / odd sizes; and a mix
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("x_shape", SHAPES, ids=["n1c1", "n2c3"])
+@pytest.mark.parametrize("k,s,p,d", CONV_GRID, ids=[f"k{k[0]}x{k[1]}-s{s}-p{p}-d{d}"
+                                                    for k, s, p, d in CONV_GRID])
+def test_conv_triple_matches_reference(device, x_shape, k, s, p, d):
+    rng = np.random.default_rng(0)
+    N, C, H, W = x_shape
+    out = conv_out_hw((H, W), k, pair(s), pair(p), pair(d))
+    if min(out) < 1 or any(dd * (kk - 1) + 1 > i + 2 * p for kk, dd, i in zip(k, pair(d), (H, W))):
+        with pytest.raises(ValueError):
+            kernels.conv2d(randn(rng, x_shape), randn(rng, (2, C, *k)), s, p, d)
+        return
+    x, w = randn(rng, x_shape), randn(rng, (2, C, *k))
+    gy = randn(rng, (N, 2, *out))
+    X, Wt, GY = (to_device(a, device) for a in (x, w, gy))
+    assert_close(kernels.conv2d(X, Wt, s, p, d), ref.conv2d(x, w, pair(s), pair(p), pair(d)))
+    assert_close(kernels.conv2d_dx(GY, Wt, (H, W), s, p, d),
+                 ref.conv2d_dx(gy, w, (H, W), pair(s), pair(p), pair(d)))
+    assert_close(kernels.conv2d_dw(X, GY, k, s, p, d),
+                 ref.conv2d_dw(x, gy, k, pair(s), pair(p), pair(d)))
+    cols = kernels.im2col(X, k, s, p, d)
+    assert_close(cols, ref.im2col(x, k, pair(s), pair(p), pair(d)))
+    c = to_numpy(cols)
+    assert_close(kernels.col2im(cols, x_shape, k, s, p, d),
+                 ref.col2im(c, x_shape, k, pair(s), pair(p), pair(d)))
+
+
+TRANSPOSED_GRID = [(k, s, p, op, d) for k, s, p, op, d in itertools.product(
+    [(3, 3), (4, 4), (2, 3)], [1, 2, 3], [0, 1, 2], [0, 1], [1, 2]) if op < s]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("k,s,p,op,d", TRANSPOSED_GRID,
+                         ids=[f"k{k[0]}x{k[1]}-s{s}-p{p}-op{op}-d{d}" for k, s, p, op, d
+                              in TRANSPOSED_GRID])
+def test_transposed_conv_sizes(device, k, s, p, op, d):
+    """conv_transpose2d(inp, weight) == conv2d_dx(inp, weight, out_hw) with PyTorch's
+    out = (in - 1)*s - 2p + d*(k - 1) + output_padding + 1; conv2d of out gives back in."""
+    rng = np.random.default_rng(1)
+    inp_hw = (4, 5)
+    out_hw = tuple(conv_transpose_out(i, kk, s, p, d, op) for i, kk in zip(inp_hw, k))
+    if min(out_hw) < 1:
+        pytest.skip(f"output size {out_hw} is empty")
+    assert conv_out_hw(out_hw, k, pair(s), pair(p), pair(d)) == inp_hw
+    inp, w = randn(rng, (1, 3, *inp_hw)), randn(rng, (3, 2, *k))     # weight (in, out, kh, kw)
+    y = kernels.conv2d_dx(to_device(inp, device), to_device(w, device), out_hw, s, p, d)
+    assert y.shape == (1, 2, *out_hw)
+    assert_close(y, ref.conv2d_dx(inp, w, out_hw, pair(s), pair(p), pair(d)))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_dtypes_and_dcgan_shape(device, dtype):
+    """The DCGAN layer shape, in both precisions; the output keeps the input dtype."""
+    rng = np.random.default_rng(2)
+    x, w = randn(rng, (3, 4, 14, 14), dtype), randn(rng, (5, 4, 4, 4), dtype)
+    gy = randn(rng, (3, 5, 7, 7), dtype)
+    X, Wt, GY = (to_device(a, device) for a in (x, w, gy))
+    assert_close(kernels.conv2d(X, Wt, 2, 1), ref.conv2d(x, w, (2, 2), (1, 1)), dtype)
+    assert_close(kernels.conv2d_dx(GY, Wt, (14, 14), 2, 1), ref.conv2d_dx(gy, w, (14, 14), (2, 2), (1, 1)), dtype)
+    assert_close(kernels.conv2d_dw(X, GY, (4, 4), 2, 1), ref.conv2d_dw(x, gy, (4, 4), (2, 2), (1, 1)), dtype)
+
+
+def test_non_contiguous_inputs():
+    rng = np.random.default_rng(3)
+    x = randn(rng, (2, 3, 9, 8)).transpose(0, 1, 3, 2)          # a strided view
+    w = randn(rng, (4, 3, 3, 3))[:, :, ::-1, :]                 # negative strides
+    assert_close(kernels.conv2d(x, w, 1, 1), ref.conv2d(x, w, (1, 1), (1, 1)))
+    assert_close(kernels.avg_pool2d(x, 2), ref.avg_pool2d(x, (2, 2)))
+
+
+# ------------------------------------------------------------------------ pooling, resizing
+
+POOL_GRID = [(k, s, p) for k, s, p in itertools.product([(2, 2), (3, 3), (2, 3)], [None, 1, 2, 3],
+                                                        [0, 1]) if 2 * p <= min(k)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("x_shape", SHAPES, ids=["n1c1", "n2c3"])
+@pytest.mark.parametrize("k,s,p", POOL_GRID, ids=[f"k{k[0]}x{k[1]}-s{s}-p{p}" for k, s, p in POOL_GRID])
+def test_pooling_matches_reference(device, x_shape, k, s, p):
+    rng = np.random.default_rng(4)
+    x = randn(rng, x_shape)
+    stride = k if s is None else pair(s)
+    out = conv_out_hw(x_shape[2:], k, stride, pair(p), (1, 1))
+    gy = randn(rng, (*x_shape[:2], *out))
+    X, GY = to_device(x, device), to_device(gy, device)
+    for cip in (True, False):                    # count_include_pad
+        assert_close(kernels.avg_pool2d(X, k, s, p, cip), ref.avg_pool2d(x, k, stride, pair(p), cip))
+        assert_close(kernels.avg_pool2d_backward(GY, x_shape, k, s, p, cip),
+                     ref.avg_pool2d_backward(gy, x_shape, k, stride, pair(p), cip))
+    y, argmax = kernels.max_pool2d(X, k, s, p)
+    y_ref, argmax_ref = ref.max_pool2d(x, k, stride, pair(p))
+    assert_close(y, y_ref)
+    np.testing.assert_array_equal(to_numpy(argmax), argmax_ref)
+    assert to_numpy(argmax).dtype == np.int64
+    assert_close(kernels.max_pool2d_backward(GY, argmax, x_shape),
+                 ref.max_pool2d_backward(gy, argmax_ref, x_shape))
+    assert_close(kernels.max_pool2d_gather(X, argmax), ref.max_pool2d_gather(x, argmax_ref))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_max_pool_ties_and_overlaps(device):
+    """Ties pick the first maximum in row-major order; overlapping windows (stride 1) send
+    gradient to the same pixel more than once, and it must add up."""
+    x = np.zeros((1, 1, 5, 5), np.float32)
+    x[0, 0, 2, 2] = 1.0                          # wins all 9 windows of a 3x3, stride 1 pool
+    y, argmax = kernels.max_pool2d(to_device(x, device), 3, 1, 1)
+    assert (to_numpy(argmax)[0, 0, 1:4, 1:4] == 12).all()
+    assert to_numpy(argmax)[0, 0, 0, 0] == 0     # an all-zero window: its first pixel
+    gx = to_numpy(kernels.max_pool2d_backward(to_device(np.ones_like(to_numpy(y)), device),
+                                              argmax, x.shape))
+    assert gx[0, 0, 2, 2] == 9.0
+    assert gx.sum() == 25.0
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("out_hw", [(4, 3), (7, 9), (8, 5), (1, 1), (13, 17), (16, 10)])
+def test_adaptive_avg_pool_matches_reference(device, out_hw):
+    rng = np.random.default_rng(5)
+    for x_shape in SHAPES:
+        x, gy = randn(rng, x_shape), randn(rng, (*x_shape[:2], *out_hw))
+        assert_close(kernels.adaptive_avg_pool2d(to_device(x, device), out_hw),
+                     ref.adaptive_avg_pool2d(x, out_hw))
+        assert_close(kernels.adaptive_avg_pool2d_backward(to_device(gy, device), x_shape),
+                     ref.adaptive_avg_pool2d_backward(gy, x_shape))
+
+
+RESIZES = [((14, 18), None), ((3, 4), None), ((7, 9), None), ((5, 13), None),
+           ((10, 13), (1.5, 1.5)), ((21, 27), (3.0, 3.0)), ((7, 9), (1.05, 1.05))]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("out_hw,sf", RESIZES, ids=[f"{o[0]}x{o[1]}-sf{sf}" for o, sf in RESIZES])
+def test_upsampling_matches_reference(device, out_hw, sf):
+    rng = np.random.default_rng(6)
+    x_shape = (2, 3, 7, 9)
+    x, gy = randn(rng, x_shape), randn(rng, (2, 3, *out_hw))
+    X, GY = to_device(x, device), to_device(gy, device)
+    assert_close(kernels.upsample_nearest2d(X, out_hw, sf), ref.upsample_nearest2d(x, out_hw, sf))
+    assert_close(kernels.upsample_nearest2d_backward(GY, x_shape, sf),
+                 ref.upsample_nearest2d_backward(gy, x_shape, sf))
+    for ac in (False, True):
+        assert_close(kernels.upsample_bilinear2d(X, out_hw, ac, sf),
+                     ref.upsample_bilinear2d(x, out_hw, ac, sf))
+        assert_close(kernels.upsample_bilinear2d_backward(GY, x_shape, ac, sf),
+                     ref.upsample_bilinear2d_backward(gy, x_shape, ac, sf))
+
+
+def test_nearest_and_bilinear_known_values():
+    """Hand-checked values of PyTorch's conventions."""
+    x = np.arange(4, dtype=np.float64).reshape(1, 1, 1, 4)
+    up = kernels.upsample_nearest2d(x, (1, 8))
+    np.testing.assert_array_equal(up[0, 0, 0], [0, 0, 1, 1, 2, 2, 3, 3])
+    down = kernels.upsample_nearest2d(x, (1, 3))                 # src = floor(d * 4/3)
+    np.testing.assert_array_equal(down[0, 0, 0], [0, 1, 2])
+    bil = kernels.upsample_bilinear2d(x, (1, 8))                 # src = (d + .5)/2 - .5, >= 0
+    np.testing.assert_allclose(bil[0, 0, 0], [0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3])
+    corners = kernels.upsample_bilinear2d(x, (1, 7), align_corners=True)
+    np.testing.assert_allclose(corners[0, 0, 0], [0, 0.5, 1, 1.5, 2, 2.5, 3])
+
+
+# ------------------------------------------------------------------------ adjoint identities
+
+def inner(a, b):
+    return float(np.sum(to_numpy(a).astype(np.float64) * to_numpy(b).astype(np.float64)))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("k,s,p,d", [((3, 3), 1, 1, 1), ((4, 4), 2, 1, 1), ((2, 3), 3, 2, 2),
+                                     ((1, 1), 2, 0, 1), ((3, 2), (2, 1), (0, 1), (1, 2))])
+def test_conv_adjoint_identities(device, k, s, p, d):
+    """<conv2d(x, w), gy> == <x, conv2d_dx(gy, w)> == <w, conv2d_dw(x, gy)>, and im2col/col2im."""
+    rng = np.random.default_rng(7)
+    x, w = randn(rng, (2, 3, 9, 8), np.float64), randn(rng, (4, 3, *k), np.float64)
+    out = conv_out_hw((9, 8), k, pair(s), pair(p), pair(d))
+    gy = randn(rng, (2, 4, *out), np.float64)
+    X, Wt, GY = (to_device(a, device) for a in (x, w, gy))
+    forward = inner(kernels.conv2d(X, Wt, s, p, d), gy)
+    assert np.isclose(forward, inner(x, kernels.conv2d_dx(GY, Wt, (9, 8), s, p, d)), rtol=1e-10)
+    assert np.isclose(forward, inner(w, kernels.conv2d_dw(X, GY, k, s, p, d)), rtol=1e-10)
+    cols = kernels.im2col(X, k, s, p, d)
+    c = randn(rng, cols.shape, np.float64)
+    assert np.isclose(inner(cols, c), inner(x, kernels.col2im(to_device(c, device), x.shape, k, s, p, d)))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_pool_and_resize_adjoint_identities(device):
+    rng = np.random.default_rng(8)
+    x_shape = (2, 3, 9, 7)
+    x = randn(rng, x_shape, np.float64)
+    X = to_device(x, device)
+
+    def check(y, backward):
+        gy = randn(rng, y.shape, np.float64)
+        assert np.isclose(inner(y, gy), inner(x, backward(to_device(gy, device))), rtol=1e-10)
+
+    for cip in (True, False):
+        check(kernels.avg_pool2d(X, 3, 2, 1, cip),
+              lambda g: kernels.avg_pool2d_backward(g, x_shape, 3, 2, 1, cip))
+    check(kernels.adaptive_avg_pool2d(X, (4, 5)), lambda g: kernels.adaptive_avg_pool2d_backward(g, x_shape))
+    check(kernels.upsample_nearest2d(X, (13, 11)), lambda g: kernels.upsample_nearest2d_backward(g, x_shape))
+    check(kernels.upsample_nearest2d(X, (5, 4)), lambda g: kernels.upsample_nearest2d_backward(g, x_shape))
+    for ac in (False, True):
+        check(kernels.upsample_bilinear2d(X, (13, 20), ac),
+              lambda g: kernels.upsample_bilinear2d_backward(g, x_shape, ac))
+        check(kernels.upsample_bilinear2d(X, (4, 3), ac),
+              lambda g: kernels.upsample_bilinear2d_backward(g, x_shape, ac))
+    # max pool: for a fixed argmax, gather and scatter are each other's transpose
+    _, argmax = kernels.max_pool2d(to_device(randn(rng, x_shape, np.float64), device), 3, 1, 1)
+    check(kernels.max_pool2d_gather(X, argmax), lambda g: kernels.max_pool2d_backward(g, argmax, x_shape))
+
+
+# ------------------------------------------------------------------------------ input checks
+
+def _raises(match, fn, *args, exc=ValueError):
+    with pytest.raises(exc, match=match):
+        fn(*args)
+
+
+def test_bad_convolution_inputs():
+    x, w = np.zeros((2, 3, 5, 5), np.float32), np.zeros((4, 3, 3, 3), np.float32)
+    _raises(r"conv2d: input must be 4-D, got shape \(3, 5, 5\)", kernels.conv2d, x[0], w)
+    _raises(r"conv2d: input \(2, 3, 5, 5\) has 3 channels but weight \(4, 2, 3, 3\)",
+            kernels.conv2d, x, w[:, :2])
+    _raises(r"conv2d: kernel \(7, 7\).*larger than the padded input \(5, 5\)",
+            kernels.conv2d, x, np.zeros((4, 3, 7, 7), np.float32))
+    _raises(r"conv2d: kernel \(3, 3\) \(dilation \(3, 3\), span \(7, 7\)\)", kernels.conv2d,
+            x, w, 1, 0, 3)
+    _raises(r"stride \(0, 1\)", kernels.conv2d, x, w, (0, 1))
+    _raises(r"conv2d_dx: grad_output \(2, 4, 4, 4\) does not match input size \(5, 5\)",
+            kernels.conv2d_dx, np.zeros((2, 4, 4, 4), np.float32), w, (5, 5))
+    _raises(r"conv2d_dx: grad_output \(2, 3, 3, 3\) has 3 channels but weight \(4, 3, 3, 3\)",
+            kernels.conv2d_dx, np.zeros((2, 3, 3, 3), np.float32), w, (5, 5))
+    _raises(r"conv2d_dw: grad_output \(2, 4, 2, 2\) does not match input \(2, 3, 5, 5\)",
+            kernels.conv2d_dw, x, np.zeros((2, 4, 2, 2), np.float32), (3, 3))
+    _raises(r"col2im: cols \(5, 5\) does not match", kernels.col2im,
+            np.zeros((5, 5), np.float32), x.shape, (3, 3))
+    _raises(r"conv2d: arrays must have the same dtype", kernels.conv2d, x, w.astype(np.float64),
+            exc=TypeError)
+    _raises(r"conv2d: input must be float32 or float64, got int64", kernels.conv2d,
+            x.astype(np.int64), w, exc=TypeError)
+
+
+def test_bad_pooling_and_resize_inputs():
+    x = np.zeros((2, 3, 5, 5), np.float32)
+    _raises(r"avg_pool2d: padding \(2, 2\) must be at most half the kernel size \(3, 3\)",
+            kernels.avg_pool2d, x, 3, 1, 2)
+    _raises(r"max_pool2d: kernel \(6, 6\).*larger than the padded input \(5, 5\)",
+            kernels.max_pool2d, x, 6)
+    _raises(r"avg_pool2d_backward: grad_output \(2, 3, 3, 3\) does not match input "
+            r"\(2, 3, 5, 5\): expected \(2, 3, 2, 2\)", kernels.avg_pool2d_backward,
+            np.zeros((2, 3, 3, 3), np.float32), x.shape, 2)
+    _raises(r"max_pool2d_backward: argmax must be an integer array of shape \(2, 3, 2, 2\)",
+            kernels.max_pool2d_backward, np.zeros((2, 3, 2, 2), np.float32),
+            np.zeros((2, 3, 2, 2), np.float32), x.shape)
+    _raises(r"upsample_nearest2d: output size \(0, 4\) must be positive",
+            kernels.upsample_nearest2d, x, (0, 4))
+    _raises(r"upsample_bilinear2d: input must be 4-D, got shape \(5, 5\)",
+            kernels.upsample_bilinear2d, x[0, 0], (4, 4))
+    _raises(r"adaptive_avg_pool2d_backward: grad_output \(2, 4, 2, 2\) does not match input",
+            kernels.adaptive_avg_pool2d_backward, np.zeros((2, 4, 2, 2), np.float32), x.shape)
+
+
+def test_max_pool_backward_ignores_out_of_range_argmax():
+    """A corrupted argmax must not write outside the plane (numba does no bounds checks)."""
+    gy = np.ones((1, 1, 2, 2), np.float32)
+    argmax = np.array([[[[0, 3], [-1, 10**6]]]], np.int64)
+    gx = kernels.max_pool2d_backward(gy, argmax, (1, 1, 2, 2))
+    np.testing.assert_array_equal(gx[0, 0], [[1, 0], [0, 1]])
+
+
+# ------------------------------------------------------------------------- how it is run
+
+def test_kernels_import_without_cupy_and_route_numpy_to_cpu():
+    code = ("import sys; sys.modules['cupy'] = None; import kernels, numpy as np; "
+            "y = kernels.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))); "
+            "assert 'kernels.gpu' not in sys.modules and y.sum() == 16, y")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_kernels_run_as_plain_python_with_jit_disabled():
+    """NUMBA_DISABLE_JIT=1 runs the numba kernels as ordinary Python (for a debugger)."""
+    code = ("import numpy as np, kernels; from kernels import reference as ref; "
+            "r = np.random.default_rng(0); x = r.random((1, 2, 5, 4)); w = r.random((3, 2, 3, 2)); "
+            "gy = r.random((1, 3, 3, 3)); "
+            "assert np.allclose(kernels.conv2d(x, w, 2, 1), ref.conv2d(x, w, (2, 2), (1, 1))); "
+            "assert np.allclose(kernels.conv2d_dx(gy, w, (5, 4), 2, 1), ref.conv2d_dx(gy, w, (5, 4), (2, 2), (1, 1))); "
+            "assert np.allclose(kernels.max_pool2d(x, 2)[0], ref.max_pool2d(x, (2, 2))[0])")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
+
+
+def test_parallel_kernels_from_several_python_threads():
+    """numba's workqueue threading layer must not be entered concurrently; kernels serialises
+    its launches, so calling it from several Python threads is safe."""
+    rng = np.random.default_rng(9)
+    x, w = randn(rng, (4, 8, 12, 12)), randn(rng, (8, 8, 3, 3))
+    expected = kernels.conv2d(x, w, 1, 1)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(5):
+                results.append(kernels.conv2d_dx(kernels.conv2d(x, w, 1, 1), w, (12, 12), 1, 1))
+        except Exception as error:                    # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 15
+    for r in results:
+        np.testing.assert_allclose(r, results[0], rtol=1e-6)
+    assert kernels.conv2d(x, w, 1, 1).shape == expected.shape
