@@ -85,20 +85,24 @@ def main():
         gy = randn(N, O, OH, OH)
         A, B = randn(O, C * k * k), randn(C * k * k, N * OH * OH)
         flops = 2.0 * O * C * k * k * N * OH * OH                  # one GEMM
+        # As minigrad does: the weight gradient reuses the im2col matrix of the conv2d call
+        # that has the same input (keep_cols / cols=).
         if transposed:    # input gy (N, O, OH, OH) -> output (N, C, H, H); grad arrives as x
             def fwd():
                 return kernels.conv2d_dx(gy, w, (H, H), s, p)
 
             def fwd_bwd():
                 out = kernels.conv2d_dx(gy, w, (H, H), s, p)
-                return out, kernels.conv2d(x, w, s, p), kernels.conv2d_dw(x, gy, (k, k), s, p)
+                g_in, cols = kernels.conv2d(x, w, s, p, keep_cols=True)
+                return out, g_in, kernels.conv2d_dw(x, gy, (k, k), s, p, cols=cols)
         else:
             def fwd():
                 return kernels.conv2d(x, w, s, p)
 
             def fwd_bwd():
-                out = kernels.conv2d(x, w, s, p)
-                return out, kernels.conv2d_dx(gy, w, (H, H), s, p), kernels.conv2d_dw(x, gy, (k, k), s, p)
+                out, cols = kernels.conv2d(x, w, s, p, keep_cols=True)
+                g_in = kernels.conv2d_dx(gy, w, (H, H), s, p)
+                return out, g_in, kernels.conv2d_dw(x, gy, (k, k), s, p, cols=cols)
 
         t_fwd, t_all, t_mm = time_ms(fwd), time_ms(fwd_bwd), time_ms(lambda: A @ B)
         achieved, mm = 3 * flops / t_all / 1e6, flops / t_mm / 1e6

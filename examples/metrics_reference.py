@@ -1,14 +1,16 @@
 """Reference values for the metrics, measured with the shipped MNIST classifier: what do
 FID, IS, KID, precision/recall, mode coverage and SSIM diversity say about
 
-    real       digits 5,000..9,999 of the shipped 10k, against digits 0..4,999
+    real       digits 5,000..9,999 of the shipped 10k, against digits 0..4,999 (and 500
+               of them, to show how FID depends on N)
     gaussian   the per-pixel Gaussian baseline: each pixel drawn independently from its own
                mean and std (over digits 0..4,999), clipped to [-1, 1]
     collapsed  a mode-collapsed "generator": only the 3s among digits 5,000..9,999
     dcgan      a trained DCGAN, if a checkpoint is given (--checkpoint)
 
 Every row is measured against the same reference, digits 0..4,999 (5,000 of them); the
-rows have 5,000 samples each, except "collapsed" (the ~500 threes there are). FID is
+rows have 5,000 samples each, except "collapsed" (the ~500 threes there are) and the
+500-digit real row that goes with it. FID is
 biased upwards for small N, so compare rows with the same N only.
 
     python examples/metrics_reference.py
@@ -43,6 +45,7 @@ reference = net(half_a)
 mean, std = half_a.mean(axis=0), half_a.std(axis=0)        # (1, 28, 28) each
 gaussian = np.clip(mean + std * rng.standard_normal((5000,) + mean.shape), -1, 1)
 rows = {"real (other half)": half_b,
+        "real (500 of other half)": half_b[rng.permutation(5000)[:500]],
         "per-pixel Gaussian": gaussian.astype(np.float32),
         f"collapsed (only {args.collapsed_class}s)": half_b[labels_b == args.collapsed_class]}
 if args.checkpoint:
@@ -52,7 +55,7 @@ if args.checkpoint:
     print(f"generator: {description}")
     rows["DCGAN"] = generate(G, 5000, z_dim, seed=args.seed + 1)
 
-header = (f"| {'samples':<24} | {'N':>5} | {'FID':>7} | {'IS':>12} | {'KID x1000':>14} | "
+header = (f"| {'samples':<24} | {'N':>5} | {'FID':>7} | {'IS':>12} | {'KID':>16} | "
           f"{'prec.':>5} | {'recall':>6} | {'modes':>5} | {'KL(modes)':>9} | {'SSIM div.':>9} |")
 print(header)
 print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
@@ -61,7 +64,7 @@ for name, samples in rows.items():
     r = compute_metrics(reference, net(samples), metrics)
     print(f"| {name:<24} | {len(samples):>5} | {r['fid']:>7.2f} | "
           f"{r['is_mean']:>5.2f} +- {r['is_std']:.2f} | "
-          f"{1000 * r['kid_mean']:>6.2f} +- {1000 * r['kid_std']:.2f} | "
+          f"{r['kid_mean']:>8.4g} +- {r['kid_std']:<5.2g} | "
           f"{r['precision']:>5.3f} | {r['recall']:>6.3f} | {r['modes_covered']:>5} | "
           f"{r['mode_kl']:>9.4f} | {r['diversity']:>9.4f} |", flush=True)
 print(f"(SSIM diversity of the reference digits: {r['diversity_real']:.4f}; classifier "

@@ -1,15 +1,16 @@
 """Train the MNIST classifier that gans.metrics ships (MNIST-FID, MNIST-IS, mode coverage).
 
-    python examples/train_mnist_classifier.py                # a few minutes on 2 CPU cores
+    python examples/train_mnist_classifier.py                # about 4 minutes on 2 CPU cores
     python examples/train_mnist_classifier.py --out /tmp/clf.npz --epochs 1
 
 Data: the 10,000 digits shipped in gans/data_files/mnist-10k; the first 8,000 train, the
 last 2,000 are held out and only used for the accuracy printed at the end (and stored in
 the file's metadata). The network is gans.metrics.classifier.MNISTClassifier. Training:
-Adam (lr 1e-3, halved for the last epochs), batches of 64, each digit shifted at random by
-up to 2 pixels (a cheap augmentation worth about half a point of accuracy with so few
-digits). The weights go to gans/data_files/mnist_classifier.npz (mg.save), which
-`gans.metrics.load_classifier()` reads.
+Adam (lr 1e-3, halved for the last 3 of 10 epochs), batches of 64, each digit shifted at
+random by up to 1 pixel (a cheap augmentation against overfitting 8,000 digits). On two
+shared CPU cores: about 4 minutes, held-out accuracy 98.1%. The weights go to
+gans/data_files/mnist_classifier.npz (mg.save), which `gans.metrics.load_classifier()`
+reads.
 """
 import argparse
 import json
@@ -26,10 +27,10 @@ from gans.metrics.classifier import WEIGHTS, MNISTClassifier, accuracy, shipped_
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 add_device_argument(parser)
-parser.add_argument("--epochs", type=int, default=6)
+parser.add_argument("--epochs", type=int, default=10)
 parser.add_argument("--batch-size", type=int, default=64)
 parser.add_argument("--lr", type=float, default=1e-3)
-parser.add_argument("--shift", type=int, default=2, help="max random shift in pixels")
+parser.add_argument("--shift", type=int, default=1, help="max random shift in pixels")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--out", default=str(WEIGHTS))
 args = parser.parse_args()
@@ -62,7 +63,7 @@ print(f"{len(x_train)} training digits, {len(test_images)} held out, {steps_per_
       f"steps per epoch on {device}")
 t0 = time.perf_counter()
 for epoch in range(args.epochs):
-    if epoch == args.epochs - 2:                           # a smaller step to finish
+    if epoch == args.epochs - 3:                           # a smaller step to finish
         for group in opt.param_groups:
             group["lr"] = args.lr / 2
     model.train()

@@ -202,11 +202,12 @@ def invert(G, x, z_dim: int, steps: int = 300, restarts: int = 4, lr: float = 0.
                      np.asarray(history))
 
 
-def morph(G, x0, x1, z_dim: int, steps: int = 8, method: str = "slerp",
+def morph(G, x0, x1, z_dim: int, frames: int = 8, method: str = "slerp",
           **invert_args) -> tuple[np.ndarray, Inversion]:
-    """Invert two images and interpolate between their latents.
+    """Invert two images and interpolate between their latents; invert_args go to
+    `invert` (steps, restarts, lr, ...).
 
-    Returns (images (steps, C, H, W) from G(z0*) to G(z1*), the Inversion of both)."""
+    Returns (images (frames, C, H, W) from G(z0*) to G(z1*), the Inversion of both)."""
     pair = np.stack([np.asarray(x0), np.asarray(x1)])
     inv = invert(G, pair, z_dim, **invert_args)
-    return generate(G, interpolate(inv.z[0], inv.z[1], steps, method)), inv
+    return generate(G, interpolate(inv.z[0], inv.z[1], frames, method)), inv

@@ -118,10 +118,11 @@ def _contiguous(xp_arrays):
 
 # ----------------------------------------------------------------------------- convolution
 
-def conv2d(x, w, stride=1, padding=0, dilation=1):
+def conv2d(x, w, stride=1, padding=0, dilation=1, *, keep_cols=False):
     """y[n, o, oh, ow] = sum_{c, kh, kw} x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw] * w[o, c, kh, kw].
     x (N, C, H, W), w (O, C, KH, KW) -> y (N, O, OH, OW) with
-    OH = (H + 2*ph - dh*(KH-1) - 1)//sh + 1 (and likewise OW). No bias."""
+    OH = (H + 2*ph - dh*(KH-1) - 1)//sh + 1 (and likewise OW). No bias.
+    keep_cols=True returns (y, cols), cols = im2col(x), for conv2d_dw(..., cols=cols)."""
     op = "conv2d"
     _check_array(op, "input", x), _check_array(op, "weight", w), _same_dtype(op, x, w)
     if x.shape[1] != w.shape[1]:
@@ -130,7 +131,7 @@ def conv2d(x, w, stride=1, padding=0, dilation=1):
     geometry = _geometry(op, w.shape[2:], stride, padding, dilation)
     _out_hw(op, x.shape[2:], *geometry)
     x, w = _contiguous([x, w])
-    return _backend(op, x, w).conv2d(x, w, *geometry[1:])
+    return _backend(op, x, w).conv2d(x, w, *geometry[1:], keep_cols=keep_cols)
 
 
 def conv2d_dx(gy, w, x_hw, stride=1, padding=0, dilation=1):
@@ -154,10 +155,12 @@ def conv2d_dx(gy, w, x_hw, stride=1, padding=0, dilation=1):
     return _backend(op, gy, w).conv2d_dx(gy, w, x_hw, *geometry[1:])
 
 
-def conv2d_dw(x, gy, kernel_hw, stride=1, padding=0, dilation=1):
+def conv2d_dw(x, gy, kernel_hw, stride=1, padding=0, dilation=1, *, cols=None):
     """The weight gradient of conv2d:
     gw[o, c, kh, kw] = sum_{n, oh, ow} gy[n, o, oh, ow] * x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw].
-    x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C, KH, KW) with (KH, KW) = kernel_hw."""
+    x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C, KH, KW) with (KH, KW) = kernel_hw.
+    cols: im2col(x) if already at hand (conv2d(..., keep_cols=True) of the same x and
+    geometry); it is then used instead of being built again."""
     op = "conv2d_dw"
     _check_array(op, "input", x), _check_array(op, "grad_output", gy), _same_dtype(op, x, gy)
     if x.shape[0] != gy.shape[0]:
@@ -170,8 +173,14 @@ def conv2d_dw(x, gy, kernel_hw, stride=1, padding=0, dilation=1):
                          f"{tuple(x.shape)}: conv2d with kernel {geometry[0]}, stride "
                          f"{geometry[1]}, padding {geometry[2]}, dilation {geometry[3]} "
                          f"gives {expected}")
+    (KH, KW), (N, _, OH, OW) = geometry[0], gy.shape
+    if cols is not None and (tuple(cols.shape) != (x.shape[1] * KH * KW, N * OH * OW)
+                             or cols.dtype != x.dtype or not cols.flags.c_contiguous):
+        raise ValueError(f"{op}: cols {cols.dtype} {tuple(cols.shape)} is not im2col of input "
+                         f"{tuple(x.shape)} with kernel {geometry[0]}")
     x, gy = _contiguous([x, gy])
-    return _backend(op, x, gy).conv2d_dw(x, gy, *geometry)
+    arrays = (x, gy) if cols is None else (x, gy, cols)
+    return _backend(op, *arrays).conv2d_dw(x, gy, *geometry, cols=cols)
 
 
 def im2col(x, kernel_hw, stride=1, padding=0, dilation=1):

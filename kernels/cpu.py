@@ -92,7 +92,7 @@ def _im2col_kernel(x, table, cols):
     """cols[c*KK + k, n*P + j] = x[n, c].flat[table[k, j]] (0 in the padding)."""
     N, C = x.shape[0], x.shape[1]
     KK, P = table.shape
-    planes = x.reshape(N, C, -1)
+    planes = x.reshape(N, C, x.shape[2] * x.shape[3])
     for row in prange(C * KK):                 # one row of cols per iteration
         c, k = row // KK, row % KK
         for n in range(N):
@@ -102,12 +102,11 @@ def _im2col_kernel(x, table, cols):
 
 
 @njit(parallel=True, cache=True)
-def _col2im_kernel(cols, count, taps, outs, x):
+def _col2im_kernel(cols, count, taps, outs, P, x):
     """x[n, c].flat[i] = sum over the readers (k, j) of pixel i of cols[c*KK + k, n*P + j]."""
     N, C = x.shape[0], x.shape[1]
     KK = taps.shape[1]
-    P = cols.shape[1] // N
-    planes = x.reshape(N, C, -1)
+    planes = x.reshape(N, C, x.shape[2] * x.shape[3])
     for plane in prange(C * N):                # one (c, n) plane per iteration; c outermost
         c, n = plane // N, plane % N           # so consecutive planes read neighbouring columns
         for i in range(planes.shape[2]):
@@ -131,7 +130,7 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     _, (count, taps, outs) = _tables(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
     x = np.empty((N, C, H, W), dtype=cols.dtype)
-    _launch(_col2im_kernel, cols, count, taps, outs, x)
+    _launch(_col2im_kernel, cols, count, taps, outs, OH * OW, x)
     return x
 
 
@@ -143,13 +142,14 @@ def _as_rows(gy):
     return np.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(O, N * OH * OW)
 
 
-def conv2d(x, w, stride, padding, dilation):
+def conv2d(x, w, stride, padding, dilation, keep_cols=False):
     N = x.shape[0]
     O, C, KH, KW = w.shape
     OH, OW = conv_out_hw(x.shape[2:], (KH, KW), stride, padding, dilation)
     cols = im2col(x, (KH, KW), stride, padding, dilation)      # (C*KH*KW, N*OH*OW)
     y = w.reshape(O, C * KH * KW) @ cols                       # (O, N*OH*OW)
-    return np.ascontiguousarray(y.reshape(O, N, OH, OW).transpose(1, 0, 2, 3))
+    y = np.ascontiguousarray(y.reshape(O, N, OH, OW).transpose(1, 0, 2, 3))
+    return (y, cols) if keep_cols else y
 
 
 def conv2d_dx(gy, w, x_hw, stride, padding, dilation):
@@ -159,9 +159,10 @@ def conv2d_dx(gy, w, x_hw, stride, padding, dilation):
     return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation)
 
 
-def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation):
+def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation, cols=None):
     O, C = gy.shape[1], x.shape[1]
-    cols = im2col(x, kernel_hw, stride, padding, dilation)     # (C*KH*KW, N*OH*OW)
+    if cols is None:                                           # else: conv2d's, kept
+        cols = im2col(x, kernel_hw, stride, padding, dilation)  # (C*KH*KW, N*OH*OW)
     gw = _as_rows(gy) @ cols.T                                 # (O, C*KH*KW)
     return gw.reshape(O, C, *kernel_hw)
 
@@ -247,9 +248,9 @@ def _max_pool_backward_kernel(gy, argmax, gx):
     """gx[n, c].flat[argmax] += gy: a scatter, but each thread owns whole (n, c) planes, so
     overlapping windows accumulate without races. Indices outside the plane are skipped."""
     N, C = gx.shape[0], gx.shape[1]
-    planes = gx.reshape(N, C, -1)
-    g = gy.reshape(N, C, -1)
-    idx = argmax.reshape(N, C, -1)
+    planes = gx.reshape(N, C, gx.shape[2] * gx.shape[3])
+    g = gy.reshape(N, C, gy.shape[2] * gy.shape[3])
+    idx = argmax.reshape(N, C, argmax.shape[2] * argmax.shape[3])
     HW = planes.shape[2]
     for plane in prange(N * C):
         n, c = plane // C, plane % C
@@ -262,9 +263,9 @@ def _max_pool_backward_kernel(gy, argmax, gx):
 @njit(parallel=True, cache=True)
 def _max_pool_gather_kernel(g, argmax, gy):
     N, C = g.shape[0], g.shape[1]
-    planes = g.reshape(N, C, -1)
-    idx = argmax.reshape(N, C, -1)
-    out = gy.reshape(N, C, -1)
+    planes = g.reshape(N, C, g.shape[2] * g.shape[3])
+    idx = argmax.reshape(N, C, argmax.shape[2] * argmax.shape[3])
+    out = gy.reshape(N, C, gy.shape[2] * gy.shape[3])
     HW = planes.shape[2]
     for plane in prange(N * C):
         n, c = plane // C, plane % C

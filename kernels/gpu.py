@@ -330,13 +330,14 @@ def _as_rows(gy):
     return cupy.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(O, N * OH * OW)
 
 
-def conv2d(x, w, stride, padding, dilation):
+def conv2d(x, w, stride, padding, dilation, keep_cols=False):
     N = x.shape[0]
     O, C, KH, KW = w.shape
     OH, OW = conv_out_hw(x.shape[2:], (KH, KW), stride, padding, dilation)
     cols = im2col(x, (KH, KW), stride, padding, dilation)      # (C*KH*KW, N*OH*OW)
     y = cupy.matmul(w.reshape(O, C * KH * KW), cols)           # (O, N*OH*OW)
-    return cupy.ascontiguousarray(y.reshape(O, N, OH, OW).transpose(1, 0, 2, 3))
+    y = cupy.ascontiguousarray(y.reshape(O, N, OH, OW).transpose(1, 0, 2, 3))
+    return (y, cols) if keep_cols else y
 
 
 def conv2d_dx(gy, w, x_hw, stride, padding, dilation):
@@ -346,9 +347,10 @@ def conv2d_dx(gy, w, x_hw, stride, padding, dilation):
     return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation)
 
 
-def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation):
+def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation, cols=None):
     O, C = gy.shape[1], x.shape[1]
-    cols = im2col(x, kernel_hw, stride, padding, dilation)     # (C*KH*KW, N*OH*OW)
+    if cols is None:                                           # else: conv2d's, kept
+        cols = im2col(x, kernel_hw, stride, padding, dilation)  # (C*KH*KW, N*OH*OW)
     gw = cupy.matmul(_as_rows(gy), cols.T)                     # (O, C*KH*KW)
     return gw.reshape(O, C, *kernel_hw)
 

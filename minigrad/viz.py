@@ -12,10 +12,11 @@ leaves) that made its inputs. Drawn in the direction the data flows:
     leaf tensors (ellipses)  ->  ops (boxes)  ->  intermediate tensors  ->  ...  ->  root
     blue ellipse   a leaf that requires grad (a parameter: its name when `params` is given)
     grey ellipse   an input that does not require grad (data, a constant)
-    orange box     an op recorded *during a backward pass* (create_graph=True): give the
-                   forward result as `forward=` and every op not behind it is marked so.
-                   That is how the WGAN-GP penalty looks: its graph is the critic's
-                   backward pass, turned into ordinary ops.
+    green ellipse  the tensor whose graph it is
+    orange box     an op recorded *by a backward pass*: for `g = mg.grad(out, x,
+                   create_graph=True)`, pass `grads=g, outputs=out` and the ops behind g
+                   but not behind out are marked. That is how the WGAN-GP penalty looks:
+                   its graph is the critic's backward pass, turned into ordinary ops.
 
 The trace prints, for each Function that backward visits (in the order it visits them):
 its index, its name, its input and output shapes, the norm of the gradient arriving at its
@@ -48,7 +49,8 @@ _FILL = {"op": "#e8e8e8", "op_backward": "#fdb863", "tensor": "#ffffff", "root":
 
 @dataclasses.dataclass
 class Graph:
-    """Nodes {id: (label, kind)} and edges [(source id, target id)], in data-flow order."""
+    """Nodes {id: (label, kind)} and edges [(source id, target id, label)], in the
+    direction the data flows (label: the shape carried, when tensors are not nodes)."""
     nodes: dict
     edges: list
 
@@ -57,13 +59,15 @@ def _shape(shape) -> str:
     return "(" + ", ".join(str(int(s)) for s in shape) + ")"
 
 
-def _functions_behind(tensors) -> set:
-    """Every Function reachable from the creators of `tensors` (the 'forward' set)."""
+def _as_list(tensors) -> list:
     if tensors is None:
-        return set()
-    if not isinstance(tensors, (list, tuple)):
-        tensors = [tensors]
-    seen, stack = set(), [t.creator for t in tensors if t.creator is not None]
+        return []
+    return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+
+
+def _functions_behind(tensors) -> set:
+    """Every Function reachable from the creators of `tensors`."""
+    seen, stack = set(), [t.creator for t in _as_list(tensors) if t.creator is not None]
     while stack:
         fn = stack.pop()
         if fn in seen:
@@ -73,55 +77,55 @@ def _functions_behind(tensors) -> set:
     return seen
 
 
-def build_graph(tensor, params: dict | None = None, forward=None,
-                show_constants: bool = True) -> Graph:
+def build_graph(tensor, params: dict | None = None, grads=None, outputs=None,
+                show_constants: bool = True, show_tensors: bool = True) -> Graph:
     """The graph behind `tensor` as plain data (what to_dot and draw_graph render).
 
     params:  {name: tensor}, e.g. dict(model.named_parameters()), to name the leaves.
-    forward: a tensor (or list) whose graph is the forward pass; the ops not behind it
-             are marked as recorded by a backward pass (kind 'op_backward').
-    show_constants: draw the inputs that do not require grad (grey)."""
+    grads, outputs: the results of `grads = mg.grad(outputs, ..., create_graph=True)`;
+             the ops behind `grads` but not behind `outputs` were recorded by that
+             backward pass and are marked (kind 'op_backward', orange).
+    show_constants: draw the inputs that do not require grad (grey).
+    show_tensors: draw intermediate tensors as nodes; False labels the edges with the
+             shapes instead (a graph half as tall)."""
     names = {id(t): name for name, t in (params or {}).items()}
-    forward_fns = _functions_behind(forward) if forward is not None else None
+    recorded = _functions_behind(grads) - _functions_behind(outputs)
     nodes, edges = {}, []
-
     leaf_ids: dict = {}
+    fn_ids: dict = {}
 
-    def leaf_node(t, kind_if_grad="leaf_grad"):
+    def leaf_node(t):
         key = leaf_ids.setdefault(id(t), f"t{len(leaf_ids)}")
         if key not in nodes:
             name = names.get(id(t)) or t.name
             label = f"{name}\n{_shape(t.shape)}" if name else _shape(t.shape)
-            nodes[key] = (label, kind_if_grad if t.requires_grad else "leaf")
+            nodes[key] = (label, "leaf_grad" if t.requires_grad else "leaf")
         return key
-
-    root = tensor
-    if root.creator is None:
-        leaf_node(root)
-        return Graph(nodes, edges)
-
-    fn_ids: dict = {}
 
     def op_node(fn):
         if fn not in fn_ids:
             fn_ids[fn] = key = f"f{len(fn_ids)}"
-            kind = "op"
-            if forward_fns is not None and fn not in forward_fns:
-                kind = "op_backward"
-            nodes[key] = (fn.name, kind)
+            nodes[key] = (fn.name, "op_backward" if fn in recorded else "op")
         return fn_ids[fn]
 
-    def tensor_node(fn, index, shape):
+    def connect(fn, index, shape, target):
+        """An edge from output `index` of fn to `target` (through a tensor node)."""
+        if not show_tensors:
+            edges.append((op_node(fn), target, _shape(shape)))
+            return
         key = f"{op_node(fn)}o{index}"
         if key not in nodes:
             nodes[key] = (_shape(shape), "tensor")
-            edges.append((op_node(fn), key))
-        return key
+            edges.append((op_node(fn), key, ""))
+        edges.append((key, target, ""))
 
-    root_key = tensor_node(root.creator, root._output_index, root.shape)
-    label = _shape(root.shape) if root.name is None else f"{root.name}\n{_shape(root.shape)}"
-    nodes[root_key] = (label, "root")
-    stack, done = [root.creator], set()
+    if tensor.creator is None:
+        leaf_node(tensor)
+        return Graph(nodes, edges)
+    label = _shape(tensor.shape)
+    nodes["root"] = (label if tensor.name is None else f"{tensor.name}\n{label}", "root")
+    edges.append((op_node(tensor.creator), "root", ""))
+    stack, done = [tensor.creator], set()
     while stack:
         fn = stack.pop()
         if fn in done:
@@ -134,12 +138,11 @@ def build_graph(tensor, params: dict | None = None, forward=None,
                 if show_constants:
                     key = f"{target}c{i}"
                     nodes[key] = (f"const\n{_shape(shape)}", "leaf")
-                    edges.append((key, target))
-                continue
-            if edge.leaf is not None:
-                edges.append((leaf_node(edge.leaf), target))
+                    edges.append((key, target, ""))
+            elif edge.leaf is not None:
+                edges.append((leaf_node(edge.leaf), target, ""))
             else:
-                edges.append((tensor_node(edge.fn, edge.index, shape), target))
+                connect(edge.fn, edge.index, shape, target)
                 stack.append(edge.fn)
     return Graph(nodes, edges)
 
@@ -148,29 +151,31 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(tensor, params: dict | None = None, forward=None, show_constants: bool = True,
+def to_dot(tensor, params: dict | None = None, grads=None, outputs=None,
+           show_constants: bool = True, show_tensors: bool = True,
            title: str | None = None) -> str:
-    """Graphviz dot text of the graph behind `tensor` (see build_graph for the options)."""
-    graph = build_graph(tensor, params, forward, show_constants)
+    """Graphviz dot text of the graph behind `tensor` (options: see build_graph)."""
+    graph = build_graph(tensor, params, grads, outputs, show_constants, show_tensors)
     lines = ["digraph minigrad {", "  rankdir=BT;",
              '  node [fontname="Helvetica", fontsize=11];', "  edge [arrowsize=0.6];"]
     if title:
         lines.append(f"  labelloc=t; label={_quote(title)};")
     for key, (label, kind) in graph.nodes.items():
         lines.append(f"  {key} [label={_quote(label)}, {_STYLE[kind]}];")
-    for source, target in graph.edges:
-        lines.append(f"  {source} -> {target};")
+    for source, target, label in graph.edges:
+        extra = f" [label={_quote(label)}, fontsize=9]" if label else ""
+        lines.append(f"  {source} -> {target}{extra};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ drawing
-def draw_graph(tensor, path, params: dict | None = None, forward=None,
-               show_constants: bool = True, title: str | None = None,
-               engine: str = "auto") -> Path:
+def draw_graph(tensor, path, params: dict | None = None, grads=None, outputs=None,
+               show_constants: bool = True, show_tensors: bool = True,
+               title: str | None = None, engine: str = "auto") -> Path:
     """Write a PNG of the graph behind `tensor`: by Graphviz's `dot` program when it is
     installed (engine='auto' or 'dot'), otherwise by matplotlib with a layered layout
-    (engine='matplotlib'). Returns the path."""
+    (engine='matplotlib'). Options: see build_graph. Returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     dot = shutil.which("dot")
@@ -178,10 +183,10 @@ def draw_graph(tensor, path, params: dict | None = None, forward=None,
         raise RuntimeError("draw_graph: the Graphviz `dot` program is not installed "
                            "(apt install graphviz), use engine='matplotlib'")
     if engine in ("auto", "dot") and dot is not None:
-        text = to_dot(tensor, params, forward, show_constants, title)
+        text = to_dot(tensor, params, grads, outputs, show_constants, show_tensors, title)
         subprocess.run([dot, "-Tpng", "-o", str(path)], input=text.encode(), check=True)
         return path
-    graph = build_graph(tensor, params, forward, show_constants)
+    graph = build_graph(tensor, params, grads, outputs, show_constants, show_tensors)
     _draw_matplotlib(graph, path, title)
     return path
 
@@ -190,7 +195,7 @@ def _layers(graph: Graph) -> dict:
     """Layer of each node: 0 for the root (no outgoing edge), then the longest path down
     to it, so every edge points upwards (leaves at the bottom)."""
     consumers = {key: [] for key in graph.nodes}
-    for source, target in graph.edges:
+    for source, target, _ in graph.edges:
         consumers[source].append(target)
     layer: dict = {}
 
@@ -219,7 +224,7 @@ def _order_in_layers(graph: Graph, layer: dict) -> dict:
     for key, lay in layer.items():
         by_layer.setdefault(lay, []).append(key)
     consumers = {key: [] for key in graph.nodes}
-    for source, target in graph.edges:
+    for source, target, _ in graph.edges:
         consumers[source].append(target)
     x: dict = {}
     for lay in sorted(by_layer):
@@ -246,10 +251,15 @@ def _draw_matplotlib(graph: Graph, path: Path, title: str | None) -> None:
     ax.set_ylim(-height + 0.5, 0.7)
     ax.axis("off")
     pos = {key: (x[key], -layer[key]) for key in graph.nodes}
-    for source, target in graph.edges:
+    for source, target, label in graph.edges:
         ax.annotate("", xy=pos[target], xytext=pos[source],
                     arrowprops=dict(arrowstyle="->", color="#555555", lw=0.8,
                                     shrinkA=11, shrinkB=11))
+        if label:
+            (x0, y0), (x1, y1) = pos[source], pos[target]
+            ax.text(0.6 * x0 + 0.4 * x1, 0.6 * y0 + 0.4 * y1, label, fontsize=6,
+                    color="#555555", ha="center", va="center",
+                    bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none"))
     for key, (label, kind) in graph.nodes.items():
         box = "round,pad=0.3" if kind.startswith("op") else "ellipse,pad=0.25"
         ax.text(*pos[key], label, ha="center", va="center",

@@ -385,3 +385,30 @@ def test_parallel_kernels_from_several_python_threads():
     for r in results:
         np.testing.assert_allclose(r, results[0], rtol=1e-6)
     assert kernels.conv2d(x, w, 1, 1).shape == expected.shape
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_empty_batch(device):
+    x = to_device(np.zeros((0, 2, 5, 5), np.float32), device)
+    w = to_device(np.ones((3, 2, 3, 3), np.float32), device)
+    y = kernels.conv2d(x, w, 1, 1)
+    assert y.shape == (0, 3, 5, 5)
+    assert kernels.conv2d_dx(y, w, (5, 5), 1, 1).shape == (0, 2, 5, 5)
+    assert float(to_numpy(kernels.conv2d_dw(x, y, (3, 3), 1, 1)).sum()) == 0.0
+    pooled, argmax = kernels.max_pool2d(x, 2)
+    assert kernels.max_pool2d_backward(pooled, argmax, x.shape).shape == x.shape
+    assert kernels.upsample_bilinear2d(x, (7, 7)).shape == (0, 2, 7, 7)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_conv2d_keeps_cols_for_the_weight_gradient(device):
+    rng = np.random.default_rng(10)
+    x, w, gy = randn(rng, (2, 3, 7, 6)), randn(rng, (4, 3, 3, 2)), randn(rng, (2, 4, 4, 4))
+    X, Wt, GY = (to_device(a, device) for a in (x, w, gy))
+    y, cols = kernels.conv2d(X, Wt, 2, 1, keep_cols=True)
+    assert_close(y, ref.conv2d(x, w, (2, 2), (1, 1)))
+    assert_close(cols, ref.im2col(x, (3, 2), (2, 2), (1, 1)))
+    assert_close(kernels.conv2d_dw(X, GY, (3, 2), 2, 1, cols=cols),
+                 ref.conv2d_dw(x, gy, (3, 2), (2, 2), (1, 1)))
+    with pytest.raises(ValueError, match=r"conv2d_dw: cols float32 \(18, 24\) is not im2col"):
+        kernels.conv2d_dw(X, GY, (3, 2), 2, 1, cols=cols[:, :24].copy())

@@ -140,8 +140,7 @@ def format_table(results: dict, title: str = "") -> str:
     if "is_mean" in results:
         rows.append(("Inception Score", f"{results['is_mean']:.3f} +- {results['is_std']:.3f}"))
     if "kid_mean" in results:
-        rows.append(("KID x 1000", f"{1000 * results['kid_mean']:.3f} +- "
-                                   f"{1000 * results['kid_std']:.3f}"))
+        rows.append(("KID", f"{results['kid_mean']:.4g} +- {results['kid_std']:.2g}"))
     if "precision" in results:
         rows.append(("precision", f"{results['precision']:.3f}"))
         rows.append(("recall", f"{results['recall']:.3f}"))

@@ -177,6 +177,19 @@ class InceptionE(nn.Module):
         return mg.cat([b1, b3, bd, self.branch_pool(pooled)], 1)
 
 
+def prepare_images(x, resize: bool = True):
+    """(N, 1 or 3, H, W) in [-1, 1] -> (N, 3, 299, 299): grey repeated to 3 channels, then
+    a bilinear resize (align_corners=False, as pytorch-fid) unless resize is False."""
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"FIDInceptionV3: expected images (N, 1 or 3, H, W), got shape "
+                         f"{tuple(x.shape)}")
+    if x.shape[1] == 1:
+        x = x.expand(x.shape[0], 3, *x.shape[2:])
+    if resize and tuple(x.shape[2:]) != (299, 299):
+        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+    return x
+
+
 class FIDInceptionV3(nn.Module):
     """The FID Inception-v3. `forward(x)` returns (features (N, 2048), logits (N, 1008)).
 
@@ -207,19 +220,11 @@ class FIDInceptionV3(nn.Module):
         self.eval()
 
     def prepare(self, x):
-        """(N, 1 or 3, H, W) in [-1, 1] -> (N, 3, 299, 299)."""
-        if x.ndim != 4 or x.shape[1] not in (1, 3):
-            raise ValueError(f"FIDInceptionV3: expected images (N, 1 or 3, H, W), got shape "
-                             f"{tuple(x.shape)}")
-        if x.shape[1] == 1:
-            x = x.expand(x.shape[0], 3, *x.shape[2:])
-        if self.resize_input and tuple(x.shape[2:]) != (299, 299):
-            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-        return x
+        return prepare_images(x, self.resize_input)
 
     def features(self, x):
         """The 2048-d pool features (N, 2048) of images x in [-1, 1]."""
-        x = self.prepare(x)
+        x = prepare_images(x, self.resize_input)
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))   # 64 x 147
         x = F.max_pool2d(x, 3, 2)                                           # 64 x 73
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))                       # 192 x 71

@@ -139,11 +139,15 @@ def precision_recall(real_feats: np.ndarray, fake_feats: np.ndarray, k: int = 3,
 
 # ------------------------------------------------------------------ mode coverage
 def mode_coverage(predictions: np.ndarray, num_classes: int = 10,
-                  min_count: int = 1) -> dict:
+                  min_fraction: float = 0.1) -> dict:
     """How many of the classes a generator produces, and how evenly.
 
     predictions: class probabilities (N, K) (the argmax is taken) or labels (N,) ints.
-    Returns {"covered": classes with at least min_count samples, "num_classes": K,
+    A class counts as covered when it holds at least min_fraction of its fair share,
+    i.e. max(1, min_fraction * N / K) samples: a classifier's occasional mistakes (a
+    collapsed generator's 3s read as 5s now and then) do not count as modes; pass
+    min_fraction=0 to count any class that appears at all.
+    Returns {"covered": the number of covered classes, "num_classes": K,
     "kl_uniform": KL(histogram || uniform) = sum_c p_c log(K p_c) in nats (0 when every
     class is equally frequent, log K when all samples are one class), "histogram": the
     counts (K,)}. On MNIST with the shipped classifier this is the standard way to see
@@ -165,7 +169,8 @@ def mode_coverage(predictions: np.ndarray, num_classes: int = 10,
     p = counts / counts.sum()
     nonzero = p > 0
     kl = float((p[nonzero] * np.log(p[nonzero] * num_classes)).sum())
-    return {"covered": int((counts >= min_count).sum()), "num_classes": num_classes,
+    threshold = max(1.0, min_fraction * labels.size / num_classes)
+    return {"covered": int((counts >= threshold).sum()), "num_classes": num_classes,
             "kl_uniform": kl, "histogram": counts}
 
 

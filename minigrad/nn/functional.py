@@ -10,3 +10,6 @@ from ..ops.shape import pad  # noqa: F401
 from ..ops.norm import (batch_norm, embedding, instance_norm, layer_norm,  # noqa: F401
                         linear)
 # convolution, pooling, resampling (minigrad/ops/conv.py, minigrad/ops/pool.py)
+from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401,E402
+from ..ops.pool import (adaptive_avg_pool2d, avg_pool2d, interpolate,  # noqa: F401,E402
+                        max_pool2d)

@@ -1,0 +1,191 @@
+"""Convolution: three primitives that are each other's derivatives.
+
+    Conv2d   (x,  W )  y  = conv2d(x, W)             x (N,C,H,W), W (O,C,KH,KW) -> (N,O,OH,OW)
+    Conv2dDx (gy, W )  gx = conv2d_dx(gy, W, (H,W))  the input gradient of conv2d
+    Conv2dDW (x,  gy)  gW = conv2d_dw(x, gy, (KH,KW)) the weight gradient of conv2d
+
+with  y[n,o,oh,ow] = sum_{c,kh,kw} x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw] * W[o,c,kh,kw].
+
+Each is linear in each of its two arguments, and the three share one identity,
+
+    <conv2d(x, W), gy> = <x, conv2d_dx(gy, W)> = <W, conv2d_dw(x, gy)>,
+
+which says at once what every backward is: the derivative of any of the three with respect
+to either argument is one of the other two (written out in each class below). So the
+backward passes are built from the same three Functions, they are recorded like any other
+op under `create_graph=True`, and gradients of any order (WGAN-GP's penalty through a conv
+critic) need nothing else.
+
+Why the transposed convolution is `Conv2dDx` run forwards
+---------------------------------------------------------
+A strided convolution maps a large image to a small one; the map that carries a small image
+back to the large one "through the same kernel" is its transpose, and the transpose of a
+linear map is exactly what backpropagation applies to the incoming gradient. So DCGAN's
+upsampling layer, `conv_transpose2d(input, weight)`, *is* conv2d's input gradient applied to
+`input`: weight (in, out, KH, KW) plays W (O = in, C = out), and the output size is the
+(H, W) whose convolution has input's size, PyTorch's
+OH = (H_in - 1)*sh - 2*ph + dh*(KH - 1) + output_padding + 1. Its own gradients then come for
+free from the triple: conv2d (w.r.t. input) and conv2d_dw (w.r.t. weight).
+
+The arithmetic lives in `kernels` (im2col / col2im + one GEMM per call).
+"""
+from __future__ import annotations
+
+import kernels
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .shape import reshape
+
+
+def _pair(value, name: str, op: str) -> tuple:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+class Conv2d(Function):
+    """y = conv2d(x, W)
+    dL/dx = conv2d_dx(gy, W, (H, W))       (needs gy and W)
+    dL/dW = conv2d_dw(x, gy, (KH, KW))     (needs x and gy)
+
+    (A speed-up, not math: the weight gradient multiplies gy by the same im2col matrix of x
+    that the forward pass built, so forward keeps it in `self.cols` for Conv2dDW.)"""
+
+    def __init__(self, stride, padding, dilation):
+        self.geometry = (stride, padding, dilation)
+
+    def forward(self, x, w):
+        y, self.cols = kernels.conv2d(x, w, *self.geometry, keep_cols=True)
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs
+        cols, self.cols = self.cols, None
+        gx = Conv2dDx(x.shape[2:], *self.geometry)(gy, w) if self.needs_input_grad[0] else None
+        gw = (Conv2dDW(w.shape[2:], *self.geometry, cols=cols)(x, gy)
+              if self.needs_input_grad[1] else None)
+        return gx, gw
+
+
+class Conv2dDx(Function):
+    """gx = conv2d_dx(gy, W, x_hw): the transposed convolution of gy.
+    With g = dL/dgx:
+    dL/dgy = conv2d(g, W)                  since <conv2d_dx(gy, W), g> = <gy, conv2d(g, W)>
+    dL/dW  = conv2d_dw(g, gy, (KH, KW))    since it also equals <W, conv2d_dw(g, gy)>"""
+
+    def __init__(self, x_hw, stride, padding, dilation):
+        self.x_hw = tuple(x_hw)
+        self.geometry = (stride, padding, dilation)
+
+    def forward(self, gy, w):
+        return kernels.conv2d_dx(gy, w, self.x_hw, *self.geometry)
+
+    def backward(self, g):
+        gy, w = self.inputs
+        conv = Conv2d(*self.geometry)         # both terms need im2col(g): built once
+        d_gy = conv(g, w) if self.needs_input_grad[0] else None
+        d_w = (Conv2dDW(w.shape[2:], *self.geometry, cols=getattr(conv, "cols", None))(g, gy)
+               if self.needs_input_grad[1] else None)
+        return d_gy, d_w
+
+
+class Conv2dDW(Function):
+    """gW = conv2d_dw(x, gy, kernel_hw): the weight gradient of conv2d.
+    With g = dL/dgW (shaped like W):
+    dL/dx  = conv2d_dx(gy, g, (H, W))      since <conv2d_dw(x, gy), g> = <x, conv2d_dx(gy, g)>
+    dL/dgy = conv2d(x, g)                  since it also equals <conv2d(x, g), gy>"""
+
+    def __init__(self, kernel_hw, stride, padding, dilation, cols=None):
+        self.kernel_hw = tuple(kernel_hw)
+        self.geometry = (stride, padding, dilation)
+        self.cols = cols                      # im2col(x), when Conv2d already built it
+
+    def forward(self, x, gy):
+        cols, self.cols = self.cols, None     # used once, then let go
+        return kernels.conv2d_dw(x, gy, self.kernel_hw, *self.geometry, cols=cols)
+
+    def backward(self, g):
+        x, gy = self.inputs
+        d_x = Conv2dDx(x.shape[2:], *self.geometry)(gy, g) if self.needs_input_grad[0] else None
+        d_gy = Conv2d(*self.geometry)(x, g) if self.needs_input_grad[1] else None
+        return d_x, d_gy
+
+
+# --------------------------------------------------------------------- functional forms
+
+def _check(op: str, input: Tensor, weight: Tensor, groups: int) -> None:
+    if groups != 1:
+        raise NotImplementedError(f"{op}: groups={groups} is not implemented (only groups=1)")
+    for name, t in (("input", input), ("weight", weight)):
+        if t.ndim != 4:
+            raise ValueError(f"{op}: {name} must be 4-D, got shape {tuple(t.shape)}")
+
+
+def _padding(padding, kernel_hw, dilation, stride, op: str) -> tuple:
+    """PyTorch's padding: ints, or 'valid' (none) or 'same' (stride 1, even total padding)."""
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        total = tuple(d * (k - 1) for k, d in zip(kernel_hw, dilation))
+        if stride != (1, 1) or any(t % 2 for t in total):
+            raise NotImplementedError(f"{op}: padding='same' needs stride 1 and an even total "
+                                      f"padding dilation*(kernel-1), got kernel {kernel_hw}, "
+                                      f"dilation {dilation}, stride {stride}")
+        return total[0] // 2, total[1] // 2
+    return _pair(padding, "padding", op)
+
+
+def _add_bias(y: Tensor, bias: Tensor | None, op: str) -> Tensor:
+    if bias is None:
+        return y
+    if tuple(bias.shape) != (y.shape[1],):
+        raise ValueError(f"{op}: bias must have shape ({y.shape[1]},), got {tuple(bias.shape)}")
+    return y + reshape(bias, 1, y.shape[1], 1, 1)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """y = conv2d(x, W) + b, as torch.nn.functional.conv2d.
+    input (N, C, H, W), weight (O, C, KH, KW), bias (O,) -> (N, O, OH, OW) with
+    OH = (H + 2*padding - dilation*(KH - 1) - 1) // stride + 1 (likewise OW)."""
+    op = "conv2d"
+    _check(op, input, weight, groups)
+    if input.shape[1] != weight.shape[1]:
+        raise ValueError(f"{op}: input {tuple(input.shape)} has {input.shape[1]} channels but "
+                         f"weight {tuple(weight.shape)} expects {weight.shape[1]}")
+    stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
+    padding = _padding(padding, weight.shape[2:], dilation, stride, op)
+    y = Conv2d(stride, padding, dilation)(input, weight)
+    return _add_bias(y, bias, op)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The transposed convolution, as torch.nn.functional.conv_transpose2d: conv2d's input
+    gradient applied to `input` (see the module docstring).
+    input (N, in, H, W), weight (in, out, KH, KW), bias (out,) -> (N, out, OH, OW) with
+    OH = (H - 1)*stride - 2*padding + dilation*(KH - 1) + output_padding + 1 (likewise OW).
+    output_padding must be smaller than stride (PyTorch also allows < dilation; not here)."""
+    op = "conv_transpose2d"
+    _check(op, input, weight, groups)
+    if input.shape[1] != weight.shape[0]:
+        raise ValueError(f"{op}: input {tuple(input.shape)} has {input.shape[1]} channels but "
+                         f"weight {tuple(weight.shape)} (in, out, KH, KW) expects "
+                         f"{weight.shape[0]}")
+    stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
+    padding = _pair(padding, "padding", op)
+    output_padding = _pair(output_padding, "output_padding", op)
+    if any(o >= s or o < 0 for o, s in zip(output_padding, stride)):
+        raise ValueError(f"{op}: output_padding {output_padding} must be >= 0 and smaller "
+                         f"than stride {stride}")
+    out_hw = tuple(kernels.conv_transpose_out(i, k, s, p, d, o) for i, k, s, p, d, o in zip(
+        input.shape[2:], weight.shape[2:], stride, padding, dilation, output_padding))
+    if min(out_hw) < 1:
+        raise ValueError(f"{op}: input {tuple(input.shape)} with weight {tuple(weight.shape)}, "
+                         f"stride {stride}, padding {padding}, dilation {dilation} and "
+                         f"output_padding {output_padding} gives an empty output {out_hw}")
+    y = Conv2dDx(out_hw, stride, padding, dilation)(input, weight)
+    return _add_bias(y, bias, op)

@@ -1,0 +1,295 @@
+"""Pooling and resizing: avg_pool2d, max_pool2d, adaptive_avg_pool2d, interpolate.
+
+Every one of these is a *linear* map of its input once its indices are fixed:
+
+    average pooling, adaptive average pooling   y = A x   (A: window means)
+    nearest / bilinear resizing                 y = A x   (A: copies / 2x2 mixes)
+    max pooling                                 y = A x   (A: picks x at argmax, a constant)
+
+The backward of y = A x is g -> A^T g, and the backward of *that* is A again. So each op is a
+pair of Functions, forward and adjoint, each one's backward being the other; gradients of
+every order follow. Max pooling's argmax depends on x, but only piecewise-constantly: it is
+saved as a constant (like a ReLU mask) and the pair is gather/scatter at those indices.
+
+The loops live in `kernels` (reference loops, numba, CUDA).
+"""
+from __future__ import annotations
+
+import math
+
+import kernels
+
+from ..autograd import Function
+from ..tensor import Tensor
+
+
+def _pair(value, name: str, op: str) -> tuple:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
+        return tuple(value)
+    return value, value
+
+
+def _check_4d(op: str, x: Tensor) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {tuple(x.shape)}")
+
+
+# ---------------------------------------------------------------------- average pooling
+
+class AvgPool2d(Function):
+    """y[n,c,oh,ow] = mean of the window at (oh*sh - ph, ow*sw - pw)    (linear)
+    dL/dx = AvgPool2dBackward(gy): each window's gradient shared by its pixels."""
+    save_inputs = False
+
+    def __init__(self, kernel, stride, padding, count_include_pad):
+        self.args = (kernel, stride, padding, count_include_pad)
+
+    def forward(self, x):
+        return kernels.avg_pool2d(x, *self.args)
+
+    def backward(self, gy):
+        (x_shape, _), = self.input_meta
+        return AvgPool2dBackward(x_shape, *self.args)(gy)
+
+
+class AvgPool2dBackward(Function):
+    """gx = A^T gy (the adjoint of AvgPool2d)       dL/dgy = AvgPool2d(g)"""
+    save_inputs = False
+
+    def __init__(self, x_shape, kernel, stride, padding, count_include_pad):
+        self.x_shape = tuple(x_shape)
+        self.args = (kernel, stride, padding, count_include_pad)
+
+    def forward(self, gy):
+        return kernels.avg_pool2d_backward(gy, self.x_shape, *self.args)
+
+    def backward(self, g):
+        return AvgPool2d(*self.args)(g)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """Mean over each kernel_size window, as torch.nn.functional.avg_pool2d (stride defaults
+    to kernel_size; count_include_pad=True divides by the full window size)."""
+    op = "avg_pool2d"
+    _check_4d(op, input)
+    if ceil_mode or divisor_override is not None:
+        raise NotImplementedError(f"{op}: ceil_mode=True and divisor_override are not "
+                                  f"implemented")
+    kernel = _pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _pair(stride, "stride", op)
+    return AvgPool2d(kernel, stride, _pair(padding, "padding", op), bool(count_include_pad))(input)
+
+
+# -------------------------------------------------------------------------- max pooling
+
+class MaxPool2d(Function):
+    """y = x picked at argmax (the winner of each window; argmax saved as a constant)
+    dL/dx = MaxPoolScatter(gy): each output's gradient goes to its winner."""
+    save_inputs = False
+
+    def __init__(self, kernel, stride, padding):
+        self.args = (kernel, stride, padding)
+
+    def forward(self, x):
+        y, self.argmax = kernels.max_pool2d(x, *self.args)
+        return y
+
+    def backward(self, gy):
+        (x_shape, _), = self.input_meta
+        return MaxPoolScatter(self.argmax, x_shape)(gy)
+
+
+class MaxPoolScatter(Function):
+    """gx[n,c].flat[argmax] += gy          (linear in gy; argmax constant)
+    dL/dgy = MaxPoolGather(g): the adjoint of a scatter is the gather at the same indices."""
+    save_inputs = False
+
+    def __init__(self, argmax, x_shape):
+        self.argmax, self.x_shape = argmax, tuple(x_shape)
+
+    def forward(self, gy):
+        return kernels.max_pool2d_backward(gy, self.argmax, self.x_shape)
+
+    def backward(self, g):
+        return MaxPoolGather(self.argmax)(g)
+
+
+class MaxPoolGather(Function):
+    """y = g[n,c].flat[argmax]              (linear in g; argmax constant)
+    dL/dg = MaxPoolScatter(gy)."""
+    save_inputs = False
+
+    def __init__(self, argmax):
+        self.argmax = argmax
+
+    def forward(self, g):
+        return kernels.max_pool2d_gather(g, self.argmax)
+
+    def backward(self, gy):
+        (g_shape, _), = self.input_meta
+        return MaxPoolScatter(self.argmax, g_shape)(gy)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Max over each kernel_size window, as torch.nn.functional.max_pool2d (stride defaults
+    to kernel_size; padding never wins). return_indices=True also returns the flat index
+    h*W + w of each maximum (int64, no gradient)."""
+    op = "max_pool2d"
+    _check_4d(op, input)
+    if _pair(dilation, "dilation", op) != (1, 1) or ceil_mode:
+        raise NotImplementedError(f"{op}: dilation != 1 and ceil_mode=True are not implemented")
+    kernel = _pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _pair(stride, "stride", op)
+    fn = MaxPool2d(kernel, stride, _pair(padding, "padding", op))
+    y = fn(input)
+    if return_indices:
+        return y, Tensor(fn.argmax)
+    return y
+
+
+# ----------------------------------------------------------------- adaptive average pool
+
+class AdaptiveAvgPool2d(Function):
+    """y[n,c,i,j] = mean of x over rows [floor(i*H/OH), ceil((i+1)*H/OH)) x the same for
+    columns                                                       (linear)
+    dL/dx = AdaptiveAvgPool2dBackward(gy)."""
+    save_inputs = False
+
+    def __init__(self, out_hw):
+        self.out_hw = out_hw
+
+    def forward(self, x):
+        return kernels.adaptive_avg_pool2d(x, self.out_hw)
+
+    def backward(self, gy):
+        (x_shape, _), = self.input_meta
+        return AdaptiveAvgPool2dBackward(x_shape)(gy)
+
+
+class AdaptiveAvgPool2dBackward(Function):
+    """gx = A^T gy                        dL/dgy = AdaptiveAvgPool2d(g)"""
+    save_inputs = False
+
+    def __init__(self, x_shape):
+        self.x_shape = tuple(x_shape)
+
+    def forward(self, gy):
+        return kernels.adaptive_avg_pool2d_backward(gy, self.x_shape)
+
+    def backward(self, g):
+        (gy_shape, _), = self.input_meta
+        return AdaptiveAvgPool2d(tuple(gy_shape[2:]))(g)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output size (any input size), as PyTorch; None in
+    output_size keeps that input dimension."""
+    op = "adaptive_avg_pool2d"
+    _check_4d(op, input)
+    out = _pair(output_size, "output_size", op)
+    out = tuple(int(i if o is None else o) for o, i in zip(out, input.shape[2:]))
+    return AdaptiveAvgPool2d(out)(input)
+
+
+# ----------------------------------------------------------------------------- resizing
+
+class UpsampleNearest2d(Function):
+    """y[n,c,oh,ow] = x[n,c,src(oh),src(ow)],  src(d) = min(floor(d*in/out), in-1)  (linear)
+    dL/dx = UpsampleNearest2dBackward(gy): gradients of the copies add up."""
+    save_inputs = False
+
+    def __init__(self, out_hw, scale_factor):
+        self.out_hw, self.scale_factor = out_hw, scale_factor
+
+    def forward(self, x):
+        return kernels.upsample_nearest2d(x, self.out_hw, self.scale_factor)
+
+    def backward(self, gy):
+        (x_shape, _), = self.input_meta
+        return UpsampleNearest2dBackward(x_shape, self.scale_factor)(gy)
+
+
+class UpsampleNearest2dBackward(Function):
+    """gx = A^T gy                        dL/dgy = UpsampleNearest2d(g)"""
+    save_inputs = False
+
+    def __init__(self, x_shape, scale_factor):
+        self.x_shape, self.scale_factor = tuple(x_shape), scale_factor
+
+    def forward(self, gy):
+        return kernels.upsample_nearest2d_backward(gy, self.x_shape, self.scale_factor)
+
+    def backward(self, g):
+        (gy_shape, _), = self.input_meta
+        return UpsampleNearest2d(tuple(gy_shape[2:]), self.scale_factor)(g)
+
+
+class UpsampleBilinear2d(Function):
+    """y[n,c,oh,ow] = sum over the 2x2 neighbours of lh * lw * x            (linear)
+    (align_corners=False: src = max((d + 0.5)*in/out - 0.5, 0), weights 1-frac, frac)
+    dL/dx = UpsampleBilinear2dBackward(gy): each output's gradient back to its 4 sources."""
+    save_inputs = False
+
+    def __init__(self, out_hw, align_corners, scale_factor):
+        self.out_hw, self.options = out_hw, (align_corners, scale_factor)
+
+    def forward(self, x):
+        return kernels.upsample_bilinear2d(x, self.out_hw, *self.options)
+
+    def backward(self, gy):
+        (x_shape, _), = self.input_meta
+        return UpsampleBilinear2dBackward(x_shape, *self.options)(gy)
+
+
+class UpsampleBilinear2dBackward(Function):
+    """gx = A^T gy                        dL/dgy = UpsampleBilinear2d(g)"""
+    save_inputs = False
+
+    def __init__(self, x_shape, align_corners, scale_factor):
+        self.x_shape, self.options = tuple(x_shape), (align_corners, scale_factor)
+
+    def forward(self, gy):
+        return kernels.upsample_bilinear2d_backward(gy, self.x_shape, *self.options)
+
+    def backward(self, g):
+        (gy_shape, _), = self.input_meta
+        return UpsampleBilinear2d(tuple(gy_shape[2:]), *self.options)(g)
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize (N, C, H, W) to `size`, or by `scale_factor` (output floor(H * scale)), as
+    torch.nn.functional.interpolate with mode "nearest" or "bilinear". As in PyTorch, a
+    given scale_factor is also what maps output to input coordinates (1/scale rather than
+    in/out) unless recompute_scale_factor=True."""
+    op = "interpolate"
+    _check_4d(op, input)
+    if mode not in ("nearest", "bilinear"):
+        raise NotImplementedError(f"{op}: mode {mode!r} is not implemented "
+                                  f"(only 'nearest' and 'bilinear')")
+    if antialias:
+        raise NotImplementedError(f"{op}: antialias=True is not implemented")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError(f"{op}: align_corners can only be set with mode='bilinear'")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{op}: give exactly one of size and scale_factor")
+    if size is not None:
+        out_hw, scales = tuple(int(s) for s in _pair(size, "size", op)), None
+    else:
+        scales = tuple(float(s) for s in _pair(scale_factor, "scale_factor", op))
+        if min(scales) <= 0:
+            raise ValueError(f"{op}: scale_factor must be positive, got {scale_factor!r}")
+        out_hw = tuple(math.floor(i * s) for i, s in zip(input.shape[2:], scales))
+        if recompute_scale_factor:
+            scales = None
+    if min(out_hw) < 1:
+        raise ValueError(f"{op}: output size {out_hw} for input {tuple(input.shape)} must be "
+                         f"positive")
+    if mode == "nearest":
+        return UpsampleNearest2d(out_hw, scales)(input)
+    return UpsampleBilinear2d(out_hw, bool(align_corners), scales)(input)

@@ -1,0 +1,184 @@
+"""minigrad/ops/conv.py: the convolution triple to second order (gradcheck and gradgradcheck,
+float64), conv2d / conv_transpose2d as PyTorch's functional forms, the WGAN-GP penalty
+through a conv critic, and the input checks."""
+import numpy as np
+import pytest
+from conftest import make
+
+import kernels
+import minigrad as mg
+import minigrad.nn.functional as F
+from kernels import reference as ref
+from minigrad.ops import conv as conv_ops
+
+
+# ------------------------------------------------------------- the functional forms
+
+CONV_CASES = [  # x shape, weight shape, bias, stride, padding, dilation
+    ((1, 2, 5, 5), (3, 2, 3, 3), True, 2, 1, 1),           # batch 1, stride 2, padding 1
+    ((2, 1, 6, 5), (2, 1, 2, 3), False, 1, 0, 2),          # channels 1, non-square, dilation
+    ((2, 3, 4, 4), (2, 3, 4, 4), True, 2, 1, 1),           # the DCGAN layer, in miniature
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,bias,stride,padding,dilation", CONV_CASES)
+def test_conv2d_gradcheck_and_gradgradcheck(device, x_shape, w_shape, bias, stride, padding,
+                                            dilation):
+    x, w = make(x_shape, device, seed=1), make(w_shape, device, seed=2)
+    inputs = [x, w] + ([make((w_shape[0],), device, seed=3)] if bias else [])
+
+    def fn(x, w, b=None):
+        return F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
+
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+TRANSPOSED_CASES = [  # input shape, weight (in, out, kh, kw), bias, stride, padding, out_pad
+    ((1, 3, 3, 3), (3, 2, 4, 4), True, 2, 1, 0),           # DCGAN's upsampling, 3 -> 6
+    ((2, 2, 3, 2), (2, 1, 3, 3), False, 2, 1, 1),          # output_padding 1
+    ((1, 2, 2, 3), (2, 2, 2, 3), True, 3, 0, 2),           # stride 3, output_padding 2
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,bias,stride,padding,output_padding", TRANSPOSED_CASES)
+def test_conv_transpose2d_gradcheck_and_gradgradcheck(device, x_shape, w_shape, bias, stride,
+                                                      padding, output_padding):
+    x, w = make(x_shape, device, seed=4), make(w_shape, device, seed=5)
+    inputs = [x, w] + ([make((w_shape[1],), device, seed=6)] if bias else [])
+
+    def fn(x, w, b=None):
+        return F.conv_transpose2d(x, w, b, stride=stride, padding=padding,
+                                  output_padding=output_padding)
+
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+def test_conv_transpose2d_matches_pytorch_shape_and_definition():
+    """Output size by PyTorch's formula; values = the scatter definition (reference.conv2d_dx)."""
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 8, 7, 7)), rng.standard_normal((8, 4, 4, 4))
+    y = F.conv_transpose2d(mg.tensor(x, dtype=mg.float64), mg.tensor(w, dtype=mg.float64),
+                           stride=2, padding=1)
+    assert y.shape == (2, 4, 14, 14)                         # (7-1)*2 - 2 + 3 + 1
+    np.testing.assert_allclose(y.numpy(), ref.conv2d_dx(x, w, (14, 14), (2, 2), (1, 1)),
+                               rtol=1e-10, atol=1e-12)
+    y = F.conv_transpose2d(mg.tensor(x[:, :, :3, :3]), mg.tensor(w.astype(np.float32)),
+                           stride=2, padding=1, output_padding=1)
+    assert y.shape == (2, 4, 7, 7) and y.dtype == np.float32        # (3-1)*2 - 2 + 3 + 1 + 1
+
+
+def test_conv2d_bias_and_padding_forms():
+    rng = np.random.default_rng(1)
+    x, w, b = (mg.tensor(rng.standard_normal(s)) for s in ((1, 2, 5, 5), (3, 2, 3, 3), (3,)))
+    expected = ref.conv2d(x.numpy(), w.numpy(), (1, 1), (1, 1)) + b.numpy()[:, None, None]
+    np.testing.assert_allclose(F.conv2d(x, w, b, padding="same").numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(F.conv2d(x, w, b, padding=(1, 1)).numpy(), expected, atol=1e-5)
+    assert F.conv2d(x, w, padding="valid").shape == (1, 3, 3, 3)
+
+
+# ------------------------------------------------------------- the triple, edge by edge
+
+def _primitive(name):
+    """Each primitive as a function of its two tensor arguments (stride 2, padding 1)."""
+    geometry = ((2, 2), (1, 1), (1, 1))
+    return {
+        "Conv2d": lambda x, w: conv_ops.Conv2d(*geometry)(x, w),
+        "Conv2dDx": lambda gy, w: conv_ops.Conv2dDx((5, 4), *geometry)(gy, w),
+        "Conv2dDW": lambda x, gy: conv_ops.Conv2dDW((3, 2), *geometry)(x, gy),
+    }[name]
+
+
+TRIPLE_SHAPES = {                      # x (1, 2, 5, 4), W (3, 2, 3, 2), gy (1, 3, 3, 3)
+    "Conv2d": ((1, 2, 5, 4), (3, 2, 3, 2)),
+    "Conv2dDx": ((1, 3, 3, 3), (3, 2, 3, 2)),
+    "Conv2dDW": ((1, 2, 5, 4), (1, 3, 3, 3)),
+}
+
+
+@pytest.mark.parametrize("name", ["Conv2d", "Conv2dDx", "Conv2dDW"])
+def test_all_six_edges_of_the_triple_to_second_order(device, name):
+    """Each primitive w.r.t. each of its two inputs (six edges), first and second order;
+    each backward is built from the other two primitives."""
+    a_shape, b_shape = TRIPLE_SHAPES[name]
+    a, b = make(a_shape, device, seed=7), make(b_shape, device, seed=8)
+    fn = _primitive(name)
+    assert mg.gradcheck(fn, [a, b])
+    assert mg.gradgradcheck(fn, [a, b])
+
+
+def test_the_triple_shares_one_inner_product():
+    rng = np.random.default_rng(2)
+    x, w, gy = (rng.standard_normal(s) for s in ((2, 2, 5, 4), (3, 2, 3, 2), (2, 3, 3, 3)))
+    geometry = ((2, 2), (1, 1), (1, 1))
+    lhs = np.sum(kernels.conv2d(x, w, *geometry) * gy)
+    assert np.isclose(lhs, np.sum(x * kernels.conv2d_dx(gy, w, (5, 4), *geometry)))
+    assert np.isclose(lhs, np.sum(w * kernels.conv2d_dw(x, gy, (3, 2), *geometry)))
+
+
+def test_needs_input_grad_skips_unneeded_gradients(monkeypatch):
+    """Real data does not require grad: its input gradient (a whole transposed conv) is
+    never computed."""
+    calls = []
+    original = kernels.conv2d_dx
+    monkeypatch.setattr(kernels, "conv2d_dx", lambda *a, **k: calls.append(1) or original(*a, **k))
+    x = mg.randn(2, 1, 6, 6)                                  # data: no grad
+    w = mg.randn(2, 1, 3, 3, requires_grad=True)
+    F.conv2d(x, w, stride=2, padding=1).sum().backward()
+    assert w.grad is not None and calls == []
+    x.requires_grad = True
+    F.conv2d(x, w, stride=2, padding=1).sum().backward()
+    assert len(calls) == 1 and x.grad.shape == x.shape
+
+
+# ------------------------------------------------------------------- WGAN-GP through convs
+
+def _critic(x, w1, b1, w2, b2):
+    """conv(1->2, k3 s2 p1) + leaky ReLU(0.2) + conv(2->1, k3) -> one score per sample."""
+    h = F.leaky_relu(F.conv2d(x, w1, b1, stride=2, padding=1), 0.2)     # (N, 2, 3, 3)
+    return F.conv2d(h, w2, b2).reshape(x.shape[0])                      # (N,)
+
+
+def _gradient_penalty(x, w1, b1, w2, b2):
+    """WGAN-GP: mean_i (||d C(x_i) / d x_i|| - 1)^2, differentiable w.r.t. the critic."""
+    (g,) = mg.grad(_critic(x, w1, b1, w2, b2).sum(), x, create_graph=True)
+    norms = ((g * g).sum(dim=(1, 2, 3)) + 1e-12).sqrt()
+    return ((norms - 1.0) ** 2).mean()
+
+
+def test_wgan_gp_penalty_through_a_conv_critic_passes_gradcheck(device):
+    x = make((2, 1, 6, 6), device, seed=9)
+    params = [make((2, 1, 3, 3), device, seed=10), make((2,), device, seed=11),
+              make((1, 2, 3, 3), device, seed=12), make((1,), device, seed=13)]
+    penalty = _gradient_penalty(x, *params)
+    penalty.backward()
+    w1, b1, w2, b2 = params
+    assert w1.grad is not None and w2.grad is not None
+    for b in (b1, b2):    # biases move no input gradient (b1 only flips the leaky mask)
+        assert b.grad is None or float(np.abs(b.grad.numpy()).max()) == 0.0
+    assert mg.gradcheck(lambda *p: _gradient_penalty(x, *p), params)
+
+
+# ----------------------------------------------------------------------- input checks
+
+def test_bad_convolution_inputs():
+    x, w = mg.zeros(2, 3, 5, 5), mg.zeros(4, 3, 3, 3)
+    with pytest.raises(ValueError, match=r"conv2d: input must be 4-D, got shape \(3, 5, 5\)"):
+        F.conv2d(x[0], w)
+    with pytest.raises(ValueError, match=r"conv2d: input \(2, 3, 5, 5\) has 3 channels but "
+                                         r"weight \(4, 2, 3, 3\) expects 2"):
+        F.conv2d(x, mg.zeros(4, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"conv2d: kernel \(7, 7\).*larger than the padded "
+                                         r"input \(5, 5\)"):
+        F.conv2d(x, mg.zeros(4, 3, 7, 7))
+    with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(4,\), got \(3,\)"):
+        F.conv2d(x, w, mg.zeros(3))
+    with pytest.raises(NotImplementedError, match="groups=3"):
+        F.conv2d(x, w, groups=3)
+    with pytest.raises(ValueError, match=r"conv_transpose2d: input \(2, 3, 5, 5\) has 3 "
+                                         r"channels but weight \(4, 3, 3, 3\)"):
+        F.conv_transpose2d(x, w)
+    with pytest.raises(ValueError, match=r"output_padding \(2, 2\) must be >= 0 and smaller "
+                                         r"than stride \(2, 2\)"):
+        F.conv_transpose2d(x, mg.zeros(3, 4, 3, 3), stride=2, output_padding=2)

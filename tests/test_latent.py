@@ -1,0 +1,114 @@
+"""gans.latent: interpolation, latent arithmetic, GAN inversion and morphing (MLP G, no conv)."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn as nn
+from gans import latent
+
+Z_DIM = 6
+
+
+def _generator():
+    """A small fixed (untrained) generator: z (N, 6) -> images (N, 1, 8, 8) in (-1, 1)."""
+    mg.manual_seed(3)
+    return nn.Sequential(nn.Linear(Z_DIM, 32), nn.Tanh(), nn.Linear(32, 64), nn.Tanh(),
+                         nn.Unflatten(1, (1, 8, 8)))
+
+
+# ------------------------------------------------------------------ lerp / slerp
+def test_slerp_endpoints_and_norms():
+    rng = np.random.default_rng(0)
+    z0, z1 = rng.standard_normal((2, 100))
+    z1 *= np.linalg.norm(z0) / np.linalg.norm(z1)                 # equal norms
+    t = np.linspace(0, 1, 11)
+    path = latent.slerp(z0, z1, t)                                 # (11, 100)
+    np.testing.assert_allclose(path[0], z0, atol=1e-12)
+    np.testing.assert_allclose(path[-1], z1, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), np.linalg.norm(z0), rtol=1e-12)
+    # lerp cuts the corner: its midpoint is shorter (about 1/sqrt(2) for near-orthogonal)
+    mid = latent.lerp(z0, z1, 0.5)
+    assert np.linalg.norm(mid) < 0.85 * np.linalg.norm(z0)
+
+
+def test_slerp_of_orthogonal_unit_vectors_is_the_quarter_circle():
+    e0, e1 = np.eye(3)[0], np.eye(3)[1]
+    t = np.array([0.0, 1 / 3, 0.5, 1.0])
+    expected = np.stack([np.cos(t * np.pi / 2), np.sin(t * np.pi / 2), 0 * t], axis=1)
+    np.testing.assert_allclose(latent.slerp(e0, e1, t), expected, atol=1e-12)
+
+
+def test_slerp_of_nearly_parallel_vectors_is_finite_and_lerp():
+    z0 = np.array([1.0, 2.0, 3.0])
+    for z1 in (z0.copy(), 2.0 * z0, z0 + 1e-10):
+        got = latent.slerp(z0, z1, [0.0, 0.3, 1.0])
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, latent.lerp(z0, z1, [0.0, 0.3, 1.0]), rtol=1e-6)
+
+
+def test_slerp_batches():
+    rng = np.random.default_rng(1)
+    z0, z1 = rng.standard_normal((2, 4, 5))                        # 4 pairs of 5-d latents
+    out = latent.slerp(z0, z1, np.linspace(0, 1, 7))
+    assert out.shape == (7, 4, 5)
+    for i in range(4):
+        np.testing.assert_allclose(out[:, i], latent.slerp(z0[i], z1[i], np.linspace(0, 1, 7)))
+    assert latent.interpolate(z0[0], z1[0], 9, "lerp").shape == (9, 5)
+    with pytest.raises(ValueError):
+        latent.interpolate(z0[0], z1[0], 3, "cubic")
+
+
+# ------------------------------------------------------------------ arithmetic
+def test_class_means_and_attribute_vector():
+    z = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0], [0.0, 6.0]])
+    means = latent.class_means(z, [1, 1, 7, 7])
+    np.testing.assert_allclose(means[1], [1.0, 0.0])
+    np.testing.assert_allclose(means[7], [0.0, 5.0])
+    v = latent.attribute_vector(z, scores=[0.0, 1.0, 2.0, 3.0], quantile=0.5)
+    np.testing.assert_allclose(v, z[2:].mean(0) - z[:2].mean(0))
+
+
+def test_label_latents_and_grid_shapes():
+    G = _generator()
+    z, labels = latent.label_latents(G, 20, Z_DIM, latent.ink)
+    assert z.shape == (20, Z_DIM) and labels.shape == (20,)
+    assert ((labels >= 0) & (labels <= 1)).all()
+    grid = latent.interpolation_grid(G, z[:3], z[3:6], steps=5)
+    assert grid.shape == (15, 1, 8, 8)
+    np.testing.assert_allclose(grid[0], latent.generate(G, z[:1])[0], atol=1e-6)
+
+
+# ------------------------------------------------------------------ inversion
+def test_inversion_recovers_a_latent_the_generator_produced():
+    G = _generator()
+    z_true = np.random.default_rng(7).standard_normal((4, Z_DIM)).astype(np.float32)
+    x = latent.generate(G, z_true)
+    flags = [p.requires_grad for p in G.parameters()]
+    inv = latent.invert(G, x, Z_DIM, steps=300, restarts=3, lr=0.05, seed=1)
+    assert inv.errors.max() < 1e-5                                 # per-pixel MSE
+    np.testing.assert_allclose(latent.generate(G, inv.z), x, atol=1e-2)
+    assert inv.all_errors.shape == (3, 4)
+    np.testing.assert_allclose(inv.errors, inv.all_errors.min(0))  # the best start kept
+    assert inv.history[-1] < inv.history[0]
+    assert [p.requires_grad for p in G.parameters()] == flags       # G left as found
+    assert G.training
+    assert all(p.grad is None for p in G.parameters())             # frozen: no grads
+
+
+def test_inversion_can_ask_the_discriminator():
+    G = _generator()
+    x = latent.generate(G, np.zeros((2, Z_DIM), np.float32))
+    D = nn.Sequential(nn.Flatten(), nn.Linear(64, 1))
+    inv = latent.invert(G, x, Z_DIM, steps=20, restarts=3, D=D, d_weight=1.0)
+    assert inv.z.shape == (2, Z_DIM)
+
+
+def test_morph_between_two_images():
+    G = _generator()
+    z = np.random.default_rng(3).standard_normal((2, Z_DIM)).astype(np.float32)
+    x = latent.generate(G, z)
+    frames, inv = latent.morph(G, x[0], x[1], Z_DIM, frames=6, steps=300, restarts=2)
+    assert frames.shape == (6, 1, 8, 8)
+    np.testing.assert_allclose(frames[0], x[0], atol=2e-2)
+    np.testing.assert_allclose(frames[-1], x[1], atol=2e-2)
+    assert inv.errors.max() < 1e-4

@@ -1,0 +1,98 @@
+"""minigrad/ops/pool.py: avg_pool2d, max_pool2d, adaptive_avg_pool2d and interpolate to
+second order (gradcheck and gradgradcheck, float64), their PyTorch conventions, the input
+checks."""
+import numpy as np
+import pytest
+from conftest import make
+
+import minigrad as mg
+import minigrad.nn as nn
+import minigrad.nn.functional as F
+from kernels import reference as ref
+
+CASES = {
+    "avg k3 s2 p1": lambda x: F.avg_pool2d(x, 3, 2, 1),
+    "avg k2x3 s1 no pad count": lambda x: F.avg_pool2d(x, (2, 3), 1, (1, 1), count_include_pad=False),
+    "max k3 s2 p1": lambda x: F.max_pool2d(x, 3, 2, 1),
+    "max k2 (overlap-free)": lambda x: F.max_pool2d(x, 2),
+    "max k3 s1 (overlapping)": lambda x: F.max_pool2d(x, 3, 1),
+    "adaptive 3x2": lambda x: F.adaptive_avg_pool2d(x, (3, 2)),
+    "adaptive 1": lambda x: F.adaptive_avg_pool2d(x, 1),
+    "nearest size 9x11": lambda x: F.interpolate(x, size=(9, 11)),
+    "nearest x2": lambda x: F.interpolate(x, scale_factor=2),
+    "nearest down 3x2": lambda x: F.interpolate(x, size=(3, 2)),
+    "bilinear size 9x11": lambda x: F.interpolate(x, size=(9, 11), mode="bilinear"),
+    "bilinear x1.5 corners": lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear",
+                                                     align_corners=True),
+    "bilinear down 3x2": lambda x: F.interpolate(x, size=(3, 2), mode="bilinear"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_gradcheck_and_gradgradcheck(device, name):
+    x = make((1, 2, 5, 4), device, seed=1)          # distinct values: no ties in max pool
+    fn = CASES[name]
+    assert mg.gradcheck(fn, [x])
+    assert mg.gradgradcheck(fn, [x])
+
+
+def test_max_pool_double_backward_in_a_penalty():
+    """A gradient penalty through max pooling: the second derivative flows through the
+    scatter/gather pair (argmax is a constant)."""
+    w = make((2, 1, 3, 3), seed=2)
+    x = make((2, 1, 6, 6), seed=3)
+
+    def penalty(w):
+        h = F.max_pool2d(F.conv2d(x, w, padding=1), 2)
+        (g,) = mg.grad((h * h).sum(), x, create_graph=True)
+        return (g * g).sum()
+
+    assert mg.gradcheck(penalty, [w])
+
+
+def test_values_match_reference():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 7, 6))
+    t = mg.tensor(x, dtype=mg.float64)
+    np.testing.assert_allclose(F.avg_pool2d(t, 3, 2, 1).numpy(), ref.avg_pool2d(x, (3, 3), (2, 2), (1, 1)))
+    y, idx = F.max_pool2d(t, 2, return_indices=True)
+    ry, ridx = ref.max_pool2d(x, (2, 2))
+    np.testing.assert_allclose(y.numpy(), ry)
+    np.testing.assert_array_equal(idx.numpy(), ridx)
+    assert not idx.requires_grad
+    np.testing.assert_allclose(F.adaptive_avg_pool2d(t, (None, 4)).numpy(),
+                               ref.adaptive_avg_pool2d(x, (7, 4)))
+    np.testing.assert_allclose(F.interpolate(t, scale_factor=(1.5, 2), mode="bilinear").numpy(),
+                               ref.upsample_bilinear2d(x, (10, 12), False, (1.5, 2.0)))
+    np.testing.assert_allclose(F.interpolate(t, size=(5, 5)).numpy(), ref.upsample_nearest2d(x, (5, 5)))
+
+
+def test_layers_use_the_functional_forms():
+    x = mg.randn(2, 3, 8, 8)
+    assert nn.MaxPool2d(2)(x).shape == (2, 3, 4, 4)
+    assert nn.AvgPool2d(3, 1, 1, count_include_pad=False)(x).shape == (2, 3, 8, 8)
+    assert nn.Upsample(scale_factor=2)(x).shape == (2, 3, 16, 16)
+    assert nn.Upsample(size=(5, 7), mode="bilinear")(x).shape == (2, 3, 5, 7)
+
+
+def test_bad_inputs():
+    x = mg.zeros(2, 3, 5, 5)
+    with pytest.raises(ValueError, match=r"avg_pool2d: input must be 4-D \(N, C, H, W\), got "
+                                         r"shape \(3, 5, 5\)"):
+        F.avg_pool2d(x[0], 2)
+    with pytest.raises(ValueError, match=r"max_pool2d: padding \(2, 2\) must be at most half "
+                                         r"the kernel size \(3, 3\)"):
+        F.max_pool2d(x, 3, 1, 2)
+    with pytest.raises(ValueError, match=r"max_pool2d: kernel \(6, 6\).*larger than the padded "
+                                         r"input \(5, 5\)"):
+        F.max_pool2d(x, 6)
+    with pytest.raises(NotImplementedError, match="ceil_mode"):
+        F.max_pool2d(x, 2, ceil_mode=True)
+    with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
+        F.interpolate(x, size=4, scale_factor=2)
+    with pytest.raises(ValueError, match="align_corners can only be set with mode='bilinear'"):
+        F.interpolate(x, size=4, align_corners=False)
+    with pytest.raises(NotImplementedError, match="'bicubic'"):
+        F.interpolate(x, size=4, mode="bicubic")
+    with pytest.raises(ValueError, match=r"output size \(0, 0\)"):
+        F.interpolate(x, scale_factor=0.1)
