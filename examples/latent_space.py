@@ -165,18 +165,20 @@ with blas_threads(1):            # small matrices: one BLAS thread is faster (se
         source = "300 inverted real digits with their labels"
     means = latent.class_means(zs, zl)
     counts = {c: int((zl == c).sum()) for c in means}
-    a, b = max(counts, key=counts.get), None
-    b = max((c for c in counts if c != a), key=counts.get)
+    a = max(counts, key=counts.get)                 # the most common class, and the next
+    b = max((c for c in counts if c != a), key=counts.get, default=a)
     z_a = zs[zl == a][:10]
-    moved = z_a + (means[b] - means[a])
+    moved = z_a + (means[b] - means[a])             # zero when G makes only one class
     row_a, row_moved = latent.generate(G, z_a), latent.generate(G, moved)
     bold = latent.attribute_vector(zs, latent.ink(latent.generate(G, zs)))
     steps_bold = np.linspace(-1, 1, 10)
     row_bold = latent.generate(G, z_a[0] + steps_bold[:, None] * bold)
     arithmetic = save(np.concatenate([row_a, row_moved, row_bold]), "arithmetic.png", 10)
-    msg = f"class vectors from {source}: row 1 = digits G calls {a}, row 2 = the same z " \
-          f"+ (mean z of {b} - mean z of {a})"
-    if label_fn is not None:
+    msg = f"class vectors from {source}: row 1 = G(z) for latents labelled {a}, row 2 = " \
+          f"the same z + (mean z of {b} - mean z of {a})"
+    if b == a:
+        msg += " (G's images all got one label: is G trained?)"
+    elif label_fn is not None:
         msg += f" ({(label_fn(row_moved) == b).mean():.0%} of them now classified {b})"
     print(msg + "; row 3 = z + k * bold vector, k from -1 to 1")
 

@@ -119,8 +119,8 @@ def _contiguous(xp_arrays):
 # ----------------------------------------------------------------------------- convolution
 
 def conv2d(x, w, stride=1, padding=0, dilation=1, *, keep_cols=False):
-    """y[n, o, oh, ow] = sum_{c, kh, kw} x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw] * w[o, c, kh, kw].
-    x (N, C, H, W), w (O, C, KH, KW) -> y (N, O, OH, OW) with
+    """y[n, o, oh, ow] = sum_{c, kh, kw} x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw] * w[o, c, kh, kw]
+    for x (N, C, H, W), w (O, C, KH, KW) -> y (N, O, OH, OW) with
     OH = (H + 2*ph - dh*(KH-1) - 1)//sh + 1 (and likewise OW). No bias.
     keep_cols=True returns (y, cols), cols = im2col(x), for conv2d_dw(..., cols=cols)."""
     op = "conv2d"

@@ -159,7 +159,9 @@ __global__ void max_pool_gather(const T* g, const i64* argmax, T* gy, i64 NC, i6
 
 // Adaptive windows: rows [floor(oh*H/OH), ceil((oh+1)*H/OH)), the same for columns.
 __device__ __forceinline__ i64 win_start(i64 o, i64 in, i64 out) { return (o * in) / out; }
-__device__ __forceinline__ i64 win_end(i64 o, i64 in, i64 out) { return ((o + 1) * in + out - 1) / out; }
+__device__ __forceinline__ i64 win_end(i64 o, i64 in, i64 out) {
+    return ((o + 1) * in + out - 1) / out;
+}
 
 template <typename T>
 __global__ void adaptive_avg_pool(const T* x, T* y, i64 NC, i64 H, i64 W, i64 OH, i64 OW) {

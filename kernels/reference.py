@@ -23,7 +23,8 @@ def _pad(x, ph, pw, value=0.0):
 # ----------------------------------------------------------------------------- convolution
 
 def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-    """y[n, o, oh, ow] = sum_{c, kh, kw} x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw] * w[o, c, kh, kw]"""
+    """y[n, o, oh, ow] = sum_{c, kh, kw} x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw]
+                                        * w[o, c, kh, kw]"""
     (N, C, H, W), (O, _, KH, KW) = x.shape, w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     OH, OW = conv_out_hw((H, W), (KH, KW), stride, padding, dilation)
@@ -57,7 +58,8 @@ def conv2d_dx(gy, w, x_hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
 
 def conv2d_dw(x, gy, kernel_hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """The weight gradient of conv2d:
-    gw[o, c, kh, kw] = sum_{n, oh, ow} gy[n, o, oh, ow] * x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw]"""
+    gw[o, c, kh, kw] = sum_{n, oh, ow} gy[n, o, oh, ow]
+                                       * x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw]"""
     (N, C, H, W), (_, O, OH, OW) = x.shape, gy.shape
     (KH, KW), (sh, sw), (ph, pw), (dh, dw) = kernel_hw, stride, padding, dilation
     xp, gy64 = _pad(x, ph, pw), gy.astype(np.float64)
@@ -131,7 +133,8 @@ def avg_pool2d(x, kernel, stride=None, padding=(0, 0), count_include_pad=True):
     for oh in range(OH):
         for ow in range(OW):
             y[:, :, oh, ow] = xp[:, :, oh * sh:oh * sh + KH, ow * sw:ow * sw + KW].sum(axis=(2, 3))
-    return (y / _window_sizes(x.shape, kernel, (sh, sw), padding, count_include_pad)).astype(x.dtype)
+    sizes = _window_sizes(x.shape, kernel, (sh, sw), padding, count_include_pad)   # (OH, OW)
+    return (y / sizes).astype(x.dtype)
 
 
 def avg_pool2d_backward(gy, x_shape, kernel, stride=None, padding=(0, 0), count_include_pad=True):
@@ -237,7 +240,8 @@ def upsample_nearest2d(x, out_hw, scale_factor=None):
     y = np.zeros((N, C, OH, OW), dtype=x.dtype)
     for oh in range(OH):
         for ow in range(OW):
-            y[:, :, oh, ow] = x[:, :, nearest_source(oh, H, OH, sf_h), nearest_source(ow, W, OW, sf_w)]
+            h, w = nearest_source(oh, H, OH, sf_h), nearest_source(ow, W, OW, sf_w)
+            y[:, :, oh, ow] = x[:, :, h, w]
     return y
 
 
@@ -248,7 +252,8 @@ def upsample_nearest2d_backward(gy, x_shape, scale_factor=None):
     gx = np.zeros((N, C, H, W))
     for oh in range(OH):
         for ow in range(OW):
-            gx[:, :, nearest_source(oh, H, OH, sf_h), nearest_source(ow, W, OW, sf_w)] += gy[:, :, oh, ow]
+            h, w = nearest_source(oh, H, OH, sf_h), nearest_source(ow, W, OW, sf_w)
+            gx[:, :, h, w] += gy[:, :, oh, ow]
     return gx.astype(gy.dtype)
 
 

@@ -34,6 +34,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 # ------------------------------------------------------------------ the graph, as data
 _STYLE = {   # kind -> Graphviz attributes (the matplotlib fallback uses the fill colours)
     "op": 'shape=box, style="rounded,filled", fillcolor="#e8e8e8"',
@@ -290,8 +292,6 @@ class TraceRecord:
 def _norm(t) -> float | None:
     if t is None:
         return None
-    import numpy as np  # noqa: PLC0415
-
     return float(np.sqrt(np.sum(np.square(t.numpy(), dtype=np.float64))))
 
 
@@ -304,7 +304,7 @@ def format_record(r: TraceRecord) -> str:
     outs = ", ".join(_shape(s) for s in r.output_shapes)
     g_out = ", ".join(_fmt_norm(v) for v in r.grad_output_norms)
     g_in = ", ".join(_fmt_norm(v) for v in r.grad_input_norms)
-    return (f"[{r.index:3d}] {r.name:<16} in {ins:<24} out {outs:<12} "
+    return (f"[{r.index:3d}] {r.name:<14} in {ins:<32} out {outs:<18} "
             f"|grad out| {g_out:<10} |grad in| {g_in}")
 
 

@@ -125,8 +125,10 @@ def test_conv_dtypes_and_dcgan_shape(device, dtype):
     gy = randn(rng, (3, 5, 7, 7), dtype)
     X, Wt, GY = (to_device(a, device) for a in (x, w, gy))
     assert_close(kernels.conv2d(X, Wt, 2, 1), ref.conv2d(x, w, (2, 2), (1, 1)), dtype)
-    assert_close(kernels.conv2d_dx(GY, Wt, (14, 14), 2, 1), ref.conv2d_dx(gy, w, (14, 14), (2, 2), (1, 1)), dtype)
-    assert_close(kernels.conv2d_dw(X, GY, (4, 4), 2, 1), ref.conv2d_dw(x, gy, (4, 4), (2, 2), (1, 1)), dtype)
+    assert_close(kernels.conv2d_dx(GY, Wt, (14, 14), 2, 1),
+                 ref.conv2d_dx(gy, w, (14, 14), (2, 2), (1, 1)), dtype)
+    assert_close(kernels.conv2d_dw(X, GY, (4, 4), 2, 1),
+                 ref.conv2d_dw(x, gy, (4, 4), (2, 2), (1, 1)), dtype)
 
 
 def test_non_contiguous_inputs():
@@ -145,7 +147,8 @@ POOL_GRID = [(k, s, p) for k, s, p in itertools.product([(2, 2), (3, 3), (2, 3)]
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("x_shape", SHAPES, ids=["n1c1", "n2c3"])
-@pytest.mark.parametrize("k,s,p", POOL_GRID, ids=[f"k{k[0]}x{k[1]}-s{s}-p{p}" for k, s, p in POOL_GRID])
+@pytest.mark.parametrize("k,s,p", POOL_GRID,
+                         ids=[f"k{k[0]}x{k[1]}-s{s}-p{p}" for k, s, p in POOL_GRID])
 def test_pooling_matches_reference(device, x_shape, k, s, p):
     rng = np.random.default_rng(4)
     x = randn(rng, x_shape)
@@ -154,7 +157,8 @@ def test_pooling_matches_reference(device, x_shape, k, s, p):
     gy = randn(rng, (*x_shape[:2], *out))
     X, GY = to_device(x, device), to_device(gy, device)
     for cip in (True, False):                    # count_include_pad
-        assert_close(kernels.avg_pool2d(X, k, s, p, cip), ref.avg_pool2d(x, k, stride, pair(p), cip))
+        assert_close(kernels.avg_pool2d(X, k, s, p, cip),
+                     ref.avg_pool2d(x, k, stride, pair(p), cip))
         assert_close(kernels.avg_pool2d_backward(GY, x_shape, k, s, p, cip),
                      ref.avg_pool2d_backward(gy, x_shape, k, stride, pair(p), cip))
     y, argmax = kernels.max_pool2d(X, k, s, p)
@@ -249,7 +253,8 @@ def test_conv_adjoint_identities(device, k, s, p, d):
     assert np.isclose(forward, inner(w, kernels.conv2d_dw(X, GY, k, s, p, d)), rtol=1e-10)
     cols = kernels.im2col(X, k, s, p, d)
     c = randn(rng, cols.shape, np.float64)
-    assert np.isclose(inner(cols, c), inner(x, kernels.col2im(to_device(c, device), x.shape, k, s, p, d)))
+    back = kernels.col2im(to_device(c, device), x.shape, k, s, p, d)
+    assert np.isclose(inner(cols, c), inner(x, back), rtol=1e-10)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -266,9 +271,11 @@ def test_pool_and_resize_adjoint_identities(device):
     for cip in (True, False):
         check(kernels.avg_pool2d(X, 3, 2, 1, cip),
               lambda g: kernels.avg_pool2d_backward(g, x_shape, 3, 2, 1, cip))
-    check(kernels.adaptive_avg_pool2d(X, (4, 5)), lambda g: kernels.adaptive_avg_pool2d_backward(g, x_shape))
-    check(kernels.upsample_nearest2d(X, (13, 11)), lambda g: kernels.upsample_nearest2d_backward(g, x_shape))
-    check(kernels.upsample_nearest2d(X, (5, 4)), lambda g: kernels.upsample_nearest2d_backward(g, x_shape))
+    check(kernels.adaptive_avg_pool2d(X, (4, 5)),
+          lambda g: kernels.adaptive_avg_pool2d_backward(g, x_shape))
+    for size in ((13, 11), (5, 4)):
+        check(kernels.upsample_nearest2d(X, size),
+              lambda g: kernels.upsample_nearest2d_backward(g, x_shape))
     for ac in (False, True):
         check(kernels.upsample_bilinear2d(X, (13, 20), ac),
               lambda g: kernels.upsample_bilinear2d_backward(g, x_shape, ac))
@@ -276,7 +283,8 @@ def test_pool_and_resize_adjoint_identities(device):
               lambda g: kernels.upsample_bilinear2d_backward(g, x_shape, ac))
     # max pool: for a fixed argmax, gather and scatter are each other's transpose
     _, argmax = kernels.max_pool2d(to_device(randn(rng, x_shape, np.float64), device), 3, 1, 1)
-    check(kernels.max_pool2d_gather(X, argmax), lambda g: kernels.max_pool2d_backward(g, argmax, x_shape))
+    check(kernels.max_pool2d_gather(X, argmax),
+          lambda g: kernels.max_pool2d_backward(g, argmax, x_shape))
 
 
 # ------------------------------------------------------------------------------ input checks
@@ -354,7 +362,8 @@ def test_kernels_run_as_plain_python_with_jit_disabled():
             "r = np.random.default_rng(0); x = r.random((1, 2, 5, 4)); w = r.random((3, 2, 3, 2)); "
             "gy = r.random((1, 3, 3, 3)); "
             "assert np.allclose(kernels.conv2d(x, w, 2, 1), ref.conv2d(x, w, (2, 2), (1, 1))); "
-            "assert np.allclose(kernels.conv2d_dx(gy, w, (5, 4), 2, 1), ref.conv2d_dx(gy, w, (5, 4), (2, 2), (1, 1))); "
+            "assert np.allclose(kernels.conv2d_dx(gy, w, (5, 4), 2, 1), "
+            "                   ref.conv2d_dx(gy, w, (5, 4), (2, 2), (1, 1))); "
             "assert np.allclose(kernels.max_pool2d(x, 2)[0], ref.max_pool2d(x, (2, 2))[0])")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")

@@ -12,7 +12,8 @@ from kernels import reference as ref
 
 CASES = {
     "avg k3 s2 p1": lambda x: F.avg_pool2d(x, 3, 2, 1),
-    "avg k2x3 s1 no pad count": lambda x: F.avg_pool2d(x, (2, 3), 1, (1, 1), count_include_pad=False),
+    "avg k2x3 s1 real-pixel mean": lambda x: F.avg_pool2d(x, (2, 3), 1, (1, 1),
+                                                        count_include_pad=False),
     "max k3 s2 p1": lambda x: F.max_pool2d(x, 3, 2, 1),
     "max k2 (overlap-free)": lambda x: F.max_pool2d(x, 2),
     "max k3 s1 (overlapping)": lambda x: F.max_pool2d(x, 3, 1),
@@ -54,7 +55,8 @@ def test_values_match_reference():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 3, 7, 6))
     t = mg.tensor(x, dtype=mg.float64)
-    np.testing.assert_allclose(F.avg_pool2d(t, 3, 2, 1).numpy(), ref.avg_pool2d(x, (3, 3), (2, 2), (1, 1)))
+    np.testing.assert_allclose(F.avg_pool2d(t, 3, 2, 1).numpy(),
+                               ref.avg_pool2d(x, (3, 3), (2, 2), (1, 1)))
     y, idx = F.max_pool2d(t, 2, return_indices=True)
     ry, ridx = ref.max_pool2d(x, (2, 2))
     np.testing.assert_allclose(y.numpy(), ry)
@@ -64,7 +66,8 @@ def test_values_match_reference():
                                ref.adaptive_avg_pool2d(x, (7, 4)))
     np.testing.assert_allclose(F.interpolate(t, scale_factor=(1.5, 2), mode="bilinear").numpy(),
                                ref.upsample_bilinear2d(x, (10, 12), False, (1.5, 2.0)))
-    np.testing.assert_allclose(F.interpolate(t, size=(5, 5)).numpy(), ref.upsample_nearest2d(x, (5, 5)))
+    np.testing.assert_allclose(F.interpolate(t, size=(5, 5)).numpy(),
+                               ref.upsample_nearest2d(x, (5, 5)))
 
 
 def test_layers_use_the_functional_forms():
