@@ -73,8 +73,8 @@ def main():
     def randn(*shape):
         return xp.asarray(rng.standard_normal(shape).astype(dtype))
 
-    print(f"device {args.device}, {dtype}, median of {args.repeat} after {args.warmup} warm-up, "
-          f"{args.threads} threads")
+    print(f"device {args.device}, {dtype}, {args.stat} of {args.repeat} after {args.warmup} "
+          f"warm-up, {args.threads} threads")
     header = (f"{'layer':24s} {'fwd ms':>8s} {'fwd+bwd ms':>11s} {'GFLOP/s':>8s} "
               f"{'matmul ms':>10s} {'matmul GFLOP/s':>15s} {'ratio':>6s}")
     print(header)

@@ -14,9 +14,11 @@ Convolution is lowered to one large matrix product (GEMM) per call:
 
 The two data-movement kernels are driven by a small "tap table" computed once per shape:
 table[kh*KW + kw, oh*OW + ow] is the input pixel h*W + w that kernel tap (kh, kw) reads for
-output pixel (oh, ow), or -1 where that tap lands in the zero padding. im2col reads through the
-table; col2im is the same relation read backwards, as a *gather*: each input pixel sums the
-few (tap, output pixel) entries that read it, so each thread writes only its own pixels.
+output pixel (oh, ow), or -1 where that tap lands in the zero padding. Both kernels run over
+the (c, n) planes of x, one plane per loop iteration: im2col copies the plane through the
+table into its KH*KW row segments of cols; col2im (its adjoint) adds those segments back into
+the plane. A plane belongs to one iteration, so col2im needs no atomics and has no races.
+(The GPU version instead gives each pixel of x its own thread, which gathers its sum.)
 """
 import functools
 import os
@@ -62,29 +64,10 @@ def _tap_table(H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
     return table
 
 
-@njit(cache=True)
-def _readers(table, n_pixels):
-    """The tap table read backwards: for input pixel i, its count[i] readers are the pairs
-    (taps[i, m], outs[i, m]) = (tap k, output pixel j) with table[k, j] == i."""
-    KK, P = table.shape
-    count = np.zeros(n_pixels, dtype=np.int64)
-    taps = np.empty((n_pixels, KK), dtype=np.int64)     # a tap reads a pixel at most once
-    outs = np.empty((n_pixels, KK), dtype=np.int64)
-    for k in range(KK):
-        for j in range(P):
-            i = table[k, j]
-            if i >= 0:
-                taps[i, count[i]] = k
-                outs[i, count[i]] = j
-                count[i] += 1
-    return count, taps, outs
-
-
 @functools.lru_cache(maxsize=64)
-def _tables(H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
-    """The tap table and its readers for one geometry (cached: a network reuses a handful)."""
-    table = _tap_table(H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
-    return table, _readers(table, H * W)
+def _table(H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW):
+    """The tap table of one geometry (cached: a network reuses a handful)."""
+    return _tap_table(H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 @njit(parallel=True, cache=True)
@@ -93,33 +76,40 @@ def _im2col_kernel(x, table, cols):
     N, C = x.shape[0], x.shape[1]
     KK, P = table.shape
     planes = x.reshape(N, C, x.shape[2] * x.shape[3])
-    for row in prange(C * KK):                 # one row of cols per iteration
-        c, k = row // KK, row % KK
-        for n in range(N):
+    for plane in prange(C * N):                # one input plane (c, n) per iteration
+        c, n = plane // N, plane % N
+        src = planes[n, c]
+        for k in range(KK):                    # its segment of each of its KK rows of cols
+            out = cols[c * KK + k, n * P:(n + 1) * P]
             for j in range(P):
                 i = table[k, j]
-                cols[row, n * P + j] = planes[n, c, i] if i >= 0 else 0
+                out[j] = src[i] if i >= 0 else 0
 
 
 @njit(parallel=True, cache=True)
-def _col2im_kernel(cols, count, taps, outs, P, x):
-    """x[n, c].flat[i] = sum over the readers (k, j) of pixel i of cols[c*KK + k, n*P + j]."""
+def _col2im_kernel(cols, table, x):
+    """x[n, c].flat[table[k, j]] += cols[c*KK + k, n*P + j]: the same loops as im2col, with
+    the copy reversed into a sum. Each iteration owns one (c, n) plane of x and adds into
+    nothing else, so no two threads ever write the same pixel."""
     N, C = x.shape[0], x.shape[1]
-    KK = taps.shape[1]
+    KK, P = table.shape
     planes = x.reshape(N, C, x.shape[2] * x.shape[3])
-    for plane in prange(C * N):                # one (c, n) plane per iteration; c outermost
-        c, n = plane // N, plane % N           # so consecutive planes read neighbouring columns
-        for i in range(planes.shape[2]):
-            acc = 0.0
-            for m in range(count[i]):
-                acc += cols[c * KK + taps[i, m], n * P + outs[i, m]]
-            planes[n, c, i] = acc
+    for plane in prange(C * N):
+        c, n = plane // N, plane % N
+        dst = planes[n, c]
+        dst[:] = 0
+        for k in range(KK):
+            src = cols[c * KK + k, n * P:(n + 1) * P]
+            for j in range(P):
+                i = table[k, j]
+                if i >= 0:
+                    dst[i] += src[j]
 
 
 def im2col(x, kernel_hw, stride, padding, dilation):
     N, C, H, W = x.shape
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
-    table, _ = _tables(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
+    table = _table(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
     cols = np.empty((C * kernel_hw[0] * kernel_hw[1], N * OH * OW), dtype=x.dtype)
     _launch(_im2col_kernel, x, table, cols)
     return cols
@@ -128,9 +118,9 @@ def im2col(x, kernel_hw, stride, padding, dilation):
 def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
     N, C, H, W = x_shape
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
-    _, (count, taps, outs) = _tables(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
+    table = _table(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
     x = np.empty((N, C, H, W), dtype=cols.dtype)
-    _launch(_col2im_kernel, cols, count, taps, outs, OH * OW, x)
+    _launch(_col2im_kernel, cols, table, x)
     return x
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kernels import pointwise
+
 from ..autograd import Function
 from ..tensor import Tensor
 from .shape import sum_to
@@ -251,7 +253,26 @@ class MaskMul(Function):
         self.mask = mask
 
     def forward(self, x):
-        return _xp(x).where(self.mask != 0, x, 0) * self.mask
+        return pointwise.mask_mul(x, self.mask)     # one fused pass (kernels/pointwise.py)
+
+    def backward(self, gy):
+        return MaskMul(self.mask)(gy)
+
+
+class LeakyReLU(Function):
+    """y = x where x > 0, else slope * x        dy/dx = mask = 1 or slope (a constant)
+
+    relu is slope = 0. The forward computes y and the mask in one pass (a fused kernel);
+    the backward multiplies by the mask, which is linear, so double backward needs
+    nothing new (MaskMul is its own backward)."""
+    save_inputs = False
+
+    def __init__(self, slope: float):
+        self.slope = slope
+
+    def forward(self, x):
+        y, self.mask = pointwise.leaky_relu(x, self.slope)
+        return y
 
     def backward(self, gy):
         return MaskMul(self.mask)(gy)
@@ -350,21 +371,14 @@ def sigmoid(x):
     return Sigmoid()(x)
 
 
-def _mask(x: Tensor, condition, if_true: float, if_false: float):
-    """A constant array with x's dtype: if_true where condition holds, else if_false."""
-    xp = x.xp
-    return xp.where(condition, xp.asarray(if_true, dtype=x.dtype),
-                    xp.asarray(if_false, dtype=x.dtype))
-
-
 def relu(x):
     """y = max(x, 0)        dy/dx = 1 where x > 0, else 0 (a constant mask)"""
-    return MaskMul(_mask(x, x.data > 0, 1.0, 0.0))(x)
+    return LeakyReLU(0.0)(x)
 
 
 def leaky_relu(x, negative_slope: float = 0.01):
     """y = x where x > 0, else slope * x      dy/dx = 1 or slope (a constant mask)"""
-    return MaskMul(_mask(x, x.data > 0, 1.0, negative_slope))(x)
+    return LeakyReLU(float(negative_slope))(x)
 
 
 def abs(x):
