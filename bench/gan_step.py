@@ -8,7 +8,8 @@ side by side in one run, same weights, same data, same steps.
 Each (framework, bench) runs in its own fresh subprocess, one after the other (never two
 at once: two multi-threaded processes on 2 cores distort both), and prints one JSON line:
 median/min ms per step, the step's peak memory (growth of the process's peak RSS over
-the timed steps, or CuPy/torch pool peaks on the GPU), and loss_first = the first warm-up
+warm-up and timed steps over the resident memory before the first step: activations,
+gradients, optimizer state, caches; or the CuPy/torch allocator peaks on the GPU), and loss_first = the first warm-up
 step's (loss_D, loss_G), which must agree between frameworks to ~1e-5: the proof that the
 networks and the math are the same. A table with minigrad / PyTorch ratios ends the run.
 """
@@ -51,6 +52,15 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _current_rss_mb() -> float:
+    """Resident memory now (Linux /proc; falls back to the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return _peak_rss_mb()
+
+
 def run_worker(peer: str, bench: str, args) -> dict:
     """Build the step for one peer, warm up, time, and report."""
     sys.path.insert(0, str(HERE))
@@ -61,12 +71,12 @@ def run_worker(peer: str, bench: str, args) -> dict:
     step, sync, memory, version = build_step(bench, args.batch_size, args.device,
                                              args.threads)
     loss_first = None
+    rss_before = _current_rss_mb()       # models, optimizers and data built, nothing run
+    memory("reset")
     for i in range(args.warmup):
         losses = step()
         if i == 0:
             loss_first = [float(v) for v in losses]
-    rss_before = _peak_rss_mb()
-    memory("reset")
     times = []
     for _ in range(args.steps):
         t0 = time.perf_counter()

@@ -34,7 +34,7 @@ parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 device = resolve_device(args.device)
 
-images, _ = load_mnist(args.data_dir, "train", download=not args.offline)
+images, _ = load_mnist(args.data_dir, "all", download=not args.offline)   # no test split needed
 config = TrainConfig(model="mlp", loss=args.loss, lr_d=args.lr, lr_g=args.lr,
                      batch_size=args.batch_size, epochs=args.epochs, max_steps=args.max_steps,
                      out=args.out, seed=args.seed, device=device)
@@ -42,6 +42,7 @@ trainer = Trainer(config, images)
 
 # ---- Before training: how hard does each loss push G? First let D win (train it alone
 # until it calls the fakes fake, D(G(z)) < 0.05): the situation of early training.
+d_before_probe = {k: v.clone() for k, v in trainer.D.state_dict().items()}  # restored later
 opt_probe = mg.optim.Adam(trainer.D.parameters(), lr=1e-3, betas=(0.5, 0.999))
 for d_step in range(1, 301):
     real = next(trainer.loader)
@@ -63,6 +64,7 @@ for name in ("minimax", "nonsaturating"):
     norm = sum(float((g * g).sum().item()) for g in grads) ** 0.5
     print(f"  {name:>13} generator loss {loss.item():+.4f}   ||dLoss/dG|| = {norm:.6f}")
 print("the saturating (minimax) loss gives G a much smaller gradient: it learns slowly\n")
+trainer.D.load_state_dict(d_before_probe)         # train from the untouched D
 
 last = trainer.train()
 print(f"done: {trainer.step} steps, loss_D {last['loss_d']:.3f}, loss_G {last['loss_g']:.3f}")

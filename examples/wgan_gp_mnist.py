@@ -22,7 +22,7 @@ parser = argparse.ArgumentParser(description=__doc__,
 add_device_argument(parser)
 parser.add_argument("--epochs", type=int, default=5)
 parser.add_argument("--max-steps", type=int, default=0)
-parser.add_argument("--batch-size", type=int, default=64)
+parser.add_argument("--batch-size", type=int, default=32)
 parser.add_argument("--n-critic", type=int, default=5)
 parser.add_argument("--lambda-gp", type=float, default=10.0)
 parser.add_argument("--data-dir", default=None)
@@ -33,7 +33,7 @@ parser.add_argument("--resume", action="store_true", help="continue from OUT/che
 args = parser.parse_args()
 device = resolve_device(args.device)
 
-images, _ = load_mnist(args.data_dir, "train", download=not args.offline)
+images, _ = load_mnist(args.data_dir, "all", download=not args.offline)   # no test split needed
 config = TrainConfig(
     model="dcgan", loss="wgan",              # critic loss E f(G(z)) - E f(x); G: -E f(G(z))
     penalty="wgan-gp", penalty_weight=args.lambda_gp,

@@ -144,8 +144,9 @@ class Trainer:
         self.image_size = 28 if c.model == "mlp" else c.image_size
         self.G, self.D = build(c.model, self.image_size, c.z_dim, d_norm=c.d_norm,
                                spectral_norm=c.spectral_norm, width=c.width)
-        self.G.apply(weights_init)
-        self.D.apply(weights_init)
+        if c.model == "dcgan":          # the DCGAN paper's N(0, 0.02); MLPs keep PyTorch's
+            self.G.apply(weights_init)  # default (Kaiming-uniform) initialisation
+            self.D.apply(weights_init)
         self.G.to(self.device)
         self.D.to(self.device)
         self.opt_g, self.opt_d = self._optimizer(self.G, c.lr_g), self._optimizer(self.D, c.lr_d)
