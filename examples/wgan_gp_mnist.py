@@ -20,7 +20,8 @@ from gans.training import TrainConfig, Trainer
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 add_device_argument(parser)
-parser.add_argument("--epochs", type=int, default=5)
+parser.add_argument("--epochs", type=int, default=20,
+                    help="20 epochs = 1,240 generator steps, about 6 minutes on 2 CPU cores")
 parser.add_argument("--max-steps", type=int, default=0)
 parser.add_argument("--batch-size", type=int, default=32)
 parser.add_argument("--n-critic", type=int, default=5)

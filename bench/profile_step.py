@@ -1,0 +1,114 @@
+"""Where does a GAN step's time go? Profiles BENCH_SPEC's step in minigrad with cProfile and
+groups the time two ways:
+
+  by layer of the house   kernels (numba loops, BLAS GEMMs), op arithmetic (numpy calls inside
+                          Function.forward/backward), framework overhead (the tape, Tensor,
+                          Module calls, optimizer bookkeeping)
+  by op                   total own time of each Function's forward and backward
+
+    python bench/profile_step.py --bench dcgan --steps 10
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import inspect
+import os
+import pstats
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def _function_spans():
+    """(file, first line, last line) -> Function class name, for every op class."""
+    import minigrad.ops  # noqa: F401,PLC0415
+    from minigrad.autograd import Function  # noqa: PLC0415
+
+    spans, todo = [], list(Function.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        try:
+            lines, start = inspect.getsourcelines(cls)
+            spans.append((inspect.getsourcefile(cls), start, start + len(lines), cls.__name__))
+        except (OSError, TypeError):
+            pass
+    return spans
+
+
+def _category(filename: str) -> str:
+    path = filename.replace("\\", "/")
+    if "/kernels/" in path:
+        return "kernels (numba loops + BLAS GEMMs)"
+    if "/minigrad/ops/" in path:
+        return "op arithmetic (numpy inside forward/backward)"
+    if "/minigrad/optim/" in path:
+        return "optimizer (Adam updates)"
+    if "/minigrad/" in path or "/bench/" in path:
+        return "framework overhead (tape, Tensor, Module, Python)"
+    if filename.startswith("~") or "numpy" in path:
+        return "numpy calls (reductions, copies, allocation)"
+    return "other"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bench", choices=["dcgan", "wgan_gp"], default="dcgan")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(args.threads))
+    sys.path[:0] = [str(HERE), str(ROOT)]
+    from peers_minigrad import build_step  # noqa: PLC0415
+
+    step, _, _, _ = build_step(args.bench, 64, "cpu", args.threads)
+    for _ in range(3):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    wall = (time.perf_counter() - t0) / args.steps * 1000
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(args.steps):
+        step()
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats       # (file, line, name) -> (cc, nc, tt, ct, callers)
+
+    by_layer, by_op = defaultdict(float), defaultdict(float)
+    spans = _function_spans()
+    for (filename, line, name), (_, _, own, _, _) in stats.items():
+        own_ms = own * 1000 / args.steps
+        by_layer[_category(filename)] += own_ms
+        for file, first, last, cls in spans:
+            if filename == file and first <= line < last:
+                by_op[f"{cls}.{name}"] += own_ms
+                break
+    total = sum(by_layer.values())
+    print(f"{args.bench} step: {wall:.1f} ms unprofiled, {total:.1f} ms of own time profiled "
+          f"(median of nothing: one run of {args.steps} steps)\n")
+    print("by layer of the house")
+    for key, value in sorted(by_layer.items(), key=lambda kv: -kv[1]):
+        print(f"  {value:7.1f} ms  {100 * value / total:5.1f}%  {key}")
+    print("\nby op (own time of forward/backward, top 15)")
+    for key, value in sorted(by_op.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {value:7.1f} ms  {key}")
+    print("\ntop functions by own time")
+    for (filename, line, name), (_, calls, own, _, _) in sorted(
+            stats.items(), key=lambda kv: -kv[1][2])[:12]:
+        short = filename.replace(str(ROOT) + "/", "")
+        print(f"  {own * 1000 / args.steps:7.1f} ms  {calls // args.steps:5d} calls  "
+              f"{short}:{line}({name})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
