@@ -1,6 +1,6 @@
 """WGAN-GP on MNIST (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs").
 
-    python examples/wgan_gp_mnist.py --device cpu --epochs 5
+    python examples/wgan_gp_mnist.py --device cpu      # 20 epochs, 1,240 G steps, ~6 min
 
 The critic f scores images (no sigmoid) and is trained to maximise E f(x) - E f(G(z)),
 which estimates the Wasserstein-1 distance *if* f is 1-Lipschitz. The gradient penalty

@@ -35,8 +35,10 @@ def mask_mul_reference(x, mask):
 
 
 # ----------------------------------------------------------------- CPU (numba)
-@njit(parallel=True, cache=True)
-def _leaky_relu_parallel(x, slope, y, mask):
+# Each loop is written once, as plain Python, and compiled twice: with parallel=True (prange
+# splits the loop over the cores) for large arrays, and serially for small ones, where
+# waking the threads would cost more than the work. (In the serial build prange is range.)
+def _leaky_relu_loop(x, slope, y, mask):
     for i in prange(x.size):
         if x[i] > 0:
             y[i] = x[i]
@@ -46,27 +48,15 @@ def _leaky_relu_parallel(x, slope, y, mask):
             mask[i] = slope
 
 
-@njit(cache=True)
-def _leaky_relu_serial(x, slope, y, mask):
-    for i in range(x.size):
-        if x[i] > 0:
-            y[i] = x[i]
-            mask[i] = 1
-        else:
-            y[i] = x[i] * slope if slope != 0 else 0   # relu(-inf) = 0, not nan
-            mask[i] = slope
-
-
-@njit(parallel=True, cache=True)
-def _mask_mul_parallel(x, mask, y):
+def _mask_mul_loop(x, mask, y):
     for i in prange(x.size):
         y[i] = x[i] * mask[i] if mask[i] != 0 else 0
 
 
-@njit(cache=True)
-def _mask_mul_serial(x, mask, y):
-    for i in range(x.size):
-        y[i] = x[i] * mask[i] if mask[i] != 0 else 0
+_leaky_relu_parallel = njit(parallel=True, cache=True)(_leaky_relu_loop)
+_leaky_relu_serial = njit(cache=True)(_leaky_relu_loop)
+_mask_mul_parallel = njit(parallel=True, cache=True)(_mask_mul_loop)
+_mask_mul_serial = njit(cache=True)(_mask_mul_loop)
 
 
 # ----------------------------------------------------------------- GPU (CuPy)

@@ -52,6 +52,7 @@ def test_every_loss_and_penalty_trains(loss, penalty, digits, tmp_path, device):
     dict(label_smoothing=0.1, label_flip=0.5, history=8, ema=0.9),
     dict(d_norm="instance"), dict(d_norm="layer"),
     dict(model="mlp"),
+    dict(image_size=64, max_steps=2),   # the paper's 64x64 nets on bilinearly resized digits
 ])
 def test_options_train(options, digits, tmp_path):
     trainer = Trainer(tiny(tmp_path, **options), digits)
