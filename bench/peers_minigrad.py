@@ -41,7 +41,8 @@ def build_step(bench: str, batch: int, device: str, threads: int):
         _load(D, params, ["d_c1", "d_c2", "d_bn2", "d_fc"])
     else:
         _load(D, params, ["c_c1", "c_c2", "c_fc"])
-    G.to(device), D.to(device)
+    G.to(device)
+    D.to(device)
     real = mg.tensor(data["real"], device=device)
     z = mg.tensor(data["z"], device=device)
     alpha = mg.tensor(data["alpha"], device=device)

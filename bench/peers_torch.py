@@ -43,7 +43,8 @@ def build_step(bench: str, batch: int, device: str, threads: int):
     D = _discriminator(with_bn=bench == "dcgan")
     _load(D, params, ["d_c1", "d_c2", "d_bn2", "d_fc"] if bench == "dcgan"
           else ["c_c1", "c_c2", "c_fc"])
-    G.to(dev), D.to(dev)
+    G.to(dev)
+    D.to(dev)
     real, z, alpha = (torch.from_numpy(data[k]).to(dev) for k in ("real", "z", "alpha"))
     if bench == "dcgan":
         opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)

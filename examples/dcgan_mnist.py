@@ -12,6 +12,8 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
+
 import minigrad as mg
 import minigrad.nn.functional as F
 from gans import viz
@@ -63,9 +65,12 @@ history = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
 step, ckpt = 0, out / "checkpoint.npz"
 if args.resume and ckpt.exists():
     state = mg.load(ckpt, device=device)
-    G.load_state_dict(state["G"]), D.load_state_dict(state["D"])
-    opt_G.load_state_dict(state["opt_G"]), opt_D.load_state_dict(state["opt_D"])
-    batches.load_state_dict(state["batches"]), mg.backend.set_rng_state(state["rng"])
+    G.load_state_dict(state["G"])
+    D.load_state_dict(state["D"])
+    opt_G.load_state_dict(state["opt_G"])
+    opt_D.load_state_dict(state["opt_D"])
+    batches.load_state_dict(state["batches"])
+    mg.backend.set_rng_state(state["rng"])
     fixed_z, step = mg.as_tensor(state["fixed_z"], device=device), int(state["step"])
     history = {k: [tuple(r) for r in v.reshape(-1, 2)] for k, v in state["history"].items()}
     print(f"resumed at step {step}")
@@ -120,8 +125,8 @@ while step < total:
         mg.save({"G": G.state_dict(), "D": D.state_dict(), "opt_G": opt_G.state_dict(),
                  "opt_D": opt_D.state_dict(), "batches": batches.state_dict(),
                  "rng": mg.backend.get_rng_state(), "fixed_z": fixed_z, "step": step,
-                 "history": {k: mg.tensor(v, dtype=mg.float64).numpy()
-                             for k, v in history.items()}}, ckpt)
+                 "history": {k: np.asarray(v, dtype=np.float64) for k, v in history.items()}},
+                ckpt)
 
 grids = sorted(out.glob("epoch*.png"))
 viz.plot_losses(history, out / "losses.png", title="DCGAN on MNIST")

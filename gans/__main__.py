@@ -93,15 +93,7 @@ def main(argv=None) -> int:
     except ImportError:
         pass
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except SystemExit:
-        raise
-    except RuntimeError as exc:
-        if "CuPy" in str(exc):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    return args.func(args)     # each command resolves --device with a clear exit on failure
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +75,6 @@ class TrainConfig:
     eval_every: int = 0                # epochs between MNIST-FID / mode-coverage evaluations
                                        # (0 = off; gans/metrics/monitor.py)
     progress: bool = True              # tqdm progress bar
-    extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
         gan_losses.get(self.loss)
@@ -112,7 +111,7 @@ class HistoryPool:
         if self.images is None:
             self.images = xp.zeros((self.size,) + data.shape[1:], dtype=data.dtype)
         out = data.copy()
-        coins = backend.to_numpy(backend.rng("cpu").random(data.shape[0]))
+        coins = backend.rng("cpu").random(data.shape[0])
         picks = backend.rng("cpu").integers(0, self.size, size=data.shape[0])
         for i in range(data.shape[0]):
             if self.count < self.size:

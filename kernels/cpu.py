@@ -30,7 +30,7 @@ import numpy as np
 import numba
 from numba import njit, prange
 
-from .shapes import conv_out_hw
+from .shapes import adaptive_window, conv_out_hw
 
 # numba's default OpenMP threads spin for a while after each parallel loop and so steal the
 # cores from the BLAS threads of the matrix product that usually comes next (and vice versa).
@@ -316,6 +316,9 @@ def _max_pool_gather_kernel(g, argmax, gy):
             out[n, c, j] = planes[n, c, i] if 0 <= i < HW else 0
 
 
+_adaptive_window = njit(cache=True)(adaptive_window)   # shapes.py's rule, compiled
+
+
 @njit(parallel=True, cache=True)
 def _adaptive_avg_pool_kernel(x, y):
     N, C, H, W = x.shape
@@ -323,9 +326,9 @@ def _adaptive_avg_pool_kernel(x, y):
     for plane in prange(N * C):
         n, c = plane // C, plane % C
         for oh in range(OH):
-            h0, h1 = (oh * H) // OH, -((-(oh + 1) * H) // OH)
+            h0, h1 = _adaptive_window(oh, H, OH)
             for ow in range(OW):
-                w0, w1 = (ow * W) // OW, -((-(ow + 1) * W) // OW)
+                w0, w1 = _adaptive_window(ow, W, OW)
                 acc = 0.0
                 for h in range(h0, h1):
                     for w in range(w0, w1):
@@ -341,9 +344,9 @@ def _adaptive_avg_pool_backward_kernel(gy, gx):
     for plane in prange(N * C):
         n, c = plane // C, plane % C
         for oh in range(OH):
-            h0, h1 = (oh * H) // OH, -((-(oh + 1) * H) // OH)
+            h0, h1 = _adaptive_window(oh, H, OH)
             for ow in range(OW):
-                w0, w1 = (ow * W) // OW, -((-(ow + 1) * W) // OW)
+                w0, w1 = _adaptive_window(ow, W, OW)
                 share = gy[n, c, oh, ow] / ((h1 - h0) * (w1 - w0))
                 for h in range(h0, h1):
                     for w in range(w0, w1):

@@ -17,11 +17,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import _is_cupy
+from .cpu import _launch
+
 _PARALLEL_MIN = 1 << 15   # below this many elements a single thread is faster
-
-
-def _is_cupy(a) -> bool:
-    return type(a).__module__.startswith("cupy")
 
 
 # ----------------------------------------------------------------- references
@@ -88,7 +87,7 @@ def leaky_relu(x, slope: float):
     x = np.ascontiguousarray(x)
     y, mask = np.empty_like(x), np.empty_like(x)
     kernel = _leaky_relu_parallel if x.size >= _PARALLEL_MIN else _leaky_relu_serial
-    kernel(x.reshape(-1), x.dtype.type(slope), y.reshape(-1), mask.reshape(-1))
+    _launch(kernel, x.reshape(-1), x.dtype.type(slope), y.reshape(-1), mask.reshape(-1))
     return y, mask
 
 
@@ -102,5 +101,5 @@ def mask_mul(x, mask):
     x, mask = np.ascontiguousarray(x), np.ascontiguousarray(mask)
     y = np.empty_like(x)
     kernel = _mask_mul_parallel if x.size >= _PARALLEL_MIN else _mask_mul_serial
-    kernel(x.reshape(-1), mask.reshape(-1), y.reshape(-1))
+    _launch(kernel, x.reshape(-1), mask.reshape(-1), y.reshape(-1))
     return y

@@ -9,7 +9,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 
 
-def close(actual, expected, rtol=1e-10):
+def assert_close(actual, expected, rtol=1e-10):
     actual = actual.numpy() if isinstance(actual, mg.Tensor) else actual
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=1e-12)
 
@@ -21,10 +21,10 @@ def test_gradient_of_gradient_norm_matches_hand_derivation(device):
     x, w = make((2, 3), device, seed=0), make((2, 3), device, seed=1)
     (g,) = mg.grad((x ** 3 * w).sum(), x, create_graph=True)
     xs, ws = x.numpy(), w.numpy()
-    close(g, 3 * xs ** 2 * ws)
+    assert_close(g, 3 * xs ** 2 * ws)
     dx, dw = mg.grad((g * g).sum(), [x, w])
-    close(dx, 2 * (3 * xs ** 2 * ws) * (6 * xs * ws))
-    close(dw, 2 * (3 * xs ** 2 * ws) * 3 * xs ** 2)
+    assert_close(dx, 2 * (3 * xs ** 2 * ws) * (6 * xs * ws))
+    assert_close(dw, 2 * (3 * xs ** 2 * ws) * 3 * xs ** 2)
 
 
 def test_third_derivative_of_tanh(device):
@@ -34,9 +34,9 @@ def test_third_derivative_of_tanh(device):
     (d1,) = mg.grad(x.tanh().sum(), x, create_graph=True)
     (d2,) = mg.grad(d1.sum(), x, create_graph=True)
     (d3,) = mg.grad(d2.sum(), x)
-    close(d1, 1 - t ** 2)
-    close(d2, -2 * t * (1 - t ** 2))
-    close(d3, (1 - t ** 2) * (6 * t ** 2 - 2))
+    assert_close(d1, 1 - t ** 2)
+    assert_close(d2, -2 * t * (1 - t ** 2))
+    assert_close(d3, (1 - t ** 2) * (6 * t ** 2 - 2))
 
 
 def test_backward_with_create_graph_gives_differentiable_grad(device):
@@ -44,7 +44,7 @@ def test_backward_with_create_graph_gives_differentiable_grad(device):
     (x ** 3).sum().backward(create_graph=True)      # x.grad = 3 x^2, on the tape
     assert x.grad.requires_grad and x.grad.creator is not None
     (h,) = mg.grad(x.grad.sum(), x)
-    close(h, 6 * x.numpy())
+    assert_close(h, 6 * x.numpy())
 
 
 def test_create_graph_false_builds_no_graph(device):
@@ -63,9 +63,9 @@ def test_repeated_backward_accumulates(device):
     y = (x * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    close(x.grad, 4 * x.numpy())
+    assert_close(x.grad, 4 * x.numpy())
     (x * 3.0).sum().backward()                     # a new graph adds to it as well
-    close(x.grad, 4 * x.numpy() + 3)
+    assert_close(x.grad, 4 * x.numpy() + 3)
 
 
 def test_second_backward_without_retain_graph_raises(device):
@@ -93,7 +93,7 @@ def test_grad_does_not_touch_dot_grad(device):
     assert x.grad is None
     x.grad = mg.ones(3, dtype=mg.float64, device=device)
     mg.grad((x * x).sum(), x)
-    close(x.grad, np.ones(3))
+    assert_close(x.grad, np.ones(3))
 
 
 def test_allow_unused(device):
@@ -101,7 +101,7 @@ def test_allow_unused(device):
     with pytest.raises(RuntimeError, match="allow_unused=True"):
         mg.grad((x * x).sum(), [x, unused])
     gx, gu = mg.grad((x * x).sum(), [x, unused], allow_unused=True)
-    close(gx, 2 * x.numpy())
+    assert_close(gx, 2 * x.numpy())
     assert gu is None
 
 
@@ -110,15 +110,15 @@ def test_grad_wrt_non_leaf_inputs(device):
     y = x * 2.0
     z = (y ** 2).sum()
     gy, gx = mg.grad(z, [y, x])
-    close(gy, 2 * y.numpy())
-    close(gx, 8 * x.numpy())
+    assert_close(gy, 2 * y.numpy())
+    assert_close(gx, 8 * x.numpy())
 
 
 def test_grad_with_grad_outputs(device):
     x = make((2, 3), device, seed=12)
     v = make((2, 3), device, seed=13, requires_grad=False)
     (g,) = mg.grad(x * x, x, grad_outputs=v)
-    close(g, 2 * x.numpy() * v.numpy())
+    assert_close(g, 2 * x.numpy() * v.numpy())
 
 
 def test_backward_gradient_argument_is_not_aliased(device):
@@ -126,16 +126,16 @@ def test_backward_gradient_argument_is_not_aliased(device):
     v = mg.ones(3, dtype=mg.float64, device=device)
     (x + 1.0).backward(gradient=v)
     x.grad.zero_()                                  # .grad is safe to change in place
-    close(v, np.ones(3))
+    assert_close(v, np.ones(3))
 
 
 def test_leaf_grad_is_writable_after_broadcast_backward(device):
     x = make((2, 3), device, seed=15)
     x.sum().backward()                              # Sum's backward is a broadcast view
     x.grad.mul_(2.0)
-    close(x.grad, np.full((2, 3), 2.0))
+    assert_close(x.grad, np.full((2, 3), 2.0))
     x.grad.zero_()
-    close(x.grad, np.zeros((2, 3)))
+    assert_close(x.grad, np.zeros((2, 3)))
 
 
 # ----------------------------------------------------------------------- hooks
@@ -145,8 +145,8 @@ def test_register_hook_on_leaf_can_replace_grad(device):
     x.register_hook(lambda g: seen.append(g.numpy().copy()))   # observes (returns None)
     x.register_hook(lambda g: g * 10.0)                       # replaces
     (x * x).sum().backward()
-    close(seen[0], 2 * x.numpy())
-    close(x.grad, 20 * x.numpy())
+    assert_close(seen[0], 2 * x.numpy())
+    assert_close(x.grad, 20 * x.numpy())
 
 
 def test_register_hook_on_non_leaf_changes_upstream(device):
@@ -154,7 +154,7 @@ def test_register_hook_on_non_leaf_changes_upstream(device):
     y = x * 3.0
     y.register_hook(lambda g: g * 0.0 + 1.0)    # dz/dy forced to 1
     (y * y).sum().backward()
-    close(x.grad, np.full(3, 3.0))
+    assert_close(x.grad, np.full(3, 3.0))
 
 
 def test_retain_grad(device):
@@ -162,7 +162,7 @@ def test_retain_grad(device):
     y = x.exp()
     y.retain_grad()
     (y * y).sum().backward()
-    close(y.grad, 2 * np.exp(x.numpy()))
+    assert_close(y.grad, 2 * np.exp(x.numpy()))
     x.retain_grad()                              # a leaf keeps its grad anyway
     assert x.grad is not None
 
@@ -211,7 +211,7 @@ def test_detach(device):
     assert not d.requires_grad and d.creator is None
     assert d.data is x.data                       # shares memory, as in PyTorch
     (d * x).sum().backward()                      # no gradient flows through d
-    close(x.grad, x.numpy())
+    assert_close(x.grad, x.numpy())
 
 
 # ----------------------------------------------------------------------- version counter
@@ -257,7 +257,7 @@ def test_in_place_change_of_unsaved_tensor_is_fine(device):
     with mg.no_grad():
         y.add_(5.0)
     z.backward()
-    close(x.grad, np.ones(3))
+    assert_close(x.grad, np.ones(3))
 
 
 def test_in_place_on_a_computed_tensor_is_refused_in_grad_mode(device):
@@ -277,7 +277,7 @@ def test_diamond_graph_accumulates(device):
     x = make((3,), device, seed=26)
     a, b = x * 2.0, x * 3.0
     ((a * b).sum() + (x * x).sum()).backward()    # 6 x^2 + x^2
-    close(x.grad, 14 * x.numpy())
+    assert_close(x.grad, 14 * x.numpy())
 
 
 def test_deep_chain_has_no_recursion_error(device):
@@ -286,12 +286,12 @@ def test_deep_chain_has_no_recursion_error(device):
     for _ in range(5000):
         y = y * 1.0001
     y.sum().backward()
-    close(x.grad, np.full(2, 1.0001 ** 5000), rtol=1e-9)
+    assert_close(x.grad, np.full(2, 1.0001 ** 5000), rtol=1e-9)
     z = x
     for _ in range(5000):
         z = z + 1.0
     (g,) = mg.grad(z.sum(), x)
-    close(g, np.ones(2))
+    assert_close(g, np.ones(2))
     del z                                         # freeing a deep graph is fine too
 
 

@@ -29,7 +29,7 @@ def run(make_opt, device, dtype, steps=3):
     return p, opt
 
 
-def check(p, expected, dtype, opt):
+def assert_matches(p, expected, dtype, opt):
     assert p.dtype == dtype, "the update changed the parameter's dtype"
     for state in opt.state.values():
         for name, value in state.items():
@@ -82,7 +82,7 @@ def test_sgd_matches_formula(device, dtype, momentum, dampening, weight_decay, n
     got, opt = run(lambda ps: mg.optim.SGD(ps, lr=lr, momentum=momentum, dampening=dampening,
                                            weight_decay=weight_decay, nesterov=nesterov),
                    device, dtype)
-    check(got, p, dtype, opt)
+    assert_matches(got, p, dtype, opt)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -100,7 +100,7 @@ def test_adam_matches_formula(device, dtype, betas, weight_decay):
         p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
     got, opt = run(lambda ps: mg.optim.Adam(ps, lr=lr, betas=betas, eps=eps,
                                             weight_decay=weight_decay), device, dtype)
-    check(got, p, dtype, opt)
+    assert_matches(got, p, dtype, opt)
     assert next(iter(opt.state.values()))["step"] == 3
 
 
@@ -128,7 +128,7 @@ def test_rmsprop_matches_formula(device, dtype, momentum, centered, weight_decay
     got, opt = run(lambda ps: mg.optim.RMSprop(ps, lr=lr, alpha=alpha, eps=eps,
                                                weight_decay=weight_decay, momentum=momentum,
                                                centered=centered), device, dtype)
-    check(got, p, dtype, opt)
+    assert_matches(got, p, dtype, opt)
 
 
 # ---------------------------------------------------------------------- groups

@@ -10,9 +10,7 @@ __all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGener
 def build(model: str, image_size: int = 28, z_dim: int = 100, channels: int = 1,
           d_norm: str = "batch", spectral_norm: bool = False, width: int = 64):
     """(G, D) for model 'mlp' or 'dcgan'."""
-    if model == "mlp":
-        if spectral_norm or d_norm not in ("none", "batch"):
-            pass  # the MLP discriminator has no normalisation options but spectral norm
+    if model == "mlp":            # the MLP discriminator has no normalisation option
         return (MLPGenerator(z_dim, image_size, channels),
                 MLPDiscriminator(image_size, channels, spectral_norm=spectral_norm))
     if model == "dcgan":

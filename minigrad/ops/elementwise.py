@@ -20,11 +20,6 @@ from ..tensor import Tensor
 from .shape import sum_to
 
 
-def _broadcast_error(op: str, a, b) -> ValueError:
-    return ValueError(f"{op}: cannot broadcast shapes {tuple(a.shape)} and "
-                      f"{tuple(b.shape)} (trailing dimensions must be equal or 1)")
-
-
 def _broadcast_shape(op: str, *arrays) -> tuple:
     """The shape the arrays broadcast to, or an error that names the op and the shapes."""
     try:
@@ -43,7 +38,8 @@ class Add(Function):
         try:
             return a + b
         except ValueError:
-            raise _broadcast_error("add", a, b) from None
+            _broadcast_shape("add", a, b)   # raises, naming the op and both shapes
+            raise
 
     def backward(self, gy):
         (shape_a, _), (shape_b, _) = self.input_meta
@@ -58,7 +54,8 @@ class Sub(Function):
         try:
             return a - b
         except ValueError:
-            raise _broadcast_error("sub", a, b) from None
+            _broadcast_shape("sub", a, b)   # raises, naming the op and both shapes
+            raise
 
     def backward(self, gy):
         (shape_a, _), (shape_b, _) = self.input_meta
@@ -73,7 +70,8 @@ class Mul(Function):
         try:
             return a * b
         except ValueError:
-            raise _broadcast_error("mul", a, b) from None
+            _broadcast_shape("mul", a, b)   # raises, naming the op and both shapes
+            raise
 
     def backward(self, gy):
         a, b = self.inputs
@@ -89,7 +87,8 @@ class Div(Function):
         try:
             return a / b
         except ValueError:
-            raise _broadcast_error("div", a, b) from None
+            _broadcast_shape("div", a, b)   # raises, naming the op and both shapes
+            raise
 
     def backward(self, gy):
         a, b = self.inputs

@@ -22,8 +22,6 @@ def unwrap_index(key):
         return key.data
     if isinstance(key, tuple):
         return tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    if isinstance(key, list):
-        return key
     return key
 
 
