@@ -118,10 +118,22 @@ def _contiguous(xp_arrays):
 
 # ----------------------------------------------------------------------------- convolution
 
-def conv2d(x, w, stride=1, padding=0, dilation=1, *, keep_cols=False):
+def _check_bias(op, bias, channels, like):
+    """bias: None, or a (channels,) array of like's dtype (contiguous copy if needed)."""
+    if bias is None:
+        return None
+    if tuple(bias.shape) != (channels,):
+        raise ValueError(f"{op}: bias must have shape ({channels},), got {tuple(bias.shape)}")
+    _same_dtype(op, like, bias)
+    return _contiguous([bias])[0]
+
+
+def conv2d(x, w, stride=1, padding=0, dilation=1, *, keep_cols=False, bias=None):
     """y[n, o, oh, ow] = sum_{c, kh, kw} x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw] * w[o, c, kh, kw]
-    for x (N, C, H, W), w (O, C, KH, KW) -> y (N, O, OH, OW) with
-    OH = (H + 2*ph - dh*(KH-1) - 1)//sh + 1 (and likewise OW). No bias.
+                         (+ bias[o])
+    for x (N, C, H, W), w (O, C, KH, KW), bias (O,) or None -> y (N, O, OH, OW) with
+    OH = (H + 2*ph - dh*(KH-1) - 1)//sh + 1 (and likewise OW). The bias is added while the
+    GEMM's result is moved into NCHW order, so it costs no extra pass over y.
     keep_cols=True returns (y, cols), cols = im2col(x), for conv2d_dw(..., cols=cols)."""
     op = "conv2d"
     _check_array(op, "input", x), _check_array(op, "weight", w), _same_dtype(op, x, w)
@@ -130,15 +142,18 @@ def conv2d(x, w, stride=1, padding=0, dilation=1, *, keep_cols=False):
                          f"{tuple(w.shape)} expects {w.shape[1]}")
     geometry = _geometry(op, w.shape[2:], stride, padding, dilation)
     _out_hw(op, x.shape[2:], *geometry)
+    bias = _check_bias(op, bias, w.shape[0], x)
     x, w = _contiguous([x, w])
-    return _backend(op, x, w).conv2d(x, w, *geometry[1:], keep_cols=keep_cols)
+    arrays = (x, w) if bias is None else (x, w, bias)
+    return _backend(op, *arrays).conv2d(x, w, *geometry[1:], keep_cols=keep_cols, bias=bias)
 
 
-def conv2d_dx(gy, w, x_hw, stride=1, padding=0, dilation=1):
+def conv2d_dx(gy, w, x_hw, stride=1, padding=0, dilation=1, *, bias=None):
     """The input gradient of conv2d, i.e. the transposed convolution.
     gy (N, O, OH, OW), w (O, C, KH, KW) -> gx (N, C, H, W) with (H, W) = x_hw; (OH, OW) must be
     conv2d's output size for x_hw. PyTorch's conv_transpose2d(inp, weight (in, out, kh, kw))
-    is conv2d_dx(inp, weight, out_hw) with out_hw from its output-size formula."""
+    is conv2d_dx(inp, weight, out_hw) with out_hw from its output-size formula; its bias (C,),
+    if given, is where col2im's sums start (no extra pass over gx)."""
     op = "conv2d_dx"
     _check_array(op, "grad_output", gy), _check_array(op, "weight", w), _same_dtype(op, gy, w)
     if gy.shape[1] != w.shape[0]:
@@ -151,8 +166,10 @@ def conv2d_dx(gy, w, x_hw, stride=1, padding=0, dilation=1):
         raise ValueError(f"{op}: grad_output {tuple(gy.shape)} does not match input size {x_hw}: "
                          f"conv2d with kernel {geometry[0]}, stride {geometry[1]}, padding "
                          f"{geometry[2]}, dilation {geometry[3]} gives {expected}")
+    bias = _check_bias(op, bias, w.shape[1], gy)
     gy, w = _contiguous([gy, w])
-    return _backend(op, gy, w).conv2d_dx(gy, w, x_hw, *geometry[1:])
+    arrays = (gy, w) if bias is None else (gy, w, bias)
+    return _backend(op, *arrays).conv2d_dx(gy, w, x_hw, *geometry[1:], bias=bias)
 
 
 def conv2d_dw(x, gy, kernel_hw, stride=1, padding=0, dilation=1, *, cols=None):

@@ -32,13 +32,57 @@ from numba import njit, prange
 
 from .shapes import adaptive_window, conv_out_hw
 
-# numba's default OpenMP threads spin for a while after each parallel loop and so steal the
-# cores from the BLAS threads of the matrix product that usually comes next (and vice versa).
-# The `workqueue` layer's threads sleep when idle. A user's own choice always wins.
-# That layer must not be entered by two Python threads at once, so every parallel kernel is
-# launched under one lock (the kernels themselves never nest).
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+
+
+def _choose_threading_layer():
+    """Run numba's parallel loops on OpenMP, told to stop spinning almost at once.
+
+    Two thread pools share the cores: numba's (im2col, col2im, the pointwise kernels) and
+    OpenBLAS's (the GEMMs), and the two alternate many times per training step. Measured
+    on a 2-core DCGAN step (see bench/README.md):
+      * numba's `workqueue` layer sleeps when idle, but wakes slowly: ~0.1 ms per launch,
+        and col2im of a DCGAN layer took 3.0 ms on it against 1.1 ms on OpenMP;
+      * OpenMP (libgomp) as it comes spins ~300,000 times after each loop before sleeping,
+        milliseconds on these CPUs, fighting the GEMM that follows: steps 2-6x slower;
+      * OpenMP with GOMP_SPINCOUNT=2000 (tens of microseconds of spinning): fast launches
+        and no fight.
+    libgomp reads GOMP_SPINCOUNT once, when it is loaded, so the variable is set just
+    around that moment and removed again (child processes do not inherit it). A user's own
+    NUMBA_THREADING_LAYER, OMP_WAIT_POLICY or GOMP_SPINCOUNT always wins. Without libgomp,
+    or if something loaded it earlier with its default spinning, `workqueue` is used.
+    Note: GNU OpenMP does not survive fork(); a program that forks worker processes after
+    running kernels should set NUMBA_THREADING_LAYER=workqueue (or use "spawn").
+    """
+    if "NUMBA_THREADING_LAYER" in os.environ:
+        return
+    user_tuned = "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ
+    if not user_tuned and _libgomp_already_loaded():
+        numba.config.THREADING_LAYER = "workqueue"
+        return
+    if not user_tuned:
+        os.environ["GOMP_SPINCOUNT"] = "2000"
+    try:
+        from numba.np.ufunc import omppool  # noqa: F401  (loads libgomp, which reads it)
+        numba.config.THREADING_LAYER = "omp"
+    except ImportError:                        # no libgomp on this machine
+        numba.config.THREADING_LAYER = "workqueue"
+    finally:
+        if not user_tuned:
+            del os.environ["GOMP_SPINCOUNT"]
+
+
+def _libgomp_already_loaded() -> bool:
+    try:
+        with open("/proc/self/maps") as maps:
+            return "libgomp" in maps.read()
+    except OSError:                            # not Linux: assume not
+        return False
+
+
+_choose_threading_layer()
+
+# Every parallel kernel is launched under one lock: the `workqueue` layer must not be
+# entered by two Python threads at once (the kernels themselves never nest).
 _LAUNCH_LOCK = threading.Lock()
 
 
@@ -119,17 +163,18 @@ def _im2col_kernel(x, table, cols):
 
 
 @njit(parallel=True, cache=True)
-def _col2im_kernel(cols, table, x):
+def _col2im_kernel(cols, table, start, x):
     """x[n, c].flat[table[k, j]] += cols[c*KK + k, n*P + j]: the same loops as im2col, with
-    the copy reversed into a sum. Each iteration owns one (c, n) plane of x and adds into
-    nothing else, so no two threads ever write the same pixel."""
+    the copy reversed into a sum, onto planes that start at start[c] (0, or a bias). Each
+    iteration owns one (c, n) plane of x and adds into nothing else, so no two threads ever
+    write the same pixel."""
     N, C = x.shape[0], x.shape[1]
     KK, P = table.shape
     planes = x.reshape(N, C, x.shape[2] * x.shape[3])
     for plane in prange(C * N):
         c, n = plane // N, plane % N
         dst = planes[n, c]
-        dst[:] = 0
+        dst[:] = start[c]
         for k in range(KK):
             src = cols[c * KK + k, n * P:(n + 1) * P]
             for j in range(P):
@@ -147,12 +192,14 @@ def im2col(x, kernel_hw, stride, padding, dilation):
     return cols
 
 
-def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
+def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, bias=None):
+    """The adjoint of im2col; bias (C,), if given, is added to every plane of channel c."""
     N, C, H, W = x_shape
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     table = _table(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
+    start = np.zeros(C, dtype=cols.dtype) if bias is None else bias
     x = np.empty((N, C, H, W), dtype=cols.dtype)
-    _launch(_col2im_kernel, cols, table, x)
+    _launch(_col2im_kernel, cols, table, start, x)
     return x
 
 
@@ -172,7 +219,7 @@ def _as_rows(gy):
 _BATCHED_MAX_ROWS = 64
 
 
-def conv2d(x, w, stride, padding, dilation, keep_cols=False):
+def conv2d(x, w, stride, padding, dilation, keep_cols=False, bias=None):
     N = x.shape[0]
     O, C, KH, KW = w.shape
     OH, OW = conv_out_hw(x.shape[2:], (KH, KW), stride, padding, dilation)
@@ -181,14 +228,20 @@ def conv2d(x, w, stride, padding, dilation, keep_cols=False):
     w2d = w.reshape(O, CKK)
     if CKK <= _BATCHED_MAX_ROWS:                               # y[n] = w2d @ cols_n
         y = np.matmul(w2d, cols.reshape(CKK, N, P).transpose(1, 0, 2))  # (N, O, OH*OW)
-        y = y.reshape(N, O, OH, OW)
+        if bias is not None:
+            y += bias.reshape(1, O, 1)
     else:
-        y = w2d @ cols                                         # (O, N*OH*OW)
-        y = np.ascontiguousarray(y.reshape(O, N, OH, OW).transpose(1, 0, 2, 3))
+        y_rows = (w2d @ cols).reshape(O, N, P)                 # (O, N*OH*OW)
+        y = np.empty((N, O, P), dtype=x.dtype)                 # moved to (N, O, OH*OW), and
+        if bias is None:                                       # the bias added on the way
+            np.copyto(y, y_rows.transpose(1, 0, 2))
+        else:
+            np.add(y_rows.transpose(1, 0, 2), bias.reshape(1, O, 1), out=y)
+    y = y.reshape(N, O, OH, OW)
     return (y, cols) if keep_cols else y
 
 
-def conv2d_dx(gy, w, x_hw, stride, padding, dilation):
+def conv2d_dx(gy, w, x_hw, stride, padding, dilation, bias=None):
     N, _, OH, OW = gy.shape
     O, C, KH, KW = w.shape
     CKK, P = C * KH * KW, OH * OW
@@ -198,7 +251,7 @@ def conv2d_dx(gy, w, x_hw, stride, padding, dilation):
         np.matmul(w2d.T, gy.reshape(N, O, P), out=cols.reshape(CKK, N, P).transpose(1, 0, 2))
     else:
         cols = w2d.T @ _as_rows(gy)                            # (C*KH*KW, N*OH*OW)
-    return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation)
+    return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation, bias)
 
 
 def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation, cols=None):

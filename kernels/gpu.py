@@ -332,21 +332,28 @@ def _as_rows(gy):
     return cupy.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(O, N * OH * OW)
 
 
-def conv2d(x, w, stride, padding, dilation, keep_cols=False):
+def conv2d(x, w, stride, padding, dilation, keep_cols=False, bias=None):
     N = x.shape[0]
     O, C, KH, KW = w.shape
     OH, OW = conv_out_hw(x.shape[2:], (KH, KW), stride, padding, dilation)
     cols = im2col(x, (KH, KW), stride, padding, dilation)      # (C*KH*KW, N*OH*OW)
-    y = cupy.matmul(w.reshape(O, C * KH * KW), cols)           # (O, N*OH*OW)
-    y = cupy.ascontiguousarray(y.reshape(O, N, OH, OW).transpose(1, 0, 2, 3))
+    y_rows = cupy.matmul(w.reshape(O, C * KH * KW), cols).reshape(O, N, OH, OW)
+    y = cupy.empty((N, O, OH, OW), dtype=x.dtype)              # moved to (N, O, OH, OW), and
+    if bias is None:                                           # the bias added on the way
+        y[...] = y_rows.transpose(1, 0, 2, 3)
+    else:
+        cupy.add(y_rows.transpose(1, 0, 2, 3), bias.reshape(1, O, 1, 1), out=y)
     return (y, cols) if keep_cols else y
 
 
-def conv2d_dx(gy, w, x_hw, stride, padding, dilation):
+def conv2d_dx(gy, w, x_hw, stride, padding, dilation, bias=None):
     N = gy.shape[0]
     O, C, KH, KW = w.shape
     cols = cupy.matmul(w.reshape(O, C * KH * KW).T, _as_rows(gy))   # (C*KH*KW, N*OH*OW)
-    return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation)
+    gx = col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation)
+    if bias is not None:                                       # (one more pass on the GPU)
+        gx += bias.reshape(1, C, 1, 1)
+    return gx
 
 
 def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation, cols=None):

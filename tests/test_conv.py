@@ -18,6 +18,7 @@ CONV_CASES = [  # x shape, weight shape, bias, stride, padding, dilation
     ((1, 2, 5, 5), (3, 2, 3, 3), True, 2, 1, 1),           # batch 1, stride 2, padding 1
     ((2, 1, 6, 5), (2, 1, 2, 3), False, 1, 0, 2),          # channels 1, non-square, dilation
     ((2, 3, 4, 4), (2, 3, 4, 4), True, 2, 1, 1),           # the DCGAN layer, in miniature
+    ((1, 5, 5, 5), (2, 5, 4, 4), True, 2, 1, 1),           # C*KH*KW = 80 > 64: one big GEMM
 ]
 
 
@@ -38,6 +39,7 @@ TRANSPOSED_CASES = [  # input shape, weight (in, out, kh, kw), bias, stride, pad
     ((1, 3, 3, 3), (3, 2, 4, 4), True, 2, 1, 0),           # DCGAN's upsampling, 3 -> 6
     ((2, 2, 3, 2), (2, 1, 3, 3), False, 2, 1, 1),          # output_padding 1
     ((1, 2, 2, 3), (2, 2, 2, 3), True, 3, 0, 2),           # stride 3, output_padding 2
+    ((1, 2, 3, 3), (2, 5, 4, 4), True, 2, 1, 0),           # out C*KH*KW = 80: one big GEMM
 ]
 
 

@@ -131,6 +131,32 @@ def test_conv_dtypes_and_dcgan_shape(device, dtype):
                  ref.conv2d_dw(x, gy, (4, 4), (2, 2), (1, 1)), dtype)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("channels", [1, 5], ids=["per-image-gemm", "one-gemm"])
+def test_conv_bias_is_added_inside_the_kernels(device, channels):
+    """conv2d(bias=b) = conv2d + b and conv2d_dx(bias=b) = conv2d_dx + b, per channel, on
+    both CPU paths (C*KH*KW = 16: a GEMM per image; 80: one GEMM, bias added in the move to
+    NCHW) and with keep_cols."""
+    rng = np.random.default_rng(7)
+    x, w = randn(rng, (3, channels, 9, 8)), randn(rng, (4, channels, 4, 4))
+    b_out, b_in = randn(rng, (4,)), randn(rng, (channels,))
+    gy = randn(rng, (3, 4, 4, 4))
+    X, Wt, GY, B_out, B_in = (to_device(a, device) for a in (x, w, gy, b_out, b_in))
+    expected = ref.conv2d(x, w, (2, 2), (1, 1)) + b_out.reshape(1, 4, 1, 1)
+    assert_close(kernels.conv2d(X, Wt, 2, 1, bias=B_out), expected)
+    y, cols = kernels.conv2d(X, Wt, 2, 1, keep_cols=True, bias=B_out)
+    assert_close(y, expected)
+    assert_close(cols, ref.im2col(x, (4, 4), (2, 2), (1, 1)))
+    assert_close(kernels.conv2d_dx(GY, Wt, (9, 8), 2, 1, bias=B_in),
+                 ref.conv2d_dx(gy, w, (9, 8), (2, 2), (1, 1)) + b_in.reshape(1, channels, 1, 1))
+    with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(4,\), got \(3,\)"):
+        kernels.conv2d(X, Wt, 2, 1, bias=B_out[:3])
+    with pytest.raises(ValueError, match=rf"conv2d_dx: bias must have shape \({channels},\)"):
+        kernels.conv2d_dx(GY, Wt, (9, 8), 2, 1, bias=B_out[:2])
+    with pytest.raises(TypeError, match="conv2d: arrays must have the same dtype"):
+        kernels.conv2d(X, Wt, 2, 1, bias=B_out.astype(np.float64))
+
+
 def test_non_contiguous_inputs():
     rng = np.random.default_rng(3)
     x = randn(rng, (2, 3, 9, 8)).transpose(0, 1, 3, 2)          # a strided view

@@ -129,6 +129,8 @@ MATMUL = [
     case("1d@1d", lambda a, b: a @ b, normal(3), normal(3)),
     case("1d@batch", lambda a, b: mg.matmul(a, b), normal(3), normal(2, 3, 2)),
     case("batch1", lambda a, b: a @ b, normal(1, 3), normal(3, 2)),
+    case("outer", lambda a, b: a @ b, normal(4, 1), normal(1, 3)),          # inner dim 1
+    case("batched-outer", lambda a, b: a @ b, normal(2, 1, 3, 1), normal(2, 1, 2)),
 ]
 
 SHAPE = [
@@ -326,6 +328,10 @@ def test_matmul_values_1d(device):
     np.testing.assert_allclose((a @ b).numpy(), a.numpy() @ b.numpy())
     np.testing.assert_allclose((b.T @ a).numpy(), b.numpy().T @ a.numpy())
     assert (a @ a).shape == ()
+    col, row = make((2, 1, 5, 1), device, seed=15), make((3, 1, 4), device, seed=16)
+    outer = col @ row                 # inner dimension 1: computed by broadcasting
+    assert outer.shape == (2, 3, 5, 4)
+    np.testing.assert_allclose(outer.numpy(), col.numpy() @ row.numpy(), rtol=1e-12)
 
 
 def test_pad_crop_values(device):

@@ -25,6 +25,11 @@ class MatMul(Function):
     """Y = A @ B (both at least 2-D).   dA = gY @ B^T,  dB = A^T @ gY"""
 
     def forward(self, a, b):
+        if a.shape[-1] == 1:
+            # An outer product (a linear layer with one output, in backward): a sum of one
+            # term per element, which broadcasting computes exactly and ~10x faster than
+            # BLAS (64x1 @ 1x6272: 0.05 vs 0.5 ms).
+            return a * b
         return a @ b
 
     def backward(self, gy):
