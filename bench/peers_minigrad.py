@@ -1,9 +1,7 @@
 """The two BENCH_SPEC steps in minigrad."""
 from __future__ import annotations
 
-import numpy as np
-
-import minigrad as mg
+import minigrad as mg  # before numpy, so that OpenBLAS's idle threads sleep (minigrad/__init__.py)
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 from common import make_data, make_params

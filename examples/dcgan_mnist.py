@@ -12,10 +12,9 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
-import minigrad as mg
+import minigrad as mg  # before numpy, so that OpenBLAS's idle threads sleep (minigrad/__init__.py)
 import minigrad.nn.functional as F
+import numpy as np
 from gans import viz
 from gans.cli_common import add_device_argument, resolve_device
 from gans.data import BatchIterator, load_mnist, to_float_images

@@ -8,7 +8,35 @@
 Reading order: tensor.py (the data) -> autograd.py (the tape) -> ops/ (each op with its
 derivative) -> nn/ (layers) -> optim/ (updates) -> check.py (how derivatives are proved).
 """
-from . import backend
+
+
+def _load_numpy_with_quiet_blas_threads() -> None:
+    """Import numpy with OPENBLAS_THREAD_TIMEOUT=4, when minigrad is imported first.
+
+    After each matrix product OpenBLAS's worker threads spin, by default for ~2^28 CPU
+    cycles (~0.1 s), waiting for the next one. A training step alternates GEMMs with numba
+    kernels (im2col, col2im, activations) that want the same cores, and on 2 cores the
+    spinning halved their speed (bench/README.md: col2im 16 -> 9.5 ms per DCGAN step, the
+    whole step ~140 -> ~125 ms). OpenBLAS reads the setting once, as numpy loads it, so it
+    can only be given here, before numpy's first import, and it is removed again at once
+    (child processes do not inherit it). If numpy was imported before minigrad, or the
+    variable is already set, nothing changes: export OPENBLAS_THREAD_TIMEOUT=4 yourself.
+    """
+    import os
+    import sys
+
+    if "numpy" in sys.modules or "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"        # 2^4 cycles: sleep almost at once
+    try:
+        import numpy  # noqa: F401
+    finally:
+        del os.environ["OPENBLAS_THREAD_TIMEOUT"]
+
+
+_load_numpy_with_quiet_blas_threads()
+
+from . import backend  # noqa: E402 (the rest of minigrad, after numpy)
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import gpu_available, manual_seed
 from .check import GradcheckError, gradcheck, gradgradcheck

@@ -396,9 +396,35 @@ def test_kernels_run_as_plain_python_with_jit_disabled():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
 
 
+def _run_python(code, **env):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    clean = {k: v for k, v in os.environ.items() if k not in (
+        "NUMBA_THREADING_LAYER", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=dict(clean, **env),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_thread_settings_are_chosen_without_leaking_into_the_environment():
+    """kernels picks numba's OpenMP layer with short spinning (or workqueue without libgomp);
+    minigrad, imported before numpy, loads OpenBLAS with a short spin. Neither leaves a
+    variable behind for child processes, and a user's own choice wins."""
+    code = ("import os, numpy as np, numba, kernels; "
+            "kernels.im2col(np.zeros((1, 1, 4, 4), np.float32), 3, 1, 1); "
+            "print(numba.threading_layer(), os.environ.get('GOMP_SPINCOUNT', '-'))")
+    layer, spin = _run_python(code)
+    assert layer in ("omp", "workqueue") and spin == "-"
+    layer, spin = _run_python(code, NUMBA_THREADING_LAYER="workqueue", GOMP_SPINCOUNT="7")
+    assert (layer, spin) == ("workqueue", "7")
+    code = "import os, minigrad; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT', '-'))"
+    assert _run_python(code) == ["-"]
+    assert _run_python(code, OPENBLAS_THREAD_TIMEOUT="9") == ["9"]
+
+
 def test_parallel_kernels_from_several_python_threads():
-    """numba's workqueue threading layer must not be entered concurrently; kernels serialises
-    its launches, so calling it from several Python threads is safe."""
+    """numba's workqueue threading layer (the fallback) must not be entered concurrently;
+    kernels serialises its launches, so calling it from several Python threads is safe."""
     rng = np.random.default_rng(9)
     x, w = randn(rng, (4, 8, 12, 12)), randn(rng, (8, 8, 3, 3))
     expected = kernels.conv2d(x, w, 1, 1)
