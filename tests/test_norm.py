@@ -1,9 +1,13 @@
-"""Tests for minigrad/ops/norm.py: linear, batch_norm, instance_norm, layer_norm, embedding.
+"""Tests for minigrad/ops/norm.py: linear, batch_norm, instance_norm, layer_norm, embedding,
+and for batch norm's fused kernels (kernels/norm.py).
 
-Every op is gradchecked and gradgradchecked in float64. Batch norm's primitive
-(`Standardize`) has two backward paths, a fused raw-array one (plain backward) and one in
-minigrad ops (create_graph=True): they are compared with each other, and gradgradcheck
-exercises the second (its first derivative) and the first (inside the outer check).
+Every op is gradchecked and gradgradchecked in float64. The two primitives (`BatchNorm`
+for batch norm in training mode, `Standardize` for instance and layer norm) have two
+backward paths each, a fused raw-array one (plain backward) and one in minigrad ops
+(create_graph=True): they are compared with each other, and gradgradcheck exercises the
+second (its first derivative) and the first (inside the outer check). The kernels are
+compared with their numpy references on both sides of the serial/parallel threshold,
+in both layouts ((N, C) and (N, C, L)).
 """
 import numpy as np
 import pytest
@@ -12,6 +16,7 @@ import minigrad as mg
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 from conftest import make
+from kernels import norm as norm_kernels
 
 
 def numpy_norm(x, axes, eps=1e-5):
@@ -48,6 +53,123 @@ def test_linear_rejects_wrong_feature_count():
 
 
 # ------------------------------------------------------------------ batch norm
+def _as_device(array, device):
+    if device == "gpu":
+        import cupy
+        return cupy.asarray(array)
+    return array
+
+
+def _to_numpy(array):
+    return array.get() if hasattr(array, "get") else array
+
+
+# (N, C): batch 2, odd sizes, and above the parallel threshold with a last channel block
+# shorter than the others (803 channels, 13 per block); (N, C, L) and (N, C, H, W) the same.
+KERNEL_SHAPES = [(2, 3), (7, 5), (41, 803), (2, 3, 1), (3, 5, 7), (2, 4, 3, 5),
+                 (4, 9, 31, 31), (64, 6, 1, 1)]
+
+
+def _kernel_inputs(shape, dtype, affine, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 2.0 + 3.0).astype(dtype)      # mean far from 0
+    gy = rng.standard_normal(shape).astype(dtype)
+    C = shape[1]
+    weight = rng.standard_normal(C).astype(dtype) if affine else None
+    bias = rng.standard_normal(C).astype(dtype) if affine else None
+    return x, gy, weight, bias
+
+
+def _assert_close(actual, expected, dtype):
+    """Relative to the array's scale: grad_input is a difference of larger terms."""
+    tol = 1e-5 if dtype == np.float32 else 1e-11
+    actual = _to_numpy(actual)
+    assert actual.dtype == dtype and actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=tol,
+                               atol=tol * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("shape", KERNEL_SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_kernels_match_reference(device, shape, dtype, affine):
+    x, gy, weight, bias = _kernel_inputs(shape, dtype, affine)
+    dev = [None if a is None else _as_device(a, device) for a in (x, gy, weight, bias)]
+    y, mean, var = norm_kernels.batch_norm_forward(dev[0], dev[2], dev[3], 1e-5)
+    expected = norm_kernels.batch_norm_forward_reference(x, weight, bias, 1e-5)
+    for actual, wanted in zip((y, mean, var), expected):
+        _assert_close(actual, wanted, dtype)
+
+    inv_std = (1.0 / np.sqrt(_to_numpy(var).astype(np.float64) + 1e-5)).astype(dtype)
+    grads = norm_kernels.batch_norm_backward(dev[1], dev[0], mean,
+                                             _as_device(inv_std, device), dev[2])
+    expected = norm_kernels.batch_norm_backward_reference(gy, x, _to_numpy(mean), inv_std,
+                                                          weight)
+    for actual, wanted in zip(grads, expected):
+        _assert_close(actual, wanted, dtype)
+
+
+def test_batch_norm_reference_is_the_textbook_formula():
+    """The oracle itself, against numpy's own mean and var and the backward formula
+    written out from the chain rule (dL/dx through x_hat, mean and var)."""
+    x, gy, weight, bias = _kernel_inputs((5, 3, 4), np.float64, True)
+    y, mean, var = norm_kernels.batch_norm_forward_reference(x, weight, bias, 1e-5)
+    axes = (0, 2)
+    np.testing.assert_allclose(mean, x.mean(axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(var, x.var(axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(y, numpy_norm(x, axes) * channel(weight, 3) + channel(bias, 3),
+                               rtol=1e-12)
+    inv_std = 1.0 / np.sqrt(var + 1e-5)
+    gx, gw, gb = norm_kernels.batch_norm_backward_reference(gy, x, mean, inv_std, weight)
+    M, x_hat = 5 * 4, numpy_norm(x, axes)
+    g_hat = gy * channel(weight, 3)                                  # dL/dx_hat
+    grad_var = (g_hat * (x - channel(mean, 3))).sum(axis=axes) * -0.5 * inv_std ** 3
+    grad_mean = -(g_hat * channel(inv_std, 3)).sum(axis=axes)
+    expected = (g_hat * channel(inv_std, 3) + channel(grad_var, 3) * 2 *
+                (x - channel(mean, 3)) / M + channel(grad_mean, 3) / M)
+    np.testing.assert_allclose(gx, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(gw, (gy * x_hat).sum(axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(gb, gy.sum(axis=axes), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(64, 600), (64, 8, 1000)])
+def test_batch_norm_kernel_statistics_are_summed_in_float64(device, shape):
+    """float32 values around 1e4: summed in float32 the mean and var would be off by far
+    more than float32's resolution."""
+    rng = np.random.default_rng(1)
+    x = (1e4 + rng.standard_normal(shape)).astype(np.float32)
+    _, mean, var = norm_kernels.batch_norm_forward(_as_device(x, device), None, None, 1e-5)
+    axes = (0,) + tuple(range(2, len(shape)))
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(_to_numpy(mean), x64.mean(axis=axes), rtol=1e-7)
+    np.testing.assert_allclose(_to_numpy(var), x64.var(axis=axes), rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (41, 803), (4, 9, 31, 31)])
+def test_batch_norm_backward_kernel_can_skip_grad_input(device, shape):
+    x, gy, weight, _ = _kernel_inputs(shape, np.float64, True)
+    dev_x, dev_gy = _as_device(x, device), _as_device(gy, device)
+    _, mean, var = norm_kernels.batch_norm_forward(dev_x, None, None, 1e-5)
+    inv_std = 1.0 / (var + 1e-5) ** 0.5
+    full = norm_kernels.batch_norm_backward(dev_gy, dev_x, mean, inv_std,
+                                            _as_device(weight, device))
+    partial = norm_kernels.batch_norm_backward(dev_gy, dev_x, mean, inv_std,
+                                               _as_device(weight, device), grad_input=False)
+    assert partial[0] is None
+    np.testing.assert_array_equal(_to_numpy(partial[1]), _to_numpy(full[1]))
+    np.testing.assert_array_equal(_to_numpy(partial[2]), _to_numpy(full[2]))
+
+
+def test_batch_norm_kernels_check_shapes():
+    x = np.zeros((4, 3, 2))
+    with pytest.raises(ValueError, match=r"weight must have shape \(3,\)"):
+        norm_kernels.batch_norm_forward(x, np.ones(2), None)
+    with pytest.raises(ValueError, match="expected a float input"):
+        norm_kernels.batch_norm_forward(np.zeros(3), None, None)
+    with pytest.raises(ValueError, match="grad_output"):
+        norm_kernels.batch_norm_backward(np.zeros((4, 3)), x, np.zeros(3), np.ones(3))
+
+
 BN_SHAPES = [(6, 3), (4, 3, 5), (3, 2, 3, 3)]
 
 
@@ -62,17 +184,20 @@ def test_batch_norm_training_forward_matches_numpy(device, shape):
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape", BN_SHAPES)
-@pytest.mark.parametrize("affine", [False, True])
+@pytest.mark.parametrize("shape", BN_SHAPES + [(2, 4), (2, 2, 1, 3)])
+@pytest.mark.parametrize("affine", ["none", "weight", "bias", "both"])
 def test_batch_norm_training_gradcheck_and_gradgradcheck(device, shape, affine):
+    """With respect to x, weight and bias; weight or bias or both None (affine=False)."""
     x = make(shape, device, seed=7)
     C = shape[1]
-    if affine:
-        inputs = (x, make((C,), device, seed=8), make((C,), device, seed=9))
-    else:
-        inputs = (x,)
+    weight = make((C,), device, seed=8) if affine in ("weight", "both") else None
+    bias = make((C,), device, seed=9) if affine in ("bias", "both") else None
+    inputs = (x,) + tuple(t for t in (weight, bias) if t is not None)
 
-    def f(x, w=None, b=None):
+    def f(x, *affine_params):
+        given = iter(affine_params)
+        w = next(given) if weight is not None else None
+        b = next(given) if bias is not None else None
         return F.batch_norm(x, None, None, w, b, training=True)
 
     assert mg.gradcheck(f, inputs)
@@ -101,6 +226,88 @@ def test_fused_and_differentiable_backward_agree(device, norm):
     recorded, = mg.grad(fn(x), x, g, create_graph=True)
     assert recorded.requires_grad            # it really took the differentiable path
     np.testing.assert_allclose(fused.numpy(), recorded.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (4, 3, 5, 5), (2, 3, 7)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_fused_and_differentiable_backward_agree_for_every_input(
+        device, shape, affine):
+    x = make(shape, device, seed=31)
+    C = shape[1]
+    params = (make((C,), device, seed=32), make((C,), device, seed=33)) if affine else ()
+    g = make(shape, device, requires_grad=False, seed=34)
+
+    def f():
+        return F.batch_norm(x, None, None, *params, training=True)
+
+    fused = mg.grad(f(), (x,) + params, g)
+    recorded = mg.grad(f(), (x,) + params, g, create_graph=True)
+    # it really took the minigrad-ops path (dL/dbias = sum(g) does not depend on x)
+    assert all(r.requires_grad for r in recorded[:2])
+    assert not any(r.requires_grad for r in fused)     # and this one the kernel
+    for a, b in zip(fused, recorded):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_batch_norm_backward_computes_only_the_gradients_asked_for(monkeypatch, create_graph):
+    """x constant, weight and bias parameters: the kernel skips grad_input, the
+    gradients of weight and bias are still right, and x gets none."""
+    calls = []
+    kernel = norm_kernels.batch_norm_backward
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("grad_input", True))
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(norm_kernels, "batch_norm_backward", spy)
+    x = make((5, 3, 4), requires_grad=False, seed=35)
+    w, b = make((3,), seed=36), make((3,), seed=37)
+    g = make((5, 3, 4), requires_grad=False, seed=38)
+    grad_w, grad_b = mg.grad(F.batch_norm(x, None, None, w, b, training=True), (w, b), g,
+                             create_graph=create_graph)
+    assert calls == ([] if create_graph else [False])
+    _, expected_w, expected_b = norm_kernels.batch_norm_backward_reference(
+        g.numpy(), x.numpy(), x.numpy().mean(axis=(0, 2)),
+        1.0 / np.sqrt(x.numpy().var(axis=(0, 2)) + 1e-5), w.numpy())
+    np.testing.assert_allclose(grad_w.numpy(), expected_w, rtol=1e-10)
+    np.testing.assert_allclose(grad_b.numpy(), expected_b, rtol=1e-10)
+    assert x.grad is None
+
+
+def test_batch_norm_saves_the_input_and_per_channel_statistics_only():
+    """The memory part of the fused op: no x_hat or other activation-size array is kept
+    for backward, only the input x itself (which its producer holds anyway)."""
+    x = make((8, 3, 4, 4), seed=39)
+    w, b = make((3,), seed=40), make((3,), seed=41)
+    y = F.batch_norm(x, None, None, w, b, training=True)
+    fn = y.creator
+    assert type(fn).__name__ == "BatchNorm" and fn.outputs is None
+    assert fn.inputs[0] is x
+    arrays = [v for v in vars(fn).values() if isinstance(v, np.ndarray)]
+    assert arrays and all(a.shape == (3,) for a in arrays)
+
+
+def test_batch_norm_matches_pytorch():
+    """Forward, the gradients of x, weight and bias, and the running statistics, against
+    torch.nn.functional.batch_norm in training mode (float64)."""
+    torch = pytest.importorskip("torch")
+    for shape in [(6, 4), (5, 4, 3), (3, 4, 5, 2)]:
+        x, w, b = make(shape, seed=42), make((4,), seed=43), make((4,), seed=44)
+        g = make(shape, requires_grad=False, seed=45)
+        running_mean, running_var = mg.zeros(4, dtype=mg.float64), mg.ones(4, dtype=mg.float64)
+        y = F.batch_norm(x, running_mean, running_var, w, b, training=True, momentum=0.2)
+        y.backward(g)
+
+        tx, tw, tb = (torch.tensor(t.numpy(), requires_grad=True) for t in (x, w, b))
+        t_mean, t_var = torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64)
+        ty = torch.nn.functional.batch_norm(tx, t_mean, t_var, tw, tb, training=True,
+                                            momentum=0.2, eps=1e-5)
+        ty.backward(torch.tensor(g.numpy()))
+        for ours, theirs in [(y, ty), (x.grad, tx.grad), (w.grad, tw.grad), (b.grad, tb.grad),
+                             (running_mean, t_mean), (running_var, t_var)]:
+            np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-10,
+                                       atol=1e-12)
 
 
 def test_batch_norm_gradient_penalty_through_a_critic(device):

@@ -6,14 +6,18 @@
     layer_norm           statistics over the trailing `normalized_shape` dims
     embedding(idx, W)    y = W[idx]                           (a gather; repeats add up)
 
-The three norms share one primitive, `Standardize`: x_hat = (x - mean) / sqrt(var + eps)
-over some axes. They differ only in which axes, and in what happens to the statistics
-(batch norm keeps running averages for evaluation). The affine part, x_hat * weight +
-bias, is composed from ordinary ops.
+Two primitives. `Standardize`: x_hat = (x - mean) / sqrt(var + eps) over some axes, shared
+by instance and layer norm (the affine part, x_hat * weight + bias, is composed from
+ordinary ops). `BatchNorm`: batch norm in training mode, statistics and affine part in
+one fused op (kernels/norm.py), because it is a sizeable part of a DCGAN step. Batch norm
+in evaluation mode is affine in x and composed. Batch norm also keeps running averages of
+its statistics for evaluation.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from kernels import norm as norm_kernels
 
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..backend import xp_of
@@ -21,7 +25,7 @@ from ..tensor import Tensor
 from .elementwise import where
 from .index import getitem
 from .matmul import matmul
-from .reduce import mean, var
+from .reduce import mean, sum, var
 from .shape import reshape, transpose
 
 
@@ -36,11 +40,11 @@ class Standardize(Function):
     (the three terms: the direct path, the path through mu, the path through var).
 
     A primitive for speed (STYLE.md, principle 3): composed from mean, sub, var, sqrt and
-    div, batch norm records a dozen nodes and walks the activations a dozen times in
+    div, layer norm would record a dozen nodes and walk the activations a dozen times in
     backward; here it is two passes over raw arrays. When the backward pass is itself
     being recorded (create_graph=True, i.e. grad mode is on inside backward) the same
     formula is written in minigrad ops, with x_hat = this op's output and inv_std
-    recomputed from x, so that it can be differentiated again (a critic with batch norm
+    recomputed from x, so that it can be differentiated again (a critic with layer norm
     under a gradient penalty). tests/test_norm.py checks the two paths agree.
     """
     save_outputs = True   # x_hat: used by both backward paths
@@ -76,6 +80,70 @@ class Standardize(Function):
         mean_g = mean(g, self.axes, keepdim=True)
         mean_g_xhat = mean(g * x_hat, self.axes, keepdim=True)
         return inv_std * (g - mean_g - x_hat * mean_g_xhat)
+
+
+class BatchNorm(Function):
+    """y = x_hat * weight + bias,  x_hat = (x - mu) * inv_std,  inv_std = 1 / sqrt(var + eps),
+    mu and (biased) var per channel over every axis but 1 (N, or N and L, or N, H and W),
+    M values each. x (N, C, ...); weight, bias, mu, var (C,), broadcast over the other axes.
+
+    With g = dL/dy and the sums over the same axes:
+
+        dL/dbias   = sum(g)
+        dL/dweight = sum(g * x_hat)
+        dL/dx      = weight * inv_std / M * (M * g - dL/dbias - x_hat * dL/dweight)
+
+    (dL/dx: the direct path, the path through mu, the path through var.)
+
+    A primitive for speed (STYLE.md, principle 3): composed as Standardize, Mul and Add
+    it walked the activations some ten times and kept both x and x_hat for backward;
+    here the forward is one kernel (kernels/norm.py: three passes over x) and the backward
+    another (two passes), and only x and two numbers per channel (mu, inv_std) are saved:
+    x_hat is recomputed (bench/batch_norm.py: about 4x faster than the composition on the
+    DCGAN's three batch norm layers, forward + backward). When the backward pass is itself
+    being recorded (create_graph=True) the same formulas are written in minigrad ops, with
+    mu and inv_std recomputed from x, so that they can be differentiated again (a critic
+    with batch norm under a gradient penalty). tests/test_norm.py checks the two paths
+    agree. Without the affine part, weight = 1 and bias = 0 come in as constants.
+    """
+
+    def __init__(self, eps: float):
+        self.eps = float(eps)
+
+    def forward(self, x, weight, bias):
+        y, self.mean, self.var = norm_kernels.batch_norm_forward(x, weight, bias, self.eps)
+        self.inv_std = 1.0 / xp_of(x).sqrt(self.var + self.eps)     # (C,)
+        return y
+
+    def backward(self, g):
+        if is_grad_enabled():
+            return self._differentiable_backward(g)
+        return self._fused_backward(g)
+
+    def _fused_backward(self, g: Tensor):
+        """Raw arrays: only valid when nobody differentiates this backward."""
+        (x, weight, _), needs = self.inputs, self.needs_input_grad
+        grad_input, grad_weight, grad_bias = norm_kernels.batch_norm_backward(
+            g.data, x.data, self.mean, self.inv_std, weight.data, grad_input=needs[0])
+        return tuple(Tensor._from_op(grad, False) if need else None
+                     for grad, need in zip((grad_input, grad_weight, grad_bias), needs))
+
+    def _differentiable_backward(self, g: Tensor):
+        """The same formulas in minigrad ops (create_graph=True)."""
+        x, weight, _ = self.inputs
+        axes, shape = (0,) + tuple(range(2, x.ndim)), _channel_shape(x)
+        M = x.data.size // x.shape[1]                                 # values per channel
+        inv_std = (var(x, axes, keepdim=True) + self.eps) ** -0.5     # (1, C, 1, ...)
+        x_hat = (x - mean(x, axes, keepdim=True)) * inv_std          # like x
+        grad_bias = sum(g, axes)                                      # (C,)
+        grad_weight = sum(g * x_hat, axes)                            # (C,)
+        grad_input = None
+        if self.needs_input_grad[0]:
+            grad_input = reshape(weight, shape) * inv_std / M * (
+                M * g - reshape(grad_bias, shape) - x_hat * reshape(grad_weight, shape))
+        _, need_weight, need_bias = self.needs_input_grad
+        return (grad_input, grad_weight if need_weight else None,
+                grad_bias if need_bias else None)
 
 
 # ------------------------------------------------------------------ linear
@@ -134,16 +202,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         x_hat = (input - reshape(running_mean, shape)) * inv_std
         return _affine(x_hat, weight, bias, shape)
 
-    axes = (0,) + tuple(range(2, input.ndim))
     n = input.data.size // input.shape[1]                  # values per channel
     if n < 2:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                          f"training, got input shape {tuple(input.shape)}")
-    standardize = Standardize(axes, eps)
-    x_hat = standardize(input)
-    _update_running(running_mean, standardize.mean.reshape(-1), momentum)
-    _update_running(running_var, standardize.var.reshape(-1) * (n / (n - 1)), momentum)
-    return _affine(x_hat, weight, bias, shape)
+    C, xp = input.shape[1], input.xp
+    if weight is None:                                     # affine=False: constants 1, 0
+        weight = Tensor._from_op(xp.ones(C, dtype=input.dtype), False)
+    if bias is None:
+        bias = Tensor._from_op(xp.zeros(C, dtype=input.dtype), False)
+    norm = BatchNorm(eps)
+    output = norm(input, weight, bias)
+    _update_running(running_mean, norm.mean, momentum)
+    _update_running(running_var, norm.var * (n / (n - 1)), momentum)
+    return output
 
 
 # ------------------------------------------------------------------ instance norm

@@ -1,0 +1,347 @@
+"""Fused batch norm kernels (training mode): one op where numpy needs a dozen passes.
+
+x (N, C, ...) is viewed as (N, C, L), L = the product of the trailing dims (H*W for
+BatchNorm2d, 1 for BatchNorm1d on (N, C)). Every channel c has M = N*L values x[:, c, :].
+
+    forward(x, weight, bias, eps) -> (y, mean, var)
+        mean[c]    = 1/M sum_{n,l} x[n, c, l]
+        var[c]     = 1/M sum_{n,l} (x[n, c, l] - mean[c])^2          (biased)
+        inv_std[c] = 1 / sqrt(var[c] + eps)
+        y          = (x - mean) * inv_std * weight + bias              (per channel)
+
+    backward(gy, x, mean, inv_std, weight) -> (grad_input, grad_weight, grad_bias)
+        x_hat       = (x - mean) * inv_std        (recomputed from x: never stored)
+        grad_bias   = sum_{n,l} gy
+        grad_weight = sum_{n,l} gy * x_hat
+        grad_input  = weight * inv_std / M * (M * gy - grad_bias - x_hat * grad_weight)
+
+Only x and two numbers per channel (mean, inv_std) need to be kept for backward: one
+activation-size array (x, which the layer before produced anyway) where the composition
+Standardize, Mul, Add kept two (x and x_hat). weight None means 1, bias None means 0
+(batch norm with affine=False).
+
+Three tiers, as everywhere in `kernels/`:
+  *_reference   plain numpy over whole arrays, statistics in float64: the tests' oracle.
+  CPU (numba)   two passes over x for the statistics (the sum, then the squared
+                deviations, so the variance does not cancel), one for y; two for the
+                backward (the two sums, then grad_input). Statistics are accumulated in
+                float64 whatever the input dtype. The loops run in parallel over blocks of
+                channels and read memory in order: for n, for c, a run of L values
+                ((N, C, L)), or for n, a run of the block's channels ((N, C), L = 1).
+  GPU (CuPy)    CuPy reductions in float64 and one array expression per output.
+Run with NUMBA_DISABLE_JIT=1 to step through the loops as plain Python.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from . import _is_cupy
+from .cpu import _launch
+
+_PARALLEL_MIN = 1 << 15   # below this many elements a single thread is faster
+_TASKS = 64               # channel blocks per call: enough to keep the threads balanced
+
+
+# ----------------------------------------------------------------- references
+def _stat_axes(x) -> tuple:
+    """Every axis but the channel axis 1: (0,), (0, 2) or (0, 2, 3)."""
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def _per_channel(v, ndim: int):
+    """(C,) -> (1, C, 1, ...), to broadcast against x (N, C, ...)."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def batch_norm_forward_reference(x, weight, bias, eps: float):
+    axes, x64 = _stat_axes(x), x.astype(np.float64)
+    mean = x64.mean(axis=axes)                                      # (C,)
+    var = ((x64 - _per_channel(mean, x.ndim)) ** 2).mean(axis=axes)  # (C,), biased
+    x_hat = (x64 - _per_channel(mean, x.ndim)) / np.sqrt(_per_channel(var, x.ndim) + eps)
+    y = x_hat
+    if weight is not None:
+        y = y * _per_channel(weight, x.ndim)
+    if bias is not None:
+        y = y + _per_channel(bias, x.ndim)
+    return y.astype(x.dtype), mean.astype(x.dtype), var.astype(x.dtype)
+
+
+def batch_norm_backward_reference(gy, x, mean, inv_std, weight, grad_input: bool = True):
+    axes, ndim = _stat_axes(x), x.ndim
+    M = x.size // x.shape[1]
+    gy64 = gy.astype(np.float64)
+    inv_std64 = _per_channel(inv_std.astype(np.float64), ndim)
+    x_hat = (x.astype(np.float64) - _per_channel(mean.astype(np.float64), ndim)) * inv_std64
+    grad_bias = gy64.sum(axis=axes)                                 # (C,)
+    grad_weight = (gy64 * x_hat).sum(axis=axes)                     # (C,)
+    gx = None
+    if grad_input:
+        scale = inv_std64 if weight is None else inv_std64 * _per_channel(weight, ndim)
+        gx = scale / M * (M * gy64 - _per_channel(grad_bias, ndim)
+                          - x_hat * _per_channel(grad_weight, ndim))
+        gx = gx.astype(x.dtype)
+    return gx, grad_weight.astype(x.dtype), grad_bias.astype(x.dtype)
+
+
+# ----------------------------------------------------------------- CPU (numba)
+# x, y, gy, grad_input: (N, C, L) or (N, C); mean, var, inv_std, weight, bias, grad_*: (C,).
+# The loops run in parallel over blocks of channels [c0, c1) (prange: a block belongs to
+# one thread, which writes only its own channels); j = c - c0 indexes the block's own
+# arrays. Statistics are summed in float64 whatever the input dtype.
+# Two layouts, two loop nests (the arithmetic is the same):
+#   (N, C, L), L > 1: for n, for c, a contiguous run of L values: the innermost loop over l.
+#   (N, C), L = 1:    for n, a contiguous run of the block's channels: innermost over j.
+# (With L = 1 the first nest's innermost loop would have one iteration: nothing for the
+# compiler to vectorize; measured 10x slower on (64, 6272).) The (N, C) loops index a row
+# slice, row = x[n, c0:c1], with j: numba cannot prove that c0 + j >= 0, and the check for
+# a negative index it then inserts on every access stops the vectorizer.
+# Each loop is compiled twice, parallel, and serial for small inputs (prange is then range).
+# The running sums start as np.float64(0.0), not 0.0: compiled, both are float64, but as
+# plain Python (NUMBA_DISABLE_JIT=1) numpy 2 would keep 0.0 + a float32 value in float32.
+# fastmath "reassoc" lets LLVM split a running sum into several vector lanes (the same
+# additions in another order; measured 8x faster on (64, 64, 196)); it does not assume
+# away inf or nan.
+def _forward_loop(x, weight, bias, eps, block, y, mean, var):       # x, y (N, C, L)
+    N, C, L = x.shape
+    M = N * L
+    for b in prange((C + block - 1) // block):
+        c0, c1 = b * block, min(C, (b + 1) * block)      # this task's channels
+        sums = np.zeros(c1 - c0)                         # float64, (c1 - c0,)
+        for n in range(N):
+            for j in range(c1 - c0):
+                s = np.float64(0.0)
+                for l in range(L):
+                    s += x[n, c0 + j, l]
+                sums[j] += s
+        block_mean = sums / M
+        squares = np.zeros(c1 - c0)                      # sum (x - mean)^2: no cancellation
+        for n in range(N):
+            for j in range(c1 - c0):
+                m, s = block_mean[j], np.float64(0.0)
+                for l in range(L):
+                    d = x[n, c0 + j, l] - m
+                    s += d * d
+                squares[j] += s
+        block_var = squares / M
+        scale = weight[c0:c1] / np.sqrt(block_var + eps)  # weight * inv_std
+        mean[c0:c1], var[c0:c1] = block_mean, block_var
+        for n in range(N):
+            for j in range(c1 - c0):
+                m, scale_j, shift = block_mean[j], scale[j], bias[c0 + j]
+                for l in range(L):
+                    y[n, c0 + j, l] = (x[n, c0 + j, l] - m) * scale_j + shift
+
+
+def _forward_rows_loop(x, weight, bias, eps, block, y, mean, var):  # x, y (N, C)
+    N, C = x.shape
+    for b in prange((C + block - 1) // block):
+        c0, c1 = b * block, min(C, (b + 1) * block)
+        sums = np.zeros(c1 - c0)
+        for n in range(N):
+            row = x[n, c0:c1]                            # this block's part of row n
+            for j in range(c1 - c0):
+                sums[j] += row[j]
+        block_mean = sums / N
+        squares = np.zeros(c1 - c0)
+        for n in range(N):
+            row = x[n, c0:c1]
+            for j in range(c1 - c0):
+                d = row[j] - block_mean[j]
+                squares[j] += d * d
+        block_var = squares / N
+        scale, shift = weight[c0:c1] / np.sqrt(block_var + eps), bias[c0:c1]
+        mean[c0:c1], var[c0:c1] = block_mean, block_var
+        for n in range(N):
+            row, out = x[n, c0:c1], y[n, c0:c1]
+            for j in range(c1 - c0):
+                out[j] = (row[j] - block_mean[j]) * scale[j] + shift[j]
+
+
+# grad_input = scale * (gy - mean_gy - (x - mean) * k), per channel, with
+#   scale = weight * inv_std,  mean_gy = grad_bias / M,  k = inv_std * grad_weight / M
+# (the formula of the module docstring with x_hat = (x - mean) * inv_std multiplied out).
+def _backward_loop(gy, x, mean, inv_std, weight, block, grad_input, grad_weight,
+                   grad_bias):                                     # gy, x (N, C, L)
+    N, C, L = x.shape
+    M = N * L
+    for b in prange((C + block - 1) // block):
+        c0, c1 = b * block, min(C, (b + 1) * block)
+        m = mean[c0:c1].astype(np.float64)
+        sum_gy = np.zeros(c1 - c0)                       # float64
+        sum_gy_centred = np.zeros(c1 - c0)               # sum gy * (x - mean)
+        for n in range(N):
+            for j in range(c1 - c0):
+                s, t = np.float64(0.0), np.float64(0.0)
+                for l in range(L):
+                    g = gy[n, c0 + j, l]
+                    s += g
+                    t += g * (x[n, c0 + j, l] - m[j])
+                sum_gy[j] += s
+                sum_gy_centred[j] += t
+        i = inv_std[c0:c1].astype(np.float64)
+        grad_bias[c0:c1] = sum_gy
+        grad_weight[c0:c1] = sum_gy_centred * i
+        if grad_input.size == 0:                         # x needs no gradient
+            continue
+        scale, mean_gy, k = weight[c0:c1] * i, sum_gy / M, i * i * sum_gy_centred / M
+        for n in range(N):
+            for j in range(c1 - c0):
+                scale_j, mean_gy_j, m_j, k_j = scale[j], mean_gy[j], m[j], k[j]
+                for l in range(L):
+                    grad_input[n, c0 + j, l] = scale_j * (
+                        gy[n, c0 + j, l] - mean_gy_j - (x[n, c0 + j, l] - m_j) * k_j)
+
+
+def _backward_rows_loop(gy, x, mean, inv_std, weight, block, grad_input, grad_weight,
+                        grad_bias):                                # gy, x (N, C)
+    N, C = x.shape
+    for b in prange((C + block - 1) // block):
+        c0, c1 = b * block, min(C, (b + 1) * block)
+        m = mean[c0:c1].astype(np.float64)
+        sum_gy, sum_gy_centred = np.zeros(c1 - c0), np.zeros(c1 - c0)
+        for n in range(N):
+            g_row, x_row = gy[n, c0:c1], x[n, c0:c1]
+            for j in range(c1 - c0):
+                sum_gy[j] += g_row[j]
+                sum_gy_centred[j] += g_row[j] * (x_row[j] - m[j])
+        i = inv_std[c0:c1].astype(np.float64)
+        grad_bias[c0:c1] = sum_gy
+        grad_weight[c0:c1] = sum_gy_centred * i
+        if grad_input.size == 0:
+            continue
+        scale, mean_gy, k = weight[c0:c1] * i, sum_gy / N, i * i * sum_gy_centred / N
+        for n in range(N):
+            g_row, x_row, out = gy[n, c0:c1], x[n, c0:c1], grad_input[n, c0:c1]
+            for j in range(c1 - c0):
+                out[j] = scale[j] * (g_row[j] - mean_gy[j] - (x_row[j] - m[j]) * k[j])
+
+
+def _compile(loop):
+    """(parallel, serial) builds of one loop nest."""
+    fast = {"reassoc"}
+    return (njit(parallel=True, cache=True, fastmath=fast)(loop),
+            njit(cache=True, fastmath=fast)(loop))
+
+
+_KERNELS = {("forward", 3): _compile(_forward_loop),
+            ("forward", 2): _compile(_forward_rows_loop),
+            ("backward", 3): _compile(_backward_loop),
+            ("backward", 2): _compile(_backward_rows_loop)}
+
+
+def _kernel(direction: str, x):
+    """The build for x's layout ((N, C) or (N, C, L)) and size."""
+    parallel, serial = _KERNELS[direction, x.ndim]
+    return parallel if x.size >= _PARALLEL_MIN else serial
+
+
+def _as_ncl(a):
+    """(N, C, ...) -> a C-contiguous (N, C, L), L = the product of the trailing dims, or
+    (N, C) where L = 1 (for the rows loops). A view; a copy only if `a` is not contiguous."""
+    a = np.ascontiguousarray(a)
+    N, C = a.shape[:2]
+    L = a.size // (N * C) if N * C else 0
+    return a.reshape(N, C) if L == 1 else a.reshape(N, C, L)
+
+
+def _channel_block(C: int) -> int:
+    """Channels per parallel task: C / _TASKS rounded up, at least one."""
+    return max(1, -(-C // _TASKS))
+
+
+def _cpu_forward(x, weight, bias, eps):
+    x_view = _as_ncl(x)
+    y = np.empty_like(x_view)
+    mean, var = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+    _launch(_kernel("forward", x_view), x_view, weight, bias, float(eps),
+            _channel_block(x.shape[1]), y, mean, var)
+    return y.reshape(x.shape), mean, var
+
+
+def _cpu_backward(gy, x, mean, inv_std, weight, grad_input):
+    gy_view, x_view = _as_ncl(gy), _as_ncl(x)
+    gx = np.empty_like(x_view) if grad_input else np.empty((0,) * x_view.ndim, x.dtype)
+    grad_weight, grad_bias = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+    _launch(_kernel("backward", x_view), gy_view, x_view, mean, inv_std, weight,
+            _channel_block(x.shape[1]), gx, grad_weight, grad_bias)
+    return (gx.reshape(x.shape) if grad_input else None), grad_weight, grad_bias
+
+
+# ----------------------------------------------------------------- GPU (CuPy)
+def _gpu_forward(x, weight, bias, eps):
+    import cupy  # noqa: PLC0415 (GPU only)
+
+    axes, ndim = _stat_axes(x), x.ndim
+    mean = x.mean(axis=axes, dtype=cupy.float64)                     # (C,)
+    centred = x.astype(cupy.float64) - _per_channel(mean, ndim)
+    var = (centred * centred).mean(axis=axes)                       # (C,)
+    scale = weight.astype(cupy.float64) / cupy.sqrt(var + eps)
+    y = (centred * _per_channel(scale, ndim) + _per_channel(bias, ndim)).astype(x.dtype)
+    return y, mean.astype(x.dtype), var.astype(x.dtype)
+
+
+def _gpu_backward(gy, x, mean, inv_std, weight, grad_input):
+    import cupy  # noqa: PLC0415 (GPU only)
+
+    axes, ndim = _stat_axes(x), x.ndim
+    M = x.size // x.shape[1]
+    inv_std64 = inv_std.astype(cupy.float64)
+    x_hat = (x.astype(cupy.float64) - _per_channel(mean, ndim)) * _per_channel(inv_std64, ndim)
+    grad_bias = gy.sum(axis=axes, dtype=cupy.float64)                # (C,)
+    grad_weight = (gy * x_hat).sum(axis=axes)                       # (C,)
+    gx = None
+    if grad_input:
+        scale = _per_channel(weight * inv_std64 / M, ndim)
+        gx = (scale * (M * gy.astype(cupy.float64) - _per_channel(grad_bias, ndim)
+                       - x_hat * _per_channel(grad_weight, ndim))).astype(x.dtype)
+    return gx, grad_weight.astype(x.dtype), grad_bias.astype(x.dtype)
+
+
+# ----------------------------------------------------------------- public
+def _affine_or_identity(x, weight, bias):
+    """weight and bias as (C,) arrays of x's dtype: 1 and 0 where they are None."""
+    if _is_cupy(x):
+        import cupy as xp  # noqa: PLC0415 (GPU only)
+    else:
+        xp = np
+    C = x.shape[1]
+    weight = xp.ones(C, x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
+    bias = xp.zeros(C, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
+    return weight, bias
+
+
+def _check(op: str, x, **per_channel):
+    if x.ndim < 2 or x.dtype.kind != "f":
+        raise ValueError(f"{op}: expected a float input (N, C, ...), got {x.dtype} "
+                         f"{tuple(x.shape)}")
+    for name, v in per_channel.items():
+        if v is not None and tuple(v.shape) != (x.shape[1],):
+            raise ValueError(f"{op}: {name} must have shape ({x.shape[1]},) for input "
+                             f"{tuple(x.shape)}, got {tuple(v.shape)}")
+
+
+def batch_norm_forward(x, weight=None, bias=None, eps: float = 1e-5):
+    """(y, mean, var): y the batch-normalised x (N, C, ...), mean and biased var (C,), all
+    of x's dtype. weight, bias (C,) or None (1 and 0)."""
+    _check("batch_norm_forward", x, weight=weight, bias=bias)
+    weight, bias = _affine_or_identity(x, weight, bias)
+    if _is_cupy(x):
+        return _gpu_forward(x, weight, bias, eps)
+    return _cpu_forward(x, weight, bias, eps)
+
+
+def batch_norm_backward(gy, x, mean, inv_std, weight=None, grad_input: bool = True):
+    """(grad_input, grad_weight, grad_bias) for y = batch_norm_forward(x, weight, ...)[0]
+    and gy = dL/dy: grad_input like x (None when grad_input=False: x needs no gradient),
+    grad_weight, grad_bias (C,). mean, inv_std (C,): the forward's statistics."""
+    _check("batch_norm_backward", x, mean=mean, inv_std=inv_std, weight=weight)
+    if tuple(gy.shape) != tuple(x.shape):
+        raise ValueError(f"batch_norm_backward: grad_output {tuple(gy.shape)} does not "
+                         f"match input {tuple(x.shape)}")
+    weight, _ = _affine_or_identity(x, weight, None)
+    mean, inv_std = mean.astype(x.dtype, copy=False), inv_std.astype(x.dtype, copy=False)
+    gy = gy.astype(x.dtype, copy=False)
+    if _is_cupy(x):
+        return _gpu_backward(gy, x, mean, inv_std, weight, grad_input)
+    return _cpu_backward(gy, x, mean, inv_std, weight, grad_input)
