@@ -23,6 +23,10 @@ product (GEMM) around the data-movement kernels im2col / col2im (layout in `im2c
 
 Spatial arguments are (h, w) pairs; a single int is accepted for both.
 
+Two more modules hold fused kernels with their own references, routed the same way:
+`kernels.pointwise` (leaky_relu with its mask, mask_mul) and `kernels.norm` (batch norm's
+forward and backward in training mode).
+
 Stepping through a kernel
 -------------------------
 The CPU kernels are numba functions. Run with the environment variable NUMBA_DISABLE_JIT=1
