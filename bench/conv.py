@@ -38,6 +38,7 @@ def main():
     args = parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")   # what `import minigrad` sets
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import numpy as np
     import kernels

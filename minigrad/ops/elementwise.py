@@ -239,13 +239,13 @@ class Sigmoid(Function):
 class MaskMul(Function):
     """y = mask * x, with `mask` a constant array (not differentiated).
 
-    The derivative of relu, leaky_relu, abs, clamp and dropout is such a mask
-    (1/0, 1/slope, +1/-1, ...). Multiplying by a constant is linear, so this op's
-    backward is itself: MaskMul(mask)(gy). That is what makes their double backward
-    need nothing new.
+    The derivative of abs, clamp and dropout is such a mask (+1/-1, 1/0, 0 or 1/(1-p));
+    relu and leaky_relu use SlopeMul, the same idea with a bool mask. Multiplying by a
+    constant is linear, so this op's backward is itself: MaskMul(mask)(gy). That is what
+    makes their double backward need nothing new.
 
     Where the mask is 0 the result is exactly 0, even for x = inf or nan (inf * 0 would
-    be nan): `where(keep, x, -inf)` and `relu(-inf)` must not turn into nan."""
+    be nan): `where(keep, x, -inf)` must not turn into nan."""
     save_inputs = False
 
     def __init__(self, mask):
@@ -259,22 +259,41 @@ class MaskMul(Function):
 
 
 class LeakyReLU(Function):
-    """y = x where x > 0, else slope * x        dy/dx = mask = 1 or slope (a constant)
+    """y = x where x > 0, else slope * x        dy/dx = 1 where x > 0, else slope
 
-    relu is slope = 0. The forward computes y and the mask in one pass (a fused kernel);
-    the backward multiplies by the mask, which is linear, so double backward needs
-    nothing new (MaskMul is its own backward)."""
+    relu is slope = 0. The forward computes y and where x > 0 (`positive`, a constant
+    bool array) in one pass (a fused kernel); the backward applies the same switch to gy,
+    which is linear in gy, so double backward needs nothing new (SlopeMul is its own
+    backward)."""
     save_inputs = False
 
     def __init__(self, slope: float):
         self.slope = slope
 
     def forward(self, x):
-        y, self.mask = pointwise.leaky_relu(x, self.slope)
+        y, self.positive = pointwise.leaky_relu(x, self.slope)
         return y
 
     def backward(self, gy):
-        return MaskMul(self.mask)(gy)
+        return SlopeMul(self.positive, self.slope)(gy)
+
+
+class SlopeMul(Function):
+    """y = x where positive, else slope * x, with `positive` a constant bool array (the
+    switch pattern of a leaky_relu's input): dy/dx = 1 or slope, and backward is
+    SlopeMul(positive, slope)(gy) again. MaskMul with a mask of 1s and slopes, stored in
+    a quarter of the memory. Where slope is 0 the result is exactly 0 (relu's gradient
+    must not turn an inf into nan)."""
+    save_inputs = False
+
+    def __init__(self, positive, slope: float):
+        self.positive, self.slope = positive, slope
+
+    def forward(self, x):
+        return pointwise.slope_mul(x, self.positive, self.slope)   # one fused pass
+
+    def backward(self, gy):
+        return SlopeMul(self.positive, self.slope)(gy)
 
 
 def _xp(array):
