@@ -4,6 +4,7 @@ side by side in one run, same weights, same data, same steps.
     python bench/gan_step.py                       # both benches, CPU, 2 threads
     python bench/gan_step.py --bench dcgan --steps 30 --warmup 5
     python bench/gan_step.py --device gpu --batch-size 512
+    python bench/gan_step.py --rounds 5            # alternate the peers 5 times: steadier ratios
 
 Each (framework, bench) runs in its own fresh subprocess, one after the other (never two
 at once: two multi-threaded processes on 2 cores distort both), and prints one JSON line:
@@ -36,6 +37,11 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--bench", choices=["all", "dcgan", "wgan_gp"], default="all")
     p.add_argument("--peers", default="minigrad,torch", help="comma-separated")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run the peers one after the other this many times (fresh processes "
+                        "each round) and report the ratio of each round and their median: "
+                        "on a shared machine the speed drifts over seconds, and alternating "
+                        "cancels some of it")
     p.add_argument("--worker", nargs=2, metavar=("PEER", "BENCH"), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -101,32 +107,51 @@ def main(argv=None) -> int:
         return 0
     benches = ["dcgan", "wgan_gp"] if args.bench == "all" else [args.bench]
     peers = [p for p in args.peers.split(",") if p]
-    results = []
-    for bench in benches:
-        for peer in peers:
-            if peer == "torch":
-                try:
-                    import importlib.util  # noqa: PLC0415
-
-                    if importlib.util.find_spec("torch") is None:
-                        raise ImportError
-                except ImportError:
-                    print(f"(torch not installed: skipping the PyTorch {bench} step; "
-                          f"pip install -e '.[bench]')")
-                    continue
-            command = [sys.executable, __file__, "--worker", peer, bench,
-                       "--device", args.device, "--threads", str(args.threads),
-                       "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-                       "--warmup", str(args.warmup)]
-            done = subprocess.run(command, capture_output=True, text=True)
-            if done.returncode != 0:
-                print(f"{peer} {bench} failed:\n{done.stderr[-3000:]}")
-                return 1
-            line = done.stdout.strip().splitlines()[-1]
-            print(line)
-            results.append(json.loads(line))
-    _print_table(results)
+    if "torch" in peers and not _torch_installed():
+        print("(torch not installed: skipping the PyTorch steps; pip install -e '.[bench]')")
+        peers.remove("torch")
+    rounds = []
+    for _ in range(max(1, args.rounds)):
+        results = []
+        for bench in benches:
+            for peer in peers:
+                command = [sys.executable, __file__, "--worker", peer, bench,
+                           "--device", args.device, "--threads", str(args.threads),
+                           "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+                           "--warmup", str(args.warmup)]
+                done = subprocess.run(command, capture_output=True, text=True)
+                if done.returncode != 0:
+                    print(f"{peer} {bench} failed:\n{done.stderr[-3000:]}")
+                    return 1
+                line = done.stdout.strip().splitlines()[-1]
+                print(line)
+                results.append(json.loads(line))
+        _print_table(results)
+        rounds.append(results)
+    if len(rounds) > 1:
+        _print_rounds(rounds)
     return 0
+
+
+def _torch_installed() -> bool:
+    import importlib.util  # noqa: PLC0415
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def _print_rounds(rounds) -> None:
+    """The minigrad / PyTorch time ratio of every round, and their median."""
+    for bench in ("dcgan", "wgan_gp"):
+        ratios = []
+        for results in rounds:
+            by = {r["peer"]: r for r in results if r["bench"] == bench}
+            if "minigrad" in by and "torch" in by:
+                ratios.append(by["minigrad"]["median_ms"] / by["torch"]["median_ms"])
+        if ratios:
+            ratios.sort()
+            print(f"{bench}: minigrad / PyTorch time over {len(ratios)} rounds: "
+                  f"{', '.join(f'{r:.2f}' for r in ratios)}x; median "
+                  f"{ratios[len(ratios) // 2]:.2f}x")
 
 
 def _print_table(results) -> None:
