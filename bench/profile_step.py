@@ -7,6 +7,13 @@ groups the time two ways:
   by op                   total own time of each Function's forward and backward
 
     python bench/profile_step.py --bench dcgan --steps 10
+    python bench/profile_step.py --bench dcgan --kernel-timers    # no cProfile: see below
+
+--kernel-timers: instead of cProfile (whose overhead inflates small calls), wrap the kernel
+functions (kernels.cpu's conv triple, im2col, col2im and transposes, the pointwise and
+batch norm kernels) in wall-clock timers and run 20 steps: ms per step spent inside each,
+and the whole step's median, measured the way the step runs. A conv's time includes the
+im2col/col2im/transposes it calls.
 """
 from __future__ import annotations
 
@@ -62,6 +69,8 @@ def main() -> int:
     p.add_argument("--bench", choices=["dcgan", "wgan_gp"], default="dcgan")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--kernel-timers", action="store_true",
+                   help="wall-clock timers around the kernels instead of cProfile")
     args = p.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
@@ -69,6 +78,8 @@ def main() -> int:
     from peers_minigrad import build_step  # noqa: PLC0415
 
     step, _, _, _ = build_step(args.bench, 64, "cpu", args.threads)
+    if args.kernel_timers:
+        return _kernel_timers(step, args.bench)
     for _ in range(3):
         step()
     t0 = time.perf_counter()
@@ -107,6 +118,48 @@ def main() -> int:
         short = filename.replace(str(ROOT) + "/", "")
         print(f"  {own * 1000 / args.steps:7.1f} ms  {calls // args.steps:5d} calls  "
               f"{short}:{line}({name})")
+    return 0
+
+
+def _kernel_timers(step, bench: str, steps: int = 20) -> int:
+    """ms per step inside each kernel function, by wall clock (see the module docstring)."""
+    import kernels.cpu  # noqa: PLC0415
+    import kernels.norm  # noqa: PLC0415
+    import kernels.pointwise  # noqa: PLC0415
+
+    spent, calls = defaultdict(float), defaultdict(int)
+
+    def timed(module, name):
+        inner = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - t0
+                calls[name] += 1
+        setattr(module, name, wrapper)    # callers look the name up on the module each call
+
+    for name in ("conv2d", "conv2d_dx", "conv2d_dw", "im2col", "col2im", "_as_rows"):
+        timed(kernels.cpu, name)
+    for name in ("leaky_relu", "slope_mul", "mask_mul"):
+        timed(kernels.pointwise, name)
+    for name in ("batch_norm_forward", "batch_norm_backward"):
+        timed(kernels.norm, name)
+    for _ in range(5):
+        step()
+    spent.clear(), calls.clear()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    print(f"{bench} step: median {times[len(times) // 2]:.1f} ms over {steps} steps, "
+          f"with timers")
+    for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {seconds * 1000 / steps:7.2f} ms  {calls[name] // steps:3d} calls  {name}")
     return 0
 
 
