@@ -205,10 +205,32 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, bias=None):
 
 # ------------------------------------------------------------------- the convolution triple
 
+@njit(parallel=True, cache=True)
+def _swap_kernel(src, shift, dst):
+    """dst[b, a, :] = src[a, b, :] + shift[a]: (A, B, P) -> (B, A, P), the moves between
+    NCHW (N, O, P) and the GEMMs' (O, N*P) order; shift is conv2d's bias, or zeros.
+    (In parallel over b: ~3x faster than numpy's single-threaded strided copy.)"""
+    A, B, P = src.shape
+    for b in prange(B):
+        for a in range(A):
+            add = shift[a]
+            for p in range(P):
+                dst[b, a, p] = src[a, b, p] + add
+
+
+def _swap(src, shift=None):
+    """(A, B, P) -> a new C-contiguous (B, A, P), plus shift[a] (A,) if given."""
+    A, B, P = src.shape
+    dst = np.empty((B, A, P), dtype=src.dtype)
+    _launch(_swap_kernel, np.ascontiguousarray(src),
+            np.zeros(A, dtype=src.dtype) if shift is None else shift, dst)
+    return dst
+
+
 def _as_rows(gy):
     """gy (N, O, OH, OW) -> (O, N*OH*OW), the column order of cols."""
     N, O, OH, OW = gy.shape
-    return np.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(O, N * OH * OW)
+    return _swap(gy.reshape(N, O, OH * OW)).reshape(O, N * OH * OW)
 
 
 # With few rows in cols (C*KH*KW: the single-channel layers, 1*4*4 = 16), the GEMM is tiny
@@ -232,11 +254,7 @@ def conv2d(x, w, stride, padding, dilation, keep_cols=False, bias=None):
             y += bias.reshape(1, O, 1)
     else:
         y_rows = (w2d @ cols).reshape(O, N, P)                 # (O, N*OH*OW)
-        y = np.empty((N, O, P), dtype=x.dtype)                 # moved to (N, O, OH*OW), and
-        if bias is None:                                       # the bias added on the way
-            np.copyto(y, y_rows.transpose(1, 0, 2))
-        else:
-            np.add(y_rows.transpose(1, 0, 2), bias.reshape(1, O, 1), out=y)
+        y = _swap(y_rows, bias)                                # (N, O, OH*OW), + bias
     y = y.reshape(N, O, OH, OW)
     return (y, cols) if keep_cols else y
 
