@@ -79,7 +79,7 @@ def main() -> int:
 
     step, _, _, _ = build_step(args.bench, 64, "cpu", args.threads)
     if args.kernel_timers:
-        return _kernel_timers(step, args.bench)
+        return _kernel_timers(step, args.bench, max(args.steps, 20))
     for _ in range(3):
         step()
     t0 = time.perf_counter()
@@ -121,7 +121,7 @@ def main() -> int:
     return 0
 
 
-def _kernel_timers(step, bench: str, steps: int = 20) -> int:
+def _kernel_timers(step, bench: str, steps: int) -> int:
     """ms per step inside each kernel function, by wall clock (see the module docstring)."""
     import kernels.cpu  # noqa: PLC0415
     import kernels.norm  # noqa: PLC0415
