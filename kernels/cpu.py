@@ -12,6 +12,9 @@ Convolution is lowered to one large matrix product (GEMM) per call:
     gx   = col2im(w.reshape(O, -1).T @ gy2)     # gy2 = gy as (O, N*OH*OW)
     gw   = gy2 @ cols.T                         # (O, C*KH*KW)
 
+A bias rides along for free: conv2d adds it while moving y into NCHW order (`_swap`, a
+parallel copy), conv_transpose2d (conv2d_dx) starts col2im's sums at it.
+
 The two data-movement kernels are driven by a small "tap table" computed once per shape:
 table[kh*KW + kw, oh*OW + ow] is the input pixel h*W + w that kernel tap (kh, kw) reads for
 output pixel (oh, ow), or -1 where that tap lands in the zero padding. Both kernels run over
@@ -31,7 +34,6 @@ import numba
 from numba import njit, prange
 
 from .shapes import adaptive_window, conv_out_hw
-
 
 
 def _choose_threading_layer():
