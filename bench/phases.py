@@ -10,6 +10,7 @@ Each peer runs in its own subprocess (never two at once); ms per phase are means
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -50,32 +51,35 @@ def run_worker(peer: str, steps: int) -> list:
     bce = F.binary_cross_entropy_with_logits
     total = [0.0] * len(PHASES)
 
-    def step(record: bool) -> None:
-        marks = [time.perf_counter()]
-        fake = G(z)
-        marks.append(time.perf_counter())
-        loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-        marks.append(time.perf_counter())
-        opt_d.zero_grad()
-        loss_d.backward()
-        marks.append(time.perf_counter())
-        opt_d.step()
-        marks.append(time.perf_counter())
-        loss_g = bce(D(fake), ones)
-        marks.append(time.perf_counter())
-        opt_g.zero_grad()
-        loss_g.backward()
-        marks.append(time.perf_counter())
-        opt_g.step()
-        marks.append(time.perf_counter())
-        if record:
-            for i in range(len(PHASES)):
-                total[i] += marks[i + 1] - marks[i]
+    @contextlib.contextmanager
+    def phase(i: int):
+        t0 = time.perf_counter()
+        yield
+        total[i] += time.perf_counter() - t0
+
+    def step() -> None:
+        with phase(0):
+            fake = G(z)
+        with phase(1):
+            loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        with phase(2):
+            opt_d.zero_grad()
+            loss_d.backward()
+        with phase(3):
+            opt_d.step()
+        with phase(4):
+            loss_g = bce(D(fake), ones)
+        with phase(5):
+            opt_g.zero_grad()
+            loss_g.backward()
+        with phase(6):
+            opt_g.step()
 
     for _ in range(5):
-        step(False)
+        step()
+    total[:] = [0.0] * len(PHASES)                # warm-up done: count from here
     for _ in range(steps):
-        step(True)
+        step()
     return [1000 * t / steps for t in total]
 
 

@@ -374,12 +374,21 @@ def test_max_pool_backward_ignores_out_of_range_argmax():
 
 # ------------------------------------------------------------------------- how it is run
 
+def _run_python(code, **env):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    clean = {k: v for k, v in os.environ.items() if k not in (
+        "NUMBA_THREADING_LAYER", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=dict(clean, **env),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
 def test_kernels_import_without_cupy_and_route_numpy_to_cpu():
     code = ("import sys; sys.modules['cupy'] = None; import kernels, numpy as np; "
             "y = kernels.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))); "
             "assert 'kernels.gpu' not in sys.modules and y.sum() == 16, y")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+    _run_python(code)
 
 
 def test_kernels_run_as_plain_python_with_jit_disabled():
@@ -391,19 +400,7 @@ def test_kernels_run_as_plain_python_with_jit_disabled():
             "assert np.allclose(kernels.conv2d_dx(gy, w, (5, 4), 2, 1), "
             "                   ref.conv2d_dx(gy, w, (5, 4), (2, 2), (1, 1))); "
             "assert np.allclose(kernels.max_pool2d(x, 2)[0], ref.max_pool2d(x, (2, 2))[0])")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
-
-
-def _run_python(code, **env):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    clean = {k: v for k, v in os.environ.items() if k not in (
-        "NUMBA_THREADING_LAYER", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
-    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=dict(clean, **env),
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()
+    _run_python(code, NUMBA_DISABLE_JIT="1")
 
 
 def test_thread_settings_are_chosen_without_leaking_into_the_environment():
