@@ -366,3 +366,19 @@ def test_masked_positions_give_zero_not_nan(device):
     inf = mg.tensor([-np.inf, np.inf], device=device)
     np.testing.assert_array_equal(F.relu(inf).numpy(), [0.0, np.inf])
     np.testing.assert_array_equal(inf.clamp(-1.0, 1.0).numpy(), [-1.0, 1.0])
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (2, 3, 4)], ids=["batch1", "3d"])
+@pytest.mark.parametrize("slope", [0.0, 0.2])
+def test_slope_mul_gradcheck_and_gradgradcheck(shape, slope, device):
+    """SlopeMul (leaky_relu's derivative with a fixed switch pattern) directly: linear in x,
+    its own backward."""
+    from minigrad.ops.elementwise import SlopeMul
+
+    x = make(shape, device, seed=21)
+    positive = x.xp.asarray(np.random.default_rng(22).random(shape) > 0.5)
+    y = SlopeMul(positive, slope)(x)
+    expected = np.where(mg.backend.to_numpy(positive), x.numpy(), slope * x.numpy())
+    np.testing.assert_array_equal(y.numpy(), expected)
+    assert mg.gradcheck(lambda t: SlopeMul(positive, slope)(t), [x])
+    assert mg.gradgradcheck(lambda t: SlopeMul(positive, slope)(t), [x])
