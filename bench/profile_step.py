@@ -8,6 +8,11 @@ groups the time two ways:
 
     python bench/profile_step.py --bench dcgan --steps 10
     python bench/profile_step.py --bench dcgan --kernel-timers    # no cProfile: see below
+    python bench/profile_step.py --device gpu --batch-size 64      # CuPy: the host's share
+
+On the GPU, CuPy launches kernels asynchronously: cProfile sees the host side (Python, the
+tape, CuPy's per-call cost of launching a kernel), and the device's own work shows up only
+where the host waits for it (`synchronize`, copies to the host).
 
 --kernel-timers: instead of cProfile (whose overhead inflates small calls), wrap the kernel
 functions (kernels.cpu's conv triple, im2col, col2im and transposes, the pointwise and
@@ -58,6 +63,8 @@ def _category(filename: str) -> str:
         return "optimizer (Adam updates)"
     if "/minigrad/" in path or "/bench/" in path:
         return "framework overhead (tape, Tensor, Module, Python)"
+    if "cupy" in path:
+        return "CuPy calls (kernel launches, allocation)"
     if filename.startswith("~") or "numpy" in path:
         return "numpy calls (reductions, copies, allocation)"
     return "other"
@@ -69,6 +76,9 @@ def main() -> int:
     p.add_argument("--bench", choices=["dcgan", "wgan_gp"], default="dcgan")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--top", type=int, default=12, help="how many functions to list")
     p.add_argument("--kernel-timers", action="store_true",
                    help="wall-clock timers around the kernels instead of cProfile")
     args = p.parse_args()
@@ -77,20 +87,23 @@ def main() -> int:
     sys.path[:0] = [str(HERE), str(ROOT)]
     from peers_minigrad import build_step  # noqa: PLC0415
 
-    step, _, _, _ = build_step(args.bench, 64, "cpu", args.threads)
+    step, sync, _, _ = build_step(args.bench, args.batch_size, args.device, args.threads)
     if args.kernel_timers:
         return _kernel_timers(step, args.bench, max(args.steps, 20))
     for _ in range(3):
         step()
+    sync()
     t0 = time.perf_counter()
     for _ in range(args.steps):
         step()
+    sync()
     wall = (time.perf_counter() - t0) / args.steps * 1000
 
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(args.steps):
         step()
+    sync()
     profiler.disable()
     stats = pstats.Stats(profiler).stats       # (file, line, name) -> (cc, nc, tt, ct, callers)
 
@@ -114,7 +127,7 @@ def main() -> int:
         print(f"  {value:7.1f} ms  {key}")
     print("\ntop functions by own time")
     for (filename, line, name), (_, calls, own, _, _) in sorted(
-            stats.items(), key=lambda kv: -kv[1][2])[:12]:
+            stats.items(), key=lambda kv: -kv[1][2])[:args.top]:
         short = filename.replace(str(ROOT) + "/", "")
         print(f"  {own * 1000 / args.steps:7.1f} ms  {calls // args.steps:5d} calls  "
               f"{short}:{line}({name})")

@@ -111,8 +111,8 @@ class HistoryPool:
         if self.images is None:
             self.images = xp.zeros((self.size,) + data.shape[1:], dtype=data.dtype)
         out = data.copy()
-        coins = backend.rng("cpu").random(data.shape[0])
-        picks = backend.rng("cpu").integers(0, self.size, size=data.shape[0])
+        coins = backend.rng().random(data.shape[0])
+        picks = backend.rng().integers(0, self.size, size=data.shape[0])
         for i in range(data.shape[0]):
             if self.count < self.size:
                 self.images[self.count] = data[i]
@@ -187,7 +187,7 @@ class Trainer:
         real_logits, fake_logits = self.D(real), self.D(fake_for_d)
         if c.loss in ("minimax", "nonsaturating"):
             real_label, fake_label = 1.0 - c.label_smoothing, 0.0
-            if c.label_flip and backend.rng("cpu").random() < c.label_flip:
+            if c.label_flip and backend.rng().random() < c.label_flip:
                 real_label, fake_label = fake_label, real_label
             loss = gan_losses.minimax_d_loss(real_logits, fake_logits, real_label, fake_label)
         else:

@@ -8,9 +8,10 @@ same op works on both devices.
 CuPy is imported lazily, the first time a GPU is asked for: the package imports and
 runs on a machine without CuPy.
 
-Random numbers: `manual_seed(seed)` reseeds one numpy Generator (CPU) and, if CuPy is
-present, one CuPy generator (GPU). All library randomness draws from them, so two CPU
-runs with the same seed are bit-for-bit identical.
+Random numbers: all library randomness draws from one numpy Generator, reseeded by
+`manual_seed(seed)`. GPU tensors are filled from it too (drawn on the CPU, then copied
+over), so a seed gives the same numbers on both devices, two runs with the same seed are
+bit-for-bit identical, and `get_rng_state()` is the whole random state of a run.
 """
 from __future__ import annotations
 
@@ -104,43 +105,41 @@ def to_numpy(array) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- random numbers
-_cpu_rng = np.random.default_rng(0)
-_gpu_rng = None
-_gpu_seed = 0
+_rng = np.random.default_rng(0)
 
 
 def manual_seed(seed: int) -> None:
-    """Seed every generator the library uses (CPU now, GPU when it is first used)."""
-    global _cpu_rng, _gpu_rng, _gpu_seed
-    _cpu_rng = np.random.default_rng(seed)
-    _gpu_seed = seed
-    _gpu_rng = None
-    if _cupy is not None:
-        _gpu_rng = _cupy.random.default_rng(seed)
+    """Seed the library's generator (every draw, on every device, comes from it)."""
+    global _rng
+    _rng = np.random.default_rng(seed)
 
 
-def rng(device: str = CPU):
-    """The generator for a device: numpy.random.Generator or cupy.random.Generator."""
-    global _gpu_rng
-    if normalize_device(device) == GPU:
-        if _gpu_rng is None:
-            _gpu_rng = cupy().random.default_rng(_gpu_seed)
-        return _gpu_rng
-    return _cpu_rng
+def rng() -> np.random.Generator:
+    """The library's one generator: a numpy Generator (PCG64).
+
+    It draws on the CPU for every device; `mg.randn(..., device="gpu")` copies the numbers
+    to the GPU. That costs a host-to-device copy (small next to a step for noise vectors,
+    WGAN-GP's alpha or a dropout mask), and buys two things: the same seed gives the same
+    numbers on the CPU and the GPU, and a checkpoint's `get_rng_state()` covers GPU runs,
+    which then resume bit for bit. (PyTorch keeps a second, (seed, offset) generator on
+    the GPU to avoid the copy.)
+    """
+    return _rng
 
 
 def get_rng_state() -> dict:
-    """The CPU generator's state as plain numbers (for checkpoints; no pickle)."""
-    state = _cpu_rng.bit_generator.state
+    """The generator's state as plain numbers (for checkpoints; no pickle)."""
+    state = _rng.bit_generator.state
     return {"bit_generator": state["bit_generator"],
             "state": int(state["state"]["state"]), "inc": int(state["state"]["inc"]),
             "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
 
 
 def set_rng_state(state: dict) -> None:
+    """Restore what `get_rng_state` returned: the following draws repeat exactly."""
     bit_gen = np.random.PCG64()
     bit_gen.state = {"bit_generator": str(state["bit_generator"]),
                      "state": {"state": int(state["state"]), "inc": int(state["inc"])},
                      "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
-    global _cpu_rng
-    _cpu_rng = np.random.Generator(bit_gen)
+    global _rng
+    _rng = np.random.Generator(bit_gen)

@@ -72,19 +72,22 @@ def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False) -> Te
 def randn(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """Standard normal samples from the library's seeded generator (mg.manual_seed)."""
     def fill(xp, s, d):
-        return backend.rng(device).standard_normal(s, dtype=np.float64).astype(d)
+        sample = backend.rng().standard_normal(s, dtype=np.float64).astype(d)
+        return backend.to_device(sample, device)
     return _make(fill, shape, dtype, device, requires_grad)
 
 
 def rand(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """Uniform samples in [0, 1) from the library's seeded generator."""
     def fill(xp, s, d):
-        return backend.rng(device).random(s, dtype=np.float64).astype(d)
+        sample = backend.rng().random(s, dtype=np.float64).astype(d)
+        return backend.to_device(sample, device)
     return _make(fill, shape, dtype, device, requires_grad)
 
 
 def randint(low, high, shape, device="cpu") -> Tensor:
-    return Tensor(backend.rng(device).integers(low, high, size=_shape((shape,))))
+    sample = backend.rng().integers(low, high, size=_shape((shape,)))
+    return Tensor(backend.to_device(sample, device))
 
 
 def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:

@@ -299,13 +299,14 @@ class Tensor:
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
         self._check_in_place("normal_")
-        sample = backend.rng(self.device).standard_normal(self.shape)
-        self._data[...] = sample * std + mean
+        sample = backend.rng().standard_normal(self.shape) * std + mean
+        self._data[...] = backend.to_device(sample.astype(self.dtype), self.device)
         return self._bump()
 
     def uniform_(self, low: float = 0.0, high: float = 1.0) -> "Tensor":
         self._check_in_place("uniform_")
-        self._data[...] = backend.rng(self.device).uniform(low, high, self.shape)
+        sample = backend.rng().uniform(low, high, self.shape)
+        self._data[...] = backend.to_device(sample.astype(self.dtype), self.device)
         return self._bump()
 
     def __setitem__(self, key, value) -> None:

@@ -354,6 +354,28 @@ def test_manual_seed_is_bit_for_bit_repeatable(device):
     assert draw()[0].tobytes() != first[0].tobytes()
 
 
+def test_a_seed_gives_the_same_numbers_on_every_device(device):
+    """One generator feeds both devices, so its state (get_rng_state) is the whole random
+    state of a run: a GPU run repeats a CPU run's noise and resumes from a checkpoint."""
+    def draw(dev):
+        x = mg.ones(3, 4, dtype=mg.float64, device=dev)
+        return [mg.randn(2, 3, device=dev).numpy(), mg.rand(4, device=dev).numpy(),
+                mg.randint(0, 10, (5,), device=dev).numpy(), F.dropout(x, 0.5).numpy(),
+                mg.zeros(3, device=dev).normal_(1.0, 2.0).numpy(),
+                mg.zeros(3, device=dev).uniform_(-1.0, 1.0).numpy()]
+
+    mg.manual_seed(7)
+    on_cpu = draw("cpu")
+    mg.manual_seed(7)
+    state = mg.backend.get_rng_state()
+    on_device = draw(device)
+    for a, b in zip(on_cpu, on_device):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    mg.manual_seed(99)
+    mg.backend.set_rng_state(state)
+    assert draw(device)[0].tobytes() == on_cpu[0].tobytes()
+
+
 def test_gradcheck_of_a_function_that_takes_a_gradient(device):
     """A WGAN-GP-style penalty, (||d critic / d x|| - 1)^2, differentiated w.r.t. the
     critic's weights and the input: gradcheck must keep the tape on for fn's own mg.grad."""

@@ -118,8 +118,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0.0
-    from ..backend import rng  # noqa: PLC0415
+    from .. import backend  # noqa: PLC0415
 
-    keep = rng(x.device).random(x.shape) >= p
-    mask = keep.astype(x.dtype) * (1.0 / (1.0 - p))
-    return E.MaskMul(mask.astype(x.dtype))(x)
+    keep = backend.rng().random(x.shape) >= p
+    mask = (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+    return E.MaskMul(backend.to_device(mask, x.device))(x)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every GPU check in one go, for a lent GPU machine where each minute counts:
+#
+#     bash bench/gpu_session.sh tests conv step example    # any subset, in any order
+#     (quick: the GPU cases of two test files; profile: cProfile of a DCGAN step)
+#
+# Runs from the source tree (PYTHONPATH=.), prints the tail of each part, and keeps the
+# full logs in $OUT (the device tool's folder that comes back) or ./gpu-logs.
+set -u
+OUT=${OUT:-gpu-logs}
+mkdir -p "$OUT"
+export PYTHONPATH=. PYTHONUNBUFFERED=1
+PY=${PY:-python3}
+
+{ nvidia-smi -L
+  $PY -c "import sys, numpy, numba, cupy; print(sys.version.split()[0], 'numpy', numpy.__version__,
+'numba', numba.__version__, 'cupy', cupy.__version__)"
+  $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" || true
+} 2>&1 | tee "$OUT/env.log"
+
+for part in "$@"; do
+  echo "=== $part"
+  case $part in
+    tests)   timeout 280 $PY -m pytest -m gpu -q -p no:cacheprovider -rfE --tb=short \
+               > "$OUT/tests.log" 2>&1; tail -60 "$OUT/tests.log" ;;
+    quick)   timeout 200 $PY -m pytest -m gpu -q -p no:cacheprovider -rfE --tb=short \
+               tests/test_autograd.py tests/test_serialize.py 2>&1 | tail -15 ;;
+    profile) timeout 120 $PY bench/profile_step.py --device gpu --steps 20 --top 45 \
+               2>&1 | tee "$OUT/profile.log" ;;
+    conv)    timeout 90 $PY bench/conv.py --device gpu 2>&1 | tee "$OUT/conv.log" ;;
+    step)    timeout 150 $PY bench/gan_step.py --device gpu --steps 50 --warmup 10 \
+               2>&1 | tee "$OUT/step64.log" | tail -12
+             timeout 150 $PY bench/gan_step.py --device gpu --batch-size 512 --steps 30 \
+               2>&1 | tee "$OUT/step512.log" | tail -12 ;;
+    example) timeout 400 $PY examples/dcgan_mnist.py --device gpu --offline --out /tmp/dcgan \
+               2>&1 | tee "$OUT/example.log" | tail -25
+             cp /tmp/dcgan/losses.png "$OUT/" 2>/dev/null
+             cp "$(ls /tmp/dcgan/*.png | grep -v losses | sort | tail -1)" "$OUT/" 2>/dev/null ;;
+    *) echo "unknown part: $part" ;;
+  esac
+done
