@@ -37,6 +37,10 @@ def build_step(bench: str, batch: int, device: str, threads: int):
     except RuntimeError:
         pass
     dev = torch.device("cuda" if device == "gpu" else "cpu")
+    # float32 arithmetic on both sides: cuDNN's convolutions default to TF32 (10-bit
+    # mantissas), which moves the first G loss by 4e-4 and would make the race unequal.
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     params, data = make_params(), make_data(batch)
     G = _generator()
     _load(G, params, ["g_fc", "g_bn0", "g_dc1", "g_bn1", "g_dc2"])

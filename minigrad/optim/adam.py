@@ -1,7 +1,7 @@
 """Adam (Kingma & Ba, 2015), with bias correction, as torch.optim.Adam (amsgrad=False)."""
 from __future__ import annotations
 
-import math
+from kernels.optim import adam_update
 
 from .optimizer import Optimizer, Params, _check_range
 
@@ -19,6 +19,9 @@ class Adam(Optimizer):
 
     which is the paper's p - lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / bias1 and
     v_hat = v / bias2, except that eps is added to sqrt(v_hat) as PyTorch does.
+    The formula runs as one fused loop per parameter (kernels/optim.py: numba on the CPU,
+    one CUDA kernel on the GPU); `adam_update_reference` there is the same formula with
+    array operations, and gives the same bits.
     The GAN settings of DCGAN are lr=2e-4, betas=(0.5, 0.999); WGAN-GP uses
     lr=1e-4, betas=(0.0, 0.9).
     """
@@ -37,30 +40,13 @@ class Adam(Optimizer):
         _check_range("weight_decay", group["weight_decay"], 0.0)
 
     def _update(self, p, g, state, group) -> None:
-        xp = p.xp
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(p.data)     # m
-            state["exp_avg_sq"] = xp.zeros_like(p.data)  # v
+            state["exp_avg"] = p.xp.zeros_like(p.data)     # m
+            state["exp_avg_sq"] = p.xp.zeros_like(p.data)  # v
         state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
-        _lerp_(m, g, 1 - beta1)       # m = beta1 m + (1 - beta1) g
-        v *= beta2
-        v += (1 - beta2) * g * g      # v = beta2 v + (1 - beta2) g^2
-        bias1 = 1 - beta1 ** t        # Python floats: no device sync, no dtype promotion
-        bias2 = 1 - beta2 ** t
-        denom = xp.sqrt(v) / math.sqrt(bias2) + group["eps"]
-        step_size = group["lr"] / bias1
-        p.data -= step_size * m / denom  # in place; the .data setter bumps the version
-
-
-def _lerp_(a, b, weight: float) -> None:
-    """a = a + weight * (b - a), in place, rounded as torch.lerp_ rounds it (the form
-    depends on whether weight < 0.5), so that results agree with PyTorch's Adam."""
-    if weight < 0.5:
-        a += weight * (b - a)
-    else:
-        a[...] = b - (b - a) * (1 - weight)
+        adam_update(p.data, g, state["exp_avg"], state["exp_avg_sq"], step=state["step"],
+                    lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                    weight_decay=group["weight_decay"])
+        p._bump()  # p changed in place: graphs that saved it must refuse to backward

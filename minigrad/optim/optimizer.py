@@ -13,8 +13,9 @@ parameter's own dtype and device) and keeps what it remembers between steps (mom
 buffers, moving averages) in `state`, a dict of plain arrays and Python numbers.
 
 Updates never build a graph (they work on `.data`, not on Tensors), and they assign
-through the `.data` setter, which bumps the parameter's version counter: a graph that saved
-the old value for its backward pass then refuses to run instead of giving a wrong gradient.
+through the `.data` setter, which bumps the parameter's version counter (Adam's fused
+kernel writes in place and bumps it with `p._bump()`): a graph that saved the old value
+for its backward pass then refuses to run instead of giving a wrong gradient.
 
 `state_dict()` / `load_state_dict()` follow PyTorch: parameters are named by their position
 (0, 1, 2, ... over all groups in order), so a state dict contains only numbers and arrays

@@ -1,7 +1,6 @@
 """RMSprop (Tieleman & Hinton, 2012): the optimizer of the original WGAN."""
 from __future__ import annotations
 
-from .adam import _lerp_
 from .optimizer import Optimizer, Params, _check_range
 
 
@@ -62,3 +61,12 @@ class RMSprop(Optimizer):
             p.data -= group["lr"] * buf
         else:
             p.data -= group["lr"] * g / avg  # in place; the .data setter bumps the version
+
+
+def _lerp_(a, b, weight: float) -> None:
+    """a = a + weight * (b - a), in place, rounded as torch.lerp_ rounds it (the form
+    depends on whether weight < 0.5), so that results agree with PyTorch's RMSprop."""
+    if weight < 0.5:
+        a += weight * (b - a)
+    else:
+        a[...] = b - (b - a) * (1 - weight)
