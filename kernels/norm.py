@@ -271,14 +271,14 @@ def _cpu_backward(gy, x, mean, inv_std, weight, grad_input):
 
 # ----------------------------------------------------------------- GPU (CuPy)
 # The same passes as the numba loops, as two CUDA kernels: one block of threads per channel.
-# The block's threads share its M values (thread t takes values t, t + 256, ...), add their
+# The block's threads share its M values (thread t takes values t, t + 512, ...), add their
 # partial sums in float64, and combine them in shared memory (`block_sum`); every thread
 # then knows the channel's statistics and writes its share of y or grad_input. A
 # block per channel is enough parallelism for a GAN's layers (64-512 channels) and keeps
 # each statistic a plain sum in one place; no atomics, no second launch.
 _GPU_SOURCE = r"""
 typedef long long i64;
-#define THREADS 256
+#define THREADS 512
 // Where the j-th value (j = n*L + l) of channel c lies in a contiguous (N, C, L) array.
 #define X_INDEX(j) (((j) / L * C + c) * L + (j) % L)
 
@@ -346,7 +346,7 @@ __global__ void batch_norm_backward(const T* gy, const T* x, const T* mean, cons
                                               - ((double)x[X_INDEX(j)] - m) * k));
 }
 """
-_GPU_THREADS = 256   # THREADS in the source
+_GPU_THREADS = 512   # THREADS in the source
 _gpu_module = None
 
 

@@ -93,6 +93,24 @@ def test_conv_triple_matches_reference(device, x_shape, k, s, p, d):
                  ref.col2im(c, x_shape, k, pair(s), pair(p), pair(d)))
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(_GPU_REASON is not None, reason=_GPU_REASON or "")
+@pytest.mark.parametrize("k,s,p,d", [((4, 4), 2, 1, 1), ((3, 2), 1, 2, 2), ((2, 3), 3, 0, 1)])
+def test_gpu_im2col_and_col2im_with_64_bit_indices(monkeypatch, k, s, p, d):
+    """im2col/col2im index in int (32-bit) when every index fits, else long long: force
+    the long long build on small arrays and check it against the reference as well."""
+    import kernels.gpu
+    monkeypatch.setattr(kernels.gpu, "_INT32_LIMIT", 0)
+    rng = np.random.default_rng(5)
+    x_shape = (2, 3, 9, 8)
+    x = randn(rng, x_shape)
+    X = to_device(x, "gpu")
+    cols = kernels.im2col(X, k, s, p, d)
+    assert_close(cols, ref.im2col(x, k, pair(s), pair(p), pair(d)))
+    assert_close(kernels.col2im(cols, x_shape, k, s, p, d),
+                 ref.col2im(to_numpy(cols), x_shape, k, pair(s), pair(p), pair(d)))
+
+
 TRANSPOSED_GRID = [(k, s, p, op, d) for k, s, p, op, d in itertools.product(
     [(3, 3), (4, 4), (2, 3)], [1, 2, 3], [0, 1, 2], [0, 1], [1, 2]) if op < s]
 
