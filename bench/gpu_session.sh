@@ -21,17 +21,17 @@ PY=${PY:-python3}
 for part in "$@"; do
   echo "=== $part"
   case $part in
-    tests)   timeout 280 $PY -m pytest -m gpu -q -p no:cacheprovider -rfE --tb=short \
+    tests)   timeout 280 $PY -m pytest -m gpu -q -W ignore::DeprecationWarning -p no:cacheprovider -rfE --tb=short \
                > "$OUT/tests.log" 2>&1; tail -60 "$OUT/tests.log" ;;
     quick)   timeout 200 $PY -m pytest -m gpu -q -p no:cacheprovider -rfE --tb=short \
                tests/test_autograd.py tests/test_serialize.py 2>&1 | tail -15 ;;
     profile) timeout 120 $PY bench/profile_step.py --device gpu --steps 20 --top 45 \
                2>&1 | tee "$OUT/profile.log" ;;
     conv)    timeout 90 $PY bench/conv.py --device gpu 2>&1 | tee "$OUT/conv.log" ;;
-    step)    timeout 150 $PY bench/gan_step.py --device gpu --steps 50 --warmup 10 \
-               2>&1 | tee "$OUT/step64.log" | tail -12
-             timeout 150 $PY bench/gan_step.py --device gpu --batch-size 512 --steps 30 \
-               2>&1 | tee "$OUT/step512.log" | tail -12 ;;
+    step)    timeout 200 $PY bench/gan_step.py --device gpu --steps 50 --warmup 20 --rounds 3 \
+               2>&1 | tee "$OUT/step64.log" | grep -v '^{' | tail -14
+             timeout 200 $PY bench/gan_step.py --device gpu --batch-size 512 --steps 30 \
+               --warmup 20 --rounds 3 2>&1 | tee "$OUT/step512.log" | grep -v '^{' | tail -14 ;;
     example) timeout 400 $PY examples/dcgan_mnist.py --device gpu --offline --out /tmp/dcgan \
                2>&1 | tee "$OUT/example.log" | tail -25
              cp /tmp/dcgan/losses.png "$OUT/" 2>/dev/null

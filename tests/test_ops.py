@@ -131,6 +131,16 @@ MATMUL = [
     case("batch1", lambda a, b: a @ b, normal(1, 3), normal(3, 2)),
     case("outer", lambda a, b: a @ b, normal(4, 1), normal(1, 3)),          # inner dim 1
     case("batched-outer", lambda a, b: a @ b, normal(2, 1, 3, 1), normal(2, 1, 2)),
+    # F.linear is one op (Linear): with and without bias, batch 1, leading dims, 1-D input,
+    # one output (its backward takes matmul's outer-product path), a bias without grad
+    case("linear", F.linear, normal(4, 3), normal(2, 3), normal(2)),
+    case("linear-no-bias", F.linear, normal(4, 3), normal(2, 3)),
+    case("linear-batch1", F.linear, normal(1, 3), normal(2, 3), normal(2)),
+    case("linear-leading-dims", F.linear, normal(2, 2, 3), normal(4, 3), normal(4)),
+    case("linear-1d", F.linear, normal(3), normal(2, 3), normal(2)),
+    case("linear-one-output", F.linear, normal(5, 3), normal(1, 3), normal(1)),
+    case("linear-bias-constant", F.linear, normal(4, 3), normal(2, 3),
+         lambda device, seed: make((2,), device, requires_grad=False, seed=seed)),
 ]
 
 SHAPE = [
@@ -193,6 +203,10 @@ LOSSES = [
         ("bce", F.binary_cross_entropy, (unit(2, 3), unit(2, 3, requires_grad=False))),
         ("bce-logits", F.binary_cross_entropy_with_logits,
          (normal(2, 3), unit(2, 3, requires_grad=False))),
+        ("bce-logits-target-grad", F.binary_cross_entropy_with_logits,
+         (normal(2, 3), normal(2, 3))),
+        ("bce-logits-batch1", F.binary_cross_entropy_with_logits,
+         (normal(1, 1), unit(1, 1, requires_grad=False))),
         ("mse", F.mse_loss, (normal(2, 3), normal(2, 3))),
         ("l1", F.l1_loss, (normal(2, 3), normal(2, 3))),
         ("cross_entropy", F.cross_entropy, (normal(4, 3), labels(4, 3))),

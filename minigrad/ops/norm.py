@@ -24,9 +24,9 @@ from ..backend import xp_of
 from ..tensor import Tensor
 from .elementwise import where
 from .index import getitem
-from .matmul import matmul
+from .matmul import Linear, matmul
 from .reduce import mean, sum, var
-from .shape import reshape, transpose
+from .shape import reshape
 
 
 class Standardize(Function):
@@ -150,14 +150,24 @@ class BatchNorm(Function):
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b.   x (..., in), W (out, in), b (out,) -> y (..., out)
 
-    A composition: dL/dx = g W, dL/dW = g^T x (summed over the leading dims), dL/db = sum g.
+    One op, Linear (ops/matmul.py): dL/dx = g W, dL/dW = g^T x, dL/db = sum g, with the
+    leading dims of x flattened into one (and restored on y).
     """
+    if input.ndim == 0:
+        raise ValueError("linear: the input needs at least 1 dimension, got a scalar")
     if input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input has {input.shape[-1]} features (shape "
                          f"{tuple(input.shape)}) but the weight {tuple(weight.shape)} "
                          f"expects {weight.shape[1]}")
-    output = matmul(input, transpose(weight, 0, 1))     # (..., out)
-    return output if bias is None else output + bias
+    if weight.ndim != 2 or (bias is not None and tuple(bias.shape) != (weight.shape[0],)):
+        raise ValueError(f"linear: expected weight (out, in) and bias (out,), got "
+                         f"{tuple(weight.shape)} and "
+                         f"{None if bias is None else tuple(bias.shape)}")
+    lead = tuple(input.shape[:-1])
+    x = input if input.ndim == 2 else reshape(input, -1, input.shape[-1])   # (N, in)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    output = Linear()(*args)                                                # (N, out)
+    return output if input.ndim == 2 else reshape(output, *lead, weight.shape[0])
 
 
 # ------------------------------------------------------------------ batch norm
