@@ -59,10 +59,10 @@ class GetItemGrad(Function):
     def forward(self, g):
         xp = xp_of(g)
         out = xp.zeros(self.shape, dtype=g.dtype)
-        if _has_array(self.key) and xp is np:
-            np.add.at(out, self.key, g)      # repeats accumulate
+        if _has_array(self.key) and hasattr(xp.add, "at"):
+            xp.add.at(out, self.key, g)      # repeats accumulate (numpy; CuPy >= 13)
         elif _has_array(self.key):
-            import cupyx  # noqa: PLC0415 (GPU only: CuPy's name for add.at)
+            import cupyx  # noqa: PLC0415 (older CuPy's name for add.at)
 
             cupyx.scatter_add(out, self.key, g)
         else:
