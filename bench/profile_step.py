@@ -9,10 +9,14 @@ groups the time two ways:
     python bench/profile_step.py --bench dcgan --steps 10
     python bench/profile_step.py --bench dcgan --kernel-timers    # no cProfile: see below
     python bench/profile_step.py --device gpu --batch-size 64      # CuPy: the host's share
+    python bench/profile_step.py --device gpu --batch-size 512 --gpu-kernels
 
 On the GPU, CuPy launches kernels asynchronously: cProfile sees the host side (Python, the
 tape, CuPy's per-call cost of launching a kernel), and the device's own work shows up only
 where the host waits for it (`synchronize`, copies to the host).
+--gpu-kernels: the device's side instead: GPU time per CUDA kernel over 5 steps, read by
+PyTorch's profiler (CUPTI records every kernel of the process, CuPy's and cuBLAS's too;
+needs PyTorch), then the same for PyTorch's own step.
 
 --kernel-timers: instead of cProfile (whose overhead inflates small calls), wrap the kernel
 functions (kernels.cpu's conv triple, im2col, col2im and transposes, the pointwise and
@@ -79,6 +83,8 @@ def main() -> int:
     p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--top", type=int, default=12, help="how many functions to list")
+    p.add_argument("--gpu-kernels", action="store_true",
+                   help="GPU time per CUDA kernel (needs PyTorch's profiler), with PyTorch's")
     p.add_argument("--kernel-timers", action="store_true",
                    help="wall-clock timers around the kernels instead of cProfile")
     args = p.parse_args()
@@ -87,6 +93,8 @@ def main() -> int:
     sys.path[:0] = [str(HERE), str(ROOT)]
     from peers_minigrad import build_step  # noqa: PLC0415
 
+    if args.gpu_kernels:
+        return _gpu_kernels(args.bench, args.batch_size, args.threads)
     step, sync, _, _ = build_step(args.bench, args.batch_size, args.device, args.threads)
     if args.kernel_timers:
         return _kernel_timers(step, args.bench, max(args.steps, 20))
@@ -131,6 +139,27 @@ def main() -> int:
         short = filename.replace(str(ROOT) + "/", "")
         print(f"  {own * 1000 / args.steps:7.1f} ms  {calls // args.steps:5d} calls  "
               f"{short}:{line}({name})")
+    return 0
+
+
+def _gpu_kernels(bench: str, batch: int, threads: int) -> int:
+    """GPU time per CUDA kernel over 5 steps, minigrad's and then PyTorch's."""
+    import peers_minigrad  # noqa: PLC0415
+    import peers_torch  # noqa: PLC0415
+    from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
+
+    for name, peer in (("minigrad", peers_minigrad), ("PyTorch", peers_torch)):
+        step, sync, _, _ = peer.build_step(bench, batch, "gpu", threads)
+        for _ in range(5):
+            step()
+        sync()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(5):
+                step()
+            sync()
+        print(f"== {name}, {bench} batch {batch}: GPU time per kernel over 5 steps")
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=20,
+                                        max_name_column_width=60))
     return 0
 
 
