@@ -8,6 +8,11 @@ BatchNorm2d, 1 for BatchNorm1d on (N, C)). Every channel c has M = N*L values x[
         var[c]     = 1/M sum_{n,l} (x[n, c, l] - mean[c])^2          (biased)
         inv_std[c] = 1 / sqrt(var[c] + eps)
         y          = (x - mean) * inv_std * weight + bias              (per channel)
+      and, when running_mean / running_var are given (training), in place:
+        running_mean = momentum * mean + (1 - momentum) * running_mean
+        running_var  = momentum * var * M / (M - 1) + (1 - momentum) * running_var
+        (the unbiased variance; in float64, rounded once, as PyTorch computes them: a
+        layer's running statistics cost no extra pass and no extra launch)
 
     backward(gy, x, mean, inv_std, weight) -> (grad_input, grad_weight, grad_bias)
         x_hat       = (x - mean) * inv_std        (recomputed from x: never stored)
@@ -55,10 +60,17 @@ def _per_channel(v, ndim: int):
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-def batch_norm_forward_reference(x, weight, bias, eps: float):
+def batch_norm_forward_reference(x, weight, bias, eps: float, running_mean=None,
+                                  running_var=None, momentum: float = 0.1):
     axes, x64 = _stat_axes(x), x.astype(np.float64)
     mean = x64.mean(axis=axes)                                      # (C,)
     var = ((x64 - _per_channel(mean, x.ndim)) ** 2).mean(axis=axes)  # (C,), biased
+    M = x.size // x.shape[1]
+    if running_mean is not None:
+        running_mean[...] = momentum * mean + (1 - momentum) * running_mean.astype(np.float64)
+    if running_var is not None:
+        running_var[...] = (momentum * (var * M / (M - 1))
+                            + (1 - momentum) * running_var.astype(np.float64))
     x_hat = (x64 - _per_channel(mean, x.ndim)) / np.sqrt(_per_channel(var, x.ndim) + eps)
     y = x_hat
     if weight is not None:
@@ -103,7 +115,24 @@ def batch_norm_backward_reference(gy, x, mean, inv_std, weight, grad_input: bool
 # fastmath "reassoc" lets LLVM split a running sum into several vector lanes (the same
 # additions in another order; measured 8x faster on (64, 64, 196)); it does not assume
 # away inf or nan.
-def _forward_loop(x, weight, bias, eps, block, y, mean, var):       # x, y (N, C, L)
+def _update_running_loop(running_mean, running_var, momentum, c0, block_mean, block_var, M):
+    """The running statistics of channels c0, c0 + 1, ... (skipped where the running array
+    is empty: none was given), in float64, rounded once on the store."""
+    for j in range(block_mean.size):
+        if running_mean.size:
+            running_mean[c0 + j] = (momentum * block_mean[j]
+                                    + (1.0 - momentum) * np.float64(running_mean[c0 + j]))
+        if running_var.size:
+            unbiased = block_var[j] * M / (M - 1)
+            running_var[c0 + j] = (momentum * unbiased
+                                   + (1.0 - momentum) * np.float64(running_var[c0 + j]))
+
+
+_update_running = njit(cache=True)(_update_running_loop)
+
+
+def _forward_loop(x, weight, bias, eps, block, y, mean, var, running_mean, running_var,
+                  momentum):                                       # x, y (N, C, L)
     N, C, L = x.shape
     M = N * L
     for b in prange((C + block - 1) // block):
@@ -127,6 +156,7 @@ def _forward_loop(x, weight, bias, eps, block, y, mean, var):       # x, y (N, C
         block_var = squares / M
         scale = weight[c0:c1] / np.sqrt(block_var + eps)  # weight * inv_std
         mean[c0:c1], var[c0:c1] = block_mean, block_var
+        _update_running(running_mean, running_var, momentum, c0, block_mean, block_var, M)
         for n in range(N):
             for j in range(c1 - c0):
                 m, scale_j, shift = block_mean[j], scale[j], bias[c0 + j]
@@ -134,7 +164,8 @@ def _forward_loop(x, weight, bias, eps, block, y, mean, var):       # x, y (N, C
                     y[n, c0 + j, l] = (x[n, c0 + j, l] - m) * scale_j + shift
 
 
-def _forward_rows_loop(x, weight, bias, eps, block, y, mean, var):  # x, y (N, C)
+def _forward_rows_loop(x, weight, bias, eps, block, y, mean, var, running_mean, running_var,
+                       momentum):                                  # x, y (N, C)
     N, C = x.shape
     for b in prange((C + block - 1) // block):
         c0, c1 = b * block, min(C, (b + 1) * block)
@@ -153,6 +184,7 @@ def _forward_rows_loop(x, weight, bias, eps, block, y, mean, var):  # x, y (N, C
         block_var = squares / N
         scale, shift = weight[c0:c1] / np.sqrt(block_var + eps), bias[c0:c1]
         mean[c0:c1], var[c0:c1] = block_mean, block_var
+        _update_running(running_mean, running_var, momentum, c0, block_mean, block_var, N)
         for n in range(N):
             row, out = x[n, c0:c1], y[n, c0:c1]
             for j in range(c1 - c0):
@@ -251,12 +283,15 @@ def _channel_block(C: int) -> int:
     return max(1, -(-C // _TASKS))
 
 
-def _cpu_forward(x, weight, bias, eps):
+def _cpu_forward(x, weight, bias, eps, running_mean, running_var, momentum):
     x_view = _as_ncl(x)
     y = np.empty_like(x_view)
     mean, var = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+    none = np.empty(0, x.dtype)                          # "no running array" for numba
     _launch(_kernel("forward", x_view), x_view, weight, bias, float(eps),
-            _channel_block(x.shape[1]), y, mean, var)
+            _channel_block(x.shape[1]), y, mean, var,
+            none if running_mean is None else running_mean,
+            none if running_var is None else running_var, float(momentum))
     return y.reshape(x.shape), mean, var
 
 
@@ -298,7 +333,9 @@ __device__ double block_sum(double value, double* shared) {
 // x, y (N, C, L); channel c = blockIdx.x holds x[n, c, l] for j = n*L + l < M = N*L.
 template <typename T>
 __global__ void batch_norm_forward(const T* x, const T* weight, const T* bias, double eps,
-                                   i64 N, i64 C, i64 L, T* y, T* mean_out, T* var_out) {
+                                   i64 N, i64 C, i64 L, T* y, T* mean_out, T* var_out,
+                                   T* running_mean, T* running_var, double momentum,
+                                   int update_mean, int update_var) {
     __shared__ double shared[THREADS];
     const i64 c = blockIdx.x, M = N * L;
     double sum = 0.0;                                          // pass 1: the mean
@@ -316,6 +353,11 @@ __global__ void batch_norm_forward(const T* x, const T* weight, const T* bias, d
     if (threadIdx.x == 0) {
         mean_out[c] = (T)mean;
         var_out[c] = (T)var;
+        if (update_mean)                                       // in float64, rounded once
+            running_mean[c] = (T)(momentum * mean + (1.0 - momentum) * (double)running_mean[c]);
+        if (update_var)
+            running_var[c] = (T)(momentum * (var * M / (M - 1))
+                                 + (1.0 - momentum) * (double)running_var[c]);
     }
 }
 
@@ -372,7 +414,7 @@ def _gpu_ncl(a):
     return a, (np.int64(N), np.int64(C), np.int64(a.size // (N * C) if N * C else 0))
 
 
-def _gpu_forward(x, weight, bias, eps):
+def _gpu_forward(x, weight, bias, eps, running_mean, running_var, momentum):
     import cupy  # noqa: PLC0415 (GPU only)
 
     x, ncl = _gpu_ncl(x)
@@ -381,7 +423,11 @@ def _gpu_forward(x, weight, bias, eps):
     mean, var = cupy.empty(C, x.dtype), cupy.empty(C, x.dtype)
     if x.size:
         _gpu_kernel("batch_norm_forward", x.dtype)(
-            (C,), (_GPU_THREADS,), (x, weight, bias, np.float64(eps), *ncl, y, mean, var))
+            (C,), (_GPU_THREADS,), (x, weight, bias, np.float64(eps), *ncl, y, mean, var,
+                                    mean if running_mean is None else running_mean,
+                                    var if running_var is None else running_var,
+                                    np.float64(momentum), np.int32(running_mean is not None),
+                                    np.int32(running_var is not None)))
     else:                                    # no values: statistics undefined, as 0/0
         mean.fill(np.nan)
         var.fill(np.nan)
@@ -429,14 +475,31 @@ def _check(op: str, x, **per_channel):
                              f"{tuple(x.shape)}, got {tuple(v.shape)}")
 
 
-def batch_norm_forward(x, weight=None, bias=None, eps: float = 1e-5):
+def batch_norm_forward(x, weight=None, bias=None, eps: float = 1e-5, running_mean=None,
+                       running_var=None, momentum: float = 0.1):
     """(y, mean, var): y the batch-normalised x (N, C, ...), mean and biased var (C,), all
-    of x's dtype. weight, bias (C,) or None (1 and 0)."""
-    _check("batch_norm_forward", x, weight=weight, bias=bias)
+    of x's dtype. weight, bias (C,) or None (1 and 0).
+
+    running_mean, running_var: (C,) contiguous arrays of x's dtype and device, or None.
+    Those given are updated in place (see the module docstring), with this momentum."""
+    _check("batch_norm_forward", x, weight=weight, bias=bias, running_mean=running_mean,
+           running_var=running_var)
+    M = x.size // x.shape[1] if x.shape[1] else 0
+    for name, running in (("running_mean", running_mean), ("running_var", running_var)):
+        if running is None:
+            continue
+        if (running.dtype != x.dtype or _is_cupy(running) != _is_cupy(x)
+                or not running.flags.c_contiguous):
+            raise ValueError(f"batch_norm_forward: {name} must be a contiguous {x.dtype} "
+                             f"array on x's device, got {running.dtype} on "
+                             f"{'gpu' if _is_cupy(running) else 'cpu'}")
+        if M < 2:
+            raise ValueError(f"batch_norm_forward: updating {name} needs more than 1 value "
+                             f"per channel, got input {tuple(x.shape)}")
     weight, bias = _affine_or_identity(x, weight, bias)
     if _is_cupy(x):
-        return _gpu_forward(x, weight, bias, eps)
-    return _cpu_forward(x, weight, bias, eps)
+        return _gpu_forward(x, weight, bias, eps, running_mean, running_var, momentum)
+    return _cpu_forward(x, weight, bias, eps, running_mean, running_var, momentum)
 
 
 def batch_norm_backward(gy, x, mean, inv_std, weight=None, grad_input: bool = True):

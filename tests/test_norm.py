@@ -109,6 +109,46 @@ def test_batch_norm_kernels_match_reference(device, shape, dtype, affine):
         _assert_close(actual, wanted, dtype)
 
 
+@pytest.mark.parametrize("shape", [(7, 5), (41, 803), (3, 5, 7), (4, 9, 31, 31)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("which", ["both", "mean", "var"])
+def test_batch_norm_forward_kernel_updates_the_running_statistics(device, shape, dtype,
+                                                                   which):
+    """running = momentum * batch + (1 - momentum) * running, unbiased var, in place; a
+    running array not given is not touched (and the others' results do not change)."""
+    x, _, weight, bias = _kernel_inputs(shape, dtype, True, seed=4)
+    C, rng = shape[1], np.random.default_rng(5)
+    start_mean, start_var = rng.standard_normal(C).astype(dtype), rng.random(C).astype(dtype)
+    running = {"mean": _as_device(start_mean.copy(), device) if which != "var" else None,
+               "var": _as_device(start_var.copy(), device) if which != "mean" else None}
+    y, mean, var = norm_kernels.batch_norm_forward(
+        _as_device(x, device), _as_device(weight, device), _as_device(bias, device), 1e-5,
+        running["mean"], running["var"], momentum=0.3)
+    ref_mean, ref_var = start_mean.copy(), start_var.copy()
+    expected = norm_kernels.batch_norm_forward_reference(x, weight, bias, 1e-5, ref_mean,
+                                                         ref_var, momentum=0.3)
+    for actual, wanted in zip((y, mean, var), expected):
+        _assert_close(actual, wanted, dtype)
+    M = x.size // C
+    unbiased = x.astype(np.float64).var(axis=(0,) + tuple(range(2, x.ndim))) * M / (M - 1)
+    np.testing.assert_allclose(ref_var, 0.3 * unbiased + 0.7 * start_var,
+                               rtol=1e-6 if dtype == np.float32 else 1e-12)
+    if running["mean"] is not None:
+        _assert_close(running["mean"], ref_mean, dtype)
+    if running["var"] is not None:
+        _assert_close(running["var"], ref_var, dtype)
+
+
+def test_batch_norm_forward_kernel_checks_the_running_arrays():
+    x = np.ones((4, 3), np.float32)
+    with pytest.raises(ValueError, match="running_var must be a contiguous float32 array"):
+        norm_kernels.batch_norm_forward(x, running_var=np.ones(3))
+    with pytest.raises(ValueError, match=r"running_mean must have shape \(3,\)"):
+        norm_kernels.batch_norm_forward(x, running_mean=np.ones(4, np.float32))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        norm_kernels.batch_norm_forward(x[:1], running_mean=np.ones(3, np.float32))
+
+
 def test_batch_norm_reference_is_the_textbook_formula():
     """The oracle itself, against numpy's own mean and var and the backward formula
     written out from the chain rule (dL/dx through x_hat, mean and var)."""

@@ -107,11 +107,17 @@ class BatchNorm(Function):
     agree. Without the affine part, weight = 1 and bias = 0 come in as constants.
     """
 
-    def __init__(self, eps: float):
+    def __init__(self, eps: float, running_mean=None, running_var=None, momentum=0.1):
         self.eps = float(eps)
+        # Raw (C,) arrays that the forward kernel updates in place (training's running
+        # statistics, no gradient), or None.
+        self.running = (running_mean, running_var, momentum)
 
     def forward(self, x, weight, bias):
-        y, self.mean, self.var = norm_kernels.batch_norm_forward(x, weight, bias, self.eps)
+        running_mean, running_var, momentum = self.running
+        self.running = None
+        y, self.mean, self.var = norm_kernels.batch_norm_forward(
+            x, weight, bias, self.eps, running_mean, running_var, momentum)
         self.inv_std = 1.0 / xp_of(x).sqrt(self.var + self.eps)     # (C,)
         return y
 
@@ -221,10 +227,21 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         weight = Tensor._from_op(xp.ones(C, dtype=input.dtype), False)
     if bias is None:
         bias = Tensor._from_op(xp.zeros(C, dtype=input.dtype), False)
-    norm = BatchNorm(eps)
+    # The kernel updates the running statistics while it has the batch's (no extra pass);
+    # running tensors of another dtype or layout are updated here afterwards.
+    in_kernel = [r is not None and r.dtype == input.dtype and r.device == input.device
+                 and not r.requires_grad and r.data.flags.c_contiguous
+                 for r in (running_mean, running_var)]
+    norm = BatchNorm(eps, running_mean.data if in_kernel[0] else None,
+                     running_var.data if in_kernel[1] else None, momentum)
     output = norm(input, weight, bias)
-    _update_running(running_mean, norm.mean, momentum)
-    _update_running(running_var, norm.var * (n / (n - 1)), momentum)
+    for running, updated in zip((running_mean, running_var), in_kernel):
+        if updated:
+            running._bump()                                # changed in place
+    if not in_kernel[0]:
+        _update_running(running_mean, norm.mean, momentum)
+    if not in_kernel[1]:
+        _update_running(running_var, norm.var * (n / (n - 1)), momentum)
     return output
 
 
