@@ -310,6 +310,12 @@ def _module():
     return cupy.RawModule(code=_SOURCE, name_expressions=names)
 
 
+@functools.lru_cache(maxsize=None)
+def _function(full_name: str):
+    """One compiled kernel, e.g. "im2col<float, int>" (looked up once, then remembered)."""
+    return _module().get_function(full_name)
+
+
 def _launch(name, dtype, total, *args, largest_index=None):
     """Run kernel `name`<dtype> over `total` elements; ints become i64, floats double.
     For the kernels in _INDEXED, `largest_index` (the size of the largest array the call
@@ -320,9 +326,9 @@ def _launch(name, dtype, total, *args, largest_index=None):
     if name in _INDEXED:
         small = largest_index < _INT32_LIMIT
         int_type = np.int32 if small else np.int64
-        kernel = _module().get_function(f"{name}<{ctype}, {'int' if small else 'long long'}>")
+        kernel = _function(f"{name}<{ctype}, {'int' if small else 'long long'}>")
     else:
-        kernel = _module().get_function(f"{name}<{ctype}>")
+        kernel = _function(f"{name}<{ctype}>")
     grid = min((total + _BLOCK - 1) // _BLOCK, _MAX_GRID)
     args = tuple(int_type(a) if isinstance(a, (int, np.integer)) and not isinstance(a, bool)
                  else np.float64(a) if isinstance(a, float)

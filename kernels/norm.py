@@ -390,19 +390,22 @@ __global__ void batch_norm_backward(const T* gy, const T* x, const T* mean, cons
 """
 _GPU_THREADS = 512   # THREADS in the source
 _gpu_module = None
+_gpu_functions = {}   # (name, "float" or "double") -> the compiled kernel
 
 
 def _gpu_kernel(name: str, dtype):
     """The compiled kernel name<float> or name<double> (compiled once, on first use)."""
     global _gpu_module
-    import cupy  # noqa: PLC0415 (GPU only)
-
-    if _gpu_module is None:
-        _gpu_module = cupy.RawModule(code=_GPU_SOURCE, name_expressions=[
-            f"{k}<{t}>" for k in ("batch_norm_forward", "batch_norm_backward")
-            for t in ("float", "double")])
     ctype = "float" if dtype == np.float32 else "double"
-    return _gpu_module.get_function(f"{name}<{ctype}>")
+    if (name, ctype) not in _gpu_functions:
+        import cupy  # noqa: PLC0415 (GPU only)
+
+        if _gpu_module is None:
+            _gpu_module = cupy.RawModule(code=_GPU_SOURCE, name_expressions=[
+                f"{k}<{t}>" for k in ("batch_norm_forward", "batch_norm_backward")
+                for t in ("float", "double")])
+        _gpu_functions[name, ctype] = _gpu_module.get_function(f"{name}<{ctype}>")
+    return _gpu_functions[name, ctype]
 
 
 def _gpu_ncl(a):
