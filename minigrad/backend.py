@@ -77,8 +77,10 @@ def get_xp(device: str):
 
 
 def is_gpu_array(array) -> bool:
-    """True for a cupy.ndarray, checked without importing cupy."""
-    return type(array).__module__.startswith("cupy")
+    """True for a cupy.ndarray, checked without importing cupy (numpy arrays first: this
+    runs a few times for every op)."""
+    cls = type(array)
+    return cls is not np.ndarray and cls.__module__.startswith("cupy")
 
 
 def device_of(array) -> str:
