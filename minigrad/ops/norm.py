@@ -203,7 +203,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     training: mean and biased var over every axis but C (N, or N and L, or N, H and W);
         the running statistics (if given) are then updated in place, without gradient:
         running = (1 - momentum) running + momentum * batch value, with the UNBIASED
-        variance (times n / (n - 1)), as PyTorch does.
+        variance (times n / (n - 1)), as PyTorch does (by the forward kernel, in float64,
+        while it has the batch's statistics).
     eval: the running statistics are used, and y is affine in x.
     """
     if input.ndim < 2:
