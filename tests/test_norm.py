@@ -30,12 +30,16 @@ def channel(v, ndim):
 
 
 # ------------------------------------------------------------------ linear
-@pytest.mark.parametrize("x_shape, bias", [((4, 3), True), ((4, 3), False), ((1, 3), True),
-                                           ((2, 4, 3), True), ((3,), True)])
-def test_linear_gradcheck(device, x_shape, bias):
+@pytest.mark.parametrize("x_shape, out, bias", [
+    ((4, 3), 5, "grad"), ((4, 3), 5, None), ((1, 3), 5, "grad"), ((2, 4, 3), 5, "grad"),
+    ((3,), 5, "grad"),
+    ((6, 3), 1, "grad"),          # one output: its backward takes matmul's outer-product path
+    ((4, 3), 5, "constant")])     # a bias that needs no gradient
+def test_linear_gradcheck(device, x_shape, out, bias):
+    """F.linear is one op (Linear): y = x W^T + b with its three gradients."""
     x = make(x_shape, device, seed=1)
-    w = make((5, 3), device, seed=2)
-    b = make((5,), device, seed=3) if bias else None
+    w = make((out, 3), device, seed=2)
+    b = make((out,), device, requires_grad=bias == "grad", seed=3) if bias else None
     inputs = (x, w, b) if bias else (x, w)
 
     def f(x, w, b=None):
@@ -47,9 +51,14 @@ def test_linear_gradcheck(device, x_shape, bias):
     assert mg.gradgradcheck(f, inputs)
 
 
-def test_linear_rejects_wrong_feature_count():
+def test_linear_rejects_wrong_shapes():
     with pytest.raises(ValueError, match="linear: input has 4 features"):
         F.linear(mg.zeros(2, 4), mg.zeros(5, 3))
+    with pytest.raises(ValueError, match=r"linear: expected weight \(out, in\) and bias "
+                                         r"\(out,\), got \(5, 3\) and \(4,\)"):
+        F.linear(mg.zeros(2, 3), mg.zeros(5, 3), mg.zeros(4))
+    with pytest.raises(ValueError, match="linear: the input needs at least 1 dimension"):
+        F.linear(mg.tensor(1.0), mg.zeros(5, 1))
 
 
 # ------------------------------------------------------------------ batch norm

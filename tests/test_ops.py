@@ -131,16 +131,6 @@ MATMUL = [
     case("batch1", lambda a, b: a @ b, normal(1, 3), normal(3, 2)),
     case("outer", lambda a, b: a @ b, normal(4, 1), normal(1, 3)),          # inner dim 1
     case("batched-outer", lambda a, b: a @ b, normal(2, 1, 3, 1), normal(2, 1, 2)),
-    # F.linear is one op (Linear): with and without bias, batch 1, leading dims, 1-D input,
-    # one output (its backward takes matmul's outer-product path), a bias without grad
-    case("linear", F.linear, normal(4, 3), normal(2, 3), normal(2)),
-    case("linear-no-bias", F.linear, normal(4, 3), normal(2, 3)),
-    case("linear-batch1", F.linear, normal(1, 3), normal(2, 3), normal(2)),
-    case("linear-leading-dims", F.linear, normal(2, 2, 3), normal(4, 3), normal(4)),
-    case("linear-1d", F.linear, normal(3), normal(2, 3), normal(2)),
-    case("linear-one-output", F.linear, normal(5, 3), normal(1, 3), normal(1)),
-    case("linear-bias-constant", F.linear, normal(4, 3), normal(2, 3),
-         lambda device, seed: make((2,), device, requires_grad=False, seed=seed)),
 ]
 
 SHAPE = [
