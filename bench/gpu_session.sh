@@ -4,8 +4,9 @@
 #     bash bench/gpu_session.sh tests conv step example    # any subset, in any order
 #     (quick: the GPU cases of two test files; profile: cProfile of a DCGAN step)
 #
-# Runs from the source tree (PYTHONPATH=.), prints the tail of each part, and keeps the
-# full logs in $OUT (the device tool's folder that comes back) or ./gpu-logs.
+# Runs from the source tree (PYTHONPATH=.) with $PY (default python3), prints the tail of
+# each part, and keeps the full logs in $OUT (the device tool's folder that comes back)
+# or ./gpu-logs.
 set -u
 OUT=${OUT:-gpu-logs}
 mkdir -p "$OUT"
