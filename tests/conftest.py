@@ -7,15 +7,21 @@ import minigrad as mg
 
 
 def _gpu_skip_reason():
-    if mg.gpu_available():
-        return None
-    return "no GPU: CuPy or a CUDA device is missing (pip install -e '.[cuda12]')"
+    """None where CuPy and a CUDA device can be used, else why not."""
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return "CuPy is installed but there is no CUDA device"
+    except Exception as error:                      # ImportError, or CUDA driver errors
+        return (f"no GPU: CuPy cannot be used here ({type(error).__name__}: {error}); "
+                f"pip install -e '.[cuda12]'")
+    return None
 
 
-_GPU_REASON = _gpu_skip_reason()
+GPU_SKIP_REASON = _gpu_skip_reason()
 
 DEVICES = ["cpu", pytest.param("gpu", marks=[pytest.mark.gpu, pytest.mark.skipif(
-    _GPU_REASON is not None, reason=_GPU_REASON or "")])]
+    GPU_SKIP_REASON is not None, reason=GPU_SKIP_REASON or "")])]
 
 
 @pytest.fixture(params=DEVICES)
@@ -37,3 +43,16 @@ def make(shape, device="cpu", requires_grad=True, seed=None, low=None):
     if low is not None:
         values = np.sign(values) * (np.abs(values) + low)
     return mg.tensor(values, dtype=mg.float64, device=device, requires_grad=requires_grad)
+
+
+def as_device(array, device):
+    """A numpy array on `device`: copied to the GPU by CuPy, the array itself on the CPU."""
+    if device == "gpu":
+        import cupy
+        return cupy.asarray(array)
+    return array
+
+
+def as_numpy(array):
+    """Any array (numpy or CuPy) as a numpy array."""
+    return array.get() if hasattr(array, "get") else array

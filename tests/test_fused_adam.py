@@ -3,19 +3,9 @@ sides of the serial/parallel threshold, both lerp forms, with and without weight
 and the reference against the textbook formula in float64."""
 import numpy as np
 import pytest
+from conftest import as_device, as_numpy
 
 from kernels import optim
-
-
-def _as_device(array, device):
-    if device == "gpu":
-        import cupy
-        return cupy.asarray(array)
-    return array.copy()
-
-
-def _to_numpy(array):
-    return array.get() if hasattr(array, "get") else array
 
 
 def _start(size, dtype, seed=0):
@@ -31,16 +21,16 @@ def _start(size, dtype, seed=0):
 def test_fused_adam_gives_the_references_bits(size, dtype, beta1, weight_decay, device):
     p0, grads = _start(size, dtype)
     hyper = dict(lr=2e-3, beta1=beta1, beta2=0.999, eps=1e-8, weight_decay=weight_decay)
-    fused = [_as_device(a, device) for a in (p0, np.zeros_like(p0), np.zeros_like(p0))]
-    ref = [_as_device(a, device) for a in (p0, np.zeros_like(p0), np.zeros_like(p0))]
+    fused = [as_device(a.copy(), device) for a in (p0, np.zeros_like(p0), np.zeros_like(p0))]
+    ref = [as_device(a.copy(), device) for a in (p0, np.zeros_like(p0), np.zeros_like(p0))]
     for step, g in enumerate(grads, start=1):
-        g = _as_device(g, device)
+        g = as_device(g, device)
         optim.adam_update(*fused[:1], g, *fused[1:], step=step, **hyper)
         optim.adam_update_reference(*ref[:1], g, *ref[1:], step=step, **hyper)
     for a, b, name in zip(fused, ref, ("p", "exp_avg", "exp_avg_sq")):
-        assert _to_numpy(a).dtype == dtype
-        np.testing.assert_array_equal(_to_numpy(a), _to_numpy(b), err_msg=name)
-    assert not np.array_equal(_to_numpy(fused[0]), p0)   # it did move
+        assert as_numpy(a).dtype == dtype
+        np.testing.assert_array_equal(as_numpy(a), as_numpy(b), err_msg=name)
+    assert not np.array_equal(as_numpy(fused[0]), p0)   # it did move
 
 
 def test_reference_is_the_textbook_formula():

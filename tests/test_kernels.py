@@ -8,36 +8,11 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import DEVICES, GPU_SKIP_REASON, as_device, as_numpy
 
 import kernels
 from kernels import reference as ref
 from kernels.shapes import conv_out_hw, conv_transpose_out
-
-
-def _gpu_skip_reason():
-    try:
-        import cupy
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            return "CuPy is installed but there is no CUDA device"
-    except Exception as error:                      # ImportError, or CUDA driver errors
-        return f"CuPy cannot be used here: {type(error).__name__}: {error}"
-    return None
-
-
-_GPU_REASON = _gpu_skip_reason()
-DEVICES = ["cpu", pytest.param("gpu", marks=[pytest.mark.gpu, pytest.mark.skipif(
-    _GPU_REASON is not None, reason=_GPU_REASON or "")])]
-
-
-def to_device(a, device):
-    if device == "gpu":
-        import cupy
-        return cupy.asarray(a)
-    return a
-
-
-def to_numpy(a):
-    return a.get() if hasattr(a, "get") else a
 
 
 def randn(rng, shape, dtype=np.float32):
@@ -46,7 +21,7 @@ def randn(rng, shape, dtype=np.float32):
 
 def assert_close(actual, expected, dtype=np.float32):
     """max |actual - expected| < tol * max(1, max |expected|); tol 1e-5 (float32), 1e-12."""
-    actual = to_numpy(actual)
+    actual = as_numpy(actual)
     assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     tol = 1e-5 if np.dtype(dtype) == np.float32 else 1e-12
@@ -80,7 +55,7 @@ def test_conv_triple_matches_reference(device, x_shape, k, s, p, d):
         return
     x, w = randn(rng, x_shape), randn(rng, (2, C, *k))
     gy = randn(rng, (N, 2, *out))
-    X, Wt, GY = (to_device(a, device) for a in (x, w, gy))
+    X, Wt, GY = (as_device(a, device) for a in (x, w, gy))
     assert_close(kernels.conv2d(X, Wt, s, p, d), ref.conv2d(x, w, pair(s), pair(p), pair(d)))
     assert_close(kernels.conv2d_dx(GY, Wt, (H, W), s, p, d),
                  ref.conv2d_dx(gy, w, (H, W), pair(s), pair(p), pair(d)))
@@ -88,13 +63,13 @@ def test_conv_triple_matches_reference(device, x_shape, k, s, p, d):
                  ref.conv2d_dw(x, gy, k, pair(s), pair(p), pair(d)))
     cols = kernels.im2col(X, k, s, p, d)
     assert_close(cols, ref.im2col(x, k, pair(s), pair(p), pair(d)))
-    c = to_numpy(cols)
+    c = as_numpy(cols)
     assert_close(kernels.col2im(cols, x_shape, k, s, p, d),
                  ref.col2im(c, x_shape, k, pair(s), pair(p), pair(d)))
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(_GPU_REASON is not None, reason=_GPU_REASON or "")
+@pytest.mark.skipif(GPU_SKIP_REASON is not None, reason=GPU_SKIP_REASON or "")
 @pytest.mark.parametrize("k,s,p,d", [((4, 4), 2, 1, 1), ((3, 2), 1, 2, 2), ((2, 3), 3, 0, 1)])
 def test_gpu_im2col_and_col2im_with_64_bit_indices(monkeypatch, k, s, p, d):
     """im2col/col2im index in int (32-bit) when every index fits, else long long: force
@@ -104,11 +79,11 @@ def test_gpu_im2col_and_col2im_with_64_bit_indices(monkeypatch, k, s, p, d):
     rng = np.random.default_rng(5)
     x_shape = (2, 3, 9, 8)
     x = randn(rng, x_shape)
-    X = to_device(x, "gpu")
+    X = as_device(x, "gpu")
     cols = kernels.im2col(X, k, s, p, d)
     assert_close(cols, ref.im2col(x, k, pair(s), pair(p), pair(d)))
     assert_close(kernels.col2im(cols, x_shape, k, s, p, d),
-                 ref.col2im(to_numpy(cols), x_shape, k, pair(s), pair(p), pair(d)))
+                 ref.col2im(as_numpy(cols), x_shape, k, pair(s), pair(p), pair(d)))
 
 
 TRANSPOSED_GRID = [(k, s, p, op, d) for k, s, p, op, d in itertools.product(
@@ -129,7 +104,7 @@ def test_transposed_conv_sizes(device, k, s, p, op, d):
         pytest.skip(f"output size {out_hw} is empty")
     assert conv_out_hw(out_hw, k, pair(s), pair(p), pair(d)) == inp_hw
     inp, w = randn(rng, (1, 3, *inp_hw)), randn(rng, (3, 2, *k))     # weight (in, out, kh, kw)
-    y = kernels.conv2d_dx(to_device(inp, device), to_device(w, device), out_hw, s, p, d)
+    y = kernels.conv2d_dx(as_device(inp, device), as_device(w, device), out_hw, s, p, d)
     assert y.shape == (1, 2, *out_hw)
     assert_close(y, ref.conv2d_dx(inp, w, out_hw, pair(s), pair(p), pair(d)))
 
@@ -141,7 +116,7 @@ def test_conv_dtypes_and_dcgan_shape(device, dtype):
     rng = np.random.default_rng(2)
     x, w = randn(rng, (3, 4, 14, 14), dtype), randn(rng, (5, 4, 4, 4), dtype)
     gy = randn(rng, (3, 5, 7, 7), dtype)
-    X, Wt, GY = (to_device(a, device) for a in (x, w, gy))
+    X, Wt, GY = (as_device(a, device) for a in (x, w, gy))
     assert_close(kernels.conv2d(X, Wt, 2, 1), ref.conv2d(x, w, (2, 2), (1, 1)), dtype)
     assert_close(kernels.conv2d_dx(GY, Wt, (14, 14), 2, 1),
                  ref.conv2d_dx(gy, w, (14, 14), (2, 2), (1, 1)), dtype)
@@ -159,7 +134,7 @@ def test_conv_bias_is_added_inside_the_kernels(device, channels):
     x, w = randn(rng, (3, channels, 9, 8)), randn(rng, (4, channels, 4, 4))
     b_out, b_in = randn(rng, (4,)), randn(rng, (channels,))
     gy = randn(rng, (3, 4, 4, 4))
-    X, Wt, GY, B_out, B_in = (to_device(a, device) for a in (x, w, gy, b_out, b_in))
+    X, Wt, GY, B_out, B_in = (as_device(a, device) for a in (x, w, gy, b_out, b_in))
     expected = ref.conv2d(x, w, (2, 2), (1, 1)) + b_out.reshape(1, 4, 1, 1)
     assert_close(kernels.conv2d(X, Wt, 2, 1, bias=B_out), expected)
     y, cols = kernels.conv2d(X, Wt, 2, 1, keep_cols=True, bias=B_out)
@@ -199,7 +174,7 @@ def test_pooling_matches_reference(device, x_shape, k, s, p):
     stride = k if s is None else pair(s)
     out = conv_out_hw(x_shape[2:], k, stride, pair(p), (1, 1))
     gy = randn(rng, (*x_shape[:2], *out))
-    X, GY = to_device(x, device), to_device(gy, device)
+    X, GY = as_device(x, device), as_device(gy, device)
     for cip in (True, False):                    # count_include_pad
         assert_close(kernels.avg_pool2d(X, k, s, p, cip),
                      ref.avg_pool2d(x, k, stride, pair(p), cip))
@@ -208,8 +183,8 @@ def test_pooling_matches_reference(device, x_shape, k, s, p):
     y, argmax = kernels.max_pool2d(X, k, s, p)
     y_ref, argmax_ref = ref.max_pool2d(x, k, stride, pair(p))
     assert_close(y, y_ref)
-    np.testing.assert_array_equal(to_numpy(argmax), argmax_ref)
-    assert to_numpy(argmax).dtype == np.int64
+    np.testing.assert_array_equal(as_numpy(argmax), argmax_ref)
+    assert as_numpy(argmax).dtype == np.int64
     assert_close(kernels.max_pool2d_backward(GY, argmax, x_shape),
                  ref.max_pool2d_backward(gy, argmax_ref, x_shape))
     assert_close(kernels.max_pool2d_gather(X, argmax), ref.max_pool2d_gather(x, argmax_ref))
@@ -221,10 +196,10 @@ def test_max_pool_ties_and_overlaps(device):
     gradient to the same pixel more than once, and it must add up."""
     x = np.zeros((1, 1, 5, 5), np.float32)
     x[0, 0, 2, 2] = 1.0                          # wins all 9 windows of a 3x3, stride 1 pool
-    y, argmax = kernels.max_pool2d(to_device(x, device), 3, 1, 1)
-    assert (to_numpy(argmax)[0, 0, 1:4, 1:4] == 12).all()
-    assert to_numpy(argmax)[0, 0, 0, 0] == 0     # an all-zero window: its first pixel
-    gx = to_numpy(kernels.max_pool2d_backward(to_device(np.ones_like(to_numpy(y)), device),
+    y, argmax = kernels.max_pool2d(as_device(x, device), 3, 1, 1)
+    assert (as_numpy(argmax)[0, 0, 1:4, 1:4] == 12).all()
+    assert as_numpy(argmax)[0, 0, 0, 0] == 0     # an all-zero window: its first pixel
+    gx = as_numpy(kernels.max_pool2d_backward(as_device(np.ones_like(as_numpy(y)), device),
                                               argmax, x.shape))
     assert gx[0, 0, 2, 2] == 9.0
     assert gx.sum() == 25.0
@@ -236,9 +211,9 @@ def test_adaptive_avg_pool_matches_reference(device, out_hw):
     rng = np.random.default_rng(5)
     for x_shape in SHAPES:
         x, gy = randn(rng, x_shape), randn(rng, (*x_shape[:2], *out_hw))
-        assert_close(kernels.adaptive_avg_pool2d(to_device(x, device), out_hw),
+        assert_close(kernels.adaptive_avg_pool2d(as_device(x, device), out_hw),
                      ref.adaptive_avg_pool2d(x, out_hw))
-        assert_close(kernels.adaptive_avg_pool2d_backward(to_device(gy, device), x_shape),
+        assert_close(kernels.adaptive_avg_pool2d_backward(as_device(gy, device), x_shape),
                      ref.adaptive_avg_pool2d_backward(gy, x_shape))
 
 
@@ -252,7 +227,7 @@ def test_upsampling_matches_reference(device, out_hw, sf):
     rng = np.random.default_rng(6)
     x_shape = (2, 3, 7, 9)
     x, gy = randn(rng, x_shape), randn(rng, (2, 3, *out_hw))
-    X, GY = to_device(x, device), to_device(gy, device)
+    X, GY = as_device(x, device), as_device(gy, device)
     assert_close(kernels.upsample_nearest2d(X, out_hw, sf), ref.upsample_nearest2d(x, out_hw, sf))
     assert_close(kernels.upsample_nearest2d_backward(GY, x_shape, sf),
                  ref.upsample_nearest2d_backward(gy, x_shape, sf))
@@ -279,7 +254,7 @@ def test_nearest_and_bilinear_known_values():
 # ------------------------------------------------------------------------ adjoint identities
 
 def inner(a, b):
-    return float(np.sum(to_numpy(a).astype(np.float64) * to_numpy(b).astype(np.float64)))
+    return float(np.sum(as_numpy(a).astype(np.float64) * as_numpy(b).astype(np.float64)))
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -291,13 +266,13 @@ def test_conv_adjoint_identities(device, k, s, p, d):
     x, w = randn(rng, (2, 3, 9, 8), np.float64), randn(rng, (4, 3, *k), np.float64)
     out = conv_out_hw((9, 8), k, pair(s), pair(p), pair(d))
     gy = randn(rng, (2, 4, *out), np.float64)
-    X, Wt, GY = (to_device(a, device) for a in (x, w, gy))
+    X, Wt, GY = (as_device(a, device) for a in (x, w, gy))
     forward = inner(kernels.conv2d(X, Wt, s, p, d), gy)
     assert np.isclose(forward, inner(x, kernels.conv2d_dx(GY, Wt, (9, 8), s, p, d)), rtol=1e-10)
     assert np.isclose(forward, inner(w, kernels.conv2d_dw(X, GY, k, s, p, d)), rtol=1e-10)
     cols = kernels.im2col(X, k, s, p, d)
     c = randn(rng, cols.shape, np.float64)
-    back = kernels.col2im(to_device(c, device), x.shape, k, s, p, d)
+    back = kernels.col2im(as_device(c, device), x.shape, k, s, p, d)
     assert np.isclose(inner(cols, c), inner(x, back), rtol=1e-10)
 
 
@@ -306,11 +281,11 @@ def test_pool_and_resize_adjoint_identities(device):
     rng = np.random.default_rng(8)
     x_shape = (2, 3, 9, 7)
     x = randn(rng, x_shape, np.float64)
-    X = to_device(x, device)
+    X = as_device(x, device)
 
     def check(y, backward):
         gy = randn(rng, y.shape, np.float64)
-        assert np.isclose(inner(y, gy), inner(x, backward(to_device(gy, device))), rtol=1e-10)
+        assert np.isclose(inner(y, gy), inner(x, backward(as_device(gy, device))), rtol=1e-10)
 
     for cip in (True, False):
         check(kernels.avg_pool2d(X, 3, 2, 1, cip),
@@ -326,7 +301,7 @@ def test_pool_and_resize_adjoint_identities(device):
         check(kernels.upsample_bilinear2d(X, (4, 3), ac),
               lambda g: kernels.upsample_bilinear2d_backward(g, x_shape, ac))
     # max pool: for a fixed argmax, gather and scatter are each other's transpose
-    _, argmax = kernels.max_pool2d(to_device(randn(rng, x_shape, np.float64), device), 3, 1, 1)
+    _, argmax = kernels.max_pool2d(as_device(randn(rng, x_shape, np.float64), device), 3, 1, 1)
     check(kernels.max_pool2d_gather(X, argmax),
           lambda g: kernels.max_pool2d_backward(g, argmax, x_shape))
 
@@ -465,12 +440,12 @@ def test_parallel_kernels_from_several_python_threads():
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_empty_batch(device):
-    x = to_device(np.zeros((0, 2, 5, 5), np.float32), device)
-    w = to_device(np.ones((3, 2, 3, 3), np.float32), device)
+    x = as_device(np.zeros((0, 2, 5, 5), np.float32), device)
+    w = as_device(np.ones((3, 2, 3, 3), np.float32), device)
     y = kernels.conv2d(x, w, 1, 1)
     assert y.shape == (0, 3, 5, 5)
     assert kernels.conv2d_dx(y, w, (5, 5), 1, 1).shape == (0, 2, 5, 5)
-    assert float(to_numpy(kernels.conv2d_dw(x, y, (3, 3), 1, 1)).sum()) == 0.0
+    assert float(as_numpy(kernels.conv2d_dw(x, y, (3, 3), 1, 1)).sum()) == 0.0
     pooled, argmax = kernels.max_pool2d(x, 2)
     assert kernels.max_pool2d_backward(pooled, argmax, x.shape).shape == x.shape
     assert kernels.upsample_bilinear2d(x, (7, 7)).shape == (0, 2, 7, 7)
@@ -480,7 +455,7 @@ def test_empty_batch(device):
 def test_conv2d_keeps_cols_for_the_weight_gradient(device):
     rng = np.random.default_rng(10)
     x, w, gy = randn(rng, (2, 3, 7, 6)), randn(rng, (4, 3, 3, 2)), randn(rng, (2, 4, 4, 4))
-    X, Wt, GY = (to_device(a, device) for a in (x, w, gy))
+    X, Wt, GY = (as_device(a, device) for a in (x, w, gy))
     y, cols = kernels.conv2d(X, Wt, 2, 1, keep_cols=True)
     assert_close(y, ref.conv2d(x, w, (2, 2), (1, 1)))
     assert_close(cols, ref.im2col(x, (3, 2), (2, 2), (1, 1)))

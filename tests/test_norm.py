@@ -15,7 +15,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn as nn
 import minigrad.nn.functional as F
-from conftest import make
+from conftest import as_device, as_numpy, make
 from kernels import norm as norm_kernels
 
 
@@ -62,15 +62,6 @@ def test_linear_rejects_wrong_shapes():
 
 
 # ------------------------------------------------------------------ batch norm
-def _as_device(array, device):
-    if device == "gpu":
-        import cupy
-        return cupy.asarray(array)
-    return array
-
-
-def _to_numpy(array):
-    return array.get() if hasattr(array, "get") else array
 
 
 # (N, C): batch 2, odd sizes, and above the parallel threshold with a last channel block
@@ -92,7 +83,7 @@ def _kernel_inputs(shape, dtype, affine, seed=0):
 def _assert_close(actual, expected, dtype):
     """Relative to the array's scale: grad_input is a difference of larger terms."""
     tol = 1e-5 if dtype == np.float32 else 1e-11
-    actual = _to_numpy(actual)
+    actual = as_numpy(actual)
     assert actual.dtype == dtype and actual.shape == expected.shape
     np.testing.assert_allclose(actual, expected, rtol=tol,
                                atol=tol * max(1.0, np.abs(expected).max()))
@@ -103,16 +94,16 @@ def _assert_close(actual, expected, dtype):
 @pytest.mark.parametrize("affine", [True, False])
 def test_batch_norm_kernels_match_reference(device, shape, dtype, affine):
     x, gy, weight, bias = _kernel_inputs(shape, dtype, affine)
-    dev = [None if a is None else _as_device(a, device) for a in (x, gy, weight, bias)]
+    dev = [None if a is None else as_device(a, device) for a in (x, gy, weight, bias)]
     y, mean, var = norm_kernels.batch_norm_forward(dev[0], dev[2], dev[3], 1e-5)
     expected = norm_kernels.batch_norm_forward_reference(x, weight, bias, 1e-5)
     for actual, wanted in zip((y, mean, var), expected):
         _assert_close(actual, wanted, dtype)
 
-    inv_std = (1.0 / np.sqrt(_to_numpy(var).astype(np.float64) + 1e-5)).astype(dtype)
+    inv_std = (1.0 / np.sqrt(as_numpy(var).astype(np.float64) + 1e-5)).astype(dtype)
     grads = norm_kernels.batch_norm_backward(dev[1], dev[0], mean,
-                                             _as_device(inv_std, device), dev[2])
-    expected = norm_kernels.batch_norm_backward_reference(gy, x, _to_numpy(mean), inv_std,
+                                             as_device(inv_std, device), dev[2])
+    expected = norm_kernels.batch_norm_backward_reference(gy, x, as_numpy(mean), inv_std,
                                                           weight)
     for actual, wanted in zip(grads, expected):
         _assert_close(actual, wanted, dtype)
@@ -128,10 +119,10 @@ def test_batch_norm_forward_kernel_updates_the_running_statistics(device, shape,
     x, _, weight, bias = _kernel_inputs(shape, dtype, True, seed=4)
     C, rng = shape[1], np.random.default_rng(5)
     start_mean, start_var = rng.standard_normal(C).astype(dtype), rng.random(C).astype(dtype)
-    running = {"mean": _as_device(start_mean.copy(), device) if which != "var" else None,
-               "var": _as_device(start_var.copy(), device) if which != "mean" else None}
+    running = {"mean": as_device(start_mean.copy(), device) if which != "var" else None,
+               "var": as_device(start_var.copy(), device) if which != "mean" else None}
     y, mean, var = norm_kernels.batch_norm_forward(
-        _as_device(x, device), _as_device(weight, device), _as_device(bias, device), 1e-5,
+        as_device(x, device), as_device(weight, device), as_device(bias, device), 1e-5,
         running["mean"], running["var"], momentum=0.3)
     ref_mean, ref_var = start_mean.copy(), start_var.copy()
     expected = norm_kernels.batch_norm_forward_reference(x, weight, bias, 1e-5, ref_mean,
@@ -187,26 +178,26 @@ def test_batch_norm_kernel_statistics_are_summed_in_float64(device, shape):
     more than float32's resolution."""
     rng = np.random.default_rng(1)
     x = (1e4 + rng.standard_normal(shape)).astype(np.float32)
-    _, mean, var = norm_kernels.batch_norm_forward(_as_device(x, device), None, None, 1e-5)
+    _, mean, var = norm_kernels.batch_norm_forward(as_device(x, device), None, None, 1e-5)
     axes = (0,) + tuple(range(2, len(shape)))
     x64 = x.astype(np.float64)
-    np.testing.assert_allclose(_to_numpy(mean), x64.mean(axis=axes), rtol=1e-7)
-    np.testing.assert_allclose(_to_numpy(var), x64.var(axis=axes), rtol=1e-5)
+    np.testing.assert_allclose(as_numpy(mean), x64.mean(axis=axes), rtol=1e-7)
+    np.testing.assert_allclose(as_numpy(var), x64.var(axis=axes), rtol=1e-5)
 
 
 @pytest.mark.parametrize("shape", [(7, 5), (41, 803), (4, 9, 31, 31)])
 def test_batch_norm_backward_kernel_can_skip_grad_input(device, shape):
     x, gy, weight, _ = _kernel_inputs(shape, np.float64, True)
-    dev_x, dev_gy = _as_device(x, device), _as_device(gy, device)
+    dev_x, dev_gy = as_device(x, device), as_device(gy, device)
     _, mean, var = norm_kernels.batch_norm_forward(dev_x, None, None, 1e-5)
     inv_std = 1.0 / (var + 1e-5) ** 0.5
     full = norm_kernels.batch_norm_backward(dev_gy, dev_x, mean, inv_std,
-                                            _as_device(weight, device))
+                                            as_device(weight, device))
     partial = norm_kernels.batch_norm_backward(dev_gy, dev_x, mean, inv_std,
-                                               _as_device(weight, device), grad_input=False)
+                                               as_device(weight, device), grad_input=False)
     assert partial[0] is None
-    np.testing.assert_array_equal(_to_numpy(partial[1]), _to_numpy(full[1]))
-    np.testing.assert_array_equal(_to_numpy(partial[2]), _to_numpy(full[2]))
+    np.testing.assert_array_equal(as_numpy(partial[1]), as_numpy(full[1]))
+    np.testing.assert_array_equal(as_numpy(partial[2]), as_numpy(full[2]))
 
 
 def test_batch_norm_kernels_check_shapes():

@@ -2,19 +2,9 @@
 both sides of the serial/parallel threshold, in float32 and float64, with inf and nan."""
 import numpy as np
 import pytest
+from conftest import as_device, as_numpy
 
 from kernels import pointwise
-
-
-def _as_device(array, device):
-    if device == "gpu":
-        import cupy
-        return cupy.asarray(array)
-    return array
-
-
-def _to_numpy(array):
-    return array.get() if hasattr(array, "get") else array
 
 
 @pytest.mark.parametrize("size", [7, 100_003])
@@ -23,13 +13,13 @@ def _to_numpy(array):
 def test_leaky_relu_matches_reference(size, dtype, slope, device):
     x = np.random.default_rng(0).standard_normal(size).astype(dtype)
     x[:3] = [np.inf, -np.inf, 0.0]
-    y, positive = pointwise.leaky_relu(_as_device(x, device), slope)
+    y, positive = pointwise.leaky_relu(as_device(x, device), slope)
     y_ref, positive_ref = pointwise.leaky_relu_reference(x, slope)
-    np.testing.assert_array_equal(_to_numpy(y), y_ref)
-    np.testing.assert_array_equal(_to_numpy(positive), positive_ref)
-    assert _to_numpy(y).dtype == dtype and _to_numpy(positive).dtype == np.bool_
-    assert _to_numpy(y)[1] == (0.0 if slope == 0 else -np.inf)   # relu(-inf) = 0, not nan
-    assert _to_numpy(y)[2] == 0 and not _to_numpy(positive)[2]  # x = 0: not positive
+    np.testing.assert_array_equal(as_numpy(y), y_ref)
+    np.testing.assert_array_equal(as_numpy(positive), positive_ref)
+    assert as_numpy(y).dtype == dtype and as_numpy(positive).dtype == np.bool_
+    assert as_numpy(y)[1] == (0.0 if slope == 0 else -np.inf)   # relu(-inf) = 0, not nan
+    assert as_numpy(y)[2] == 0 and not as_numpy(positive)[2]  # x = 0: not positive
 
 
 @pytest.mark.parametrize("size", [6, 90_001])
@@ -42,7 +32,7 @@ def test_slope_mul_matches_reference_and_blocks_inf_at_slope_0(size, dtype, slop
     g = rng.standard_normal(size).astype(dtype)
     positive = rng.random(size) > 0.5
     g[:3], positive[:3] = [np.inf, np.nan, -3.0], [False, False, True]
-    y = _to_numpy(pointwise.slope_mul(_as_device(g, device), _as_device(positive, device),
+    y = as_numpy(pointwise.slope_mul(as_device(g, device), as_device(positive, device),
                                       slope))
     expected = pointwise.slope_mul_reference(g, positive, slope)
     np.testing.assert_array_equal(y, expected)
@@ -60,7 +50,7 @@ def test_mask_mul_zero_mask_blocks_inf_and_nan(size, device):
     x = rng.standard_normal(size).astype(np.float32)
     mask = (rng.random(size) > 0.5).astype(np.float32) * 0.5
     x[:2], mask[:2] = [np.inf, np.nan], 0.0
-    y = _to_numpy(pointwise.mask_mul(_as_device(x, device), _as_device(mask, device)))
+    y = as_numpy(pointwise.mask_mul(as_device(x, device), as_device(mask, device)))
     np.testing.assert_array_equal(y, pointwise.mask_mul_reference(x, mask))
     assert y[0] == 0 and y[1] == 0
 
