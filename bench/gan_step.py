@@ -8,11 +8,19 @@ side by side in one run, same weights, same data, same steps.
 
 Each (framework, bench) runs in its own fresh subprocess, one after the other (never two
 at once: two multi-threaded processes on 2 cores distort both), and prints one JSON line:
-median/min ms per step, the step's peak memory (growth of the process's peak RSS over
-warm-up and timed steps over the resident memory before the first step: activations,
-gradients, optimizer state, caches; or the CuPy/torch allocator peaks on the GPU), and loss_first = the first warm-up
-step's (loss_D, loss_G), which must agree between frameworks to ~1e-5: the proof that the
-networks and the math are the same. A table with minigrad / PyTorch ratios ends the run.
+median/min ms per step, the step's peak memory, and loss_first = the first warm-up step's
+(loss_D, loss_G), which must agree between frameworks to ~1e-5: the proof that the networks
+and the math are the same. A table with minigrad / PyTorch ratios ends the run.
+
+Peak memory ("step MB"):
+  * CPU: the growth of the process's peak RSS over the warm-up and timed steps above the
+    resident memory before the first step (activations, gradients, optimizer state, caches).
+  * GPU: the peak growth of live device memory over the warm-up steps (the first one, which
+    creates the optimizer state, included): bytes handed out by CuPy's pool, counted by a
+    memory hook, against torch.cuda.max_memory_allocated. `reserved_step_mb` in the JSON
+    compares what the two caching allocators hold from the driver (CuPy's pool.total_bytes
+    against torch.cuda.max_memory_reserved). The counters stop before the timed steps, so
+    the hook's Python calls are never timed.
 """
 from __future__ import annotations
 
@@ -83,6 +91,8 @@ def run_worker(peer: str, bench: str, args) -> dict:
         losses = step()
         if i == 0:
             loss_first = [float(v) for v in losses]
+    sync()
+    gpu_memory = memory("peak")          # the GPU counters stop here: none run while timed
     times = []
     for _ in range(args.steps):
         t0 = time.perf_counter()
@@ -90,11 +100,12 @@ def run_worker(peer: str, bench: str, args) -> dict:
         sync()
         times.append((time.perf_counter() - t0) * 1000.0)
     times.sort()
-    peak = memory("peak")
     return {"peer": peer, "version": version, "bench": bench, "batch": args.batch_size,
             "device": args.device, "median_ms": round(times[len(times) // 2], 2),
             "min_ms": round(times[0], 2), "steps": args.steps, "threads": args.threads,
-            "peak_step_mb": round(peak if peak is not None else _peak_rss_mb() - rss_before, 1),
+            "peak_step_mb": round(gpu_memory["live"] if gpu_memory else
+                                  _peak_rss_mb() - rss_before, 1),
+            "reserved_step_mb": round(gpu_memory["reserved"], 1) if gpu_memory else None,
             "peak_rss_mb": round(_peak_rss_mb(), 1),
             "loss_first": loss_first, "loss_last": [float(v) for v in losses]}
 
@@ -168,8 +179,12 @@ def _print_table(results) -> None:
                        for a, b in zip(mine["loss_first"], theirs["loss_first"]))
             memory_ratio = (mine["peak_step_mb"] / theirs["peak_step_mb"]
                             if theirs["peak_step_mb"] > 0 else float("nan"))
+            reserved = ""
+            if mine.get("reserved_step_mb") and theirs.get("reserved_step_mb"):
+                reserved = (f" (allocators' hold "
+                            f"{mine['reserved_step_mb'] / theirs['reserved_step_mb']:.2f}x)")
             print(f"{bench}: minigrad / PyTorch time {mine['median_ms'] / theirs['median_ms']:.2f}x"
-                  f" (median), memory {memory_ratio:.2f}x; first losses "
+                  f" (median), memory {memory_ratio:.2f}x{reserved}; first losses "
                   f"{'agree' if same else 'DIFFER'}")
 
 

@@ -30,6 +30,36 @@ def _load(module, params, names) -> None:
         layer.bias.copy_(params[name]["bias"])
 
 
+class LiveBytes:
+    """The bytes CuPy's memory pool has handed out and not yet taken back, counted from its
+    malloc/free hooks, and their peak: the growth since counting began (blocks freed that
+    were allocated before it make `live` go below 0, as they should)."""
+
+    def __init__(self):
+        self.live = 0
+        self.peak = 0
+
+    def malloc_postprocess(self, **event):     # event: device_id, size, mem_size, mem_ptr, pmem_id
+        self.live += event["mem_size"]
+        self.peak = max(self.peak, self.live)
+
+    def free_postprocess(self, **event):       # event: device_id, mem_size, mem_ptr, pmem_id
+        self.live -= event["mem_size"]
+
+
+def _cupy_hook(cupy, counter: LiveBytes):
+    """A CuPy MemoryHook that feeds `counter` (a context manager: installed on entering)."""
+    class Hook(cupy.cuda.MemoryHook):
+        name = "bench_live_bytes"
+
+        def malloc_postprocess(self, **event):
+            counter.malloc_postprocess(**event)
+
+        def free_postprocess(self, **event):
+            counter.free_postprocess(**event)
+    return Hook()
+
+
 def build_step(bench: str, batch: int, device: str, threads: int):
     params, data = make_params(), make_data(batch)
     G = _generator(batch)
@@ -85,13 +115,27 @@ def build_step(bench: str, batch: int, device: str, threads: int):
         if device == "gpu":
             mg.backend.cupy().cuda.Device().synchronize()
 
+    live = LiveBytes()
+    hook = None
+
     def memory(what):
+        """On the GPU, like for like with PyTorch's counters: `reset` starts counting, `peak`
+        stops and returns {"live": the peak growth of the bytes handed out by CuPy's pool
+        (torch.cuda.max_memory_allocated), "reserved": the growth of what the pool holds from
+        the driver, cached free blocks included (torch.cuda.max_memory_reserved)} in MB.
+        On the CPU: None (the caller measures RSS)."""
+        nonlocal hook
         if device != "gpu":
             return None
-        pool = mg.backend.cupy().get_default_memory_pool()
+        cupy = mg.backend.cupy()
+        pool = cupy.get_default_memory_pool()
         if what == "reset":
             memory.base = pool.total_bytes()
+            hook = _cupy_hook(cupy, live)
+            hook.__enter__()
             return None
-        return (pool.total_bytes() - memory.base) / 2**20
+        hook.__exit__(None, None, None)
+        return {"live": live.peak / 2**20,
+                "reserved": (pool.total_bytes() - memory.base) / 2**20}
 
     return step, sync, memory, mg.__version__

@@ -92,12 +92,16 @@ def build_step(bench: str, batch: int, device: str, threads: int):
             torch.cuda.synchronize()
 
     def memory(what):
+        """GPU: `reset` starts the allocator's peak counters, `peak` returns {"live": peak
+        growth of allocated bytes, "reserved": peak growth of the cached allocator's hold}
+        in MB. CPU: None (the caller measures RSS)."""
         if device != "gpu":
             return None
         if what == "reset":
             torch.cuda.reset_peak_memory_stats()
-            memory.base = torch.cuda.memory_allocated()
+            memory.base = torch.cuda.memory_allocated(), torch.cuda.memory_reserved()
             return None
-        return (torch.cuda.max_memory_allocated() - memory.base) / 2**20
+        return {"live": (torch.cuda.max_memory_allocated() - memory.base[0]) / 2**20,
+                "reserved": (torch.cuda.max_memory_reserved() - memory.base[1]) / 2**20}
 
     return step, sync, memory, torch.__version__

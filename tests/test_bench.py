@@ -42,3 +42,38 @@ def test_phases_and_kernel_timers_run():
     assert all(float(row.split()[-1]) >= 0 for row in rows)
     out = _run("bench/profile_step.py", "--bench", "dcgan", "--kernel-timers")
     assert "conv2d_dw" in out and "batch_norm_forward" in out
+
+
+def test_gpu_live_bytes_counter_follows_the_pool_hooks(monkeypatch):
+    """The GPU memory figure counts what CuPy's pool hands out, like PyTorch's
+    max_memory_allocated: growth from the start of counting, peak kept, frees of older blocks
+    subtracted. (Checked here with the hook's calls made by hand; on a GPU machine CuPy makes
+    them: bench/gpu_session.sh step.)"""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import types
+
+    import peers_minigrad
+
+    class FakeMemoryHook:                       # cupy.cuda.MemoryHook's context protocol
+        installed = []
+
+        def __enter__(self):
+            FakeMemoryHook.installed.append(self)
+            return self
+
+        def __exit__(self, *exc):
+            FakeMemoryHook.installed.remove(self)
+
+    fake_cupy = types.SimpleNamespace(cuda=types.SimpleNamespace(MemoryHook=FakeMemoryHook))
+    counter = peers_minigrad.LiveBytes()
+    with peers_minigrad._cupy_hook(fake_cupy, counter) as hook:
+        assert FakeMemoryHook.installed == [hook]
+        for size in (512, 1024):
+            hook.malloc_postprocess(device_id=0, size=size, mem_size=size, mem_ptr=size,
+                                    pmem_id=size)
+        hook.free_postprocess(device_id=0, mem_size=512, mem_ptr=512, pmem_id=512)
+        hook.free_postprocess(device_id=0, mem_size=4096, mem_ptr=1, pmem_id=1)  # older block
+        hook.malloc_postprocess(device_id=0, size=100, mem_size=512, mem_ptr=7, pmem_id=7)
+    assert FakeMemoryHook.installed == []
+    assert counter.peak == 1536
+    assert counter.live == 1536 - 512 - 4096 + 512
