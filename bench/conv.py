@@ -7,9 +7,19 @@ For each layer: forward ms, forward+backward ms (conv2d + conv2d_dx + conv2d_dw;
 transposed conv the forward is conv2d_dx and the backward conv2d + conv2d_dw), the GFLOP/s
 achieved, and the GFLOP/s of one matmul of the same GEMM shape (O, C*KH*KW) @ (C*KH*KW,
 N*OH*OW). `ratio` = achieved / matmul: what the data movement around the GEMMs costs.
+
+When PyTorch is installed, a second table times its convolutions on the same shapes (in a
+subprocess of its own, after minigrad's: PyTorch's OpenMP runtime must not be loaded
+before numba's, see kernels/cpu.py), forward + backward with the same three gradients
+(`--no-torch` to skip), under the malloc settings minigrad uses. On the CPU, PyTorch runs
+oneDNN's direct convolutions, which never build the im2col matrix and do not go through
+OpenBLAS's GEMM.
 """
 import argparse
+import importlib.util
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -31,6 +41,8 @@ def parse_args():
                    help="statistic of the timed repetitions (min is steadier on a busy machine)")
     p.add_argument("--threads", type=int, default=2,
                    help="OMP/OpenBLAS/MKL/numba threads, set before numpy loads (default 2)")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch table")
+    p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args()
 
 
@@ -39,6 +51,8 @@ def main():
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")   # what `import minigrad` sets
+    if args.torch_worker:
+        return torch_worker(args)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import numpy as np
     import kernels
@@ -54,20 +68,8 @@ def main():
         def sync():
             pass
 
-    stat = np.median if args.stat == "median" else np.min
-
-    def time_ms(fn):
-        for _ in range(args.warmup):
-            fn()
-        sync()
-        times = []
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            fn()
-            sync()
-            times.append(time.perf_counter() - t0)
-        return 1e3 * float(stat(times))
-
+    time_ms = timer(args, sync)
+    mine = {}
     rng = np.random.default_rng(0)
     dtype = np.dtype(args.dtype)
 
@@ -109,6 +111,104 @@ def main():
         achieved, mm = 3 * flops / t_all / 1e6, flops / t_mm / 1e6
         print(f"{name:24s} {t_fwd:8.2f} {t_all:11.2f} {achieved:8.1f} "
               f"{t_mm:10.2f} {mm:15.1f} {achieved / mm:6.0%}")
+        mine[name] = (t_fwd, t_all, flops)
+    if not args.no_torch and importlib.util.find_spec("torch") is not None:
+        compare_with_torch(args, mine)
+
+
+def timer(args, sync):
+    """time_ms(fn): the median (or min) ms of args.repeat calls after args.warmup."""
+    import numpy as np
+
+    stat = np.median if args.stat == "median" else np.min
+
+    def time_ms(fn):
+        for _ in range(args.warmup):
+            fn()
+        sync()
+        times = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            times.append(time.perf_counter() - t0)
+        return 1e3 * float(stat(times))
+    return time_ms
+
+
+def compare_with_torch(args, mine):
+    """PyTorch's convolutions on the same shapes, in a fresh process; a table next to ours."""
+    command = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--device",
+               args.device, "--dtype", args.dtype, "--repeat", str(args.repeat), "--warmup",
+               str(args.warmup), "--stat", args.stat, "--threads", str(args.threads)]
+    # glibc's malloc settings that `import kernels` makes for minigrad (kernels/cpu.py), so
+    # that the table compares convolutions, not allocators: with glibc's defaults PyTorch's
+    # layers page-fault their scratch memory in on every call when timed alone (D conv
+    # 64->128 fwd+bwd 15-19 ms against 11-13 ms; in a whole training step it makes no
+    # difference we could measure).
+    env = dict(os.environ)
+    if not any(k in env for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+        env.update(MALLOC_MMAP_THRESHOLD_=str(32 << 20), MALLOC_TRIM_THRESHOLD_=str(1 << 30))
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        print(f"PyTorch run failed:\n{done.stderr[-2000:]}")
+        return
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"\nPyTorch {theirs.pop('version')} on the same shapes (fwd+bwd: the input, weight "
+          f"and bias gradients)")
+    header = (f"{'layer':24s} {'fwd ms':>8s} {'fwd+bwd ms':>11s} {'GFLOP/s':>8s} "
+              f"{'minigrad / PyTorch fwd':>23s} {'fwd+bwd':>8s}")
+    print(header)
+    print("-" * len(header))
+    for name, (t_fwd, t_all) in theirs.items():
+        my_fwd, my_all, flops = mine[name]
+        print(f"{name:24s} {t_fwd:8.2f} {t_all:11.2f} {3 * flops / t_all / 1e6:8.1f} "
+              f"{my_fwd / t_fwd:22.2f}x {my_all / t_all:7.2f}x")
+
+
+def torch_worker(args):
+    """Time PyTorch's conv2d / conv_transpose2d on LAYERS; print {name: (fwd, fwd+bwd)}."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.backends.cudnn.allow_tf32 = False          # float32 arithmetic, as ours
+    dev = torch.device("cuda" if args.device == "gpu" else "cpu")
+    dtype = getattr(torch, args.dtype)
+
+    def sync():
+        if args.device == "gpu":
+            torch.cuda.synchronize()
+
+    time_ms = timer(args, sync)
+    gen = torch.Generator().manual_seed(0)
+
+    def randn(*shape, grad=False):
+        return torch.randn(*shape, generator=gen, dtype=dtype).to(dev).requires_grad_(grad)
+
+    out = {"version": torch.__version__}
+    for name, transposed, N, C, O, H, k, s, p in LAYERS:
+        OH = (H + 2 * p - k) // s + 1
+        w, bias = randn(O, C, k, k, grad=True), randn(C if transposed else O, grad=True)
+        if transposed:       # (N, O, OH, OH) -> (N, C, H, H), as in the minigrad table
+            x = randn(N, O, OH, OH, grad=True)
+
+            def fwd():
+                return torch.nn.functional.conv_transpose2d(x, w, bias, s, p)
+        else:
+            x = randn(N, C, H, H, grad=True)
+
+            def fwd():
+                return torch.nn.functional.conv2d(x, w, bias, s, p)
+        gy = torch.randn_like(fwd().detach())
+
+        def fwd_bwd():
+            return torch.autograd.grad(fwd(), (x, w, bias), gy)
+
+        with torch.no_grad():
+            t_fwd = time_ms(fwd)
+        out[name] = (t_fwd, time_ms(fwd_bwd))
+    print(json.dumps(out))
+    return 0
 
 
 if __name__ == "__main__":
