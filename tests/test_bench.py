@@ -77,3 +77,15 @@ def test_gpu_live_bytes_counter_follows_the_pool_hooks(monkeypatch):
     assert FakeMemoryHook.installed == []
     assert counter.peak == 1536
     assert counter.live == 1536 - 512 - 4096 + 512
+
+
+@pytest.mark.slow
+def test_conv_table_runs_and_compares_with_pytorch_when_installed():
+    out = _run("bench/conv.py", "--repeat", "1", "--warmup", "1")
+    rows = [line for line in out.splitlines() if line.startswith(("D conv", "G convT"))]
+    import importlib.util
+    with_torch = importlib.util.find_spec("torch") is not None
+    assert len(rows) == (8 if with_torch else 4), out
+    assert ("PyTorch" in out) == with_torch
+    for row in rows:
+        assert float(row.split()[-1].rstrip("x%")) > 0
