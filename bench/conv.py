@@ -78,10 +78,7 @@ def main():
 
     print(f"device {args.device}, {dtype}, {args.stat} of {args.repeat} after {args.warmup} "
           f"warm-up, {args.threads} threads")
-    header = (f"{'layer':24s} {'fwd ms':>8s} {'fwd+bwd ms':>11s} {'GFLOP/s':>8s} "
-              f"{'matmul ms':>10s} {'matmul GFLOP/s':>15s} {'ratio':>6s}")
-    print(header)
-    print("-" * len(header))
+    print_header(f"{'matmul ms':>10s} {'matmul GFLOP/s':>15s} {'ratio':>6s}")
     for name, transposed, N, C, O, H, k, s, p in LAYERS:
         x, w = randn(N, C, H, H), randn(O, C, k, k)
         OH = kernels.conv_out(H, k, s, p, 1)
@@ -114,6 +111,12 @@ def main():
         mine[name] = (t_fwd, t_all, flops)
     if not args.no_torch and importlib.util.find_spec("torch") is not None:
         compare_with_torch(args, mine)
+
+
+def print_header(last_columns: str) -> None:
+    header = f"{'layer':24s} {'fwd ms':>8s} {'fwd+bwd ms':>11s} {'GFLOP/s':>8s} {last_columns}"
+    print(header)
+    print("-" * len(header))
 
 
 def timer(args, sync):
@@ -156,10 +159,7 @@ def compare_with_torch(args, mine):
     theirs = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"\nPyTorch {theirs.pop('version')} on the same shapes (fwd+bwd: the input, weight "
           f"and bias gradients)")
-    header = (f"{'layer':24s} {'fwd ms':>8s} {'fwd+bwd ms':>11s} {'GFLOP/s':>8s} "
-              f"{'minigrad / PyTorch fwd':>23s} {'fwd+bwd':>8s}")
-    print(header)
-    print("-" * len(header))
+    print_header(f"{'minigrad / PyTorch fwd':>23s} {'fwd+bwd':>8s}")
     for name, (t_fwd, t_all) in theirs.items():
         my_fwd, my_all, flops = mine[name]
         print(f"{name:24s} {t_fwd:8.2f} {t_all:11.2f} {3 * flops / t_all / 1e6:8.1f} "
