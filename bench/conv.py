@@ -149,9 +149,11 @@ def compare_with_torch(args, mine):
     # layers page-fault their scratch memory in on every call when timed alone (D conv
     # 64->128 fwd+bwd 15-19 ms against 11-13 ms; in a whole training step it makes no
     # difference we could measure).
+    from kernels.cpu import MALLOC_SETTINGS
+
     env = dict(os.environ)
-    if not any(k in env for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
-        env.update(MALLOC_MMAP_THRESHOLD_=str(32 << 20), MALLOC_TRIM_THRESHOLD_=str(1 << 30))
+    if not any(k in env for k in MALLOC_SETTINGS):
+        env.update({k: str(v) for k, v in MALLOC_SETTINGS.items()})
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         print(f"PyTorch run failed:\n{done.stderr[-2000:]}")

@@ -57,6 +57,15 @@ def _is_cupy(a) -> bool:
     return type(a).__module__.startswith("cupy")
 
 
+def _array_module(a):
+    """numpy, or cupy for a CuPy array (imported only then)."""
+    if _is_cupy(a):
+        import cupy  # noqa: PLC0415 (GPU only)
+
+        return cupy
+    return np
+
+
 def _backend(op: str, *arrays):
     """`kernels.cpu` for numpy arrays, `kernels.gpu` for CuPy arrays; mixing is an error."""
     on_gpu = [_is_cupy(a) for a in arrays]

@@ -94,6 +94,30 @@ def _launch(kernel, *args):
         kernel(*args)
 
 
+# The elementwise and per-channel loops (kernels/pointwise.py, norm.py, optim.py) are each
+# written once, as plain Python, and compiled twice: with parallel=True (prange splits the
+# loop over the cores) for large arrays, and serially for small ones, where waking the
+# threads would cost more than the work. (In the serial build prange is range.)
+PARALLEL_MIN = 1 << 15   # elements; below this a single thread is faster
+
+
+def compile_twice(loop, **options):
+    """(parallel, serial) numba builds of one loop; options, e.g. fastmath, go to both."""
+    return (njit(parallel=True, cache=True, **options)(loop),
+            njit(cache=True, **options)(loop))
+
+
+def by_size(builds, size: int):
+    """The build of (parallel, serial) for an array of `size` elements."""
+    parallel, serial = builds
+    return parallel if size >= PARALLEL_MIN else serial
+
+
+# glibc's malloc settings made below, by the names of the environment variables that give
+# the same settings to a process at its start (bench/conv.py gives them to PyTorch's).
+MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": 32 << 20, "MALLOC_TRIM_THRESHOLD_": 1 << 30}
+
+
 def _keep_freed_memory():
     """Let glibc's malloc keep the memory of freed large arrays for the next ones.
 
@@ -109,16 +133,16 @@ def _keep_freed_memory():
     own MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ wins; a C library other than glibc
     without mallopt: nothing is done.
     """
-    if not sys.platform.startswith("linux") or any(
-            var in os.environ for var in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+    if not sys.platform.startswith("linux") or any(var in os.environ for var in MALLOC_SETTINGS):
         return
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except AttributeError:                     # a C library without mallopt (musl)
         return
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    mallopt(M_MMAP_THRESHOLD, 32 << 20)        # setting either stops glibc adapting both,
-    mallopt(M_TRIM_THRESHOLD, 1 << 30)         # so both are set
+    # Setting either stops glibc adapting both, so both are set.
+    mallopt(M_MMAP_THRESHOLD, MALLOC_SETTINGS["MALLOC_MMAP_THRESHOLD_"])
+    mallopt(M_TRIM_THRESHOLD, MALLOC_SETTINGS["MALLOC_TRIM_THRESHOLD_"])
 
 
 _keep_freed_memory()

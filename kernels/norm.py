@@ -42,10 +42,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import _is_cupy
-from .cpu import _launch
+from . import _array_module, _is_cupy
+from .cpu import _launch, by_size, compile_twice
 
-_PARALLEL_MIN = 1 << 15   # below this many elements a single thread is faster
 _TASKS = 64               # channel blocks per call: enough to keep the threads balanced
 
 
@@ -109,7 +108,7 @@ def batch_norm_backward_reference(gy, x, mean, inv_std, weight, grad_input: bool
 # compiler to vectorize; measured 10x slower on (64, 6272).) The (N, C) loops index a row
 # slice, row = x[n, c0:c1], with j: numba cannot prove that c0 + j >= 0, and the check for
 # a negative index it then inserts on every access stops the vectorizer.
-# Each loop is compiled twice, parallel, and serial for small inputs (prange is then range).
+# Each loop is compiled twice, parallel, and serial for small inputs (compile_twice).
 # The running sums start as np.float64(0.0), not 0.0: compiled, both are float64, but as
 # plain Python (NUMBA_DISABLE_JIT=1) numpy 2 would keep 0.0 + a float32 value in float32.
 # fastmath "reassoc" lets LLVM split a running sum into several vector lanes (the same
@@ -250,23 +249,15 @@ def _backward_rows_loop(gy, x, mean, inv_std, weight, block, grad_input, grad_we
                 out[j] = scale[j] * (g_row[j] - mean_gy[j] - (x_row[j] - m[j]) * k[j])
 
 
-def _compile(loop):
-    """(parallel, serial) builds of one loop nest."""
-    fast = {"reassoc"}
-    return (njit(parallel=True, cache=True, fastmath=fast)(loop),
-            njit(cache=True, fastmath=fast)(loop))
-
-
-_KERNELS = {("forward", 3): _compile(_forward_loop),
-            ("forward", 2): _compile(_forward_rows_loop),
-            ("backward", 3): _compile(_backward_loop),
-            ("backward", 2): _compile(_backward_rows_loop)}
+# fastmath "reassoc" (see above) for every loop nest.
+_KERNELS = {key: compile_twice(loop, fastmath={"reassoc"}) for key, loop in (
+    (("forward", 3), _forward_loop), (("forward", 2), _forward_rows_loop),
+    (("backward", 3), _backward_loop), (("backward", 2), _backward_rows_loop))}
 
 
 def _kernel(direction: str, x):
     """The build for x's layout ((N, C) or (N, C, L)) and size."""
-    parallel, serial = _KERNELS[direction, x.ndim]
-    return parallel if x.size >= _PARALLEL_MIN else serial
+    return by_size(_KERNELS[direction, x.ndim], x.size)
 
 
 def _as_ncl(a):
@@ -458,11 +449,7 @@ def _gpu_backward(gy, x, mean, inv_std, weight, grad_input):
 # ----------------------------------------------------------------- public
 def _affine_or_identity(x, weight, bias):
     """weight and bias as (C,) arrays of x's dtype: 1 and 0 where they are None."""
-    if _is_cupy(x):
-        import cupy as xp  # noqa: PLC0415 (GPU only)
-    else:
-        xp = np
-    C = x.shape[1]
+    xp, C = _array_module(x), x.shape[1]
     weight = xp.ones(C, x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
     bias = xp.zeros(C, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
     return weight, bias

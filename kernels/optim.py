@@ -24,12 +24,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from . import _is_cupy
-from .cpu import _launch
-
-_PARALLEL_MIN = 1 << 15   # below this many elements a single thread is faster
+from . import _array_module, _is_cupy
+from .cpu import _launch, by_size, compile_twice
 
 
 def _scalars(dtype, step: int, lr: float, beta1: float, beta2: float, eps: float,
@@ -63,17 +61,9 @@ def adam_update_reference(p, g, m, v, *, step: int, lr: float, beta1: float, bet
     p -= step_size * m / denom
 
 
-def _array_module(a):
-    if _is_cupy(a):
-        import cupy  # noqa: PLC0415 (GPU only)
-
-        return cupy
-    return np
-
-
 # ----------------------------------------------------------------- CPU (numba)
 # One loop over the flattened arrays, compiled parallel (large parameters) and serial
-# (small ones: a bias of 64 numbers is not worth waking the threads). Weight decay, rare in
+# (small ones: a bias of 64 numbers is not worth waking the threads; compile_twice). Weight decay, rare in
 # GANs, is added to g before the loop (the same rounding as the reference), so that the
 # loop has no branch.
 def _adam_loop(p, g, m, v, lerp_w, small, beta2, one_minus_beta2, sqrt_bias2, eps,
@@ -92,8 +82,7 @@ def _adam_loop(p, g, m, v, lerp_w, small, beta2, one_minus_beta2, sqrt_bias2, ep
         p[i] = p[i] - step_size * mi / (math.sqrt(vi) / sqrt_bias2 + eps)
 
 
-_adam_parallel = njit(parallel=True, cache=True)(_adam_loop)
-_adam_serial = njit(cache=True)(_adam_loop)
+_adam_builds = compile_twice(_adam_loop)
 
 
 # ----------------------------------------------------------------- GPU (CuPy)
@@ -141,5 +130,5 @@ def adam_update(p, g, m, v, *, step: int, lr: float, beta1: float, beta2: float,
         return
     wd, *scalars = scalars
     g = np.ascontiguousarray(g + wd * p if weight_decay != 0 else g)
-    kernel = _adam_parallel if p.size >= _PARALLEL_MIN else _adam_serial
+    kernel = by_size(_adam_builds, p.size)
     _launch(kernel, p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *scalars)

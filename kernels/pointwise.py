@@ -21,12 +21,10 @@ The reference versions (`*_reference`) are the numpy expressions the tests compa
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from . import _is_cupy
-from .cpu import _launch
-
-_PARALLEL_MIN = 1 << 15   # below this many elements a single thread is faster
+from .cpu import _launch, by_size, compile_twice
 
 
 # ----------------------------------------------------------------- references
@@ -45,9 +43,7 @@ def mask_mul_reference(x, mask):
 
 
 # ----------------------------------------------------------------- CPU (numba)
-# Each loop is written once, as plain Python, and compiled twice: with parallel=True (prange
-# splits the loop over the cores) for large arrays, and serially for small ones, where
-# waking the threads would cost more than the work. (In the serial build prange is range.)
+# Each loop is compiled twice, parallel and serial (kernels/cpu.py, compile_twice).
 def _leaky_relu_loop(x, slope, y, positive):
     for i in prange(x.size):
         if x[i] > 0:
@@ -71,12 +67,9 @@ def _mask_mul_loop(x, mask, y):
         y[i] = x[i] * mask[i] if mask[i] != 0 else 0
 
 
-_leaky_relu_parallel = njit(parallel=True, cache=True)(_leaky_relu_loop)
-_leaky_relu_serial = njit(cache=True)(_leaky_relu_loop)
-_slope_mul_parallel = njit(parallel=True, cache=True)(_slope_mul_loop)
-_slope_mul_serial = njit(cache=True)(_slope_mul_loop)
-_mask_mul_parallel = njit(parallel=True, cache=True)(_mask_mul_loop)
-_mask_mul_serial = njit(cache=True)(_mask_mul_loop)
+_leaky_relu_builds = compile_twice(_leaky_relu_loop)
+_slope_mul_builds = compile_twice(_slope_mul_loop)
+_mask_mul_builds = compile_twice(_mask_mul_loop)
 
 
 # ----------------------------------------------------------------- GPU (CuPy)
@@ -113,7 +106,7 @@ def leaky_relu(x, slope: float):
         return _gpu("leaky_relu")(x, x.dtype.type(slope))
     x = np.ascontiguousarray(x)
     y, positive = np.empty_like(x), np.empty(x.shape, dtype=np.bool_)
-    kernel = _leaky_relu_parallel if x.size >= _PARALLEL_MIN else _leaky_relu_serial
+    kernel = by_size(_leaky_relu_builds, x.size)
     _launch(kernel, x.reshape(-1), x.dtype.type(slope), y.reshape(-1), positive.reshape(-1))
     return y, positive
 
@@ -127,7 +120,7 @@ def slope_mul(x, positive, slope: float):
         return slope_mul_reference(x, positive, slope)
     x, positive = np.ascontiguousarray(x), np.ascontiguousarray(positive)
     y = np.empty_like(x)
-    kernel = _slope_mul_parallel if x.size >= _PARALLEL_MIN else _slope_mul_serial
+    kernel = by_size(_slope_mul_builds, x.size)
     _launch(kernel, x.reshape(-1), positive.reshape(-1), x.dtype.type(slope), y.reshape(-1))
     return y
 
@@ -141,6 +134,6 @@ def mask_mul(x, mask):
         return mask_mul_reference(x, mask)
     x, mask = np.ascontiguousarray(x), np.ascontiguousarray(mask)
     y = np.empty_like(x)
-    kernel = _mask_mul_parallel if x.size >= _PARALLEL_MIN else _mask_mul_serial
+    kernel = by_size(_mask_mul_builds, x.size)
     _launch(kernel, x.reshape(-1), mask.reshape(-1), y.reshape(-1))
     return y
