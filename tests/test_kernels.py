@@ -367,11 +367,11 @@ def test_max_pool_backward_ignores_out_of_range_argmax():
 
 # ------------------------------------------------------------------------- how it is run
 
-def _run_python(code, **env):
+def _run_python(code, *args, **env):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     clean = {k: v for k, v in os.environ.items() if k not in (
         "NUMBA_THREADING_LAYER", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
-    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=dict(clean, **env),
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=root, env=dict(clean, **env),
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
@@ -410,6 +410,31 @@ def test_thread_settings_are_chosen_without_leaking_into_the_environment():
     code = "import os, minigrad; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT', '-'))"
     assert _run_python(code) == ["-"]
     assert _run_python(code, OPENBLAS_THREAD_TIMEOUT="9") == ["9"]
+
+
+def test_parallel_and_serial_builds_keep_their_own_disk_cache(tmp_path):
+    """compile_twice's two builds of one loop must not load each other from numba's disk
+    cache, which does not tell builds apart by options such as parallel=True (once, the
+    serial Adam loop was loaded for the large parameters too). Run 1 compiles the serial
+    build first: the parallel one must compile its own (a cache miss, not a hit). Run 2
+    finds both in the cache."""
+    (tmp_path / "double_loop.py").write_text(
+        "from numba import prange\n"
+        "from kernels.cpu import compile_twice\n"
+        "def double(x, y):\n"
+        "    for i in prange(x.size):\n"
+        "        y[i] = 2 * x[i]\n"
+        "parallel, serial = compile_twice(double)\n")
+    code = ("import sys; sys.path.insert(0, sys.argv[-1]); import numpy as np; "
+            "from double_loop import parallel, serial; "
+            "x = np.arange(5.0); y = np.empty_like(x); "
+            "serial(x, y); parallel(x, y); assert (y == 2 * x).all(); "
+            "print(len(serial.stats.cache_hits), len(parallel.stats.cache_hits), "
+            "len(parallel.stats.cache_misses))")
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    first = _run_python(code, str(tmp_path), **env)
+    assert first == ["0", "0", "1"], "the parallel build loaded the serial one's cache entry"
+    assert _run_python(code, str(tmp_path), **env) == ["1", "1", "0"]
 
 
 def test_parallel_kernels_from_several_python_threads():

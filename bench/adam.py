@@ -1,0 +1,106 @@
+"""Adam's update, the fused loop (`adam_update`, kernels/optim.py) against the same formula
+written with array operations (`adam_update_reference`, about thirteen passes).
+
+    python bench/adam.py             # the DCGAN's 18 parameters (G and D, 917,122 numbers,
+                                     # float32), one update each, 30 repeats
+    python bench/adam.py --step      # the whole DCGAN step of bench/gan_step.py
+
+Both modes alternate the two versions (which one goes first alternates too), so that a
+noisy machine's drift hits both alike. --step runs the step in one process and switches
+Adam's update between the two every 3 steps. Run it alone: two timing jobs at once on a
+small machine distort each other.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def bench_parameters(repeat: int) -> None:
+    import numpy as np  # noqa: PLC0415
+    from common import D_LAYERS, G_LAYERS, make_params  # noqa: PLC0415
+    from kernels.optim import adam_update, adam_update_reference  # noqa: PLC0415
+
+    params = make_params()
+    names = [name for name, _, _ in G_LAYERS + D_LAYERS]
+    rng = np.random.default_rng(0)
+    arrays = []                                        # (p, g, m, v) per parameter
+    for name in names:
+        for p in params[name].values():
+            g = rng.standard_normal(p.shape).astype(p.dtype)
+            arrays.append((p.copy(), g, np.zeros_like(p), np.zeros_like(p)))
+    sizes = sorted(p.size for p, *_ in arrays)
+    print(f"{len(arrays)} parameters, {sum(sizes):,} numbers (largest {sizes[-1]:,}), "
+          f"float32; one update of each, median of {repeat}")
+
+    def run_ms(update, subset) -> float:
+        t0 = time.perf_counter()
+        for p, g, m, v in subset:
+            update(p, g, m, v, step=3, lr=2e-4, beta1=0.5, beta2=0.999, eps=1e-8)
+        return (time.perf_counter() - t0) * 1e3
+
+    largest = [max(arrays, key=lambda a: a[0].size)]
+    for label, subset in (("all parameters", arrays), ("the largest alone", largest)):
+        times = {adam_update: [], adam_update_reference: []}
+        for r in range(repeat + 1):                    # r == 0: warm-up (numba compiles)
+            for update in sorted(times, key=lambda f: f.__name__, reverse=r % 2 == 1):
+                elapsed = run_ms(update, subset)
+                if r > 0:
+                    times[update].append(elapsed)
+        fused, reference = (np.median(times[f]) for f in (adam_update, adam_update_reference))
+        print(f"{label:<18} fused {fused:6.2f} ms   array formula {reference:6.2f} ms   "
+              f"{reference / fused:4.1f}x")
+
+
+def bench_step(rounds: int, threads: int) -> None:
+    import minigrad.optim.adam as adam  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+    from kernels.optim import adam_update, adam_update_reference  # noqa: PLC0415
+    from peers_minigrad import build_step  # noqa: PLC0415
+
+    step, *_ = build_step("dcgan", 64, "cpu", threads)
+    variants = {"fused": adam_update, "array": adam_update_reference}
+    times = {name: [] for name in variants}
+    for r in range(rounds + 1):                        # round 0: warm-up, not timed
+        for name in sorted(variants, reverse=r % 2 == 1):
+            adam.adam_update = variants[name]
+            for _ in range(3):
+                t0 = time.perf_counter()
+                step()
+                if r > 0:
+                    times[name].append((time.perf_counter() - t0) * 1e3)
+    adam.adam_update = adam_update
+    for name, t in times.items():
+        print(f"DCGAN step, Adam {name:<5}: median {np.median(t):7.2f} ms, min {min(t):7.2f} ms "
+              f"({len(t)} steps)")
+    diff = np.array(times["array"]) - np.array(times["fused"])
+    print(f"array / fused: {np.median(times['array']) / np.median(times['fused']):.3f}"
+          f" (median of the paired differences: {np.median(diff):.2f} ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--step", action="store_true", help="time the whole DCGAN step")
+    parser.add_argument("--rounds", type=int, default=20, help="with --step: 3+3 steps each")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(var, str(args.threads))
+    import minigrad  # noqa: F401,PLC0415 (after the thread count, before numpy)
+
+    if args.step:
+        bench_step(args.rounds, args.threads)
+    else:
+        bench_parameters(args.repeat)
+
+
+if __name__ == "__main__":
+    main()
