@@ -59,28 +59,19 @@ def bench_parameters(repeat: int) -> None:
 
 def bench_step(rounds: int, threads: int) -> None:
     import minigrad.optim.adam as adam  # noqa: PLC0415
-    import numpy as np  # noqa: PLC0415
+    from common import paired_step_times, print_paired  # noqa: PLC0415
     from kernels.optim import adam_update, adam_update_reference  # noqa: PLC0415
     from peers_minigrad import build_step  # noqa: PLC0415
 
     step, *_ = build_step("dcgan", 64, "cpu", threads)
-    variants = {"fused": adam_update, "array": adam_update_reference}
-    times = {name: [] for name in variants}
-    for r in range(rounds + 1):                        # round 0: warm-up, not timed
-        for name in sorted(variants, reverse=r % 2 == 1):
-            adam.adam_update = variants[name]
-            for _ in range(3):
-                t0 = time.perf_counter()
-                step()
-                if r > 0:
-                    times[name].append((time.perf_counter() - t0) * 1e3)
-    adam.adam_update = adam_update
-    for name, t in times.items():
-        print(f"DCGAN step, Adam {name:<5}: median {np.median(t):7.2f} ms, min {min(t):7.2f} ms "
-              f"({len(t)} steps)")
-    diff = np.array(times["array"]) - np.array(times["fused"])
-    print(f"array / fused: {np.median(times['array']) / np.median(times['fused']):.3f}"
-          f" (median of the paired differences: {np.median(diff):.2f} ms)")
+
+    def use(update):
+        adam.adam_update = update
+
+    times = paired_step_times(step, {"fused": adam_update, "array": adam_update_reference},
+                              use, rounds)
+    use(adam_update)
+    print_paired(times, "DCGAN step, Adam", baseline="array", candidate="fused")
 
 
 def main() -> None:

@@ -78,27 +78,19 @@ def bench_layers(repeat: int) -> None:
 def bench_step(rounds: int, threads: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import minigrad.nn.layers.normalization as layers  # noqa: PLC0415
-    import numpy as np  # noqa: PLC0415
+    from common import paired_step_times, print_paired  # noqa: PLC0415
     from peers_minigrad import build_step  # noqa: PLC0415
 
     step, *_ = build_step("dcgan", 64, "cpu", threads)
-    variants = {"fused": layers.batch_norm, "composed": composed_batch_norm}
-    times = {name: [] for name in variants}
-    for r in range(rounds + 1):                        # round 0: warm-up, not timed
-        for name in sorted(variants, reverse=r % 2 == 1):
-            layers.batch_norm = variants[name]
-            for _ in range(3):
-                t0 = time.perf_counter()
-                step()
-                if r > 0:
-                    times[name].append((time.perf_counter() - t0) * 1e3)
-    layers.batch_norm = variants["fused"]
-    for name, t in times.items():
-        print(f"DCGAN step, {name:<8}: median {np.median(t):7.2f} ms, min {min(t):7.2f} ms "
-              f"({len(t)} steps)")
-    diff = np.array(times["composed"]) - np.array(times["fused"])
-    print(f"composed / fused: {np.median(times['composed']) / np.median(times['fused']):.3f}"
-          f" (median of the paired differences: {np.median(diff):.2f} ms)")
+
+    def use(batch_norm):
+        layers.batch_norm = batch_norm
+
+    fused = layers.batch_norm
+    times = paired_step_times(step, {"fused": fused, "composed": composed_batch_norm}, use,
+                              rounds)
+    use(fused)
+    print_paired(times, "DCGAN step", baseline="composed", candidate="fused")
 
 
 def main() -> None:
