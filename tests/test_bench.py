@@ -44,12 +44,12 @@ def test_phases_and_kernel_timers_run():
     assert "conv2d_dw" in out and "batch_norm_forward" in out
 
 
-
 def test_adam_bench_runs_both_updates():
     out = _run("bench/adam.py", "--repeat", "2")
     assert "18 parameters, 917,122 numbers" in out
     rows = [line for line in out.splitlines() if "fused" in line]
     assert len(rows) == 2 and all(line.rstrip().endswith("x") for line in rows)
+
 
 def test_gpu_live_bytes_counter_follows_the_pool_hooks(monkeypatch):
     """The GPU memory figure counts what CuPy's pool hands out, like PyTorch's

@@ -371,8 +371,8 @@ def _run_python(code, *args, **env):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     clean = {k: v for k, v in os.environ.items() if k not in (
         "NUMBA_THREADING_LAYER", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
-    result = subprocess.run([sys.executable, "-c", code, *args], cwd=root, env=dict(clean, **env),
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=root,
+                            env=dict(clean, **env), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 
