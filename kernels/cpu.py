@@ -249,8 +249,7 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, bias=None):
 
 # ------------------------------------------------------------------- the convolution triple
 
-@njit(parallel=True, cache=True)
-def _swap_kernel(src, shift, dst):
+def _swap_loop(src, shift, dst):
     """dst[b, a, :] = src[a, b, :] + shift[a]: (A, B, P) -> (B, A, P), the moves between
     NCHW (N, O, P) and the GEMMs' (O, N*P) order; shift is conv2d's bias, or zeros.
     (In parallel over b: ~3x faster than numpy's single-threaded strided copy.)"""
@@ -262,11 +261,15 @@ def _swap_kernel(src, shift, dst):
                 dst[b, a, p] = src[a, b, p] + add
 
 
+_swap_builds = compile_twice(_swap_loop)   # serial below PARALLEL_MIN: at batch 2 a swap
+                                           # is 12,544 numbers, 2 us of work
+
+
 def _swap(src, shift=None):
     """(A, B, P) -> a new C-contiguous (B, A, P), plus shift[a] (A,) if given."""
     A, B, P = src.shape
     dst = np.empty((B, A, P), dtype=src.dtype)
-    _launch(_swap_kernel, np.ascontiguousarray(src),
+    _launch(by_size(_swap_builds, dst.size), np.ascontiguousarray(src),
             np.zeros(A, dtype=src.dtype) if shift is None else shift, dst)
     return dst
 
