@@ -6,19 +6,17 @@ written with array operations (`adam_update_reference`, about thirteen passes).
     python bench/adam.py --step      # the whole DCGAN step of bench/gan_step.py
 
 Both modes alternate the two versions (which one goes first alternates too), so that a
-noisy machine's drift hits both alike. --step runs the step in one process and switches
-Adam's update between the two every 3 steps. Run it alone: two timing jobs at once on a
-small machine distort each other.
+noisy machine's drift hits both alike (--step: bench/fused_ab.py). Run it alone: two
+timing jobs at once on a small machine distort each other.
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fused_ab  # noqa: E402 (imports no numpy: the thread counts are set first)
 
 
 def bench_parameters(repeat: int) -> None:
@@ -59,39 +57,14 @@ def bench_parameters(repeat: int) -> None:
 
 def bench_step(rounds: int, threads: int) -> None:
     import minigrad.optim.adam as adam  # noqa: PLC0415
-    from common import paired_step_times, print_paired  # noqa: PLC0415
     from kernels.optim import adam_update, adam_update_reference  # noqa: PLC0415
-    from peers_minigrad import build_step  # noqa: PLC0415
-
-    step, *_ = build_step("dcgan", 64, "cpu", threads)
 
     def use(update):
         adam.adam_update = update
 
-    times = paired_step_times(step, {"fused": adam_update, "array": adam_update_reference},
-                              use, rounds)
-    use(adam_update)
-    print_paired(times, "DCGAN step, Adam", baseline="array", candidate="fused")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--step", action="store_true", help="time the whole DCGAN step")
-    parser.add_argument("--rounds", type=int, default=20, help="with --step: 3+3 steps each")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))
-    import minigrad  # noqa: F401,PLC0415 (after the thread count, before numpy)
-
-    if args.step:
-        bench_step(args.rounds, args.threads)
-    else:
-        bench_parameters(args.repeat)
+    fused_ab.compare_in_step("DCGAN step, Adam", ("fused", adam_update),
+                             ("array", adam_update_reference), use, rounds, threads)
 
 
 if __name__ == "__main__":
-    main()
+    fused_ab.main(__doc__, bench_parameters, bench_step)

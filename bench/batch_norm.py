@@ -6,17 +6,17 @@ the composition it replaced (Standardize, then Mul by the weight, then Add the b
     python bench/batch_norm.py --step       # the whole DCGAN step of bench/gan_step.py
 
 --step runs the step in one process and switches the layers' batch_norm between the two
-every 3 steps, alternating which goes first: a paired comparison, so that the drift of a
-noisy machine hits both alike (separate runs of gan_step.py differ by more than the gain).
+every 3 steps, alternating which goes first: a paired comparison (bench/fused_ab.py).
 Run it alone: two timing jobs at once on a small machine distort each other.
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fused_ab  # noqa: E402 (imports no numpy: the thread counts are set first)
 
 SHAPES = [("BatchNorm1d(6272)", (64, 6272)), ("BatchNorm2d(64)", (64, 64, 14, 14)),
           ("BatchNorm2d(128)", (64, 128, 7, 7))]
@@ -76,41 +76,15 @@ def bench_layers(repeat: int) -> None:
 
 
 def bench_step(rounds: int, threads: int) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     import minigrad.nn.layers.normalization as layers  # noqa: PLC0415
-    from common import paired_step_times, print_paired  # noqa: PLC0415
-    from peers_minigrad import build_step  # noqa: PLC0415
-
-    step, *_ = build_step("dcgan", 64, "cpu", threads)
 
     def use(batch_norm):
         layers.batch_norm = batch_norm
 
-    fused = layers.batch_norm
-    times = paired_step_times(step, {"fused": fused, "composed": composed_batch_norm}, use,
-                              rounds)
-    use(fused)
-    print_paired(times, "DCGAN step", baseline="composed", candidate="fused")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=30, help="per layer")
-    parser.add_argument("--step", action="store_true", help="time the whole DCGAN step")
-    parser.add_argument("--rounds", type=int, default=30, help="with --step: 3+3 steps each")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))
-    import minigrad  # noqa: F401,PLC0415 (after the thread count, before numpy)
-
-    if args.step:
-        bench_step(args.rounds, args.threads)
-    else:
-        bench_layers(args.repeat)
+    fused_ab.compare_in_step("DCGAN step", ("fused", layers.batch_norm),
+                             ("composed", composed_batch_norm), use, rounds, threads)
 
 
 if __name__ == "__main__":
-    main()
+    fused_ab.main(__doc__, bench_layers, bench_step, repeat_help="per layer",
+                  default_rounds=30)

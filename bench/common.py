@@ -46,34 +46,3 @@ def make_data(batch: int = 64) -> dict:
             "z": rng.standard_normal((batch, Z_DIM)).astype(np.float32),
             "alpha": rng.random((batch, 1, 1, 1)).astype(np.float32)}
 
-
-def paired_step_times(step, variants: dict, use, rounds: int, steps_each: int = 3) -> dict:
-    """Time `step()` under each of `variants` ({name: value}; `use(value)` switches to it):
-    `steps_each` steps of one, then of the other, alternating which goes first, for `rounds`
-    rounds after an untimed warm-up round. Returns {name: [ms per step, ...]}.
-
-    A paired comparison in one process: the drift of a noisy machine hits every variant
-    alike (separate runs of gan_step.py differ by more than a 2% gain)."""
-    import time  # noqa: PLC0415
-
-    times = {name: [] for name in variants}
-    for r in range(rounds + 1):                        # round 0: warm-up, not timed
-        for name in sorted(variants, reverse=r % 2 == 1):
-            use(variants[name])
-            for _ in range(steps_each):
-                t0 = time.perf_counter()
-                step()
-                if r > 0:
-                    times[name].append((time.perf_counter() - t0) * 1e3)
-    return times
-
-
-def print_paired(times: dict, what: str, baseline: str, candidate: str) -> None:
-    """The medians of paired_step_times' result, and baseline / candidate."""
-    for name, t in times.items():
-        print(f"{what}, {name:<8}: median {np.median(t):7.2f} ms, min {min(t):7.2f} ms "
-              f"({len(t)} steps)")
-    diff = np.array(times[baseline]) - np.array(times[candidate])
-    print(f"{baseline} / {candidate}: "
-          f"{np.median(times[baseline]) / np.median(times[candidate]):.3f}"
-          f" (median of the paired differences: {np.median(diff):.2f} ms)")

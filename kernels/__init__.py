@@ -23,9 +23,10 @@ product (GEMM) around the data-movement kernels im2col / col2im (layout in `im2c
 
 Spatial arguments are (h, w) pairs; a single int is accepted for both.
 
-Two more modules hold fused kernels with their own references, routed the same way:
-`kernels.pointwise` (leaky_relu with its mask, mask_mul) and `kernels.norm` (batch norm's
-forward and backward in training mode).
+Three more modules hold fused kernels with their own references, routed the same way:
+`kernels.pointwise` (leaky_relu with its switch pattern, slope_mul, mask_mul),
+`kernels.norm` (batch norm's forward and backward in training mode) and `kernels.optim`
+(Adam's update).
 
 Stepping through a kernel
 -------------------------

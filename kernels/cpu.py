@@ -12,8 +12,8 @@ Convolution is lowered to one large matrix product (GEMM) per call:
     gx   = col2im(w.reshape(O, -1).T @ gy2)     # gy2 = gy as (O, N*OH*OW)
     gw   = gy2 @ cols.T                         # (O, C*KH*KW)
 
-A bias rides along for free: conv2d adds it while moving y into NCHW order (`_swap`, a
-parallel copy), conv_transpose2d (conv2d_dx) starts col2im's sums at it.
+A bias rides along for free: conv2d adds it while moving y into NCHW order (`_swap`),
+conv_transpose2d (conv2d_dx) starts col2im's sums at it.
 
 The two data-movement kernels are driven by a small "tap table" computed once per shape:
 table[kh*KW + kw, oh*OW + ow] is the input pixel h*W + w that kernel tap (kh, kw) reads for
@@ -252,7 +252,8 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, bias=None):
 def _swap_loop(src, shift, dst):
     """dst[b, a, :] = src[a, b, :] + shift[a]: (A, B, P) -> (B, A, P), the moves between
     NCHW (N, O, P) and the GEMMs' (O, N*P) order; shift is conv2d's bias, or zeros.
-    (In parallel over b: ~3x faster than numpy's single-threaded strided copy.)"""
+    (Large arrays in parallel over b: ~3x faster than numpy's single-threaded strided
+    copy.)"""
     A, B, P = src.shape
     for b in prange(B):
         for a in range(A):
