@@ -150,6 +150,24 @@ def test_conv_bias_is_added_inside_the_kernels(device, channels):
         kernels.conv2d(X, Wt, 2, 1, bias=B_out.astype(np.float64))
 
 
+@pytest.mark.parametrize("images_per_block", [1, 2, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_dx_runs_in_blocks_of_images(monkeypatch, images_per_block, dtype):
+    """The CPU conv2d_dx makes its column matrix a block of images at a time (so that col2im
+    reads it from the cache): 5 images in blocks of 1, 2 (the last one short) or all at
+    once give the reference's result, with and without a bias."""
+    rng = np.random.default_rng(8)
+    N, C, O = 5, 5, 3                                         # C*KH*KW = 80: the GEMM path
+    w, gy, bias = randn(rng, (O, C, 4, 4), dtype), randn(rng, (N, O, 4, 5), dtype), \
+        randn(rng, (C,), dtype)
+    column_bytes = C * 4 * 4 * 4 * 5 * np.dtype(dtype).itemsize    # one image's columns
+    monkeypatch.setattr(kernels.cpu, "_DX_BLOCK_BYTES", images_per_block * column_bytes)
+    expected = ref.conv2d_dx(gy, w, (9, 10), (2, 2), (1, 1))
+    assert_close(kernels.conv2d_dx(gy, w, (9, 10), 2, 1), expected, dtype)
+    assert_close(kernels.conv2d_dx(gy, w, (9, 10), 2, 1, bias=bias),
+                 expected + bias.reshape(1, C, 1, 1), dtype)
+
+
 def test_non_contiguous_inputs():
     rng = np.random.default_rng(3)
     x = randn(rng, (2, 3, 9, 8)).transpose(0, 1, 3, 2)          # a strided view
