@@ -51,6 +51,11 @@ def test_adam_bench_runs_both_updates():
     assert len(rows) == 2 and all(line.rstrip().endswith("x") for line in rows)
 
 
+def test_conv_blocks_bench_runs_both_ways():
+    out = _run("bench/conv_blocks.py", "--repeat", "2")
+    assert "blocks of 4 MB of columns" in out and out.rstrip().endswith("x")
+
+
 def test_gpu_live_bytes_counter_follows_the_pool_hooks(monkeypatch):
     """The GPU memory figure counts what CuPy's pool hands out, like PyTorch's
     max_memory_allocated: growth from the start of counting, peak kept, frees of older blocks
