@@ -19,7 +19,9 @@ with <conv2d(x, w), gy> == <x, conv2d_dx(gy, w)> == <w, conv2d_dw(x, gy)>. conv2
 the transposed ("fractionally strided") convolution: PyTorch's conv_transpose2d(input, weight)
 is conv2d_dx(input, weight, out_hw). Each of the three is the derivative of the others, which
 is why minigrad needs nothing more for gradients of any order. All three become one matrix
-product (GEMM) around the data-movement kernels im2col / col2im (layout in `im2col`).
+product (GEMM) around the data-movement kernels im2col / col2im (layout in `im2col`); on the
+CPU, conv2d_dx runs its GEMM and col2im a block of images at a time, so that col2im finds
+the block's columns still in the cache.
 
 Spatial arguments are (h, w) pairs; a single int is accepted for both.
 

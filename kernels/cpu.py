@@ -310,10 +310,10 @@ def conv2d(x, w, stride, padding, dilation, keep_cols=False, bias=None):
 # conv2d_dx's GEMM writes a column matrix that col2im reads straight back: for D's 64->128
 # layer, 12.8 MB, more than the caches keep between the two. Done a block of images at a
 # time, each block's columns are still in the cache when col2im reads them. Blocks of about
-# 4 MB (20 images of that layer): 2.5-3.9 ms less per DCGAN step (paired A/B in the step;
-# blocks of 8 images or fewer were slower: more, smaller GEMMs). The forward pass gains
-# nothing from the same blocking (measured: 2.8 ms slower): it must keep the whole matrix
-# for the weight gradient anyway.
+# 4 MB (20 images of that layer): 1.6-3.9 ms less per DCGAN step (`python
+# bench/conv_blocks.py --step`; blocks of 8 images or fewer were slower: more, smaller
+# GEMMs). The forward pass gains nothing from the same blocking (measured: 2.8 ms slower):
+# it must keep the whole matrix for the weight gradient anyway.
 _DX_BLOCK_BYTES = 4 << 20
 
 

@@ -160,7 +160,8 @@ def test_conv2d_dx_runs_in_blocks_of_images(monkeypatch, images_per_block, dtype
     N, C, O = 5, 5, 3                                         # C*KH*KW = 80: the GEMM path
     w, gy, bias = randn(rng, (O, C, 4, 4), dtype), randn(rng, (N, O, 4, 5), dtype), \
         randn(rng, (C,), dtype)
-    column_bytes = C * 4 * 4 * 4 * 5 * np.dtype(dtype).itemsize    # one image's columns
+    column_bytes = (C * 4 * 4) * (4 * 5) * np.dtype(dtype).itemsize  # one image's columns:
+    #                                          C*KH*KW rows, OH*OW columns
     monkeypatch.setattr(kernels.cpu, "_DX_BLOCK_BYTES", images_per_block * column_bytes)
     expected = ref.conv2d_dx(gy, w, (9, 10), (2, 2), (1, 1))
     assert_close(kernels.conv2d_dx(gy, w, (9, 10), 2, 1), expected, dtype)
