@@ -3,7 +3,7 @@ time, each block read back by col2im while it is still in the cache; against the
 matrix at once (one GEMM, then one col2im).
 
     python bench/conv_blocks.py          # D's 64->128 layer (the same shape as G's 128->64
-                                         # transposed convolution), batch 64, 30 repeats
+                                         # transposed convolution), batch 8, 64 and 512
     python bench/conv_blocks.py --step   # the whole DCGAN step of bench/gan_step.py
 
 Both modes alternate the two (which one goes first alternates too), so that a noisy
@@ -38,22 +38,23 @@ def bench_shape(repeat: int) -> None:
 
     blocks, whole, use = _variants()
     rng = np.random.default_rng(0)
-    gy = rng.standard_normal((64, 128, 7, 7)).astype(np.float32)   # (N, O, OH, OW)
     w = rng.standard_normal((128, 64, 4, 4)).astype(np.float32)    # (O, C, KH, KW)
-    times = {name: [] for name, _ in (blocks, whole)}
-    for r in range(repeat + 1):                        # r == 0: warm-up (numba compiles)
-        for name, value in sorted((blocks, whole), reverse=r % 2 == 1):
-            use(value)
-            t0 = time.perf_counter()
-            kernels.conv2d_dx(gy, w, (14, 14), 2, 1)   # -> (64, 64, 14, 14)
-            if r > 0:
-                times[name].append((time.perf_counter() - t0) * 1e3)
-    use(blocks[1])
-    b, a = (np.median(times[name]) for name in ("blocks", "whole"))
     print(f"conv2d_dx of D's 64->128 layer (also G's 128->64 transposed convolution), "
-          f"batch 64, float32, median of {repeat}:")
-    print(f"blocks of {blocks[1] >> 20} MB of columns {b:6.2f} ms   whole matrix {a:6.2f} ms"
-          f"   {a / b:4.2f}x")
+          f"float32, median of {repeat}; blocks of {blocks[1] >> 20} MB of columns against "
+          f"the whole matrix")
+    for batch in (8, 64, 512):
+        gy = rng.standard_normal((batch, 128, 7, 7)).astype(np.float32)   # (N, O, OH, OW)
+        times = {name: [] for name, _ in (blocks, whole)}
+        for r in range(repeat + 1):                    # r == 0: warm-up (numba compiles)
+            for name, value in sorted((blocks, whole), reverse=r % 2 == 1):
+                use(value)
+                t0 = time.perf_counter()
+                kernels.conv2d_dx(gy, w, (14, 14), 2, 1)   # -> (N, 64, 14, 14)
+                if r > 0:
+                    times[name].append((time.perf_counter() - t0) * 1e3)
+        use(blocks[1])
+        b, a = (np.median(times[name]) for name in ("blocks", "whole"))
+        print(f"batch {batch:3}: blocks {b:7.2f} ms   whole matrix {a:7.2f} ms   {a / b:4.2f}x")
 
 
 def bench_step(rounds: int, threads: int) -> None:

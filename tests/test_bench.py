@@ -53,7 +53,9 @@ def test_adam_bench_runs_both_updates():
 
 def test_conv_blocks_bench_runs_both_ways():
     out = _run("bench/conv_blocks.py", "--repeat", "2")
-    assert "blocks of 4 MB of columns" in out and out.rstrip().endswith("x")
+    assert "blocks of 4 MB of columns" in out
+    rows = [line for line in out.splitlines() if line.startswith("batch")]
+    assert len(rows) == 3 and all(line.rstrip().endswith("x") for line in rows)
 
 
 def test_gpu_live_bytes_counter_follows_the_pool_hooks(monkeypatch):
