@@ -45,4 +45,3 @@ def make_data(batch: int = 64) -> dict:
     return {"real": rng.standard_normal((batch, 1, 28, 28)).astype(np.float32),
             "z": rng.standard_normal((batch, Z_DIM)).astype(np.float32),
             "alpha": rng.random((batch, 1, 1, 1)).astype(np.float32)}
-

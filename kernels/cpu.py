@@ -9,7 +9,8 @@ Convolution is lowered to one large matrix product (GEMM) per call:
 
     cols = im2col(x)                            # (C*KH*KW, N*OH*OW)
     y    = w.reshape(O, C*KH*KW) @ cols         # (O, N*OH*OW), then moved to (N, O, OH, OW)
-    gx   = col2im(w.reshape(O, -1).T @ gy2)     # gy2 = gy as (O, N*OH*OW)
+    gx   = col2im(w.reshape(O, -1).T @ gy2)     # gy2 = gy as (O, N*OH*OW); a block of
+                                                # images at a time (_DX_BLOCK_BYTES)
     gw   = gy2 @ cols.T                         # (O, C*KH*KW)
 
 A bias rides along for free: conv2d adds it while moving y into NCHW order (`_swap`),
@@ -236,13 +237,14 @@ def im2col(x, kernel_hw, stride, padding, dilation):
     return cols
 
 
-def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, bias=None):
-    """The adjoint of im2col; bias (C,), if given, is added to every plane of channel c."""
+def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, bias=None, out=None):
+    """The adjoint of im2col; bias (C,), if given, is added to every plane of channel c.
+    out: a C-contiguous array of x_shape to write into (else a new one)."""
     N, C, H, W = x_shape
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     table = _table(H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW)
     start = np.zeros(C, dtype=cols.dtype) if bias is None else bias
-    x = np.empty((N, C, H, W), dtype=cols.dtype)
+    x = np.empty((N, C, H, W), dtype=cols.dtype) if out is None else out
     _launch(_col2im_kernel, cols, table, start, x)
     return x
 
@@ -327,17 +329,15 @@ def conv2d_dx(gy, w, x_hw, stride, padding, dilation, bias=None):
         np.matmul(w2d.T, gy.reshape(N, O, P), out=cols.reshape(CKK, N, P).transpose(1, 0, 2))
         return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation, bias)
     gy_rows = _as_rows(gy)                                     # (O, N*OH*OW)
-    H, W = x_hw
-    table = _table(H, W, KH, KW, *stride, *padding, *dilation, OH, OW)
-    start = np.zeros(C, dtype=gy.dtype) if bias is None else bias
-    gx = np.empty((N, C, H, W), dtype=gy.dtype)
+    gx = np.empty((N, C, *x_hw), dtype=gy.dtype)
     block = max(1, min(N, _DX_BLOCK_BYTES // (CKK * P * gy.itemsize)))   # images per block
     cols = np.empty((CKK, block * P), dtype=gy.dtype)          # one block's columns, reused
     for n0 in range(0, N, block):
         n1 = min(N, n0 + block)
         block_cols = cols[:, :(n1 - n0) * P]                   # (C*KH*KW, images*OH*OW)
         np.matmul(w2d.T, gy_rows[:, n0 * P:n1 * P], out=block_cols)
-        _launch(_col2im_kernel, block_cols, table, start, gx[n0:n1])
+        col2im(block_cols, (n1 - n0, C, *x_hw), (KH, KW), stride, padding, dilation, bias,
+               out=gx[n0:n1])
     return gx
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import backend
 
 
 def _gpu_skip_reason():
@@ -45,14 +46,6 @@ def make(shape, device="cpu", requires_grad=True, seed=None, low=None):
     return mg.tensor(values, dtype=mg.float64, device=device, requires_grad=requires_grad)
 
 
-def as_device(array, device):
-    """A numpy array on `device`: copied to the GPU by CuPy, the array itself on the CPU."""
-    if device == "gpu":
-        import cupy
-        return cupy.asarray(array)
-    return array
-
-
-def as_numpy(array):
-    """Any array (numpy or CuPy) as a numpy array."""
-    return array.get() if hasattr(array, "get") else array
+# A numpy array on a device (copied to the GPU by CuPy), and any array back as numpy: the
+# library's own functions, under the names the kernel tests use.
+as_device, as_numpy = backend.to_device, backend.to_numpy
