@@ -58,6 +58,13 @@ def test_conv_blocks_bench_runs_both_ways():
     assert len(rows) == 3 and all(line.rstrip().endswith("x") for line in rows)
 
 
+def test_padding_taps_bench_counts_the_padding_and_times_both_layers():
+    out = _run("bench/padding_taps.py", "--repeat", "2", "--no-torch")
+    assert "13.8% of the padded layer's taps read the padding" in out, out
+    (row,) = [line for line in out.splitlines() if line.startswith("minigrad")]
+    assert "padded / border: fwd" in row and float(row.split()[-1]) > 0
+
+
 def test_gpu_live_bytes_counter_follows_the_pool_hooks(monkeypatch):
     """The GPU memory figure counts what CuPy's pool hands out, like PyTorch's
     max_memory_allocated: growth from the start of counting, peak kept, frees of older blocks

@@ -1,0 +1,153 @@
+"""How much of D's 64->128 convolution lands in its zero padding, and who skips it.
+
+    python bench/padding_taps.py             # minigrad, then PyTorch if installed
+    python bench/padding_taps.py --no-torch
+
+Two convolutions with the same 7x7 output and the same GEMM shapes:
+  * padded: D's layer, k4 s2 p1 on a 14x14 input (the DCGAN's);
+  * border: k4 s2 p0 on a 16x16 input, where every tap lands on a real pixel.
+For the padded one the script counts the (output pixel, tap) pairs that read the padding:
+14% of them. An im2col GEMM multiplies those zeros like any other number, so it takes as
+long for both. A direct convolution can leave them out, and then the padded layer is
+faster by up to that share.
+
+Each framework times the two alternately in one process (which goes first alternates too),
+forward and forward+backward (conv2d, conv2d_dx, conv2d_dw), and prints padded / border.
+The border layer's input has 31% more pixels, so whatever moves the input (PyTorch's
+reorders into oneDNN's blocked layout, our im2col's reads) costs more there too, and
+PyTorch's ratio mixes the two effects. `ONEDNN_VERBOSE=1 python bench/padding_taps.py
+--torch-worker` prints the time of each oneDNN convolution primitive on its own.
+PyTorch runs in a process of its own, after minigrad's (its OpenMP runtime must not load
+before numba's: kernels/cpu.py). Run it alone: two timing jobs at once on a small machine
+distort each other.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+
+N, C, O, K, STRIDE = 64, 64, 128, 4, 2
+CASES = {"padded": (14, 1), "border": (16, 0)}         # name: (input side, padding)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeat", type=int, default=40, help="timed pairs (median reported)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    return p.parse_args()
+
+
+def taps_in_padding(size: int, padding: int) -> float:
+    """The share of (output pixel, tap) pairs whose input pixel lies in the padding."""
+    out = (size + 2 * padding - K) // STRIDE + 1
+    inside = sum(0 <= o * STRIDE - padding + k < size for o in range(out) for k in range(K))
+    return 1 - (inside / (out * K)) ** 2               # the same along both axes
+
+
+def time_pairs(repeat: int, fwd, fwd_bwd) -> dict:
+    """{case: (fwd ms, fwd+bwd ms)}, medians; the cases alternate, and so does their order."""
+    import numpy as np  # noqa: PLC0415
+
+    times = {name: ([], []) for name in CASES}
+    for r in range(repeat + 1):                        # r == 0: warm-up
+        for name in sorted(CASES, reverse=r % 2 == 1):
+            t0 = time.perf_counter()
+            fwd(name)
+            t1 = time.perf_counter()
+            fwd_bwd(name)
+            t2 = time.perf_counter()
+            if r > 0:
+                times[name][0].append((t1 - t0) * 1e3)
+                times[name][1].append((t2 - t1) * 1e3)
+    return {name: (float(np.median(f)), float(np.median(a))) for name, (f, a) in times.items()}
+
+
+def minigrad_times(repeat: int) -> dict:
+    import numpy as np  # noqa: PLC0415
+
+    import kernels  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((O, C, K, K)).astype(np.float32)
+    gy = rng.standard_normal((N, O, 7, 7)).astype(np.float32)
+    xs = {name: rng.standard_normal((N, C, size, size)).astype(np.float32)
+          for name, (size, _) in CASES.items()}
+
+    def fwd(name):
+        return kernels.conv2d(xs[name], w, STRIDE, CASES[name][1])
+
+    def fwd_bwd(name):                                 # as minigrad's Conv2d does
+        x, (size, padding) = xs[name], CASES[name]
+        y, cols = kernels.conv2d(x, w, STRIDE, padding, keep_cols=True)
+        return (y, kernels.conv2d_dx(gy, w, (size, size), STRIDE, padding),
+                kernels.conv2d_dw(x, gy, (K, K), STRIDE, padding, cols=cols))
+
+    return time_pairs(repeat, fwd, fwd_bwd)
+
+
+def torch_worker(args) -> int:
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randn(O, C, K, K, generator=gen, requires_grad=True)
+    gy = torch.randn(N, O, 7, 7, generator=gen)
+    xs = {name: torch.randn(N, C, size, size, generator=gen, requires_grad=True)
+          for name, (size, _) in CASES.items()}
+
+    def fwd(name):
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(xs[name], w, None, STRIDE, CASES[name][1])
+
+    def fwd_bwd(name):
+        y = torch.nn.functional.conv2d(xs[name], w, None, STRIDE, CASES[name][1])
+        return torch.autograd.grad(y, (xs[name], w), gy)
+
+    print(json.dumps({"version": torch.__version__,
+                      "times": time_pairs(args.repeat, fwd, fwd_bwd)}))
+    return 0
+
+
+def report(framework: str, times: dict) -> None:
+    (pf, pa), (bf, ba) = times["padded"], times["border"]
+    print(f"{framework:<16} padded {pf:6.2f} / {pa:6.2f} ms   border {bf:6.2f} / {ba:6.2f} ms"
+          f"   padded / border: fwd {pf / bf:.3f}, fwd+bwd {pa / ba:.3f}")
+
+
+def main() -> int:
+    args = parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(var, str(args.threads))
+    if args.torch_worker:
+        return torch_worker(args)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    share = taps_in_padding(*CASES["padded"])
+    print(f"conv {C}->{O}, k{K} s{STRIDE}, batch {N}, float32, {args.threads} threads: padded "
+          f"= 14x14 p1, border = 16x16 p0 (both 7x7 out); {share:.1%} of the padded layer's "
+          f"taps read the padding (a skipping convolution: padded / border ~ {1 - share:.3f})")
+    print("times: fwd / fwd+bwd, medians of", args.repeat, "alternating pairs")
+    report("minigrad", minigrad_times(args.repeat))
+    if args.no_torch or importlib.util.find_spec("torch") is None:
+        return 0
+    command = [sys.executable, os.path.abspath(__file__), "--torch-worker",
+               "--repeat", str(args.repeat), "--threads", str(args.threads)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"PyTorch run failed:\n{done.stderr[-2000:]}")
+        return 1
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    report(f"PyTorch {theirs['version']}", theirs["times"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
