@@ -12,7 +12,8 @@ long for both. A direct convolution can leave them out, and then the padded laye
 faster by up to that share.
 
 Each framework times the two alternately in one process (which goes first alternates too),
-forward and forward+backward (conv2d, conv2d_dx, conv2d_dw), and prints padded / border.
+forward and forward+backward (conv2d, conv2d_dx, conv2d_dw), and prints padded / border;
+then numpy.matmul alone on our three GEMM shapes.
 The border layer's input has 31% more pixels, so whatever moves the input (PyTorch's
 reorders into oneDNN's blocked layout, our im2col's reads) costs more there too, and
 PyTorch's ratio mixes the two effects. `ONEDNN_VERBOSE=1 python bench/padding_taps.py
@@ -33,6 +34,7 @@ import time
 
 N, C, O, K, STRIDE = 64, 64, 128, 4, 2
 CASES = {"padded": (14, 1), "border": (16, 0)}         # name: (input side, padding)
+PRIMITIVE_CALLS = 60                                   # PyTorch's calls under oneDNN's log
 
 
 def parse_args():
@@ -93,6 +95,28 @@ def minigrad_times(repeat: int) -> dict:
     return time_pairs(repeat, fwd, fwd_bwd)
 
 
+def gemm_times(repeat: int) -> dict:
+    """numpy.matmul (OpenBLAS) alone on the layer's three GEMM shapes, every tap counted:
+    {name: median ms}. Next to oneDNN's own convolution times (ONEDNN_VERBOSE), it shows
+    how fast the two run the same multiplications."""
+    import numpy as np  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    w2d = rng.standard_normal((O, C * K * K)).astype(np.float32)    # (O, C*KH*KW)
+    cols = rng.standard_normal((C * K * K, N * 49)).astype(np.float32)
+    gy_rows = rng.standard_normal((O, N * 49)).astype(np.float32)   # (O, N*OH*OW)
+    products = {"forward": lambda: w2d @ cols, "input gradient": lambda: w2d.T @ gy_rows,
+                "weight gradient": lambda: gy_rows @ cols.T}
+    times = {name: [] for name in products}
+    for r in range(repeat + 1):
+        for name, product in products.items():
+            t0 = time.perf_counter()
+            product()
+            if r > 0:
+                times[name].append((time.perf_counter() - t0) * 1e3)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
 def torch_worker(args) -> int:
     import torch  # noqa: PLC0415
 
@@ -111,9 +135,37 @@ def torch_worker(args) -> int:
         y = torch.nn.functional.conv2d(xs[name], w, None, STRIDE, CASES[name][1])
         return torch.autograd.grad(y, (xs[name], w), gy)
 
-    print(json.dumps({"version": torch.__version__,
-                      "times": time_pairs(args.repeat, fwd, fwd_bwd)}))
+    times = time_pairs(args.repeat, fwd, fwd_bwd)
+    # Then more calls with oneDNN's verbose log on: one line per primitive run, with its own
+    # time (no reorders, no Python). It goes to this process's stdout, for main. The
+    # backward passes reuse one graph per case, so each call runs just the two primitives.
+    ys = {name: torch.nn.functional.conv2d(xs[name], w, None, STRIDE, CASES[name][1])
+          for name in CASES}
+    with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+        for _ in range(PRIMITIVE_CALLS):
+            for name in CASES:
+                fwd(name)
+        for _ in range(PRIMITIVE_CALLS):
+            for name in CASES:
+                torch.autograd.grad(ys[name], (xs[name], w), gy, retain_graph=True)
+    print(json.dumps({"version": torch.__version__, "times": times}))
     return 0
+
+
+def onednn_primitive_times(log: str) -> dict:
+    """{(case, prop_kind): median ms} from oneDNN's verbose lines, e.g.
+    onednn_verbose,v1,primitive,exec,cpu,convolution,jit:avx512_core,backward_weights,
+    <memory descriptors>,<attributes>,,mb64_ic64oc128_ih14oh7kh4sh2dh0ph1_...,4.07"""
+    import numpy as np  # noqa: PLC0415
+
+    found = {}
+    for line in log.splitlines():
+        fields = line.split(",")
+        if line.startswith("onednn_verbose") and "exec" in fields and "convolution" in fields:
+            prop_kind = fields[fields.index("convolution") + 2]
+            case = "padded" if "ph1" in fields[-2] else "border"
+            found.setdefault((case, prop_kind), []).append(float(fields[-1]))
+    return {key: float(np.median(ms)) for key, ms in found.items()}
 
 
 def report(framework: str, times: dict) -> None:
@@ -130,12 +182,19 @@ def main() -> int:
     if args.torch_worker:
         return torch_worker(args)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # Before numpy: minigrad tells OpenBLAS's idle threads to stop spinning soon, so that
+    # they do not slow down the numba kernels between the GEMMs (kernels/cpu.py).
+    import minigrad  # noqa: F401,PLC0415
     share = taps_in_padding(*CASES["padded"])
     print(f"conv {C}->{O}, k{K} s{STRIDE}, batch {N}, float32, {args.threads} threads: padded "
           f"= 14x14 p1, border = 16x16 p0 (both 7x7 out); {share:.1%} of the padded layer's "
           f"taps read the padding (a skipping convolution: padded / border ~ {1 - share:.3f})")
     print("times: fwd / fwd+bwd, medians of", args.repeat, "alternating pairs")
     report("minigrad", minigrad_times(args.repeat))
+    flops = 2 * O * C * K * K * N * 49 / 1e6                      # one GEMM, every tap
+    print("numpy.matmul alone on its three GEMMs: " + ", ".join(
+        f"{name} {ms:.2f} ms ({flops / ms:.0f} GFLOP/s)"
+        for name, ms in gemm_times(args.repeat).items()))
     if args.no_torch or importlib.util.find_spec("torch") is None:
         return 0
     command = [sys.executable, os.path.abspath(__file__), "--torch-worker",
@@ -144,8 +203,17 @@ def main() -> int:
     if done.returncode != 0:
         print(f"PyTorch run failed:\n{done.stderr[-2000:]}")
         return 1
-    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    (json_line,) = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    theirs = json.loads(json_line)
     report(f"PyTorch {theirs['version']}", theirs["times"])
+    primitives = onednn_primitive_times(done.stdout)
+    if primitives:
+        print(f"oneDNN's convolutions on their own (medians of {PRIMITIVE_CALLS} calls):")
+        for prop_kind in ("forward_training", "backward_data", "backward_weights"):
+            padded, border = (primitives.get((case, prop_kind)) for case in CASES)
+            if padded and border:
+                print(f"  {prop_kind:<17} padded {padded:5.2f} ms, border {border:5.2f} ms "
+                      f"({flops / border:.0f} GFLOP/s), padded / border {padded / border:.3f}")
     return 0
 
 

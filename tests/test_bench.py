@@ -65,6 +65,30 @@ def test_padding_taps_bench_counts_the_padding_and_times_both_layers():
     assert "padded / border: fwd" in row and float(row.split()[-1]) > 0
 
 
+def test_padding_taps_reads_onednn_primitive_times_from_its_log(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import padding_taps
+
+    def line(impl, prop_kind, pad, ms):
+        side = 14 if pad else 16
+        return (f"onednn_verbose,v1,primitive,exec,cpu,convolution,{impl},{prop_kind},"
+                f"src:f32::blocked:aBcd16b::f0 wei:f32::blocked:ABcd16b16a::f0,,,mb64_ic64oc128"
+                f"_ih{side}oh7kh4sh2dh0ph{pad}_iw{side}ow7kw4sw2dw0pw{pad},{ms}")
+    log = "\n".join([
+        '{"version": "x", "times": {}}',
+        "onednn_verbose,v1,primitive,info,template:operation,engine,primitive,implementation",
+        line("jit:avx512_core", "forward_training", 1, 3.0),
+        line("jit:avx512_core", "forward_training", 1, 5.0),
+        line("jit:avx512_core", "forward_training", 1, 3.5),
+        line("jit:avx512_core", "forward_training", 0, 4.0),
+        line("brgconv_strided:avx512_core", "backward_data", 0, 6.0),
+        "onednn_verbose,v1,primitive,exec,cpu,reorder,jit:blk,undef,src dst,,,64x64x14x14,1.3",
+    ])
+    assert padding_taps.onednn_primitive_times(log) == {
+        ("padded", "forward_training"): 3.5, ("border", "forward_training"): 4.0,
+        ("border", "backward_data"): 6.0}
+
+
 def test_gpu_live_bytes_counter_follows_the_pool_hooks(monkeypatch):
     """The GPU memory figure counts what CuPy's pool hands out, like PyTorch's
     max_memory_allocated: growth from the start of counting, peak kept, frees of older blocks
