@@ -12,12 +12,12 @@ long for both. A direct convolution can leave them out, and then the padded laye
 faster by up to that share.
 
 Each framework times the two alternately in one process (which goes first alternates too),
-forward and forward+backward (conv2d, conv2d_dx, conv2d_dw), and prints padded / border;
-then numpy.matmul alone on our three GEMM shapes.
+forward and forward+backward (conv2d, conv2d_dx, conv2d_dw), and prints padded / border.
+Then numpy.matmul alone on our three GEMM shapes, and oneDNN's own time for each of
+PyTorch's convolution primitives, read from oneDNN's verbose log: no reorders, no Python.
 The border layer's input has 31% more pixels, so whatever moves the input (PyTorch's
-reorders into oneDNN's blocked layout, our im2col's reads) costs more there too, and
-PyTorch's ratio mixes the two effects. `ONEDNN_VERBOSE=1 python bench/padding_taps.py
---torch-worker` prints the time of each oneDNN convolution primitive on its own.
+reorders into oneDNN's blocked layout, our im2col's reads) costs more there too: PyTorch's
+wall-clock ratio mixes the two effects, the primitives' ratio does not.
 PyTorch runs in a process of its own, after minigrad's (its OpenMP runtime must not load
 before numba's: kernels/cpu.py). Run it alone: two timing jobs at once on a small machine
 distort each other.
