@@ -34,6 +34,12 @@ def unit(*shape, requires_grad=True):
         np.random.default_rng(seed).uniform(0.05, 0.95, shape), device, requires_grad)
 
 
+def whole(*shape):
+    """Constant whole-number exponents 1, 2, 3, ... (no gradient): powers of a negative base."""
+    return lambda device, seed: _leaf(
+        np.arange(1, 1 + np.prod(shape), dtype=float).reshape(shape), device, False)
+
+
 def labels(n, classes):
     """Integer class indices (N,): no gradient."""
     return lambda device, seed: mg.tensor(
@@ -82,6 +88,10 @@ ARITHMETIC = [
     case("pow-minus-1.5", lambda x: x ** -1.5, positive(2, 3)),
     case("pow-tensor", lambda x, p: x ** p, positive(3, 1), normal(4)),
     case("rpow", lambda x: 2.0 ** x, normal(2, 3)),
+    case("pow-tensor-negative-base", lambda x, p: x ** p, normal(2, 3, low=0.1),
+         whole(1, 3)),                    # (-x)^2, (-x)^3, x^1: a whole-number exponent
+    case("pow-tensor-both-broadcast", lambda x, p: x ** p, positive(2, 1), normal(1, 3)),
+    case("rpow-array-base", lambda x: np.array([0.5, 2.0, 3.0]) ** x, normal(2, 3)),
 ]
 
 POINTWISE = [
@@ -255,6 +265,22 @@ def test_max_with_dim_returns_values_and_indices(device):
     np.testing.assert_array_equal(indices.numpy(), x.numpy().argmax(1))
     assert x.min(-1, keepdim=True).values.shape == (3, 1)
     assert x.max().shape == ()
+
+
+def test_pow_with_a_tensor_exponent_matches_pytorch_at_negative_and_zero_bases(device):
+    """PyTorch's numbers, for x ** p with p a tensor: a negative base with a whole exponent
+    is a number, 0^0 = 1; the exponent's gradient y ln x is 0 at x = 0 (p >= 0) and nan
+    for x < 0; the base's gradient is 0 where p = 0, even at x = 0."""
+    x = mg.tensor([-2.0, 0.0, 3.0, 0.0], dtype=mg.float64, device=device, requires_grad=True)
+    p = mg.tensor([2.0, 2.0, 2.0, 0.0], dtype=mg.float64, device=device, requires_grad=True)
+    y = x ** p
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), [4.0, 0.0, 9.0, 1.0])
+    np.testing.assert_allclose(x.grad.numpy(), [-4.0, 0.0, 6.0, 0.0])
+    np.testing.assert_allclose(p.grad.numpy(), [np.nan, 0.0, 9.0 * np.log(3.0), 0.0])
+    base = mg.tensor([2.0, 3.0, 0.0], dtype=mg.float64, device=device)
+    np.testing.assert_allclose(((-2.0) ** base).numpy(), [4.0, -8.0, 1.0])
+    np.testing.assert_allclose((0.0 ** base).numpy(), [0.0, 0.0, 1.0])
 
 
 def test_softmax_values_and_stability(device):

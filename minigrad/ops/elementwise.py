@@ -168,6 +168,43 @@ class PowScalar(Function):
         return gy * MulScalar(self.p)(PowScalar(self.p - 1)(x))
 
 
+class Pow(Function):
+    """y = a^b (b a tensor, broadcast against a)
+    dy/da = b a^(b-1)       (0 where b = 0: a^0 = 1 does not change with a, even at a = 0)
+    dy/db = a^b ln a = y ln a  (0 where a = 0 and b >= 0, as in PyTorch; nan for a < 0,
+                                where a^b is not a smooth function of b)
+
+    A primitive rather than exp(b ln a), which is nan for every a <= 0: numpy's power, like
+    PyTorch's, gives (-2)^2 = 4 and 0^0 = 1."""
+    save_outputs = True
+
+    def forward(self, a, b):
+        try:
+            return a ** b
+        except ValueError:
+            _broadcast_shape("pow", a, b)   # raises, naming the op and both shapes
+            raise
+
+    def backward(self, gy):
+        a, b = self.inputs
+        (y,) = self.outputs
+        xp = _xp(a.data)
+        grad_a = grad_b = None
+        # 0^-1, ln 0 and ln of a < 0 are computed below and then masked away (or are the
+        # nan of a < 0): numpy's warnings about them would be noise.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[0]:
+                slope = b * Pow()(a, AddScalar(-1.0)(b))             # b a^(b-1)
+                moves = xp.broadcast_to(b.data != 0, slope.shape).astype(a.dtype)
+                grad_a = sum_to(gy * MaskMul(moves)(slope), a.shape)
+            if self.needs_input_grad[1]:
+                y_ln_a = y * Log()(a)
+                flat = (a.data == 0) & (b.data >= 0)                 # there 0^b = 0 or 1
+                keep = xp.broadcast_to(~flat, y_ln_a.shape).astype(a.dtype)
+                grad_b = sum_to(gy * MaskMul(keep)(y_ln_a), b.shape)
+        return grad_a, grad_b
+
+
 class Exp(Function):
     """y = e^x              dy/dx = e^x = y"""
     save_inputs = False
@@ -358,15 +395,15 @@ def neg(x):
 
 
 def pow(x, exponent):
-    """x ** p. A number exponent is PowScalar; a tensor exponent is exp(p * log x)."""
+    """x ** p. A number exponent is PowScalar; a tensor (or array) exponent is Pow."""
     if _is_number(exponent):
         return PowScalar(float(exponent))(x)
-    return exp(as_tensor(exponent, x) * log(x))
+    return Pow()(x, as_tensor(exponent, x))
 
 
 def rpow(x, base):
-    """base ** x for a number base: exp(x * ln base)."""
-    return exp(x * float(np.log(base)))
+    """base ** x, for a number or array base."""
+    return Pow()(as_tensor(base, x), x)
 
 
 def exp(x):
