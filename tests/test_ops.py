@@ -283,6 +283,22 @@ def test_pow_with_a_tensor_exponent_matches_pytorch_at_negative_and_zero_bases(d
     np.testing.assert_allclose((0.0 ** base).numpy(), [0.0, 0.0, 1.0])
 
 
+@pytest.mark.parametrize("which", ["max", "min"])
+def test_extremes_over_a_dim_send_the_gradient_to_the_returned_index(which, device):
+    """As PyTorch: x.max(dim) gives the whole gradient to the first of tied winners (the
+    index it returns); x.max() over everything shares it evenly between them."""
+    rows = [[3.0, 3.0, 1.0], [2.0, 5.0, 5.0]] if which == "max" else \
+        [[1.0, 1.0, 3.0], [4.0, 0.0, 0.0]]
+    x = mg.tensor(rows, dtype=mg.float64, device=device, requires_grad=True)
+    result = getattr(x, which)(1)
+    np.testing.assert_array_equal(result.indices.numpy(), [0, 1])
+    (result.values * mg.tensor([1.0, 2.0], dtype=mg.float64, device=device)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    x.grad = None
+    getattr(x[:1], which)().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.5, 0.5, 0.0], [0.0, 0.0, 0.0]])
+
+
 def test_softmax_values_and_stability(device):
     x = make((2, 5), device, seed=5)
     e = np.exp(x.numpy() - x.numpy().max(1, keepdims=True))

@@ -3,7 +3,7 @@
 The one primitive is `Sum`: its backward broadcasts the gradient back over the summed
 axes (every input element contributed with weight 1). `mean` and `var` are compositions
 of it, so they need no backward of their own. `max`/`min` send the gradient to the
-winning elements through a constant mask.
+winning elements through a constant mask (over one dim: to the returned index only).
 """
 from __future__ import annotations
 
@@ -80,19 +80,28 @@ def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> T
 
 
 def _extreme(x: Tensor, dim, keepdim: bool, which: str):
-    """Shared by max and min. The gradient is shared evenly between tied winners."""
+    """Shared by max and min, which pick their winners as PyTorch does:
+    over one dim (x.max(1)), the element at the returned index (the first of tied ones)
+    gets the whole gradient; over all dims (x.max()) or several, tied winners share it
+    evenly."""
     axes = _normalize_dims(dim, x.ndim, which)
     xp = x.xp
+    if isinstance(dim, int) and x.ndim == 0:       # dim 0 of a 0-d tensor: itself, index 0
+        return MaxResult(Sum((), False)(x), Tensor._from_op(xp.asarray(0), False))
+    if isinstance(dim, int):
+        arg = xp.argmax if which == "max" else xp.argmin
+        index = arg(x.data, axis=axes[0], keepdims=True)
+        positions = xp.arange(x.shape[axes[0]]).reshape(
+            [-1 if i == axes[0] else 1 for i in range(x.ndim)])
+        winners = (positions == index).astype(x.dtype)           # one-hot along dim
+        values = Sum(axes, keepdim)(MaskMul(winners)(x))
+        indices = index if keepdim else xp.squeeze(index, axis=axes[0])
+        return MaxResult(values, Tensor._from_op(indices, False))
     pick = xp.max if which == "max" else xp.min
     best = pick(x.data, axis=axes, keepdims=True)
     winners = (x.data == best).astype(x.dtype)
     winners /= winners.sum(axis=axes, keepdims=True)
-    values = Sum(axes, keepdim)(MaskMul(winners)(x))   # exactly the max: one term is 1.0
-    if dim is None or not isinstance(dim, int):
-        return values
-    arg = xp.argmax if which == "max" else xp.argmin
-    indices = Tensor._from_op(arg(x.data, axis=axes[0], keepdims=keepdim), False)
-    return MaxResult(values, indices)
+    return Sum(axes, keepdim)(MaskMul(winners)(x))      # the max (ties: k equal shares)
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False):
