@@ -399,7 +399,7 @@ def _run_output_hooks(fn, slots):
     for index, hooks in fn.output_hooks.items():
         if slots[index] is None:
             continue
-        for hook in hooks:
+        for hook in list(hooks.values()):        # a hook may remove itself
             replaced = hook(slots[index])
             if replaced is not None:
                 slots[index] = replaced
@@ -407,7 +407,7 @@ def _run_output_hooks(fn, slots):
 
 
 def _run_leaf_hooks(leaf, g):
-    for hook in leaf._hooks or ():
+    for hook in list((leaf._hooks or {}).values()):
         replaced = hook(g)
         if replaced is not None:
             g = replaced

@@ -172,7 +172,15 @@ class Tensor:
 
     def to(self, device=None, dtype=None) -> "Tensor":
         """A copy on another device and/or with another dtype (self when nothing
-        changes). Differentiable: gradients flow back across devices and dtypes."""
+        changes). Differentiable: gradients flow back across devices and dtypes.
+        As in PyTorch: x.to("gpu"), x.to(mg.float64), x.to("gpu", mg.float64), and
+        x.to(other), which takes other's device and dtype."""
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype if dtype is None else dtype
+        elif device is not None and not isinstance(device, str):   # x.to(mg.float64)
+            if dtype is not None:
+                raise TypeError(f"to: got two dtypes, {device!r} and {dtype!r}")
+            device, dtype = None, device
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = ops.to_dtype(out, dtype)
@@ -223,19 +231,25 @@ class Tensor:
                                f"tensor has shape {self.shape}")
         run_backward([self], [gradient], retain_graph or create_graph, create_graph)
 
-    def register_hook(self, hook) -> None:
+    def register_hook(self, hook) -> "RemovableHandle":
         """Call `hook(grad)` when the gradient w.r.t. this tensor is computed; if the hook
-        returns a Tensor, that replaces the gradient (e.g. for clipping or logging)."""
+        returns a Tensor, that replaces the gradient (e.g. for clipping or logging).
+        Returns a handle: `handle.remove()` unregisters the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that "
                                "does not require grad")
         if self.creator is None:
-            self._hooks = (self._hooks or []) + [hook]
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
         else:
             fn = self.creator
             if fn.output_hooks is None:
                 fn.output_hooks = {}
-            fn.output_hooks.setdefault(self._output_index, []).append(hook)
+            hooks = fn.output_hooks.setdefault(self._output_index, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def retain_grad(self) -> None:
         """Keep the gradient of a non-leaf tensor in `.grad` after backward."""
@@ -454,6 +468,22 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+class RemovableHandle:
+    """Returned by Tensor.register_hook and Module.register_forward_(pre_)hook, as in
+    PyTorch: `handle.remove()` unregisters the hook. The hooks live in a dict, in the
+    order they were registered, under the handle's id."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict):
+        self.hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
 
 
 def _grad_on() -> bool:

@@ -157,6 +157,28 @@ def test_register_hook_on_non_leaf_changes_upstream(device):
     assert_close(x.grad, np.full(3, 3.0))
 
 
+def test_register_hook_returns_a_handle_that_removes_it(device):
+    x = make((3,), device, seed=19)
+    y = x * 3.0
+    leaf_handle = x.register_hook(lambda g: g * 10.0)
+    inner_handle = y.register_hook(lambda g: g * 0.0)
+    (y * 2.0).sum().backward()
+    assert_close(x.grad, np.zeros(3))                 # both hooks ran
+    leaf_handle.remove()
+    inner_handle.remove()
+    inner_handle.remove()                             # twice: nothing left to remove
+    x.grad = None
+    (x * 3.0 * 2.0).sum().backward()
+    assert_close(x.grad, np.full(3, 6.0))
+    once = []
+    x.register_hook(lambda g: once.append(1))
+    handle = x.register_hook(lambda g: handle.remove())   # a hook that removes itself
+    x.grad = None
+    (x * 1.0).sum().backward()
+    (x * 1.0).sum().backward()
+    assert once == [1, 1] and len(x._hooks) == 1
+
+
 def test_retain_grad(device):
     x = make((3,), device, seed=18)
     y = x.exp()

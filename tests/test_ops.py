@@ -238,6 +238,18 @@ def test_to_dtype_round_trip(device):
 
 
 # ----------------------------------------------------------------------- forward values
+def test_to_takes_a_dtype_a_device_or_a_tensor_as_pytorch(device):
+    x = make((2, 3), device, seed=0)                   # float64
+    assert x.to(mg.float32).dtype == mg.float32 and x.to(mg.float32).device == device
+    assert x.to(device, mg.float32).dtype == mg.float32
+    other = mg.zeros(1, dtype=mg.float32)              # on the CPU
+    moved = x.to(other)
+    assert moved.dtype == mg.float32 and moved.device == "cpu"
+    assert x.to(x) is x
+    with pytest.raises(TypeError, match="two dtypes"):
+        x.to(mg.float32, mg.float64)
+
+
 def test_broadcast_add_values(device):
     a, b = make((3, 1, 4), device, seed=1), make((2, 4), device, seed=2)
     y = a + b

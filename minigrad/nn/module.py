@@ -29,24 +29,10 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..tensor import RemovableHandle, Tensor
 from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class RemovableHandle:
-    """Returned by register_forward_(pre_)hook; `handle.remove()` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: dict):
-        self.hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
 
 
 class Module:
