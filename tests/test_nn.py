@@ -374,6 +374,22 @@ def test_shape_layers():
     assert nn.Embedding(10, 3)(mg.tensor(np.array([[1, 2], [3, 4]]))).shape == (2, 2, 3)
 
 
+def test_conv2d_layer_takes_same_and_valid_padding():
+    x = mg.randn(2, 3, 5, 6)
+    same, valid = nn.Conv2d(3, 4, 3, padding="same"), nn.Conv2d(3, 4, 3, padding="valid")
+    assert same(x).shape == (2, 4, 5, 6) and valid(x).shape == (2, 4, 3, 4)
+    explicit = nn.Conv2d(3, 4, 3, padding=1)
+    explicit.load_state_dict(same.state_dict())
+    np.testing.assert_array_equal(same(x).numpy(), explicit(x).numpy())
+    assert "padding=same" in repr(same)
+    with pytest.raises(ValueError, match="strided"):
+        nn.Conv2d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="'full'"):
+        nn.Conv2d(3, 4, 3, padding="full")
+    with pytest.raises(ValueError, match="ConvTranspose2d"):
+        nn.ConvTranspose2d(3, 4, 3, padding="same")
+
+
 def test_parameter():
     p = nn.Parameter(mg.randn(2, 3))
     assert isinstance(p, mg.Tensor) and p.requires_grad and p.is_leaf

@@ -14,6 +14,20 @@ def _pair(value) -> tuple[int, int]:
     return tuple(value) if isinstance(value, (tuple, list)) else (int(value), int(value))
 
 
+def _padding(layer: str, padding, stride: tuple):
+    """A pair of ints, or PyTorch's 'valid' (no padding) and 'same' (the output as large as
+    the input; stride 1 only), which F.conv2d turns into numbers."""
+    if not isinstance(padding, str):
+        return _pair(padding)
+    if layer != "Conv2d" or padding not in ("same", "valid"):
+        raise ValueError(f"{layer}: padding={padding!r}: use an int or a pair"
+                         + (", 'same' or 'valid'" if layer == "Conv2d" else ""))
+    if padding == "same" and stride != (1, 1):
+        raise ValueError(f"{layer}: padding='same' is not supported for strided "
+                         f"convolutions (stride {stride}), as in PyTorch")
+    return padding
+
+
 class _ConvNd(Module):
     """Shared set-up. weight_shape is (out, in, KH, KW) for Conv2d and (in, out, KH, KW)
     for ConvTranspose2d; in both cases PyTorch initialises with kaiming_uniform(a=sqrt(5))
@@ -32,7 +46,8 @@ class _ConvNd(Module):
                                       f"{padding_mode!r} is not implemented (only 'zeros')")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation = _pair(padding), _pair(dilation)
+        self.padding, self.dilation = _padding(type(self).__name__, padding, self.stride), \
+            _pair(dilation)
         self.output_padding, self.groups = _pair(output_padding), groups
         self.padding_mode = padding_mode
         self.weight = zeros_parameter(*weight_shape, *self.kernel_size, device=device,
