@@ -289,6 +289,19 @@ def test_shipped_classifier_reaches_its_stated_accuracy():
     assert measured == pytest.approx(model.meta["held_out_accuracy"], abs=1e-6)
 
 
+def test_load_classifier_names_the_file_that_is_not_a_classifier(tmp_path):
+    from gans.metrics.classifier import load_classifier
+
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.arange(3))
+    with pytest.raises(ValueError, match="other.npz is not an MNIST classifier checkpoint"):
+        load_classifier(other)
+    wrong = tmp_path / "wrong.npz"
+    mg.save({"state_dict": {"w": np.zeros(3)}}, wrong)
+    with pytest.raises(ValueError, match="wrong.npz does not hold this classifier"):
+        load_classifier(wrong)
+
+
 def test_classifier_features_feed_differentiable_fid():
     """Gradients flow from MNIST-FID through the classifier into the images."""
     from gans.metrics.classifier import load_classifier, shipped_digits

@@ -128,9 +128,18 @@ def load_classifier(path=None, device: str = "cpu") -> MNISTClassifier:
         raise FileNotFoundError(f"MNIST classifier weights {path} not found; train them "
                                 f"with `python examples/train_mnist_classifier.py`")
     state = mg.load(path)
+    if not isinstance(state, dict) or not isinstance(state.get("state_dict"), dict):
+        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"load_classifier: {path} is not an MNIST classifier checkpoint (as "
+                         f"examples/train_mnist_classifier.py saves): no 'state_dict' entry, "
+                         f"it holds {found}")
     model = MNISTClassifier()
-    model.load_state_dict(state["state_dict"])
-    model.meta = json.loads(state.get("meta", "{}"))
+    try:
+        model.load_state_dict(state["state_dict"])
+        model.meta = json.loads(state.get("meta", "{}"))
+    except (RuntimeError, ValueError) as error:
+        raise ValueError(f"load_classifier: {path} does not hold this classifier: "
+                         f"{error}") from error
     model.eval()
     model.requires_grad_(False)
     _CACHE[key] = model.to(device)
