@@ -132,6 +132,44 @@ class HistoryPool:
         self.images = None if images.size == 0 else backend.to_device(images, device)
 
 
+_CHECKPOINT_KEYS = ("step", "G", "D", "opt_g", "opt_d", "ema", "pool", "rng", "data",
+                    "fixed_z", "history")
+
+
+def _copied(value):
+    """A copy of a state tree that shares no array with the live trainer."""
+    if isinstance(value, dict):
+        return type(value)((key, _copied(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(item) for item in value)
+    if isinstance(value, mg.Tensor):
+        return value.detach().clone()
+    if hasattr(value, "copy") and hasattr(value, "shape"):     # numpy or CuPy array
+        return value.copy()
+    return value
+
+
+# Settings that say where and how long a run goes, not what its checkpoint holds.
+_RUN_SETTINGS = {"epochs", "max_steps", "device", "out", "checkpoint_every", "log_every",
+                 "sample_every", "eval_every", "progress"}
+
+
+def _config_differences(state: dict, config: "TrainConfig") -> str:
+    """' (checkpoint / trainer: d_norm 'none' / 'batch', ...)': the settings other than
+    _RUN_SETTINGS in which the checkpoint's config and this trainer's differ, or ''."""
+    try:
+        saved = json.loads(state.get("config", "{}"))
+    except (TypeError, ValueError):
+        return ""
+    ours = json.loads(json.dumps(asdict(config)))            # tuples as lists, as saved
+    keys = [key for key in sorted(ours) if key in saved and saved[key] != ours[key]
+            and key not in _RUN_SETTINGS]
+    if not keys:
+        return ""
+    return " (checkpoint / trainer: " + ", ".join(
+        f"{key} {saved[key]!r} / {ours[key]!r}" for key in keys) + ")"
+
+
 class Trainer:
     """Builds G, D, their optimizers and the data stream from a TrainConfig and trains."""
 
@@ -343,9 +381,24 @@ class Trainer:
         return path
 
     def load_checkpoint(self, path) -> None:
-        """Restore a checkpoint written by save_checkpoint. The file is fully read and
-        checked before anything in the trainer changes."""
+        """Restore a checkpoint written by save_checkpoint, all or nothing. A damaged file
+        is refused by mg.load before anything changes. A sound file that does not fit this
+        trainer (another model, width or normalisation: G may fit where D does not) is
+        refused too: everything loaded so far is put back, and the ValueError names the
+        file and the settings in which the two differ."""
         state = mg.load(path, device=self.device)
+        missing = [key for key in _CHECKPOINT_KEYS if key not in state]
+        if missing:
+            raise ValueError(f"{path}: not a Trainer checkpoint (no {', '.join(missing)})")
+        before = _copied(self.state_dict())
+        try:
+            self._load_state(state)
+        except Exception as error:
+            self._load_state(before)
+            raise ValueError(f"{path} does not fit this trainer; nothing was loaded"
+                             f"{_config_differences(state, self.config)}. {error}") from error
+
+    def _load_state(self, state: dict) -> None:
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])

@@ -131,6 +131,30 @@ def test_damaged_checkpoint_is_refused_and_previous_kept(digits, tmp_path):
     assert before  # the trained generator was never touched by the failed loads
 
 
+def test_a_checkpoint_of_another_configuration_is_refused_whole(digits, tmp_path):
+    """G fits (same width), D does not (no batch norm): G must not stay loaded."""
+    other = Trainer(tiny(tmp_path / "other", max_steps=2, d_norm="none"), digits)
+    other.train()
+    path = other.out / "checkpoint.npz"
+    trainer = Trainer(tiny(tmp_path / "this", max_steps=2), digits)
+    g_before, d_before = _params(trainer.G), _params(trainer.D)
+    opt_before = trainer.opt_g.state_dict()
+    with pytest.raises(ValueError, match=r"checkpoint\.npz does not fit this trainer") as info:
+        trainer.load_checkpoint(path)
+    assert "d_norm 'none' / 'batch'" in str(info.value)
+    for before, after in ((g_before, _params(trainer.G)), (d_before, _params(trainer.D))):
+        for a, b in zip(before, after):
+            np.testing.assert_array_equal(a, b)
+    assert trainer.step == 0 and trainer.opt_g.state_dict().keys() == opt_before.keys()
+    trainer.train()                                   # and it still trains from scratch
+    assert trainer.step == 2
+
+    not_a_checkpoint = tmp_path / "weights.npz"
+    mg.save({"G": trainer.G.state_dict()}, not_a_checkpoint)
+    with pytest.raises(ValueError, match="weights.npz: not a Trainer checkpoint"):
+        trainer.load_checkpoint(not_a_checkpoint)
+
+
 def test_label_tricks_need_a_bce_loss(digits, tmp_path):
     with pytest.raises(ValueError, match="label smoothing"):
         Trainer(tiny(tmp_path, loss="wgan", label_smoothing=0.1), digits)
