@@ -41,7 +41,7 @@ def whole(*shape):
 
 
 def labels(n, classes):
-    """Integer class indices (N,): no gradient."""
+    """Integer class indices (N,), or of shape n when it is a tuple: no gradient."""
     return lambda device, seed: mg.tensor(
         np.random.default_rng(seed).integers(0, classes, n), device=device)
 
@@ -212,6 +212,8 @@ LOSSES = [
         ("cross_entropy", F.cross_entropy, (normal(4, 3), labels(4, 3))),
         ("cross_entropy-batch1", F.cross_entropy, (normal(1, 3), labels(1, 3))),
         ("nll", F.nll_loss, (normal(4, 3), labels(4, 3))),
+        ("cross_entropy-per-pixel", F.cross_entropy, (normal(2, 3, 2, 2), labels((2, 2, 2), 3))),
+        ("cross_entropy-one-sample", F.cross_entropy, (normal(3), labels((), 3))),
     ]
 ]
 
@@ -330,6 +332,21 @@ def test_cross_entropy_values(device):
     np.testing.assert_allclose(F.nll_loss(F.log_softmax(x, 1), t, reduction="sum").numpy(),
                                picked.sum())
     np.testing.assert_allclose(F.cross_entropy(x, t, reduction="none").numpy(), picked)
+
+
+def test_cross_entropy_per_position_is_the_per_row_loss_of_each_position(device):
+    """(N, C, H, W) logits with (N, H, W) targets: every pixel is one (N*H*W, C) row."""
+    x, t = make((2, 3, 2, 4), device, seed=8), labels((2, 2, 4), 3)(device, 9)
+    rows = mg.tensor(x.numpy().transpose(0, 2, 3, 1).reshape(-1, 3), dtype=mg.float64,
+                     device=device)
+    flat = mg.tensor(t.numpy().reshape(-1), device=device)
+    per_row = F.cross_entropy(rows, flat, reduction="none").numpy()
+    per_position = F.cross_entropy(x, t, reduction="none")
+    assert per_position.shape == (2, 2, 4)
+    np.testing.assert_allclose(per_position.numpy(), per_row.reshape(2, 2, 4))
+    np.testing.assert_allclose(F.cross_entropy(x, t).numpy(), per_row.mean())
+    one = F.cross_entropy(x[:, :, 0, 0][0], t[0, 0, 0], reduction="none")
+    assert one.shape == () and np.isclose(one.numpy(), per_row[0])
 
 
 def test_bce_values(device):

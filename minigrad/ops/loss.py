@@ -116,25 +116,36 @@ def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "me
 
 
 def nll_loss(log_probs: Tensor, target, reduction: str = "mean") -> Tensor:
-    """-log_probs[n, target[n]] averaged over n. log_probs (N, C), target (N,) ints."""
+    """-log_probs[n, target[n]], averaged over n. As in PyTorch, the class dim is dim 1:
+    log_probs (N, C) with integer targets (N,); (N, C, d1, d2, ...) with (N, d1, d2, ...),
+    one class per position (the mean is over every position); or (C,) with a 0-d target."""
     labels = target.data if isinstance(target, Tensor) else log_probs.xp.asarray(target)
-    if log_probs.ndim != 2 or labels.ndim != 1 or labels.shape[0] != log_probs.shape[0]:
-        raise ValueError(f"nll_loss: expected log_probs (N, C) and target (N,), got "
+    shape_ok = (labels.shape == () if log_probs.ndim == 1 else
+                log_probs.ndim >= 2 and labels.shape == (log_probs.shape[0],
+                                                         *log_probs.shape[2:]))
+    if not shape_ok:
+        raise ValueError(f"nll_loss: expected log_probs (N, C) and target (N,), or (N, C, d1, "
+                         f"...) and (N, d1, ...), or (C,) and (), got "
                          f"{tuple(log_probs.shape)} and {tuple(labels.shape)}")
     if labels.dtype.kind not in "iu":
         raise ValueError(f"nll_loss: target must hold integer class indices, got {labels.dtype}")
-    n_classes = log_probs.shape[1]
+    n_classes = log_probs.shape[0] if log_probs.ndim == 1 else log_probs.shape[1]
     if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
         raise ValueError(f"nll_loss: target values must be in [0, {n_classes}), got "
                          f"[{int(labels.min())}, {int(labels.max())}]")
-    rows = log_probs.xp.arange(log_probs.shape[0])
-    picked = getitem(log_probs, (rows, labels))            # (N,)
-    return _reduce(-picked, reduction, "nll_loss")
+    rows = log_probs.reshape(1, n_classes) if log_probs.ndim == 1 else log_probs
+    if rows.ndim > 2:                # (N, C, d1, ...) -> (N*d1*..., C): one row a position
+        rows = rows.permute(0, *range(2, rows.ndim), 1).reshape(-1, n_classes)
+    flat_labels = labels.reshape(-1)
+    picked = getitem(rows, (rows.xp.arange(rows.shape[0]), flat_labels))   # (rows,)
+    loss = -picked.reshape(labels.shape)                   # the target's shape
+    return _reduce(loss, reduction, "nll_loss")
 
 
 def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
-    """nll_loss(log_softmax(logits), target): logits (N, C), integer targets (N,)."""
-    return nll_loss(log_softmax(logits, dim=1), target, reduction)
+    """nll_loss(log_softmax(logits over the class dim), target): logits (N, C) with integer
+    targets (N,), or (N, C, d1, ...) with (N, d1, ...), or (C,) with a 0-d target."""
+    return nll_loss(log_softmax(logits, dim=0 if logits.ndim == 1 else 1), target, reduction)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
