@@ -60,6 +60,9 @@ BAD_SHAPES = [
                  ["nll_loss", "(4, 3)", "(2,)"], id="nll-shapes"),
     pytest.param(lambda d: F.nll_loss(t(2, 3, device=d), mg.tensor([0, 3], device=d)),
                  ["nll_loss", "[0, 3)"], id="nll-range"),
+    pytest.param(lambda d: F.binary_cross_entropy(t(2, 3, device=d) - 2.0, t(2, 3, device=d)),
+                 ["binary_cross_entropy", "[0, 1]", "binary_cross_entropy_with_logits"],
+                 id="bce-given-logits"),
     pytest.param(lambda d: F.mse_loss(t(2, device=d), t(2, device=d), reduction="avg"),
                  ["mse_loss", "'avg'"], id="reduction"),
 ]

@@ -73,9 +73,19 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
     As in PyTorch, each log is clamped at -100 so that p = 0 or 1 gives a large finite loss
     instead of inf. The clamp is applied to p before the log (p >= e^-100), so that the
     gradient there is 0 rather than 0 * (1/0) = nan. Prefer
-    binary_cross_entropy_with_logits: it never needs the clamp."""
+    binary_cross_entropy_with_logits: it never needs the clamp.
+
+    Also as in PyTorch, an input outside [0, 1] (or nan) is an error: the classic mistake
+    of passing a discriminator's logits here would otherwise give a finite, wrong loss."""
     target = E.as_tensor(target, input)
     _check_same_shape("binary_cross_entropy", input, target)
+    if input.data.size:
+        lowest, highest = float(input.data.min()), float(input.data.max())
+        if not (lowest >= 0.0 and highest <= 1.0):
+            raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], "
+                             f"got values in [{lowest:.4g}, {highest:.4g}]; for logits (a "
+                             f"discriminator's raw output) use "
+                             f"binary_cross_entropy_with_logits")
     log_p = E.log(E.clamp(input, min=_E_MINUS_100))
     log_1mp = E.log(E.clamp(1.0 - input, min=_E_MINUS_100))
     loss = -(target * log_p + (1.0 - target) * log_1mp)
