@@ -15,6 +15,7 @@ reads.
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +35,7 @@ parser.add_argument("--shift", type=int, default=1, help="max random shift in pi
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--out", default=str(WEIGHTS))
 args = parser.parse_args()
+Path(args.out).parent.mkdir(parents=True, exist_ok=True)   # before the training, not after
 device = resolve_device(args.device)
 mg.manual_seed(args.seed)
 rng = np.random.default_rng(args.seed)

@@ -65,6 +65,9 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     # ones lost are arrays the description names, which `load` then reports as missing.
     arrays = {META: np.frombuffer(meta.encode("utf-8"), dtype=np.uint8), **arrays}
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):           # else mkstemp's error names a .tmp file
+        raise FileNotFoundError(f"save: cannot write {path}: the folder {directory} does "
+                                f"not exist")
     handle, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
                                    suffix=".tmp")
     try:

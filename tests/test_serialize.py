@@ -186,6 +186,13 @@ def test_save_replaces_an_existing_file(tmp_path):
     assert mg.load(str(path)) == {"step": 2}
 
 
+def test_save_into_a_missing_folder_names_the_folder(tmp_path):
+    path = tmp_path / "no_such_folder" / "ckpt.npz"
+    with pytest.raises(FileNotFoundError, match="the folder .*no_such_folder does not exist"):
+        mg.save({"step": 1}, path)
+    assert os.listdir(tmp_path) == []
+
+
 # ---------------------------------------------------------------------- checkpoints
 def test_optimizer_checkpoint_round_trip(tmp_path):
     params = [mg.tensor(np.ones((2, 3)), requires_grad=True), mg.tensor([0.5], requires_grad=True)]
