@@ -89,7 +89,7 @@ ARITHMETIC = [
     case("pow-tensor", lambda x, p: x ** p, positive(3, 1), normal(4)),
     case("rpow", lambda x: 2.0 ** x, normal(2, 3)),
     case("pow-tensor-negative-base", lambda x, p: x ** p, normal(2, 3, low=0.1),
-         whole(1, 3)),                    # (-x)^2, (-x)^3, x^1: a whole-number exponent
+         whole(1, 3)),                    # bases of both signs, exponents 1, 2 and 3
     case("pow-tensor-both-broadcast", lambda x, p: x ** p, positive(2, 1), normal(1, 3)),
     case("rpow-array-base", lambda x: np.array([0.5, 2.0, 3.0]) ** x, normal(2, 3)),
 ]
