@@ -135,17 +135,23 @@ def _check(op: str, input: Tensor, weight: Tensor, groups: int) -> None:
             raise ValueError(f"{op}: {name} must be 4-D, got shape {tuple(t.shape)}")
 
 
-def _padding(padding, kernel_hw, dilation, stride, op: str) -> tuple:
-    """PyTorch's padding: ints, or 'valid' (none) or 'same' (stride 1, even total padding)."""
+def conv_padding(padding, kernel_hw, dilation, stride, op: str) -> tuple:
+    """PyTorch's padding as numbers: ints, or 'valid' (none) or 'same' (the output as large
+    as the input: stride 1 only, as in PyTorch; here also an even total padding)."""
     if padding == "valid":
         return 0, 0
     if padding == "same":
+        if stride != (1, 1):
+            raise ValueError(f"{op}: padding='same' is not supported for strided "
+                             f"convolutions (stride {stride}), as in PyTorch")
         total = tuple(d * (k - 1) for k, d in zip(kernel_hw, dilation))
-        if stride != (1, 1) or any(t % 2 for t in total):
-            raise NotImplementedError(f"{op}: padding='same' needs stride 1 and an even total "
-                                      f"padding dilation*(kernel-1), got kernel {kernel_hw}, "
-                                      f"dilation {dilation}, stride {stride}")
+        if any(t % 2 for t in total):
+            raise NotImplementedError(f"{op}: padding='same' needs an even total padding "
+                                      f"dilation*(kernel-1), got kernel {kernel_hw}, "
+                                      f"dilation {dilation}")
         return total[0] // 2, total[1] // 2
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding={padding!r}: use an int, a pair, 'same' or 'valid'")
     return _pair(padding, "padding", op)
 
 
@@ -170,7 +176,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         raise ValueError(f"{op}: input {tuple(input.shape)} has {input.shape[1]} channels but "
                          f"weight {tuple(weight.shape)} expects {weight.shape[1]}")
     stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
-    padding = _padding(padding, weight.shape[2:], dilation, stride, op)
+    padding = conv_padding(padding, weight.shape[2:], dilation, stride, op)
     return Conv2d(stride, padding, dilation)(*_with_bias(input, weight, bias,
                                                            weight.shape[0], op))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ...ops.conv import conv_padding
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -12,20 +13,6 @@ from ..parameter import zeros_parameter
 
 def _pair(value) -> tuple[int, int]:
     return tuple(value) if isinstance(value, (tuple, list)) else (int(value), int(value))
-
-
-def _padding(layer: str, padding, stride: tuple):
-    """A pair of ints, or PyTorch's 'valid' (no padding) and 'same' (the output as large as
-    the input; stride 1 only), which F.conv2d turns into numbers."""
-    if not isinstance(padding, str):
-        return _pair(padding)
-    if layer != "Conv2d" or padding not in ("same", "valid"):
-        raise ValueError(f"{layer}: padding={padding!r}: use an int or a pair"
-                         + (", 'same' or 'valid'" if layer == "Conv2d" else ""))
-    if padding == "same" and stride != (1, 1):
-        raise ValueError(f"{layer}: padding='same' is not supported for strided "
-                         f"convolutions (stride {stride}), as in PyTorch")
-    return padding
 
 
 class _ConvNd(Module):
@@ -46,8 +33,8 @@ class _ConvNd(Module):
                                       f"{padding_mode!r} is not implemented (only 'zeros')")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation = _padding(type(self).__name__, padding, self.stride), \
-            _pair(dilation)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.dilation = _pair(dilation)
         self.output_padding, self.groups = _pair(output_padding), groups
         self.padding_mode = padding_mode
         self.weight = zeros_parameter(*weight_shape, *self.kernel_size, device=device,
@@ -89,6 +76,8 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          0, groups, bias, padding_mode, (out_channels, in_channels), device,
                          dtype)
+        if isinstance(padding, str):      # 'same' or 'valid': checked now, kept as given
+            conv_padding(padding, self.kernel_size, self.dilation, self.stride, "Conv2d")
 
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
@@ -103,6 +92,8 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", device=None, dtype=None):
+        if isinstance(padding, str):
+            raise ValueError(f"ConvTranspose2d: padding={padding!r}: use an int or a pair")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          output_padding, groups, bias, padding_mode,
                          (in_channels, out_channels), device, dtype)
