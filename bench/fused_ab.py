@@ -29,26 +29,32 @@ def main(doc: str, bench_parts, bench_step, *, repeat_help: str = "",
                         help="with --step: 3+3 steps each")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))
-    import minigrad  # noqa: F401,PLC0415 (after the thread count, before numpy)
-
+    set_threads(args.threads)
     if args.step:
         bench_step(args.rounds, args.threads)
     else:
         bench_parts(args.repeat)
 
 
+def set_threads(threads: int) -> None:
+    """The thread counts of numba and OpenBLAS (unless set already), then import minigrad:
+    OpenBLAS reads them when numpy loads it."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    import minigrad  # noqa: F401,PLC0415 (after the thread count, before numpy)
+
+
 def compare_in_step(what: str, fused: tuple, replaced: tuple, use, rounds: int,
-                    threads: int) -> None:
+                    threads: int, device: str = "cpu", batch: int = 64) -> None:
     """Time the DCGAN step with `fused` and with `replaced`, each a (name, value) pair that
     `use(value)` switches to, paired (see the module docstring); print both medians and
-    replaced / fused. The fused version is in use again afterwards."""
+    replaced / fused. The fused version is in use again afterwards. (On the GPU each step
+    ends with the losses' .item(), which waits for the device: a step's time is all of it.)"""
     import numpy as np  # noqa: PLC0415
     from peers_minigrad import build_step  # noqa: PLC0415
 
-    step, *_ = build_step("dcgan", 64, "cpu", threads)
+    step, *_ = build_step("dcgan", batch, device, threads)
     variants = dict((fused, replaced))
     times = {name: [] for name in variants}
     for r in range(rounds + 1):                        # round 0: warm-up, not timed

@@ -12,6 +12,14 @@ on the CPU (numba) and one CUDA kernel on the GPU (CuPy ElementwiseKernel).
                                            derivative); exactly 0 where slope == 0
     mask_mul(x, mask)    -> y              y = x * mask, and exactly 0 where mask == 0
                                            (so inf or nan in x cannot leak through a 0)
+    sigmoid(x)           -> y              y = 1 / (1 + e^-x), computed as e^x / (1 + e^x)
+                                           for negative x, so that nothing overflows
+    bce_with_logits(x, t) -> loss          loss = max(x, 0) - x t + log(1 + e^-|x|)
+
+The last two are formulas of five or six numpy calls each. On the CPU that costs little, but
+on the GPU every CuPy call is a kernel launch of 10-25 us of host time: the composed sigmoid
+took ~100 us per call against ~9 us as one kernel, and a DCGAN step at batch 64 is bound by
+exactly this host time (bench/README.md, "GPU").
 
 leaky_relu keeps its derivative as a bool array (1 byte per value) rather than a float
 mask of 1s and slopes (4 bytes): it lives until backward, beside every activation of D.
@@ -20,10 +28,12 @@ The reference versions (`*_reference`) are the numpy expressions the tests compa
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import prange
 
-from . import _is_cupy
+from . import _array_module, _is_cupy
 from .cpu import _launch, by_size, compile_twice
 
 
@@ -40,6 +50,18 @@ def slope_mul_reference(x, positive, slope: float):
 
 def mask_mul_reference(x, mask):
     return np.where(mask != 0, x, 0).astype(x.dtype) * mask
+
+
+def sigmoid_reference(x):
+    xp = _array_module(x)
+    e = xp.exp(-xp.abs(x))                       # in (0, 1]: never overflows
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def bce_with_logits_reference(x, t):
+    xp = _array_module(x)
+    loss = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+    return loss.astype(xp.result_type(x, t), copy=False)
 
 
 # ----------------------------------------------------------------- CPU (numba)
@@ -67,9 +89,22 @@ def _mask_mul_loop(x, mask, y):
         y[i] = x[i] * mask[i] if mask[i] != 0 else 0
 
 
+def _sigmoid_loop(x, y):
+    for i in prange(x.size):
+        e = math.exp(-abs(x[i]))
+        y[i] = 1 / (1 + e) if x[i] >= 0 else e / (1 + e)
+
+
+def _bce_with_logits_loop(x, t, loss):
+    for i in prange(x.size):
+        loss[i] = max(x[i], 0) - x[i] * t[i] + math.log1p(math.exp(-abs(x[i])))
+
+
 _leaky_relu_builds = compile_twice(_leaky_relu_loop)
 _slope_mul_builds = compile_twice(_slope_mul_loop)
 _mask_mul_builds = compile_twice(_mask_mul_loop)
+_sigmoid_builds = compile_twice(_sigmoid_loop)
+_bce_with_logits_builds = compile_twice(_bce_with_logits_loop)
 
 
 # ----------------------------------------------------------------- GPU (CuPy)
@@ -91,10 +126,21 @@ def _gpu(name: str):
                 "T x, bool positive, T slope", "T y",
                 "y = positive ? x : ((slope != 0) ? x * slope : (T)0);",
                 "minigrad_slope_mul")
-        else:
+        elif name == "mask_mul":
             _gpu_kernels[name] = cupy.ElementwiseKernel(
                 "T x, T mask", "T y", "y = (mask != 0) ? x * mask : (T)0",
                 "minigrad_mask_mul")
+        elif name == "sigmoid":
+            _gpu_kernels[name] = cupy.ElementwiseKernel(
+                "T x", "T y",
+                "const T e = exp(-fabs(x)); "
+                "y = (x >= 0) ? (T)1 / ((T)1 + e) : e / ((T)1 + e);",
+                "minigrad_sigmoid")
+        else:
+            _gpu_kernels[name] = cupy.ElementwiseKernel(
+                "T x, T t", "T loss",
+                "loss = max(x, (T)0) - x * t + log1p(exp(-fabs(x)));",
+                "minigrad_bce_with_logits")
     return _gpu_kernels[name]
 
 
@@ -137,3 +183,37 @@ def mask_mul(x, mask):
     kernel = by_size(_mask_mul_builds, x.size)
     _launch(kernel, x.reshape(-1), mask.reshape(-1), y.reshape(-1))
     return y
+
+
+def _float(*arrays) -> bool:
+    """True when the arrays share one shape and one float dtype: what the fused loops take."""
+    first = arrays[0]
+    return first.dtype in (np.float32, np.float64) and all(
+        a.shape == first.shape and a.dtype == first.dtype for a in arrays[1:])
+
+
+def sigmoid(x):
+    """y = 1 / (1 + e^-x), y of x's shape and dtype, without overflow for any x
+    (sigmoid(-inf) = 0, sigmoid(inf) = 1). Not a float array: the numpy expression."""
+    if not _float(x):
+        return sigmoid_reference(x)
+    if _is_cupy(x):
+        return _gpu("sigmoid")(x)
+    x = np.ascontiguousarray(x)
+    y = np.empty_like(x)
+    _launch(by_size(_sigmoid_builds, x.size), x.reshape(-1), y.reshape(-1))
+    return y
+
+
+def bce_with_logits(x, t):
+    """loss = max(x, 0) - x t + log(1 + e^-|x|) elementwise, for logits x and targets t of
+    one shape and float dtype (otherwise: the numpy expression, with numpy's promotion)."""
+    if not _float(x, t):
+        return bce_with_logits_reference(x, t)
+    if _is_cupy(x):
+        return _gpu("bce_with_logits")(x, t)
+    x, t = np.ascontiguousarray(x), np.ascontiguousarray(t)
+    loss = np.empty_like(x)
+    _launch(by_size(_bce_with_logits_builds, x.size), x.reshape(-1), t.reshape(-1),
+            loss.reshape(-1))
+    return loss

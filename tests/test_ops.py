@@ -127,6 +127,14 @@ REDUCE = [
     for name, f in REDUCTIONS.items()
     for dim in (None, 1, -1, (0, 2), (-1, 0))
     for keep in (False, True)
+] + [
+    # every axis but 1, as a conv's bias gradient
+    case(f"sum-channels-batch1-keep{keep}", lambda x, keep=keep: x.sum((0, 2, 3), keepdim=keep),
+         normal(1, 3, 2, 2))
+    for keep in (False, True)
+] + [
+    case("sum-channels-of-a-permuted-view",
+         lambda x: x.permute(1, 0, 2, 3).sum((0, 2, 3)), normal(3, 2, 2, 3)),
 ]
 
 MATMUL = [

@@ -59,3 +59,71 @@ def test_mask_mul_broadcast_mask_falls_back():
     x = np.arange(6, dtype=np.float64).reshape(2, 3)
     mask = np.array([1.0, 0.0, 2.0])
     np.testing.assert_array_equal(pointwise.mask_mul(x, mask), x * mask)
+
+
+def _logits(size, dtype, seed=3):
+    """Normal logits, with the extremes first: +-inf, +-1e4 (where the naive formulas
+    overflow), 0, and nan."""
+    x = (np.random.default_rng(seed).standard_normal(size) * 4).astype(dtype)
+    x[:6] = [np.inf, -np.inf, 1e4, -1e4, 0.0, np.nan]
+    return x
+
+
+# float32: the fused loops may round once where numpy rounds twice (a few ulp); a sign
+# error or a wrong branch is off by far more.
+_TOLERANCE = {np.float32: 1e-6, np.float64: 1e-14}
+
+
+@pytest.mark.parametrize("size", [9, 80_001])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_matches_reference(size, dtype, device):
+    x = _logits(size, dtype)
+    y = as_numpy(pointwise.sigmoid(as_device(x, device)))
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, pointwise.sigmoid_reference(x), rtol=_TOLERANCE[dtype],
+                               atol=0)
+    np.testing.assert_array_equal(y[:5], [1, 0, 1, 0, 0.5])
+    assert np.isnan(y[5])
+    expected = 1 / (1 + np.exp(-x[6:].astype(np.float64)))        # the textbook formula
+    np.testing.assert_allclose(y[6:], expected, rtol=10 * _TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("size", [9, 80_001])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_matches_reference(size, dtype, device):
+    x = _logits(size, dtype)
+    t = np.random.default_rng(4).random(size).astype(dtype)
+    t[:6] = [0.0, 1.0, 0.0, 1.0, 1.0, 0.5]
+    loss = as_numpy(pointwise.bce_with_logits(as_device(x, device), as_device(t, device)))
+    assert loss.dtype == dtype
+    with np.errstate(invalid="ignore"):                  # inf * 0 in the reference
+        expected = pointwise.bce_with_logits_reference(x, t)
+    # max(x, 0) - x t cancels where the loss is small: each version may round its terms
+    # differently (the GPU fuses x t into the subtraction), by a few ulp of |x| + 1. A
+    # wrong sign or branch is off by about |x t| or log 2.
+    bound = 8 * np.finfo(dtype).eps * (np.abs(x[6:].astype(np.float64)) + 1)
+    assert np.all(np.abs(loss[6:] - expected[6:]) <= bound)
+    # -(t log s + (1-t) log(1-s)) in float64, where s = sigmoid(x) is far enough from 0
+    # and 1 for this textbook formula to be accurate itself (|x| < 4)
+    moderate = np.abs(x[6:]) < 4
+    x64, t64 = x[6:][moderate].astype(np.float64), t[6:][moderate].astype(np.float64)
+    s = 1 / (1 + np.exp(-x64))
+    textbook = -(t64 * np.log(s) + (1 - t64) * np.log1p(-s))
+    assert np.all(np.abs(loss[6:][moderate] - textbook)
+                  <= bound[moderate] + 1e-12 * np.abs(textbook))
+    # x = inf, t = 0: inf - inf * 0 is nan, as in the numpy formula; x = -inf, t = 1:
+    # infinitely wrong; +-1e4 logits: finite, |x| when wrong; x = 0: log 2
+    assert np.isnan(loss[0]) and np.isnan(expected[0]) and np.isnan(loss[5])
+    np.testing.assert_array_equal(loss[1:4], [np.inf, 1e4, 1e4])
+    np.testing.assert_allclose(loss[4], np.log(2), rtol=1e-7)
+
+
+def test_sigmoid_and_bce_fall_back_to_numpy_for_mixed_dtypes_and_shapes():
+    x = np.array([[-2.0, 0.5, 3.0]])
+    t32 = np.array([[0.0, 1.0, 1.0]], np.float32)
+    np.testing.assert_array_equal(pointwise.bce_with_logits(x, t32),
+                                  pointwise.bce_with_logits_reference(x, t32))
+    assert pointwise.bce_with_logits(x, t32).dtype == np.float64
+    broadcast = pointwise.bce_with_logits(x, np.array([1.0]))
+    np.testing.assert_array_equal(broadcast, np.maximum(x, 0) - x + np.log1p(np.exp(-abs(x))))
+    np.testing.assert_array_equal(pointwise.sigmoid(x.T), pointwise.sigmoid_reference(x.T))

@@ -118,7 +118,7 @@ class BatchNorm(Function):
         self.running = None
         y, self.mean, self.var = norm_kernels.batch_norm_forward(
             x, weight, bias, self.eps, running_mean, running_var, momentum)
-        self.inv_std = 1.0 / xp_of(x).sqrt(self.var + self.eps)     # (C,)
+        self.inv_std = norm_kernels.inverse_std(self.var, self.eps)   # (C,)
         return y
 
     def backward(self, g):
