@@ -51,6 +51,15 @@ def test_adam_bench_runs_both_updates():
     assert len(rows) == 2 and all(line.rstrip().endswith("x") for line in rows)
 
 
+def test_sigmoid_bce_bench_runs_both_versions():
+    out = _run("bench/sigmoid_bce.py", "--repeat", "2")
+    rows = [line.split() for line in out.splitlines() if "array formula" in line]
+    assert [row[0] for row in rows] == ["sigmoid", "bce_with_logits"]
+    assert all(row[-1].endswith("x") and float(row[2]) > 0 for row in rows)
+    out = _run("bench/sigmoid_bce.py", "--step", "--rounds", "1")
+    assert "formula / fused:" in out
+
+
 def test_conv_blocks_bench_runs_both_ways():
     out = _run("bench/conv_blocks.py", "--repeat", "2")
     assert "blocks of 4 MB of columns" in out

@@ -35,6 +35,56 @@ def test_conv2d_gradcheck_and_gradgradcheck(device, x_shape, w_shape, bias, stri
     assert mg.gradgradcheck(fn, inputs)
 
 
+def _record_weight_gradient_cols(monkeypatch) -> list:
+    """Every kernels.conv2d_dw call from minigrad's convolutions appends whether it was
+    handed the forward's im2col matrix (True) or must build it (False)."""
+    handed = []
+    conv2d_dw = kernels.conv2d_dw
+
+    def recording(*args, cols=None, **kwargs):
+        handed.append(cols is not None)
+        return conv2d_dw(*args, cols=cols, **kwargs)
+
+    monkeypatch.setattr(kernels, "conv2d_dw", recording)
+    return handed
+
+
+def test_conv2d_keeps_im2col_for_backward_only_up_to_the_limit(monkeypatch, device):
+    """Forward keeps cols (4x x here) for the weight gradient while they are small; above
+    KEEP_COLS_BYTES backward builds them again, with the same gradients to the last bit,
+    and gradcheck and gradgradcheck still hold."""
+    x, w, b = (make(shape, device, seed=seed)
+               for seed, shape in enumerate([(1, 2, 6, 6), (3, 2, 4, 4), (3,)]))
+
+    def fn(x, w, b):
+        return F.conv2d(x, w, b, stride=2, padding=1)
+
+    handed = _record_weight_gradient_cols(monkeypatch)
+    fn(x, w, b).sum().backward()
+    kept_grads = [t.grad.numpy() for t in (x, w, b)]
+    assert handed == [True]
+    for t in (x, w, b):
+        t.grad = None
+    monkeypatch.setattr(conv_ops, "KEEP_COLS_BYTES", 0)
+    handed.clear()
+    fn(x, w, b).sum().backward()
+    assert handed == [False]
+    for kept, t in zip(kept_grads, (x, w, b)):
+        np.testing.assert_array_equal(t.grad.numpy(), kept)
+    assert mg.gradcheck(fn, [x, w, b])
+    assert mg.gradgradcheck(fn, [x, w, b])
+
+
+def test_transposed_conv_backward_hands_its_cols_over_at_any_size(monkeypatch, device):
+    """conv_transpose2d's backward runs conv2d(g, W) and at once conv2d_dw(g, gy): it
+    builds im2col(g) once, however large (nothing is kept alive by it)."""
+    monkeypatch.setattr(conv_ops, "KEEP_COLS_BYTES", 0)
+    handed = _record_weight_gradient_cols(monkeypatch)
+    inp, w = make((2, 3, 3, 3), device, seed=1), make((3, 2, 4, 4), device, seed=2)
+    F.conv_transpose2d(inp, w, stride=2, padding=1).sum().backward()
+    assert handed == [True]
+
+
 TRANSPOSED_CASES = [  # input shape, weight (in, out, kh, kw), bias, stride, padding, out_pad
     ((1, 3, 3, 3), (3, 2, 4, 4), True, 2, 1, 0),           # DCGAN's upsampling, 3 -> 6
     ((2, 2, 3, 2), (2, 1, 3, 3), False, 2, 1, 1),          # output_padding 1

@@ -37,6 +37,15 @@ from ..autograd import Function
 from ..tensor import Tensor
 
 
+# Conv2d's forward builds the im2col matrix `cols` of x; the weight gradient needs the same
+# matrix, so forward keeps it rather than have backward build it again: one im2col pass
+# saved, 3% of a DCGAN step at batch 64 on the CPU. But cols is KH*KW/(sh*sw) times the size
+# of x, 4x for DCGAN's k4 s2 layers, and it stays alive until backward: at batch 512, D's
+# two forward passes kept 205 MB of it (bench/README.md, "GPU"). So forward keeps cols only
+# up to this size; larger ones are built again by backward (tests may lower it).
+KEEP_COLS_BYTES = 32 << 20
+
+
 def _pair(value, name: str, op: str) -> tuple:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
@@ -59,15 +68,19 @@ class Conv2d(Function):
     dL/db = sum of gy over N, OH, OW
 
     (Two speed-ups, not math: the weight gradient multiplies gy by the same im2col matrix of
-    x that the forward pass built, so forward keeps it in `self.cols` for Conv2dDW; and the
-    bias is added inside the kernel, while the result is moved into NCHW order, instead of
-    by a separate broadcast add over y.)"""
+    x that the forward pass built, so forward keeps it in `self.cols` for Conv2dDW, up to
+    KEEP_COLS_BYTES, or any size when `use_cols_at_once` says backward comes right after;
+    and the bias is added inside the kernel, while the result is moved into NCHW order,
+    instead of by a separate broadcast add over y.)"""
 
-    def __init__(self, stride, padding, dilation):
+    def __init__(self, stride, padding, dilation, use_cols_at_once=False):
         self.geometry = (stride, padding, dilation)
+        self.use_cols_at_once = use_cols_at_once
 
     def forward(self, x, w, b=None):
-        y, self.cols = kernels.conv2d(x, w, *self.geometry, keep_cols=True, bias=b)
+        y, cols = kernels.conv2d(x, w, *self.geometry, keep_cols=True, bias=b)
+        keep = self.use_cols_at_once or cols.nbytes <= KEEP_COLS_BYTES
+        self.cols = cols if keep else None
         return y
 
     def backward(self, gy):
@@ -96,7 +109,7 @@ class Conv2dDx(Function):
 
     def backward(self, g):
         gy, w = self.inputs[:2]
-        conv = Conv2d(*self.geometry)         # both terms need im2col(g): built once
+        conv = Conv2d(*self.geometry, use_cols_at_once=True)   # both need im2col(g): once
         d_gy = conv(g, w) if self.needs_input_grad[0] else None
         d_w = (Conv2dDW(w.shape[2:], *self.geometry, cols=getattr(conv, "cols", None))(g, gy)
                if self.needs_input_grad[1] else None)
