@@ -18,6 +18,12 @@ where the host waits for it (`synchronize`, copies to the host).
 PyTorch's profiler (CUPTI records every kernel of the process, CuPy's and cuBLAS's too;
 needs PyTorch), then the same for PyTorch's own step.
 
+--op-timers: instead of cProfile, wall-clock timers around every op's forward and backward,
+the tape (Function.__call__), the backward engine, Module calls and the optimizers, each
+exclusive of the timed calls inside it: the host's time per op as the step runs, without
+cProfile's per-call overhead. On the GPU this is the host's side (launches are not waited
+for), which bounds the step at batch 64.
+
 --kernel-timers: instead of cProfile (whose overhead inflates small calls), wrap the kernel
 functions (kernels.cpu's conv triple, im2col, col2im and transposes, the pointwise and
 batch norm kernels) in wall-clock timers and run 20 steps: ms per step spent inside each,
@@ -87,6 +93,8 @@ def main() -> int:
                    help="GPU time per CUDA kernel (needs PyTorch's profiler), with PyTorch's")
     p.add_argument("--kernel-timers", action="store_true",
                    help="wall-clock timers around the kernels instead of cProfile")
+    p.add_argument("--op-timers", action="store_true",
+                   help="host time per op, tape, engine, Module and optimizer, by wall clock")
     args = p.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
@@ -98,6 +106,8 @@ def main() -> int:
     step, sync, _, _ = build_step(args.bench, args.batch_size, args.device, args.threads)
     if args.kernel_timers:
         return _kernel_timers(step, args.bench, max(args.steps, 20))
+    if args.op_timers:
+        return _op_timers(step, sync, args.bench, max(args.steps, 20), args.top)
     for _ in range(3):
         step()
     sync()
@@ -185,7 +195,7 @@ def _kernel_timers(step, bench: str, steps: int) -> int:
 
     for name in ("conv2d", "conv2d_dx", "conv2d_dw", "im2col", "col2im", "_as_rows"):
         timed(kernels.cpu, name)
-    for name in ("leaky_relu", "slope_mul", "mask_mul"):
+    for name in ("leaky_relu", "slope_mul", "mask_mul", "sigmoid", "bce_with_logits"):
         timed(kernels.pointwise, name)
     for name in ("batch_norm_forward", "batch_norm_backward"):
         timed(kernels.norm, name)
@@ -202,6 +212,77 @@ def _kernel_timers(step, bench: str, steps: int) -> int:
           f"with timers")
     for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {seconds * 1000 / steps:7.2f} ms  {calls[name] // steps:3d} calls  {name}")
+    return 0
+
+
+def _op_timers(step, sync, bench: str, steps: int, top: int) -> int:
+    """Host ms per step in each op's forward/backward and the framework around them, each
+    exclusive of the timed calls it makes (see the module docstring)."""
+    import minigrad.autograd as autograd  # noqa: PLC0415
+    import minigrad.nn as nn  # noqa: PLC0415
+    import minigrad.optim as optim  # noqa: PLC0415
+
+    spent, calls = defaultdict(float), defaultdict(int)
+    inside = []            # for each timed call in progress: the time of its timed children
+
+    def timed(owner, name, label):
+        inner = owner.__dict__[name]
+
+        def wrapper(*args, **kwargs):
+            inside.append(0.0)
+            t0 = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - t0
+                spent[label] += elapsed - inside.pop()
+                calls[label] += 1
+                if inside:
+                    inside[-1] += elapsed
+        setattr(owner, name, wrapper)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    for _ in range(5):
+        step()
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    plain = (time.perf_counter() - t0) * 1000 / steps
+
+    for cls in set(subclasses(autograd.Function)):
+        for name in ("forward", "backward", "_fused_backward", "_differentiable_backward"):
+            if name in cls.__dict__:
+                timed(cls, name, f"{cls.__name__}.{name}")
+    timed(autograd.Function, "__call__", "the tape: Function.__call__")
+    timed(nn.Module, "__call__", "Module calls (layers' own Python)")
+    for cls in {optim.Optimizer, *subclasses(optim.Optimizer)}:
+        for name in ("step", "zero_grad"):
+            if name in cls.__dict__:
+                timed(cls, name, f"{cls.__name__}.{name}")
+    timed(autograd, "run_backward", "the engine: run_backward")   # looked up on the module
+
+    step()
+    spent.clear(), calls.clear()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    timed_ms = (time.perf_counter() - t0) * 1000 / steps
+    rest = timed_ms - sum(spent.values()) * 1000 / steps
+    print(f"{bench} step: {plain:.2f} ms without timers, {timed_ms:.2f} ms with them "
+          f"({steps} steps); host ms per step, exclusive of the timed calls inside")
+    rows = sorted(spent.items(), key=lambda kv: -kv[1])
+    for label, seconds in rows[:top]:
+        n = calls[label] / steps
+        print(f"  {seconds * 1000 / steps:7.3f} ms  {n:6.1f} calls  "
+              f"{seconds * 1e6 / calls[label]:7.1f} us/call  {label}")
+    print(f"  {rest:7.3f} ms                           the rest (the step's own code, waiting)")
     return 0
 
 
