@@ -54,6 +54,14 @@ def test_adam_bench_runs_both_updates():
     assert len(rows) == 2 and all(line.rstrip().endswith("x") for line in rows)
 
 
+def test_ops_bench_runs(device):
+    out = _run("bench/ops.py", "--device", device)
+    rows = {line.rsplit(None, 2)[0]: float(line.split()[-2])
+            for line in out.splitlines() if line.endswith(" us")}
+    assert rows["minigrad a + b, recording the tape"] > 0
+    assert ("CuPy reduction: act.sum((0, 2, 3))" in rows) == (device == "gpu")
+
+
 def test_sigmoid_bce_bench_runs_both_versions():
     out = _run("bench/sigmoid_bce.py", "--repeat", "2")
     rows = [line.split() for line in out.splitlines() if "array formula" in line]
