@@ -2,7 +2,8 @@
 # Every GPU check in one go, for a lent GPU machine where each minute counts:
 #
 #     bash bench/gpu_session.sh tests conv step example    # any subset, in any order
-#     (quick: the GPU cases of two test files; profile: cProfile of a DCGAN step)
+#     (quick: the GPU cases of two test files; profile: cProfile of a DCGAN step;
+#      ops: the host's cost per call and per op, bench/ops.py and profile_step --op-timers)
 #
 # Runs from the source tree (PYTHONPATH=.) with $PY (default python3), prints the tail of
 # each part, and keeps the full logs in $OUT (the device tool's folder that comes back)
@@ -22,8 +23,14 @@ PY=${PY:-python3}
 for part in "$@"; do
   echo "=== $part"
   case $part in
-    tests)   timeout 280 $PY -m pytest -m gpu -q -W ignore::DeprecationWarning -p no:cacheprovider -rfE --tb=short \
-               > "$OUT/tests.log" 2>&1; tail -60 "$OUT/tests.log" ;;
+    tests)   # pytest-xdist, where installed (it is on the lent machines): 25 s instead of minutes
+             parallel=$($PY -c "import xdist" 2>/dev/null && echo "-n 6")
+             timeout 280 $PY -m pytest -m gpu -q $parallel -W ignore::DeprecationWarning \
+               -p no:cacheprovider -rfE --tb=short > "$OUT/tests.log" 2>&1
+             tail -30 "$OUT/tests.log" ;;
+    ops)     timeout 60 $PY bench/ops.py --device gpu 2>&1 | tee "$OUT/ops.log"
+             timeout 60 $PY bench/profile_step.py --device gpu --op-timers --steps 40 \
+               --top 16 2>&1 | tee "$OUT/op-timers.log" ;;
     quick)   timeout 200 $PY -m pytest -m gpu -q -p no:cacheprovider -rfE --tb=short \
                tests/test_autograd.py tests/test_serialize.py 2>&1 | tail -15 ;;
     profile) timeout 120 $PY bench/profile_step.py --device gpu --steps 20 --top 45 \
