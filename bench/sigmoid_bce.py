@@ -1,5 +1,5 @@
 """The fused sigmoid and BCE-with-logits loops (kernels/pointwise.py) against the array
-formulas they replaced (`sigmoid_reference`, `bce_with_logits_reference`: six and seven
+formulas they replaced (`sigmoid_reference`, `bce_with_logits_reference`: nine and eight
 array calls, each a kernel launch on the GPU).
 
     python bench/sigmoid_bce.py --device gpu          # per call, on D's (64, 1) logits

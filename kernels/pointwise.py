@@ -16,9 +16,9 @@ on the CPU (numba) and one CUDA kernel on the GPU (CuPy ElementwiseKernel).
                                            for negative x, so that nothing overflows
     bce_with_logits(x, t) -> loss          loss = max(x, 0) - x t + log(1 + e^-|x|)
 
-The last two are formulas of five or six numpy calls each. On the CPU that costs little, but
+The last two are formulas of nine and eight array calls. On the CPU that costs little, but
 on the GPU every CuPy call is a kernel launch of 10-25 us of host time: the composed sigmoid
-took ~100 us per call against ~9 us as one kernel, and a DCGAN step at batch 64 is bound by
+took ~100 us per call against ~10 us as one kernel, and a DCGAN step at batch 64 is bound by
 exactly this host time (bench/README.md, "GPU").
 
 leaky_relu keeps its derivative as a bool array (1 byte per value) rather than a float
@@ -145,12 +145,18 @@ def _gpu(name: str):
 
 
 # ----------------------------------------------------------------- public
+def _contiguous(a):
+    """a in C order, for the loops' flat views. (Not np.ascontiguousarray alone: it turns
+    a 0-d array into shape (1,), and the result would come back with that shape.)"""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def leaky_relu(x, slope: float):
     """(y, positive) for y = leaky_relu(x, slope) (slope 0: relu): y of x's shape and dtype,
     positive = (x > 0) as a bool array, what slope_mul needs for the derivative."""
     if _is_cupy(x):
         return _gpu("leaky_relu")(x, x.dtype.type(slope))
-    x = np.ascontiguousarray(x)
+    x = _contiguous(x)
     y, positive = np.empty_like(x), np.empty(x.shape, dtype=np.bool_)
     kernel = by_size(_leaky_relu_builds, x.size)
     _launch(kernel, x.reshape(-1), x.dtype.type(slope), y.reshape(-1), positive.reshape(-1))
@@ -164,7 +170,7 @@ def slope_mul(x, positive, slope: float):
         return _gpu("slope_mul")(x, positive, x.dtype.type(slope))
     if x.shape != positive.shape or positive.dtype != np.bool_:
         return slope_mul_reference(x, positive, slope)
-    x, positive = np.ascontiguousarray(x), np.ascontiguousarray(positive)
+    x, positive = _contiguous(x), _contiguous(positive)
     y = np.empty_like(x)
     kernel = by_size(_slope_mul_builds, x.size)
     _launch(kernel, x.reshape(-1), positive.reshape(-1), x.dtype.type(slope), y.reshape(-1))
@@ -178,7 +184,7 @@ def mask_mul(x, mask):
         return _gpu("mask_mul")(x, mask)
     if x.shape != mask.shape or x.dtype != mask.dtype:
         return mask_mul_reference(x, mask)
-    x, mask = np.ascontiguousarray(x), np.ascontiguousarray(mask)
+    x, mask = _contiguous(x), _contiguous(mask)
     y = np.empty_like(x)
     kernel = by_size(_mask_mul_builds, x.size)
     _launch(kernel, x.reshape(-1), mask.reshape(-1), y.reshape(-1))
@@ -199,7 +205,7 @@ def sigmoid(x):
         return sigmoid_reference(x)
     if _is_cupy(x):
         return _gpu("sigmoid")(x)
-    x = np.ascontiguousarray(x)
+    x = _contiguous(x)
     y = np.empty_like(x)
     _launch(by_size(_sigmoid_builds, x.size), x.reshape(-1), y.reshape(-1))
     return y
@@ -212,7 +218,7 @@ def bce_with_logits(x, t):
         return bce_with_logits_reference(x, t)
     if _is_cupy(x):
         return _gpu("bce_with_logits")(x, t)
-    x, t = np.ascontiguousarray(x), np.ascontiguousarray(t)
+    x, t = _contiguous(x), _contiguous(t)
     loss = np.empty_like(x)
     _launch(by_size(_bce_with_logits_builds, x.size), x.reshape(-1), t.reshape(-1),
             loss.reshape(-1))

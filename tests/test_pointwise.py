@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from conftest import as_device, as_numpy
 
+import minigrad as mg
+import minigrad.nn.functional as F
 from kernels import pointwise
 
 
@@ -127,3 +129,21 @@ def test_sigmoid_and_bce_fall_back_to_numpy_for_mixed_dtypes_and_shapes():
     broadcast = pointwise.bce_with_logits(x, np.array([1.0]))
     np.testing.assert_array_equal(broadcast, np.maximum(x, 0) - x + np.log1p(np.exp(-abs(x))))
     np.testing.assert_array_equal(pointwise.sigmoid(x.T), pointwise.sigmoid_reference(x.T))
+
+
+def test_every_fused_loop_keeps_a_0d_input_0d(device):
+    """np.ascontiguousarray turns a 0-d array into shape (1,); the loops must not."""
+    x, other = as_device(np.array(-0.5), device), as_device(np.array(2.0), device)
+    positive = as_device(np.array(False), device)
+    results = [pointwise.sigmoid(x), pointwise.bce_with_logits(x, other),
+               *pointwise.leaky_relu(x, 0.2), pointwise.slope_mul(other, positive, 0.2),
+               pointwise.mask_mul(x, other)]
+    assert [tuple(r.shape) for r in results] == [()] * 6
+    np.testing.assert_allclose(
+        [float(as_numpy(r)) for r in results],
+        [1 / (1 + np.exp(0.5)), np.log1p(np.exp(-0.5)) + 1.0, -0.1, 0.0, 0.4, -1.0])
+    t = mg.tensor(0.3, requires_grad=True, device=device, dtype=np.float64)
+    for y in (t.sigmoid(), F.leaky_relu(-t, 0.2),
+              F.binary_cross_entropy_with_logits(t, mg.ones_like(t))):
+        assert y.shape == ()
+        y.backward()

@@ -260,7 +260,7 @@ class Sigmoid(Function):
 
     A primitive (not exp/add/div composed) for numerical stability: computed as
     e^x / (1 + e^x) for negative x, so that e^-x never overflows. One fused loop
-    (kernels/pointwise.py): on the GPU, one kernel launch instead of six."""
+    (kernels/pointwise.py): on the GPU, one kernel launch instead of nine."""
     save_inputs = False
     save_outputs = True
 
