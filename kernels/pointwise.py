@@ -108,6 +108,20 @@ _bce_with_logits_builds = compile_twice(_bce_with_logits_loop)
 
 
 # ----------------------------------------------------------------- GPU (CuPy)
+# Each kernel as CuPy's ElementwiseKernel takes it: (inputs, outputs, the body run for
+# every element). T is the float type of the call (float or double); it is compiled once
+# per name and type, on first use.
+_GPU_SOURCES = {
+    "leaky_relu": ("T x, T slope", "T y, bool positive",
+                   "positive = x > 0; y = positive ? x : ((slope != 0) ? x * slope : (T)0);"),
+    "slope_mul": ("T x, bool positive, T slope", "T y",
+                  "y = positive ? x : ((slope != 0) ? x * slope : (T)0);"),
+    "mask_mul": ("T x, T mask", "T y", "y = (mask != 0) ? x * mask : (T)0;"),
+    "sigmoid": ("T x", "T y",
+                "const T e = exp(-fabs(x)); y = (x >= 0) ? (T)1 / ((T)1 + e) : e / ((T)1 + e);"),
+    "bce_with_logits": ("T x, T t", "T loss",
+                        "loss = max(x, (T)0) - x * t + log1p(exp(-fabs(x)));"),
+}
 _gpu_kernels = {}
 
 
@@ -115,32 +129,8 @@ def _gpu(name: str):
     if name not in _gpu_kernels:
         import cupy  # noqa: PLC0415 (GPU only)
 
-        if name == "leaky_relu":
-            _gpu_kernels[name] = cupy.ElementwiseKernel(
-                "T x, T slope", "T y, bool positive",
-                "positive = x > 0; "
-                "y = positive ? x : ((slope != 0) ? x * slope : (T)0);",
-                "minigrad_leaky_relu")
-        elif name == "slope_mul":
-            _gpu_kernels[name] = cupy.ElementwiseKernel(
-                "T x, bool positive, T slope", "T y",
-                "y = positive ? x : ((slope != 0) ? x * slope : (T)0);",
-                "minigrad_slope_mul")
-        elif name == "mask_mul":
-            _gpu_kernels[name] = cupy.ElementwiseKernel(
-                "T x, T mask", "T y", "y = (mask != 0) ? x * mask : (T)0",
-                "minigrad_mask_mul")
-        elif name == "sigmoid":
-            _gpu_kernels[name] = cupy.ElementwiseKernel(
-                "T x", "T y",
-                "const T e = exp(-fabs(x)); "
-                "y = (x >= 0) ? (T)1 / ((T)1 + e) : e / ((T)1 + e);",
-                "minigrad_sigmoid")
-        else:
-            _gpu_kernels[name] = cupy.ElementwiseKernel(
-                "T x, T t", "T loss",
-                "loss = max(x, (T)0) - x * t + log1p(exp(-fabs(x)));",
-                "minigrad_bce_with_logits")
+        inputs, outputs, body = _GPU_SOURCES[name]
+        _gpu_kernels[name] = cupy.ElementwiseKernel(inputs, outputs, body, f"minigrad_{name}")
     return _gpu_kernels[name]
 
 
