@@ -24,6 +24,9 @@ BatchNorm2d, 1 for BatchNorm1d on (N, C)). Every channel c has M = N*L values x[
         (one kernel launch on the GPU where the CuPy expression takes three; on the CPU the
         numpy expression)
 
+    channel_sum(x) -> (C,)  sum_{n,l} x[n, c, l]: a convolution's bias gradient
+        (on the CPU numpy.einsum, which reads x once, in memory order)
+
 Only x and two numbers per channel (mean, inv_std) need to be kept for backward: one
 activation-size array (x, which the layer before produced anyway) where the composition
 Standardize, Mul, Add kept two (x and x_hat). weight None means 1, bias None means 0
@@ -530,3 +533,22 @@ def _gpu_inverse_std(var, eps):
             "T var, T eps", "T inv_std", "inv_std = (T)1 / sqrt(var + eps)",
             "minigrad_inverse_std")
     return _gpu_elementwise["inverse_std"](var, eps)
+
+
+
+def channel_sum(x):
+    """(C,) sums of x (N, C, ...) over every axis but the channel axis 1, in x's dtype: the
+    gradient of a bias added per channel (a convolution's).
+
+    On the CPU, numpy.einsum("ncl->c") over x viewed as (N, C, L): one pass in memory order,
+    where x.sum(axis=(0, 2, 3)) makes several. In a DCGAN step the eight bias gradients took
+    0.8-0.9 ms instead of 1.8. (A numba loop summing in float64, like batch norm's, took
+    1.45: fast on its own, slower inside the step.) On the GPU, CuPy's sum: a CUDA kernel
+    with one block per channel, like batch norm's, took 110 us at batch 512 against CuPy's
+    88 (64 or 128 blocks leave half the GPU idle)."""
+    if x.ndim < 2:
+        raise ValueError(f"channel_sum: expected x (N, C, ...), got shape {tuple(x.shape)}")
+    if _is_cupy(x):
+        return x.sum(axis=_stat_axes(x))
+    N, C = x.shape[:2]
+    return np.einsum("ncl->c", x.reshape(N, C, -1) if x.size else x.reshape(N, C, 0))

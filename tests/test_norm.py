@@ -209,6 +209,33 @@ def test_inverse_std_is_one_over_the_root(device, dtype):
     assert abs(inv_std[2] - 0.5) < 1e-5
 
 
+@pytest.mark.parametrize("shape", [(1, 3, 5), (4, 2, 3, 3), (2, 3, 2, 1, 2), (50, 70, 30),
+                                   (4, 3), (2, 3, 1, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_sum_matches_numpy(device, shape, dtype):
+    """channel_sum (a conv's bias gradient): the sum over every axis but 1, from a
+    contiguous array and from a transposed view."""
+    x = np.random.default_rng(5).standard_normal(shape).astype(dtype) + 3
+    axes = (0,) + tuple(range(2, len(shape)))
+    sums = as_numpy(norm_kernels.channel_sum(as_device(x, device)))
+    assert sums.dtype == dtype and sums.shape == (shape[1],)
+    exact = x.astype(np.float64).sum(axis=axes)
+    np.testing.assert_allclose(sums, exact, rtol=1e-5 if dtype == np.float32 else 1e-13)
+    view = as_device(np.ascontiguousarray(x.swapaxes(0, 1)), device).swapaxes(0, 1)
+    np.testing.assert_allclose(as_numpy(norm_kernels.channel_sum(view)), sums,
+                               rtol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_channel_sum_of_integers_empty_and_1d_input(device):
+    ints = np.arange(24).reshape(2, 3, 4)
+    np.testing.assert_array_equal(as_numpy(norm_kernels.channel_sum(as_device(ints, device))),
+                                  ints.sum(axis=(0, 2)))
+    empty = as_numpy(norm_kernels.channel_sum(as_device(np.ones((0, 3, 2)), device)))
+    np.testing.assert_array_equal(empty, [0, 0, 0])
+    with pytest.raises(ValueError, match=r"channel_sum.*\(5,\)"):
+        norm_kernels.channel_sum(as_device(np.ones(5), device))
+
+
 def test_batch_norm_kernels_check_shapes():
     x = np.zeros((4, 3, 2))
     with pytest.raises(ValueError, match=r"weight must have shape \(3,\)"):

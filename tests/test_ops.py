@@ -128,7 +128,7 @@ REDUCE = [
     for dim in (None, 1, -1, (0, 2), (-1, 0))
     for keep in (False, True)
 ] + [
-    # every axis but 1, as a conv's bias gradient
+    # every axis but 1, as a conv's bias gradient: kernels.norm.channel_sum
     case(f"sum-channels-batch1-keep{keep}", lambda x, keep=keep: x.sum((0, 2, 3), keepdim=keep),
          normal(1, 3, 2, 2))
     for keep in (False, True)

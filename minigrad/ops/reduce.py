@@ -12,6 +12,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from kernels import norm as norm_kernels
+
 from ..autograd import Function
 from ..tensor import Tensor
 from .elementwise import MaskMul
@@ -46,6 +48,11 @@ class Sum(Function):
         self.axes, self.keepdim = axes, keepdim
 
     def forward(self, x):
+        if x.ndim >= 3 and self.axes == (0, *range(2, x.ndim)):
+            # Every axis but the channels': a convolution's bias gradient. On the CPU one
+            # pass over x, where numpy's sum over these axes makes several (kernels/norm.py).
+            sums = norm_kernels.channel_sum(x)                            # (C,)
+            return sums.reshape(_keepdim_shape(x.shape, self.axes)) if self.keepdim else sums
         return x.sum(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, gy):
