@@ -20,10 +20,6 @@ BatchNorm2d, 1 for BatchNorm1d on (N, C)). Every channel c has M = N*L values x[
         grad_weight = sum_{n,l} gy * x_hat
         grad_input  = weight * inv_std / M * (M * gy - grad_bias - x_hat * grad_weight)
 
-    inverse_std(var, eps) -> (C,) 1 / sqrt(var + eps)
-        (one kernel launch on the GPU where the CuPy expression takes three; on the CPU the
-        numpy expression)
-
     channel_sum(x) -> (C,)  sum_{n,l} x[n, c, l]: a convolution's bias gradient
         (on the CPU numpy.einsum, which reads x once, in memory order)
 
@@ -513,27 +509,6 @@ def batch_norm_backward(gy, x, mean, inv_std, weight=None, grad_input: bool = Tr
     if _is_cupy(x):
         return _gpu_backward(gy, x, mean, inv_std, weight, grad_input)
     return _cpu_backward(gy, x, mean, inv_std, weight, grad_input)
-
-
-def inverse_std(var, eps: float):
-    """1 / sqrt(var + eps), in var's dtype: batch norm's inv_std from its variance."""
-    if _is_cupy(var):
-        return _gpu_inverse_std(var, var.dtype.type(eps))
-    return (1.0 / np.sqrt(var + eps)).astype(var.dtype, copy=False)
-
-
-_gpu_elementwise = {}
-
-
-def _gpu_inverse_std(var, eps):
-    if "inverse_std" not in _gpu_elementwise:
-        import cupy  # noqa: PLC0415 (GPU only)
-
-        _gpu_elementwise["inverse_std"] = cupy.ElementwiseKernel(
-            "T var, T eps", "T inv_std", "inv_std = (T)1 / sqrt(var + eps)",
-            "minigrad_inverse_std")
-    return _gpu_elementwise["inverse_std"](var, eps)
-
 
 
 def channel_sum(x):

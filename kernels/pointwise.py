@@ -15,11 +15,13 @@ on the CPU (numba) and one CUDA kernel on the GPU (CuPy ElementwiseKernel).
     sigmoid(x)           -> y              y = 1 / (1 + e^-x), computed as e^x / (1 + e^x)
                                            for negative x, so that nothing overflows
     bce_with_logits(x, t) -> loss          loss = max(x, 0) - x t + log(1 + e^-|x|)
+    inverse_std(var, eps) -> inv_std       1 / sqrt(var + eps): batch norm's, per channel
+                                           (the numpy expression on the CPU: C numbers)
 
-The last two are formulas of nine and eight array calls. On the CPU that costs little, but
-on the GPU every CuPy call is a kernel launch of 10-25 us of host time: the composed sigmoid
-took ~100 us per call against ~10 us as one kernel, and a DCGAN step at batch 64 is bound by
-exactly this host time (bench/README.md, "GPU").
+Sigmoid and BCE are formulas of nine and eight array calls, inverse_std of three. On the
+CPU that costs little, but on the GPU every CuPy call is a kernel launch of 10-25 us of host
+time: the composed sigmoid took ~100 us per call against ~10 us as one kernel, and a DCGAN
+step at batch 64 is bound by exactly this host time (bench/README.md, "GPU").
 
 leaky_relu keeps its derivative as a bool array (1 byte per value) rather than a float
 mask of 1s and slopes (4 bytes): it lives until backward, beside every activation of D.
@@ -121,6 +123,7 @@ _GPU_SOURCES = {
                 "const T e = exp(-fabs(x)); y = (x >= 0) ? (T)1 / ((T)1 + e) : e / ((T)1 + e);"),
     "bce_with_logits": ("T x, T t", "T loss",
                         "loss = max(x, (T)0) - x * t + log1p(exp(-fabs(x)));"),
+    "inverse_std": ("T var, T eps", "T inv_std", "inv_std = (T)1 / sqrt(var + eps);"),
 }
 _gpu_kernels = {}
 
@@ -213,3 +216,10 @@ def bce_with_logits(x, t):
     _launch(by_size(_bce_with_logits_builds, x.size), x.reshape(-1), t.reshape(-1),
             loss.reshape(-1))
     return loss
+
+
+def inverse_std(var, eps: float):
+    """1 / sqrt(var + eps), in var's dtype: batch norm's inv_std from its variance."""
+    if _is_cupy(var):
+        return _gpu("inverse_std")(var, var.dtype.type(eps))
+    return (1.0 / np.sqrt(var + eps)).astype(var.dtype, copy=False)

@@ -147,3 +147,12 @@ def test_every_fused_loop_keeps_a_0d_input_0d(device):
               F.binary_cross_entropy_with_logits(t, mg.ones_like(t))):
         assert y.shape == ()
         y.backward()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inverse_std_is_one_over_the_root(device, dtype):
+    var = np.array([0.0, 0.25, 4.0, 1e-3], dtype)
+    inv_std = as_numpy(pointwise.inverse_std(as_device(var, device), 1e-5))
+    assert inv_std.dtype == dtype
+    np.testing.assert_array_equal(inv_std, (1 / np.sqrt(var + dtype(1e-5))).astype(dtype))
+    assert abs(inv_std[2] - 0.5) < 1e-5

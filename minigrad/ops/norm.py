@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from kernels import norm as norm_kernels
+from kernels import pointwise
 
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..backend import xp_of
@@ -118,7 +119,7 @@ class BatchNorm(Function):
         self.running = None
         y, self.mean, self.var = norm_kernels.batch_norm_forward(
             x, weight, bias, self.eps, running_mean, running_var, momentum)
-        self.inv_std = norm_kernels.inverse_std(self.var, self.eps)   # (C,)
+        self.inv_std = pointwise.inverse_std(self.var, self.eps)      # (C,)
         return y
 
     def backward(self, g):
