@@ -36,6 +36,8 @@ The CPU kernels are numba functions. Run with the environment variable NUMBA_DIS
 (set before Python starts) and they execute as ordinary Python: put a breakpoint inside the
 loop and look at every index. Expect it to be slow.
 """
+import functools
+
 import numpy as np
 
 from . import cpu
@@ -116,8 +118,10 @@ def _same_dtype(op, *arrays):
         raise TypeError(f"{op}: arrays must have the same dtype, got {dtypes}")
 
 
+@functools.lru_cache(maxsize=1024)
 def _out_hw(op, in_hw, kernel_hw, stride, padding, dilation):
-    """The output size of a window sweep, or a ValueError naming the shapes."""
+    """The output size of a window sweep, or a ValueError naming the shapes. (Remembered:
+    a network asks for the same few layers' sizes every step; an error is not cached.)"""
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel_hw, dilation))
     padded = tuple(i + 2 * p for i, p in zip(in_hw, padding))
     out = conv_out_hw(in_hw, kernel_hw, stride, padding, dilation)
@@ -264,7 +268,7 @@ def _pool_geometry(op, x_shape, kernel, stride, padding):
     kernel, stride, padding, _ = _geometry(op, kernel, stride, padding, 1)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
-    out = _out_hw(op, x_shape[2:], kernel, stride, padding, (1, 1))
+    out = _out_hw(op, tuple(x_shape[2:]), kernel, stride, padding, (1, 1))
     return kernel, stride, padding, out
 
 

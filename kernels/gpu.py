@@ -1,5 +1,5 @@
-"""The GPU tier: CUDA kernels (compiled by CuPy) for the data movement, cupy.matmul (cuBLAS)
-for the arithmetic. The same loops as `cpu.py`, one CUDA thread per output element.
+"""The GPU tier: CUDA kernels (compiled by CuPy) for the data movement, cuBLAS for the
+arithmetic. The same loops as `cpu.py`, one CUDA thread per output element.
 
 This module imports CuPy, so `kernels` imports it only when a CuPy array arrives. Nothing here
 synchronises with the host: no .item(), no copies to numpy, no data-dependent shapes; every
@@ -17,6 +17,7 @@ import functools
 
 import cupy
 import numpy as np
+from cupy.cuda import cublas
 
 from .shapes import conv_out_hw
 
@@ -316,12 +317,23 @@ def _function(full_name: str):
     return _module().get_function(full_name)
 
 
-def _launch(name, dtype, total, *args, largest_index=None):
-    """Run kernel `name`<dtype> over `total` elements; ints become i64, floats double.
-    For the kernels in _INDEXED, `largest_index` (the size of the largest array the call
-    indexes) picks <dtype, int> (ints passed as int32) or <dtype, long long>."""
+def _launch(name, arrays, total, *numbers, largest_index=None):
+    """Run kernel `name` over `total` elements: arrays (the first one's dtype picks the
+    <float> or <double> build), then the numbers, ints passed as i64, floats as double,
+    bools as int. For the kernels in _INDEXED, `largest_index` (the size of the largest
+    array the call indexes) picks <dtype, int> (ints passed as int32) or <dtype, long long>."""
     if total == 0:
         return
+    kernel, grid, numbers = _launch_plan(name, arrays[0].dtype, total, numbers, largest_index)
+    kernel((grid,), (_BLOCK,), (*arrays, *numbers))
+
+
+@functools.lru_cache(maxsize=1024)
+def _launch_plan(name, dtype, total, numbers, largest_index):
+    """What _launch needs besides the arrays: the compiled kernel, the grid, and the numbers
+    as the C types the kernel takes. The same layer calls with the same numbers every step,
+    so this is worked out once per shape and then looked up: it is Python that the host
+    would otherwise repeat on every launch (bench/README.md, "Ninth round")."""
     ctype, int_type = _CTYPE[np.dtype(dtype)], np.int64
     if name in _INDEXED:
         small = largest_index < _INT32_LIMIT
@@ -330,10 +342,9 @@ def _launch(name, dtype, total, *args, largest_index=None):
     else:
         kernel = _function(f"{name}<{ctype}>")
     grid = min((total + _BLOCK - 1) // _BLOCK, _MAX_GRID)
-    args = tuple(int_type(a) if isinstance(a, (int, np.integer)) and not isinstance(a, bool)
-                 else np.float64(a) if isinstance(a, float)
-                 else np.int32(a) if isinstance(a, bool) else a for a in args)
-    kernel((grid,), (_BLOCK,), args)
+    numbers = tuple(np.int32(a) if isinstance(a, bool) else np.float64(a)
+                    if isinstance(a, float) else int_type(a) for a in numbers)
+    return kernel, grid, numbers
 
 
 # ------------------------------------------------------------------------ im2col and col2im
@@ -342,7 +353,7 @@ def im2col(x, kernel_hw, stride, padding, dilation):
     N, C, H, W = x.shape
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     cols = cupy.empty((C * kernel_hw[0] * kernel_hw[1], N * OH * OW), dtype=x.dtype)
-    _launch("im2col", x.dtype, cols.size, x, cols, N, C, H, W, *kernel_hw, *stride, *padding,
+    _launch("im2col", (x, cols), cols.size, N, C, H, W, *kernel_hw, *stride, *padding,
             *dilation, OH, OW, largest_index=max(cols.size, x.size))
     return cols
 
@@ -351,12 +362,80 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
     N, C, H, W = x_shape
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     x = cupy.empty((N, C, H, W), dtype=cols.dtype)
-    _launch("col2im", cols.dtype, x.size, cols, x, N, C, H, W, *kernel_hw, *stride, *padding,
+    _launch("col2im", (cols, x), x.size, N, C, H, W, *kernel_hw, *stride, *padding,
             *dilation, OH, OW, largest_index=max(cols.size, x.size))
     return x
 
 
+# ------------------------------------------------------------------------------ the GEMMs
+
+# Alpha = 1 and beta = 0 of every GEMM below, as host memory cuBLAS reads (pointer mode host,
+# CuPy's default); kept alive here for the life of the module.
+_ONE = {t: np.ones((), t) for t in (np.float32, np.float64)}
+_ZERO = {t: np.zeros((), t) for t in (np.float32, np.float64)}
+_CUBLAS_GEMM = {np.dtype(np.float32): (cublas.sgemm, cublas.sgemmStridedBatched),
+                np.dtype(np.float64): (cublas.dgemm, cublas.dgemmStridedBatched)}
+
+
+def _gemm(a, b, out, m, n, k, *, lda, ldb, ldc, trans_a=False, trans_b=False, batch=1,
+          stride_a=0, stride_b=0, stride_c=0):
+    """out[i] = op(a[i]) @ op(b[i]) for i < batch, in one cuBLAS call: the matrices are
+    row-major (numpy's order) inside the arrays a, b, out, with
+        op(a[i]) (m, k), op(b[i]) (k, n), out[i] (m, n),    op(t) = t.T if trans_t else t,
+    lda, ldb, ldc their row strides in elements (a row of a[i] as stored, before op), and
+    a[i] starting stride_a elements after a[i-1] (0: the same a for every i; likewise b, out).
+
+    Why not cupy.matmul: it wants each matrix contiguous, so the convolutions would first
+    move their operands into place (one more kernel launch and one more pass over memory
+    each), and its own Python costs the host 7-10 us more per call. Strides let one call
+    read the column block of image n straight out of im2col's matrix, or write image n of
+    the output straight into NCHW order (`python bench/conv.py --device gpu`).
+
+    cuBLAS is column-major: it sees a row-major (m, n) matrix as its (n, m) transpose. So
+    it is asked for out^T = op(b)^T @ op(a)^T, which needs no transposition at all: b goes
+    first, then a, and the sizes are (n, m, k)."""
+    if m == 0 or n == 0 or batch == 0:
+        return
+    if k == 0:                                   # an empty sum: cuBLAS would leave out as is
+        out.fill(0)
+        return
+    gemm, gemm_batched = _CUBLAS_GEMM[out.dtype]
+    dtype = out.dtype.type
+    handle = cupy.cuda.device.get_cublas_handle()
+    cublas.setStream(handle, cupy.cuda.get_current_stream().ptr)
+    op_a = cublas.CUBLAS_OP_T if trans_a else cublas.CUBLAS_OP_N
+    op_b = cublas.CUBLAS_OP_T if trans_b else cublas.CUBLAS_OP_N
+    one, zero = _ONE[dtype].ctypes.data, _ZERO[dtype].ctypes.data
+    if batch == 1:
+        gemm(handle, op_b, op_a, n, m, k, one, b.data.ptr, ldb, a.data.ptr, lda,
+             zero, out.data.ptr, ldc)
+    else:
+        gemm_batched(handle, op_b, op_a, n, m, k, one, b.data.ptr, ldb, stride_b,
+                     a.data.ptr, lda, stride_a, zero, out.data.ptr, ldc, stride_c, batch)
+
+
 # ------------------------------------------------------------------- the convolution triple
+#
+# With K = C*KH*KW rows and L = OH*OW output pixels per image, im2col's matrix `cols` is
+# (K, N*L): image n's columns are the block cols[:, n*L:(n+1)*L], with row stride N*L.
+# The forward pass and the input gradient are one (O, K) x (K, L) product per image. Two ways
+# to run them:
+#   * batched: all N products in one cuBLAS call that reads and writes the blocks in place:
+#     y comes out in NCHW order, gy is read in NCHW order, nothing is moved;
+#   * one large GEMM over all N*L columns, with gy moved into (O, N*L) first, or y moved
+#     into NCHW after (one more launch and one more pass over memory).
+# Small calls are bound by the host's time per launch (a DCGAN step at batch 64 is), and the
+# batched call saves a launch and the move: 10% of that step (bench/README.md, "Ninth
+# round"). Large calls are bound by the GPU, and there one GEMM with all N*L columns in its
+# tiles beats N thin products of L = 49 columns, move included: at batch 512, D's 64->128
+# layer took 181 us as GEMM + move and 217 us batched. The line between: this many flops.
+BATCHED_GEMM_MAX_FLOPS = 2**31
+
+
+def _batched(O, K, N, L) -> bool:
+    """Run this convolution's GEMM as N per-image products (see above)?"""
+    return 2 * O * K * N * L <= BATCHED_GEMM_MAX_FLOPS
+
 
 def _as_rows(gy):
     """gy (N, O, OH, OW) -> (O, N*OH*OW), the column order of cols."""
@@ -368,20 +447,36 @@ def conv2d(x, w, stride, padding, dilation, keep_cols=False, bias=None):
     N = x.shape[0]
     O, C, KH, KW = w.shape
     OH, OW = conv_out_hw(x.shape[2:], (KH, KW), stride, padding, dilation)
-    cols = im2col(x, (KH, KW), stride, padding, dilation)      # (C*KH*KW, N*OH*OW)
-    y_rows = cupy.matmul(w.reshape(O, C * KH * KW), cols).reshape(O, N, OH, OW)
-    y = cupy.empty((N, O, OH, OW), dtype=x.dtype)              # moved to (N, O, OH, OW), and
-    if bias is None:                                           # the bias added on the way
-        y[...] = y_rows.transpose(1, 0, 2, 3)
+    K, L = C * KH * KW, OH * OW
+    cols = im2col(x, (KH, KW), stride, padding, dilation)      # (K, N*L)
+    y = cupy.empty((N, O, OH, OW), dtype=x.dtype)
+    if _batched(O, K, N, L):
+        # y[n] (O, L) = w (O, K) @ cols[:, n*L:(n+1)*L] (K, L): straight into NCHW order
+        _gemm(w, cols, y, O, L, K, lda=K, ldb=N * L, ldc=L, batch=N, stride_b=L,
+              stride_c=O * L)
+        if bias is not None:
+            y += bias.reshape(1, O, 1, 1)
     else:
-        cupy.add(y_rows.transpose(1, 0, 2, 3), bias.reshape(1, O, 1, 1), out=y)
+        y_rows = cupy.empty((O, N, OH, OW), dtype=x.dtype)
+        _gemm(w, cols, y_rows, O, N * L, K, lda=K, ldb=N * L, ldc=N * L)   # (O, N*L)
+        if bias is None:                                       # moved to (N, O, OH, OW), and
+            y[...] = y_rows.transpose(1, 0, 2, 3)              # the bias added on the way
+        else:
+            cupy.add(y_rows.transpose(1, 0, 2, 3), bias.reshape(1, O, 1, 1), out=y)
     return (y, cols) if keep_cols else y
 
 
 def conv2d_dx(gy, w, x_hw, stride, padding, dilation, bias=None):
-    N = gy.shape[0]
-    O, C, KH, KW = w.shape
-    cols = cupy.matmul(w.reshape(O, C * KH * KW).T, _as_rows(gy))   # (C*KH*KW, N*OH*OW)
+    N, O, OH, OW = gy.shape
+    _, C, KH, KW = w.shape
+    K, L = C * KH * KW, OH * OW
+    cols = cupy.empty((K, N * L), dtype=gy.dtype)
+    if _batched(O, K, N, L):
+        # cols[:, n*L:(n+1)*L] (K, L) = w.T (K, O) @ gy[n] (O, L): gy read in NCHW order
+        _gemm(w, gy, cols, K, L, O, lda=K, ldb=L, ldc=N * L, trans_a=True, batch=N,
+              stride_b=O * L, stride_c=L)
+    else:                                                      # cols = w.T @ gy_rows
+        _gemm(w, _as_rows(gy), cols, K, N * L, O, lda=K, ldb=N * L, ldc=N * L, trans_a=True)
     gx = col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation)
     if bias is not None:                                       # (one more pass on the GPU)
         gx += bias.reshape(1, C, 1, 1)
@@ -390,10 +485,14 @@ def conv2d_dx(gy, w, x_hw, stride, padding, dilation, bias=None):
 
 def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation, cols=None):
     O, C = gy.shape[1], x.shape[1]
+    K = C * kernel_hw[0] * kernel_hw[1]
     if cols is None:                                           # else: conv2d's, kept
-        cols = im2col(x, kernel_hw, stride, padding, dilation)  # (C*KH*KW, N*OH*OW)
-    gw = cupy.matmul(_as_rows(gy), cols.T)                     # (O, C*KH*KW)
-    return gw.reshape(O, C, *kernel_hw)
+        cols = im2col(x, kernel_hw, stride, padding, dilation)  # (K, N*L)
+    NL = cols.shape[1]
+    gw = cupy.empty((O, C, *kernel_hw), dtype=x.dtype)
+    # gw (O, K) = gy_rows (O, N*L) @ cols.T (N*L, K): the sum over images and pixels at once
+    _gemm(_as_rows(gy), cols, gw, O, K, NL, lda=NL, ldb=NL, ldc=K, trans_b=True)
+    return gw
 
 
 # --------------------------------------------------------------------------------- pooling
@@ -402,7 +501,7 @@ def avg_pool2d(x, kernel, stride, padding, count_include_pad=True):
     N, C, H, W = x.shape
     OH, OW = conv_out_hw((H, W), kernel, stride, padding, (1, 1))
     y = cupy.empty((N, C, OH, OW), dtype=x.dtype)
-    _launch("avg_pool", x.dtype, y.size, x, y, N * C, H, W, *kernel, *stride, *padding, OH, OW,
+    _launch("avg_pool", (x, y), y.size, N * C, H, W, *kernel, *stride, *padding, OH, OW,
             bool(count_include_pad))
     return y
 
@@ -411,7 +510,7 @@ def avg_pool2d_backward(gy, x_shape, kernel, stride, padding, count_include_pad=
     N, C, H, W = x_shape
     OH, OW = gy.shape[2:]
     gx = cupy.empty(x_shape, dtype=gy.dtype)
-    _launch("avg_pool_backward", gy.dtype, gx.size, gy, gx, N * C, H, W, *kernel, *stride,
+    _launch("avg_pool_backward", (gy, gx), gx.size, N * C, H, W, *kernel, *stride,
             *padding, OH, OW, bool(count_include_pad))
     return gx
 
@@ -421,7 +520,7 @@ def max_pool2d(x, kernel, stride, padding):
     OH, OW = conv_out_hw((H, W), kernel, stride, padding, (1, 1))
     y = cupy.empty((N, C, OH, OW), dtype=x.dtype)
     argmax = cupy.empty((N, C, OH, OW), dtype=cupy.int64)
-    _launch("max_pool", x.dtype, y.size, x, y, argmax, N * C, H, W, *kernel, *stride,
+    _launch("max_pool", (x, y, argmax), y.size, N * C, H, W, *kernel, *stride,
             *padding, OH, OW)
     return y, argmax
 
@@ -429,7 +528,7 @@ def max_pool2d(x, kernel, stride, padding):
 def max_pool2d_backward(gy, argmax, x_shape):
     N, C, H, W = x_shape
     gx = cupy.zeros(x_shape, dtype=gy.dtype)
-    _launch("max_pool_backward", gy.dtype, gy.size, gy, argmax, gx, N * C, H * W,
+    _launch("max_pool_backward", (gy, argmax, gx), gy.size, N * C, H * W,
             gy.shape[2] * gy.shape[3])
     return gx
 
@@ -437,7 +536,7 @@ def max_pool2d_backward(gy, argmax, x_shape):
 def max_pool2d_gather(g, argmax):
     N, C, H, W = g.shape
     gy = cupy.empty(argmax.shape, dtype=g.dtype)
-    _launch("max_pool_gather", g.dtype, gy.size, g, argmax, gy, N * C, H * W,
+    _launch("max_pool_gather", (g, argmax, gy), gy.size, N * C, H * W,
             argmax.shape[2] * argmax.shape[3])
     return gy
 
@@ -445,14 +544,14 @@ def max_pool2d_gather(g, argmax):
 def adaptive_avg_pool2d(x, out_hw):
     N, C, H, W = x.shape
     y = cupy.empty((N, C, *out_hw), dtype=x.dtype)
-    _launch("adaptive_avg_pool", x.dtype, y.size, x, y, N * C, H, W, *out_hw)
+    _launch("adaptive_avg_pool", (x, y), y.size, N * C, H, W, *out_hw)
     return y
 
 
 def adaptive_avg_pool2d_backward(gy, x_shape):
     N, C, H, W = x_shape
     gx = cupy.zeros(x_shape, dtype=gy.dtype)
-    _launch("adaptive_avg_pool_backward", gy.dtype, gy.size, gy, gx, N * C, H, W,
+    _launch("adaptive_avg_pool_backward", (gy, gx), gy.size, N * C, H, W,
             *gy.shape[2:])
     return gx
 
@@ -468,14 +567,14 @@ def _sf(scale_factor):
 def upsample_nearest2d(x, out_hw, scale_factor=None):
     N, C, H, W = x.shape
     y = cupy.empty((N, C, *out_hw), dtype=x.dtype)
-    _launch("nearest", x.dtype, y.size, x, y, N * C, H, W, *out_hw, *_sf(scale_factor))
+    _launch("nearest", (x, y), y.size, N * C, H, W, *out_hw, *_sf(scale_factor))
     return y
 
 
 def upsample_nearest2d_backward(gy, x_shape, scale_factor=None):
     N, C, H, W = x_shape
     gx = cupy.zeros(x_shape, dtype=gy.dtype)
-    _launch("nearest_backward", gy.dtype, gy.size, gy, gx, N * C, H, W, *gy.shape[2:],
+    _launch("nearest_backward", (gy, gx), gy.size, N * C, H, W, *gy.shape[2:],
             *_sf(scale_factor))
     return gx
 
@@ -483,7 +582,7 @@ def upsample_nearest2d_backward(gy, x_shape, scale_factor=None):
 def upsample_bilinear2d(x, out_hw, align_corners=False, scale_factor=None):
     N, C, H, W = x.shape
     y = cupy.empty((N, C, *out_hw), dtype=x.dtype)
-    _launch("bilinear", x.dtype, y.size, x, y, N * C, H, W, *out_hw, bool(align_corners),
+    _launch("bilinear", (x, y), y.size, N * C, H, W, *out_hw, bool(align_corners),
             *_sf(scale_factor))
     return y
 
@@ -491,6 +590,6 @@ def upsample_bilinear2d(x, out_hw, align_corners=False, scale_factor=None):
 def upsample_bilinear2d_backward(gy, x_shape, align_corners=False, scale_factor=None):
     N, C, H, W = x_shape
     gx = cupy.zeros(x_shape, dtype=gy.dtype)
-    _launch("bilinear_backward", gy.dtype, gy.size, gy, gx, N * C, H, W, *gy.shape[2:],
+    _launch("bilinear_backward", (gy, gx), gy.size, N * C, H, W, *gy.shape[2:],
             bool(align_corners), *_sf(scale_factor))
     return gx

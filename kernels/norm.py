@@ -450,12 +450,12 @@ def _gpu_backward(gy, x, mean, inv_std, weight, grad_input):
 
 
 # ----------------------------------------------------------------- public
-def _affine_or_identity(x, weight, bias):
-    """weight and bias as (C,) arrays of x's dtype: 1 and 0 where they are None."""
-    xp, C = _array_module(x), x.shape[1]
-    weight = xp.ones(C, x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
-    bias = xp.zeros(C, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
-    return weight, bias
+def _channel_values(v, x, fill: float):
+    """v as a (C,) array of x's dtype; `fill` everywhere when v is None (no weight: 1, no
+    bias: 0). (The dtype compared first: on the GPU even a no-op astype costs the host.)"""
+    if v is None:
+        return _array_module(x).full(x.shape[1], fill, x.dtype)
+    return v if v.dtype == x.dtype else v.astype(x.dtype)
 
 
 def _check(op: str, x, **per_channel):
@@ -489,7 +489,7 @@ def batch_norm_forward(x, weight=None, bias=None, eps: float = 1e-5, running_mea
         if M < 2:
             raise ValueError(f"batch_norm_forward: updating {name} needs more than 1 value "
                              f"per channel, got input {tuple(x.shape)}")
-    weight, bias = _affine_or_identity(x, weight, bias)
+    weight, bias = _channel_values(weight, x, 1.0), _channel_values(bias, x, 0.0)
     if _is_cupy(x):
         return _gpu_forward(x, weight, bias, eps, running_mean, running_var, momentum)
     return _cpu_forward(x, weight, bias, eps, running_mean, running_var, momentum)
@@ -503,9 +503,9 @@ def batch_norm_backward(gy, x, mean, inv_std, weight=None, grad_input: bool = Tr
     if tuple(gy.shape) != tuple(x.shape):
         raise ValueError(f"batch_norm_backward: grad_output {tuple(gy.shape)} does not "
                          f"match input {tuple(x.shape)}")
-    weight, _ = _affine_or_identity(x, weight, None)
-    mean, inv_std = mean.astype(x.dtype, copy=False), inv_std.astype(x.dtype, copy=False)
-    gy = gy.astype(x.dtype, copy=False)
+    weight = _channel_values(weight, x, 1.0)
+    mean, inv_std, gy = (a if a.dtype == x.dtype else a.astype(x.dtype)
+                         for a in (mean, inv_std, gy))
     if _is_cupy(x):
         return _gpu_backward(gy, x, mean, inv_std, weight, grad_input)
     return _cpu_backward(gy, x, mean, inv_std, weight, grad_input)

@@ -150,6 +150,46 @@ def test_conv_bias_is_added_inside_the_kernels(device, channels):
         kernels.conv2d(X, Wt, 2, 1, bias=B_out.astype(np.float64))
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(GPU_SKIP_REASON is not None, reason=GPU_SKIP_REASON or "")
+@pytest.mark.parametrize("max_flops", [2**62, -1], ids=["batched", "one-gemm"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("N", [1, 3])
+def test_gpu_conv_gemm_both_ways(monkeypatch, max_flops, dtype, N):
+    """The GPU runs a convolution's forward and input-gradient GEMMs as N per-image products
+    in one batched cuBLAS call that reads and writes the column blocks in place, or (large
+    calls) as one GEMM over all N*L columns with gy or y moved: both against the reference,
+    with and without a bias, with an odd output size (L = 5*4) and a 3x2 kernel."""
+    import kernels.gpu
+    monkeypatch.setattr(kernels.gpu, "BATCHED_GEMM_MAX_FLOPS", max_flops)
+    rng = np.random.default_rng(11)
+    x, w = randn(rng, (N, 3, 9, 7), dtype), randn(rng, (4, 3, 3, 2), dtype)
+    b_out, b_in = randn(rng, (4,), dtype), randn(rng, (3,), dtype)
+    gy = randn(rng, (N, 4, 5, 4), dtype)
+    X, Wt, GY, B_out, B_in = (as_device(a, "gpu") for a in (x, w, gy, b_out, b_in))
+    geometry = ((2, 2), (1, 1), (1, 1))
+    y = ref.conv2d(x, w, *geometry)
+    gx = ref.conv2d_dx(gy, w, (9, 7), *geometry)
+    assert_close(kernels.conv2d(X, Wt, 2, 1), y, dtype)
+    assert_close(kernels.conv2d(X, Wt, 2, 1, bias=B_out), y + b_out.reshape(1, 4, 1, 1), dtype)
+    assert_close(kernels.conv2d_dx(GY, Wt, (9, 7), 2, 1), gx, dtype)
+    assert_close(kernels.conv2d_dx(GY, Wt, (9, 7), 2, 1, bias=B_in),
+                 gx + b_in.reshape(1, 3, 1, 1), dtype)
+    assert_close(kernels.conv2d_dw(X, GY, (3, 2), 2, 1), ref.conv2d_dw(x, gy, (3, 2), *geometry),
+                 dtype)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(GPU_SKIP_REASON is not None, reason=GPU_SKIP_REASON or "")
+def test_gpu_conv_gemm_form_follows_its_size():
+    """Batched per-image products where the host's time per launch dominates (the DCGAN's
+    64->128 layer at batch 64), one large GEMM where the GPU's does (the same at 512)."""
+    from kernels.gpu import _batched
+    assert _batched(O=128, K=64 * 16, N=64, L=7 * 7)
+    assert not _batched(O=128, K=64 * 16, N=512, L=7 * 7)
+    assert _batched(O=64, K=16, N=512, L=14 * 14)
+
+
 @pytest.mark.parametrize("images_per_block", [1, 2, 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_dx_runs_in_blocks_of_images(monkeypatch, images_per_block, dtype):
