@@ -154,3 +154,21 @@ def test_conv_table_runs_and_compares_with_pytorch_when_installed():
     assert ("PyTorch" in out) == with_torch
     for row in rows:
         assert float(row.split()[-1].rstrip("x%")) > 0
+
+
+@pytest.mark.slow
+def test_compare_trees_pairs_two_trees(tmp_path):
+    """bench/compare_trees.py runs the step from each tree in turn (here the same tree
+    twice, so the first losses agree), and refuses a folder that is not a source tree."""
+    out = _run("bench/compare_trees.py", ".", str(ROOT), "--batch-size", "2", "--rounds", "2",
+               "--steps", "1", "--warmup", "1")
+    runs = [line for line in out.splitlines() if line.startswith("round")]
+    assert [line.split()[2] for line in runs] == ["first", "second", "second", "first"]
+    assert len({line.split("first losses")[1] for line in runs}) == 1
+    assert "second / first, paired:" in out.splitlines()[-1]
+    sys.path.insert(0, str(ROOT / "bench"))
+    import compare_trees
+    assert compare_trees.summary([10.0, 12.0], [5.0, 9.0]).endswith(
+        "second / first, paired: 0.625 (rounds 0.500-0.750)")
+    with pytest.raises(SystemExit, match="has no minigrad/ package"):
+        compare_trees.run_once(str(tmp_path), compare_trees.parse_args([".", "."]))

@@ -1,0 +1,88 @@
+"""The same GAN step from two source trees, paired: is one commit faster than another?
+
+    git archive HEAD~1 minigrad kernels | (mkdir -p /tmp/base && tar -x -C /tmp/base)
+    python bench/compare_trees.py /tmp/base . --device gpu --batch-size 64 --rounds 6
+
+Each round runs gan_step.py's minigrad worker once per tree, in fresh processes, with
+PYTHONPATH set to the tree (so `minigrad` and `kernels` come from it; the bench scripts
+are this tree's), and alternates which tree goes first. It prints each run, then both
+medians and the median of the per-round ratios second / first.
+
+Why not two runs of gan_step.py: on the lent GPU machines the hosts differ (the same step
+took 8.8 ms on one and 14.3 on another) and drift within a run, so ratios to PyTorch from
+separate runs move by more than most changes. Pairing runs round by round cancels the
+drift. `fused_ab.compare_in_step` does the same within one process, when both versions
+can live in one tree; this script is for changes that cannot (the tape, the kernels'
+Python). Run it alone: two timing jobs at once distort each other.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("first", help="a source tree holding minigrad/ and kernels/ (e.g. the old one)")
+    p.add_argument("second", help="the other tree (e.g. '.')")
+    p.add_argument("--bench", choices=["dcgan", "wgan_gp"], default="dcgan")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args(argv)
+
+
+def run_once(tree: str, args) -> dict:
+    """One gan_step.py worker with `tree` first on the path; its JSON line."""
+    for package in ("minigrad", "kernels"):
+        if not (Path(tree) / package / "__init__.py").is_file():
+            raise SystemExit(f"compare_trees: {tree} has no {package}/ package")
+    env = dict(os.environ, PYTHONPATH=str(Path(tree).resolve()))
+    command = [sys.executable, str(HERE / "gan_step.py"), "--worker", "minigrad", args.bench,
+               "--device", args.device, "--threads", str(args.threads),
+               "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+               "--warmup", str(args.warmup)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"compare_trees: the worker failed in {tree}:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def summary(first_ms: list, second_ms: list) -> str:
+    """Both medians and the median of the per-round ratios second / first."""
+    ratios = [b / a for a, b in zip(first_ms, second_ms)]
+    return (f"first {statistics.median(first_ms):.2f} ms, second "
+            f"{statistics.median(second_ms):.2f} ms (medians of {len(ratios)} rounds); "
+            f"second / first, paired: {statistics.median(ratios):.3f} "
+            f"(rounds {min(ratios):.3f}-{max(ratios):.3f})")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    trees = {"first": args.first, "second": args.second}
+    times = {name: [] for name in trees}
+    for r in range(args.rounds):
+        for name in (("first", "second") if r % 2 == 0 else ("second", "first")):
+            result = run_once(trees[name], args)
+            times[name].append(result["median_ms"])
+            print(f"round {r}  {name:6s} {result['median_ms']:8.2f} ms  peak "
+                  f"{result['peak_step_mb']} MB  first losses {result['loss_first']}",
+                  flush=True)
+    print(f"{args.bench}, {args.device}, batch {args.batch_size}: "
+          f"{summary(times['first'], times['second'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
