@@ -21,7 +21,8 @@ is conv2d_dx(input, weight, out_hw). Each of the three is the derivative of the 
 is why minigrad needs nothing more for gradients of any order. All three become one matrix
 product (GEMM) around the data-movement kernels im2col / col2im (layout in `im2col`); on the
 CPU, conv2d_dx runs its GEMM and col2im a block of images at a time, so that col2im finds
-the block's columns still in the cache.
+the block's columns still in the cache. On the GPU, small calls run the GEMM as N per-image
+products in one batched cuBLAS call that reads and writes NCHW arrays where they lie.
 
 Spatial arguments are (h, w) pairs; a single int is accepted for both.
 

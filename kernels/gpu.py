@@ -369,8 +369,8 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
 
 # ------------------------------------------------------------------------------ the GEMMs
 
-# Alpha = 1 and beta = 0 of every GEMM below, as host memory cuBLAS reads (pointer mode host,
-# CuPy's default); kept alive here for the life of the module.
+# Alpha = 1 and beta = 0 of every GEMM below, in host memory that cuBLAS reads (pointer mode
+# host, set before each call); kept alive here for the life of the module.
 _ONE = {t: np.ones((), t) for t in (np.float32, np.float64)}
 _ZERO = {t: np.zeros((), t) for t in (np.float32, np.float64)}
 _CUBLAS_GEMM = {np.dtype(np.float32): (cublas.sgemm, cublas.sgemmStridedBatched),
@@ -389,7 +389,7 @@ def _gemm(a, b, out, m, n, k, *, lda, ldb, ldc, trans_a=False, trans_b=False, ba
     move their operands into place (one more kernel launch and one more pass over memory
     each), and its own Python costs the host 7-10 us more per call. Strides let one call
     read the column block of image n straight out of im2col's matrix, or write image n of
-    the output straight into NCHW order (`python bench/conv.py --device gpu`).
+    the output straight into NCHW order (bench/README.md, "Ninth round").
 
     cuBLAS is column-major: it sees a row-major (m, n) matrix as its (n, m) transpose. So
     it is asked for out^T = op(b)^T @ op(a)^T, which needs no transposition at all: b goes
@@ -403,6 +403,7 @@ def _gemm(a, b, out, m, n, k, *, lda, ldb, ldc, trans_a=False, trans_b=False, ba
     dtype = out.dtype.type
     handle = cupy.cuda.device.get_cublas_handle()
     cublas.setStream(handle, cupy.cuda.get_current_stream().ptr)
+    cublas.setPointerMode(handle, cublas.CUBLAS_POINTER_MODE_HOST)
     op_a = cublas.CUBLAS_OP_T if trans_a else cublas.CUBLAS_OP_N
     op_b = cublas.CUBLAS_OP_T if trans_b else cublas.CUBLAS_OP_N
     one, zero = _ONE[dtype].ctypes.data, _ZERO[dtype].ctypes.data
@@ -425,7 +426,7 @@ def _gemm(a, b, out, m, n, k, *, lda, ldb, ldc, trans_a=False, trans_b=False, ba
 #   * one large GEMM over all N*L columns, with gy moved into (O, N*L) first, or y moved
 #     into NCHW after (one more launch and one more pass over memory).
 # Small calls are bound by the host's time per launch (a DCGAN step at batch 64 is), and the
-# batched call saves a launch and the move: 10% of that step (bench/README.md, "Ninth
+# batched call saves a launch and the move: 4-5% of that step (bench/README.md, "Ninth
 # round"). Large calls are bound by the GPU, and there one GEMM with all N*L columns in its
 # tiles beats N thin products of L = 49 columns, move included: at batch 512, D's 64->128
 # layer took 181 us as GEMM + move and 217 us batched. The line between: this many flops.
