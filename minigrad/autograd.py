@@ -153,7 +153,7 @@ class Function:
 
     def _check_saved_versions(self) -> None:
         for tensor, version in self._saved_versions:
-            if tensor._version != version:
+            if tensor._version_counter[0] != version:
                 raise RuntimeError(
                     f"{self.name}.backward: a tensor of shape {tuple(tensor.shape)} that "
                     f"{self.name} saved for backward was modified in place after it was "
@@ -325,7 +325,8 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
                                                      fn.input_meta):
                 if edge is None or g is None or not need:
                     continue
-                g = _conform(fn, g, shape, dtype)
+                if g._data.shape != shape or g._data.dtype != dtype:   # (rare: check, cast)
+                    g = _conform(fn, g, shape, dtype)
                 if edge.leaf is not None:
                     _add_leaf_grad(leaf_grads, edge.leaf, g)
                 else:
