@@ -14,6 +14,7 @@ Conventions in the CUDA source below:
     input (max-pool, adaptive-pool and upsampling backward; double atomicAdd needs sm_60+).
 """
 import functools
+import math
 
 import cupy
 import numpy as np
@@ -62,24 +63,36 @@ __global__ void im2col(const T* x, T* cols, I N, I C, I H, I W, I KH, I KW,
 
 // The gather: x[n, c, h, w] = sum of the cols entries that im2col copied from (h, w), i.e. the
 // taps (kh, kw) and output pixels (oh, ow) with oh*sh - ph + kh*dh == h (and the same for w).
-// t = h + ph - kh*dh falls as kh grows, so the loop stops at the first negative t.
+// So t = h + ph - kh*dh must be a multiple of sh. The taps for which it is are kh0,
+// kh0 + th, kh0 + 2*th, ... with th = sh / gcd(sh, dh) (the host passes th and tw: 2 for
+// DCGAN's stride 2), so the loops visit only those: 4 of the 16 taps of a k4 s2 kernel,
+// where testing all 16 spent the kernel's time on integer division. t falls as kh grows,
+// so a loop stops at the first negative t. (Same taps, same order: the same sums.)
+template <typename I>
+__device__ __forceinline__ I first_tap(I t0, I s, I d, I step, I K) {
+    for (I k = 0; k < step; ++k)          // the smallest k with t0 - k*d a multiple of s
+        if ((t0 - k * d) % s == 0) return k;
+    return K;                             // none at all (possible when gcd(s, d) > 1)
+}
+
 template <typename T, typename I>
 __global__ void col2im(const T* cols, T* x, I N, I C, I H, I W, I KH, I KW,
-                       I sh, I sw, I ph, I pw, I dh, I dw, I OH, I OW) {
+                       I sh, I sw, I ph, I pw, I dh, I dw, I OH, I OW, I th, I tw) {
     const I NP = N * OH * OW;
     GRID_STRIDE_LOOP_I(i, N * C * H * W) {
         const I w = i % W, h = i / W % H, c = i / (H * W) % C, n = i / (C * H * W);
+        const I kw0 = first_tap(w + pw, sw, dw, tw, KW);
         T acc = 0;
-        for (I kh = 0; kh < KH; ++kh) {
+        for (I kh = first_tap(h + ph, sh, dh, th, KH); kh < KH; kh += th) {
             const I t = h + ph - kh * dh;              // = oh * sh for a reader
             if (t < 0) break;
-            if (t % sh != 0 || t / sh >= OH) continue;
             const I oh = t / sh;
-            for (I kw = 0; kw < KW; ++kw) {
+            if (oh >= OH) continue;
+            for (I kw = kw0; kw < KW; kw += tw) {
                 const I u = w + pw - kw * dw;
                 if (u < 0) break;
-                if (u % sw != 0 || u / sw >= OW) continue;
                 const I ow = u / sw;
+                if (ow >= OW) continue;
                 acc += cols[((c * KH + kh) * KW + kw) * NP + (n * OH + oh) * OW + ow];
             }
         }
@@ -362,8 +375,9 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
     N, C, H, W = x_shape
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     x = cupy.empty((N, C, H, W), dtype=cols.dtype)
+    taps = tuple(s // math.gcd(s, d) for s, d in zip(stride, dilation))   # (th, tw): above
     _launch("col2im", (cols, x), x.size, N, C, H, W, *kernel_hw, *stride, *padding,
-            *dilation, OH, OW, largest_index=max(cols.size, x.size))
+            *dilation, OH, OW, *taps, largest_index=max(cols.size, x.size))
     return x
 
 
