@@ -337,19 +337,20 @@ def _launch(name, arrays, total, *numbers, largest_index=None):
     array the call indexes) picks <dtype, int> (ints passed as int32) or <dtype, long long>."""
     if total == 0:
         return
-    kernel, grid, numbers = _launch_plan(name, arrays[0].dtype, total, numbers, largest_index)
+    small = name in _INDEXED and largest_index < _INT32_LIMIT
+    kernel, grid, numbers = _launch_plan(name, arrays[0].dtype, total, numbers, small)
     kernel((grid,), (_BLOCK,), (*arrays, *numbers))
 
 
 @functools.lru_cache(maxsize=1024)
-def _launch_plan(name, dtype, total, numbers, largest_index):
-    """What _launch needs besides the arrays: the compiled kernel, the grid, and the numbers
-    as the C types the kernel takes. The same layer calls with the same numbers every step,
-    so this is worked out once per shape and then looked up: it is Python that the host
-    would otherwise repeat on every launch (bench/README.md, "Ninth round")."""
+def _launch_plan(name, dtype, total, numbers, small):
+    """What _launch needs besides the arrays: the compiled kernel (its <dtype, int> build
+    when `small`), the grid, and the numbers as the C types the kernel takes. The same
+    layer calls with the same numbers every step, so this is worked out once per shape and
+    then looked up: it is Python that the host would otherwise repeat on every launch
+    (bench/README.md, "Ninth round")."""
     ctype, int_type = _CTYPE[np.dtype(dtype)], np.int64
     if name in _INDEXED:
-        small = largest_index < _INT32_LIMIT
         int_type = np.int32 if small else np.int64
         kernel = _function(f"{name}<{ctype}, {'int' if small else 'long long'}>")
     else:

@@ -76,6 +76,11 @@ def test_gpu_im2col_and_col2im_with_64_bit_indices(monkeypatch, k, s, p, d):
     the long long build on small arrays and check it against the reference as well."""
     import kernels.gpu
     monkeypatch.setattr(kernels.gpu, "_INT32_LIMIT", 0)
+    builds = []                                  # the kernel builds looked up, by name
+    function = kernels.gpu._function
+    monkeypatch.setattr(kernels.gpu, "_function", lambda name: builds.append(name) or
+                        function(name))
+    kernels.gpu._launch_plan.cache_clear()       # (launch plans are remembered per shape)
     rng = np.random.default_rng(5)
     x_shape = (2, 3, 9, 8)
     x = randn(rng, x_shape)
@@ -84,6 +89,7 @@ def test_gpu_im2col_and_col2im_with_64_bit_indices(monkeypatch, k, s, p, d):
     assert_close(cols, ref.im2col(x, k, pair(s), pair(p), pair(d)))
     assert_close(kernels.col2im(cols, x_shape, k, s, p, d),
                  ref.col2im(as_numpy(cols), x_shape, k, pair(s), pair(p), pair(d)))
+    assert builds == ["im2col<float, long long>", "col2im<float, long long>"]
 
 
 TRANSPOSED_GRID = [(k, s, p, op, d) for k, s, p, op, d in itertools.product(
