@@ -3,7 +3,10 @@
 #
 #     bash bench/gpu_session.sh tests conv step example    # any subset, in any order
 #     (quick: the GPU cases of two test files; profile: cProfile of a DCGAN step;
-#      ops: the host's cost per call and per op, bench/ops.py and profile_step --op-timers)
+#      ops: the host's cost per call and per op, bench/ops.py and profile_step --op-timers;
+#      compare: this tree against the one in $BASE, paired, bench/compare_trees.py: make it
+#      with `git archive <commit> minigrad kernels | tar -x -C base` inside the checkout,
+#      so that the device copy carries it)
 #
 # Runs from the source tree (PYTHONPATH=.) with $PY (default python3), prints the tail of
 # each part, and keeps the full logs in $OUT (the device tool's folder that comes back)
@@ -36,6 +39,13 @@ for part in "$@"; do
     profile) timeout 120 $PY bench/profile_step.py --device gpu --steps 20 --top 45 \
                2>&1 | tee "$OUT/profile.log" ;;
     conv)    timeout 90 $PY bench/conv.py --device gpu 2>&1 | tee "$OUT/conv.log" ;;
+    compare) [ -n "${BASE:-}" ] || { echo "compare: set BASE to the old tree"; continue; }
+             for run in "dcgan 64 6" "wgan_gp 64 4" "dcgan 512 6" "wgan_gp 512 4"; do
+               read -r bench batch rounds <<< "$run"
+               timeout 150 $PY bench/compare_trees.py "$BASE" . \
+                 --device gpu --bench "$bench" --batch-size "$batch" --rounds "$rounds" \
+                 --steps 30 --warmup 10 2>&1 | tee -a "$OUT/compare.log" | tail -1
+             done ;;
     step)    timeout 200 $PY bench/gan_step.py --device gpu --steps 50 --warmup 20 --rounds 3 \
                2>&1 | tee "$OUT/step64.log" | grep -v '^{' | tail -14
              timeout 200 $PY bench/gan_step.py --device gpu --batch-size 512 --steps 30 \
