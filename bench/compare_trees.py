@@ -25,7 +25,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gan_step  # noqa: E402 (bench/gan_step.py: its worker runs each step)
 
 
 def parse_args(argv=None):
@@ -49,11 +50,8 @@ def run_once(tree: str, args) -> dict:
         if not (Path(tree) / package / "__init__.py").is_file():
             raise SystemExit(f"compare_trees: {tree} has no {package}/ package")
     env = dict(os.environ, PYTHONPATH=str(Path(tree).resolve()))
-    command = [sys.executable, str(HERE / "gan_step.py"), "--worker", "minigrad", args.bench,
-               "--device", args.device, "--threads", str(args.threads),
-               "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-               "--warmup", str(args.warmup)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    done = subprocess.run(gan_step.worker_command("minigrad", args.bench, args), env=env,
+                          capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"compare_trees: the worker failed in {tree}:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -110,6 +110,15 @@ def run_worker(peer: str, bench: str, args) -> dict:
             "loss_first": loss_first, "loss_last": [float(v) for v in losses]}
 
 
+def worker_command(peer: str, bench: str, args) -> list:
+    """The command that runs one peer's step in a fresh process (run_worker), with args'
+    device, threads, batch size, steps and warm-up."""
+    return [sys.executable, str(HERE / "gan_step.py"), "--worker", peer, bench,
+            "--device", args.device, "--threads", str(args.threads),
+            "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+            "--warmup", str(args.warmup)]
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     _set_threads(args.threads)
@@ -126,11 +135,8 @@ def main(argv=None) -> int:
         results = []
         for bench in benches:
             for peer in peers:
-                command = [sys.executable, __file__, "--worker", peer, bench,
-                           "--device", args.device, "--threads", str(args.threads),
-                           "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-                           "--warmup", str(args.warmup)]
-                done = subprocess.run(command, capture_output=True, text=True)
+                done = subprocess.run(worker_command(peer, bench, args), capture_output=True,
+                                      text=True)
                 if done.returncode != 0:
                     print(f"{peer} {bench} failed:\n{done.stderr[-3000:]}")
                     return 1

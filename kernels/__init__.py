@@ -134,6 +134,8 @@ def _out_hw(op, in_hw, kernel_hw, stride, padding, dilation):
 
 
 def _contiguous(xp_arrays):
+    """The arrays in C order (copies of those that are not), for loops over flat views.
+    (a.copy(), not np.ascontiguousarray, which turns a 0-d array into shape (1,).)"""
     return [a if a.flags.c_contiguous else a.copy() for a in xp_arrays]
 
 

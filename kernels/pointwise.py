@@ -35,7 +35,7 @@ import math
 import numpy as np
 from numba import prange
 
-from . import _array_module, _is_cupy
+from . import _array_module, _contiguous, _is_cupy
 from .cpu import _launch, by_size, compile_twice
 
 
@@ -138,18 +138,12 @@ def _gpu(name: str):
 
 
 # ----------------------------------------------------------------- public
-def _contiguous(a):
-    """a in C order, for the loops' flat views. (Not np.ascontiguousarray alone: it turns
-    a 0-d array into shape (1,), and the result would come back with that shape.)"""
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
 def leaky_relu(x, slope: float):
     """(y, positive) for y = leaky_relu(x, slope) (slope 0: relu): y of x's shape and dtype,
     positive = (x > 0) as a bool array, what slope_mul needs for the derivative."""
     if _is_cupy(x):
         return _gpu("leaky_relu")(x, x.dtype.type(slope))
-    x = _contiguous(x)
+    (x,) = _contiguous([x])
     y, positive = np.empty_like(x), np.empty(x.shape, dtype=np.bool_)
     kernel = by_size(_leaky_relu_builds, x.size)
     _launch(kernel, x.reshape(-1), x.dtype.type(slope), y.reshape(-1), positive.reshape(-1))
@@ -163,7 +157,7 @@ def slope_mul(x, positive, slope: float):
         return _gpu("slope_mul")(x, positive, x.dtype.type(slope))
     if x.shape != positive.shape or positive.dtype != np.bool_:
         return slope_mul_reference(x, positive, slope)
-    x, positive = _contiguous(x), _contiguous(positive)
+    x, positive = _contiguous([x, positive])
     y = np.empty_like(x)
     kernel = by_size(_slope_mul_builds, x.size)
     _launch(kernel, x.reshape(-1), positive.reshape(-1), x.dtype.type(slope), y.reshape(-1))
@@ -177,7 +171,7 @@ def mask_mul(x, mask):
         return _gpu("mask_mul")(x, mask)
     if x.shape != mask.shape or x.dtype != mask.dtype:
         return mask_mul_reference(x, mask)
-    x, mask = _contiguous(x), _contiguous(mask)
+    x, mask = _contiguous([x, mask])
     y = np.empty_like(x)
     kernel = by_size(_mask_mul_builds, x.size)
     _launch(kernel, x.reshape(-1), mask.reshape(-1), y.reshape(-1))
@@ -198,7 +192,7 @@ def sigmoid(x):
         return sigmoid_reference(x)
     if _is_cupy(x):
         return _gpu("sigmoid")(x)
-    x = _contiguous(x)
+    (x,) = _contiguous([x])
     y = np.empty_like(x)
     _launch(by_size(_sigmoid_builds, x.size), x.reshape(-1), y.reshape(-1))
     return y
@@ -211,7 +205,7 @@ def bce_with_logits(x, t):
         return bce_with_logits_reference(x, t)
     if _is_cupy(x):
         return _gpu("bce_with_logits")(x, t)
-    x, t = _contiguous(x), _contiguous(t)
+    x, t = _contiguous([x, t])
     loss = np.empty_like(x)
     _launch(by_size(_bce_with_logits_builds, x.size), x.reshape(-1), t.reshape(-1),
             loss.reshape(-1))

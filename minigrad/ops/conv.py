@@ -70,8 +70,9 @@ class Conv2d(Function):
     (Two speed-ups, not math: the weight gradient multiplies gy by the same im2col matrix of
     x that the forward pass built, so forward keeps it in `self.cols` for Conv2dDW, up to
     KEEP_COLS_BYTES, or any size when `use_cols_at_once` says backward comes right after;
-    and the bias is added inside the kernel, while the result is moved into NCHW order,
-    instead of by a separate broadcast add over y.)"""
+    and on the CPU the bias is added inside the kernel, while the result is moved into NCHW
+    order, instead of by a separate broadcast add over y; the GPU's small calls write NCHW
+    directly, and add it after.)"""
 
     def __init__(self, stride, padding, dilation, use_cols_at_once=False):
         self.geometry = (stride, padding, dilation)
