@@ -239,11 +239,20 @@ def _topological_order(root_fns):
     return order
 
 
-def _accumulate(store: dict, key, index: int, n: int, grad) -> None:
+def _accumulate(store: dict, key, index: int, n: int, grad, create_graph: bool) -> None:
     slots = store.get(key)
     if slots is None:
         slots = store[key] = [None] * n
-    slots[index] = grad if slots[index] is None else slots[index] + grad
+    slots[index] = grad if slots[index] is None else _sum(slots[index], grad, create_graph)
+
+
+def _sum(a, b, create_graph: bool):
+    """a + b for two gradients reaching the same tensor. With create_graph it is an op on
+    the tape (the sum must be differentiable again); without, a plain array sum: the same
+    numbers without the cost of a Function call."""
+    if create_graph or type(a._data) is not type(b._data):   # (devices differ: Add's error)
+        return a + b
+    return Tensor._from_op(a._data + b._data, False)
 
 
 def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
@@ -260,14 +269,15 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
     from .tensor import Tensor  # noqa: PLC0415 (circular at import time)
 
     fn_grads: dict = {}    # Function -> [grad of output 0, grad of output 1, ...]
-    leaf_grads: dict = {}  # id(leaf) -> (leaf, summed grad)
+    leaf_grads: dict = {}  # id(leaf) -> [leaf, summed grad, whether the engine made the sum]
     roots = []
     for out, g in zip(outputs, grad_outputs):
         if out.creator is not None:
-            _accumulate(fn_grads, out.creator, out._output_index, out.creator.n_outputs, g)
+            _accumulate(fn_grads, out.creator, out._output_index, out.creator.n_outputs, g,
+                        create_graph)
             roots.append(out.creator)
         elif out.requires_grad:
-            _add_leaf_grad(leaf_grads, out, g)
+            _add_leaf_grad(leaf_grads, out, g, create_graph)
         else:
             raise RuntimeError(
                 f"backward: tensor of shape {tuple(out.shape)} does not require grad and "
@@ -328,22 +338,25 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
                 if g._data.shape != shape or g._data.dtype != dtype:   # (rare: check, cast)
                     g = _conform(fn, g, shape, dtype)
                 if edge.leaf is not None:
-                    _add_leaf_grad(leaf_grads, edge.leaf, g)
+                    _add_leaf_grad(leaf_grads, edge.leaf, g, create_graph)
                 else:
-                    _accumulate(fn_grads, edge.fn, edge.index, edge.fn.n_outputs, g)
+                    _accumulate(fn_grads, edge.fn, edge.index, edge.fn.n_outputs, g,
+                                create_graph)
             if not retain_graph:
                 fn.release()
 
         if targets is None:
-            for leaf, g in leaf_grads.values():
-                g = _run_leaf_hooks(leaf, g)
+            for leaf, g, engine_made in leaf_grads.values():
+                hooked = _run_leaf_hooks(leaf, g)
                 if leaf.grad is not None:
-                    leaf.grad = leaf.grad + g
-                elif create_graph:
-                    leaf.grad = g
-                else:   # a copy: g may be a read-only broadcast view or the caller's array,
-                    # and .grad must be safe to change in place (zero_(), clipping)
-                    leaf.grad = Tensor._from_op(g.data.copy(), False)
+                    leaf.grad = _sum(leaf.grad, hooked, create_graph)
+                elif create_graph or (engine_made and not leaf._hooks):
+                    leaf.grad = hooked
+                else:   # a copy: g may be a read-only broadcast view, the caller's array or
+                    # another tensor's (or a hook kept it), and .grad must be safe to change
+                    # in place (zero_(), clipping). A sum the engine made, no hook has seen,
+                    # is a new array that nobody else holds.
+                    leaf.grad = Tensor._from_op(hooked._data.copy(), False)
             return None
 
         results = []
@@ -364,9 +377,18 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
         return tuple(results)
 
 
-def _add_leaf_grad(leaf_grads: dict, leaf, g) -> None:
+def _add_leaf_grad(leaf_grads: dict, leaf, g, create_graph: bool) -> None:
+    """Sum the gradients that reach one leaf. The first one is kept as it came (it may be
+    another tensor's array); from the second on, without create_graph, the engine owns
+    the sum, a new array, and adds the rest into it in place."""
     entry = leaf_grads.get(id(leaf))
-    leaf_grads[id(leaf)] = (leaf, g if entry is None else entry[1] + g)
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g, False]
+    elif entry[2]:                   # the engine's own array: add in place
+        entry[1]._data += g._data
+    else:
+        entry[1] = _sum(entry[1], g, create_graph)
+        entry[2] = not create_graph  # a new array (on the tape with create_graph: leave it)
 
 
 def _leads_to_targets(order, targets) -> dict:

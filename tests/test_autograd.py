@@ -138,6 +138,48 @@ def test_leaf_grad_is_writable_after_broadcast_backward(device):
     assert_close(x.grad, np.zeros((2, 3)))
 
 
+def test_leaf_reached_by_several_paths_gets_their_sum_in_its_own_memory(device):
+    # x reaches the loss through three broadcast views (the gradients of the sums): the
+    # engine adds them into an array of its own, which becomes x.grad without a copy
+    x = make((2, 3), device, seed=40)
+    w = make((2, 3), device, seed=41, requires_grad=False)
+    loss = x.sum() + (2.0 * x).sum() + (x * w).sum()
+    loss.backward()
+    assert_close(x.grad, 3.0 + w.numpy())
+    x.grad.mul_(2.0)                                # safe to change: nobody else holds it
+    assert_close(x.grad, 6.0 + 2 * w.numpy())
+    assert_close(w, make((2, 3), device, seed=41, requires_grad=False).numpy())
+    loss2 = x.sum() + x.sum()                       # a second backward adds onto .grad
+    loss2.backward()
+    assert_close(x.grad, 8.0 + 2 * w.numpy())
+
+
+def test_two_leaves_given_one_gradient_do_not_share_it(device):
+    # Add's backward hands the same gy to both inputs; each .grad must be its own array
+    a, b = make((3,), device, seed=42), make((3,), device, seed=43)
+    ((a + b) * 1.0).sum().backward()
+    a.grad.zero_()
+    assert_close(b.grad, np.ones(3))
+
+
+def test_a_hook_that_keeps_a_summed_gradient_keeps_it_unchanged(device):
+    x = make((3,), device, seed=44)
+    kept = []
+    x.register_hook(kept.append)                    # keeps the tensor it is given
+    (x.sum() + (3.0 * x).sum()).backward()          # two paths: the engine's own sum
+    x.grad.zero_()                                  # .grad is a copy, not the kept tensor
+    assert_close(kept[0], np.full(3, 4.0))
+    assert_close(x.grad, np.zeros(3))
+
+
+def test_summed_leaf_gradient_with_create_graph_is_differentiable(device):
+    x = make((3,), device, seed=45)
+    (x * x * x).sum().backward(create_graph=True)   # x reaches Mul twice: 3x^2, on the tape
+    (g2,) = mg.grad(x.grad.sum(), x)
+    assert_close(x.grad, 3 * x.numpy() ** 2)
+    assert_close(g2, 6 * x.numpy())
+
+
 # ----------------------------------------------------------------------- hooks
 def test_register_hook_on_leaf_can_replace_grad(device):
     x = make((3,), device, seed=16)
