@@ -388,7 +388,7 @@ def _add_leaf_grad(leaf_grads: dict, leaf, g, create_graph: bool) -> None:
         entry[1]._data += g._data
     else:
         entry[1] = _sum(entry[1], g, create_graph)
-        entry[2] = not create_graph  # a new array (on the tape with create_graph: leave it)
+        entry[2] = not create_graph  # a new array; with create_graph, the graph's: leave it
 
 
 def _leads_to_targets(order, targets) -> dict:
