@@ -22,6 +22,7 @@ Python floats, and passed in the parameter's dtype.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -35,7 +36,16 @@ def _scalars(dtype, step: int, lr: float, beta1: float, beta2: float, eps: float
              weight_decay: float) -> tuple:
     """The per-step numbers of the formula, as scalars of the parameter's dtype:
     (weight_decay, lerp weight, 1 if lerp takes its small-weight form else 0, beta2,
-    1 - beta2, sqrt(bias2), eps, step_size)."""
+    1 - beta2, sqrt(bias2), eps, step_size). Worked out once per step and dtype, not once
+    per parameter (on the GPU the host's time per parameter is what costs); the
+    hyperparameters, which may come as numpy scalars, are made Python numbers to be the
+    cache's key."""
+    return _scalars_cached(dtype, int(step), float(lr), float(beta1), float(beta2),
+                           float(eps), float(weight_decay))
+
+
+@functools.lru_cache(maxsize=16)
+def _scalars_cached(dtype, step, lr, beta1, beta2, eps, weight_decay) -> tuple:
     weight = 1.0 - beta1                      # m = lerp(m, g, weight)
     small = weight < 0.5
     bias1, bias2 = 1.0 - beta1 ** step, 1.0 - beta2 ** step
@@ -116,7 +126,8 @@ def adam_update(p, g, m, v, *, step: int, lr: float, beta1: float, beta2: float,
     and second moments); g is its gradient. All four are arrays of one shape and float
     dtype on one device, p, m and v contiguous. step counts from 1."""
     for name, a in (("grad", g), ("exp_avg", m), ("exp_avg_sq", v)):
-        if a.shape != p.shape or a.dtype != p.dtype or _is_cupy(a) != _is_cupy(p):
+        if (a.shape != p.shape or a.dtype != p.dtype
+                or type(a) is not type(p) and _is_cupy(a) != _is_cupy(p)):
             raise ValueError(
                 f"adam_update: {name} is {a.dtype} {tuple(a.shape)} on "
                 f"{'gpu' if _is_cupy(a) else 'cpu'}; the parameter is {p.dtype} "

@@ -59,3 +59,20 @@ def test_adam_update_names_mismatched_arrays():
     with pytest.raises(ValueError, match=r"adam_update: grad is float32 \(3,\)"):
         optim.adam_update(p, np.zeros(3, np.float32), p.copy(), p.copy(), step=1, lr=1e-3,
                           beta1=0.9, beta2=0.999, eps=1e-8)
+
+
+def test_hyperparameters_as_numpy_numbers_give_the_same_bits(device):
+    # the per-step scalars are cached by their Python values: numpy scalars and 0-d arrays
+    # (a checkpoint's or a schedule's) must reach the same numbers, and each step its own
+    p0, grads = _start(7, np.float32, seed=5)
+    as_floats = [as_device(a.copy(), device) for a in (p0, np.zeros_like(p0), np.zeros_like(p0))]
+    as_numpy_ = [as_device(a.copy(), device) for a in (p0, np.zeros_like(p0), np.zeros_like(p0))]
+    for step, g in enumerate(grads, start=1):
+        g = as_device(g, device)
+        optim.adam_update(*as_floats[:1], g, *as_floats[1:], step=step, lr=1e-3, beta1=0.9,
+                          beta2=0.999, eps=1e-8)
+        optim.adam_update(*as_numpy_[:1], g, *as_numpy_[1:], step=np.int64(step),
+                          lr=np.array(1e-3), beta1=np.float64(0.9), beta2=np.array(0.999),
+                          eps=np.float64(1e-8))
+        np.testing.assert_array_equal(as_numpy(as_floats[0]), as_numpy(as_numpy_[0]))
+    assert not np.array_equal(as_numpy(as_floats[0]), p0)
