@@ -2,7 +2,8 @@
 # Every GPU check in one go, for a lent GPU machine where each minute counts:
 #
 #     bash bench/gpu_session.sh tests conv step example    # any subset, in any order
-#     (quick: the GPU cases of two test files; profile: cProfile of a DCGAN step;
+#     (turns: bench/gan_step.py --turns at batch 64 and 512, the peers interleaved;
+#      quick: the GPU cases of two test files; profile: cProfile of a DCGAN step;
 #      ops: the host's cost per call and per op, bench/ops.py and profile_step --op-timers;
 #      compare: this tree against the one in $BASE, paired, bench/compare_trees.py: make it
 #      with `git archive <commit> minigrad kernels | tar -x -C base` inside the checkout,
@@ -50,6 +51,11 @@ for part in "$@"; do
                2>&1 | tee "$OUT/step64.log" | grep -v '^{' | tail -14
              timeout 200 $PY bench/gan_step.py --device gpu --batch-size 512 --steps 30 \
                --warmup 20 --rounds 3 2>&1 | tee "$OUT/step512.log" | grep -v '^{' | tail -14 ;;
+    turns)   # the peers interleaved turn by turn (gan_step.py --turns): the steadiest ratio
+             for batch in 64 512; do
+               timeout 200 $PY bench/gan_step.py --device gpu --batch-size $batch --warmup 20 \
+                 --turns 30 --turn-steps 5 2>&1 | tee "$OUT/turns$batch.log" | grep -v '^{' | tail -8
+             done ;;
     example) timeout 400 $PY examples/dcgan_mnist.py --device gpu --offline --out /tmp/dcgan \
                2>&1 | tee "$OUT/example.log" | tail -25
              cp /tmp/dcgan/losses.png "$OUT/" 2>/dev/null

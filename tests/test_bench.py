@@ -35,6 +35,30 @@ def test_gan_step_first_losses_match_pytorch():
 
 
 @pytest.mark.slow
+def test_gan_step_turns_interleave_persistent_workers():
+    """--turns: the worker stays up and runs the turns it is asked for; its report counts
+    only the timed steps (turns x turn steps) and lists each turn's median."""
+    out = _run("bench/gan_step.py", "--peers", "minigrad", "--bench", "dcgan",
+               "--batch-size", "2", "--turns", "3", "--turn-steps", "2", "--warmup", "1")
+    (report,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert report["steps"] == 6 and len(report["turn_ms"]) == 3
+    assert min(report["turn_ms"]) >= report["min_ms"] > 0
+    assert report["loss_first"] != report["loss_last"]     # the steps trained on
+
+
+def test_gan_step_turn_ratios_and_a_failing_worker():
+    sys.path.insert(0, str(ROOT / "bench"))
+    import gan_step
+    # ratios 2, 2, 0.9, 1: median 1.5, inclusive quartiles 0.975 and 2
+    assert gan_step.turn_ratios([10, 12, 9, 8], [5, 6, 10, 8]) == (
+        "median 1.50x, quartiles 0.97-2.00x over 4 pairs of turns")
+    assert gan_step.turn_ratios([10], [4]).startswith("median 2.50x, quartiles 2.50-2.50x")
+    args = gan_step.parse_args(["--warmup", "1"])
+    with pytest.raises(SystemExit, match="nobody dcgan worker failed(.|\n)*unknown peer"):
+        gan_step._Worker("nobody", "dcgan", args)
+
+
+@pytest.mark.slow
 def test_phases_and_kernel_timers_run():
     out = _run("bench/phases.py", "--peers", "minigrad", "--steps", "1")
     rows = out.splitlines()[1:]
