@@ -219,12 +219,12 @@ def main(argv=None) -> int:
 class _Worker:
     """One peer's serve_worker process, waiting for orders on its stdin."""
 
-    def __init__(self, peer: str, bench: str, args):
+    def __init__(self, peer: str, bench: str, args, env=None):
         self.peer, self.bench = peer, bench
         self.stderr = tempfile.TemporaryFile(mode="w+")   # read only if it fails
         self.process = subprocess.Popen(worker_command(peer, bench, args, "--serve"),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=self.stderr, text=True)
+                                        stderr=self.stderr, text=True, env=env)
         if self.answer() != "ready":
             raise SystemExit(f"gan_step: the {peer} {bench} worker did not say ready")
 

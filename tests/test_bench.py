@@ -196,3 +196,11 @@ def test_compare_trees_pairs_two_trees(tmp_path):
         "second / first, paired: 0.625 (rounds 0.500-0.750)")
     with pytest.raises(SystemExit, match="has no minigrad/ package"):
         compare_trees.run_once(str(tmp_path), compare_trees.parse_args([".", "."]))
+    # --turns: one serving worker per tree, taking turns
+    out = _run("bench/compare_trees.py", ".", str(ROOT), "--batch-size", "2", "--turns", "3",
+               "--turn-steps", "1", "--warmup", "1")
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[:2]] == ["first", "second"]
+    assert all("over 3 steps" in line for line in lines[:2])
+    assert len({line.split("first losses")[1] for line in lines[:2]}) == 1
+    assert "(medians of 3 turns); second / first, paired:" in lines[-1]
