@@ -17,7 +17,7 @@ can live in one tree; this script is for changes that cannot (the tape, the kern
 Python). Run it alone: two timing jobs at once distort each other.
 
 --turns N pairs more finely: one worker per tree stays up, and the two take N turns each,
-one at a time (gan_step.py's run_interleaved: one untimed step and --turn-steps timed ones
+one at a time (gan_step.py's take_turns: one untimed step and --turn-steps timed ones
 per turn), and the summary is over the pairs of neighbouring turns.
 """
 from __future__ import annotations
@@ -80,14 +80,11 @@ def summary(first_ms: list, second_ms: list, unit: str = "rounds") -> str:
 
 
 def run_turns(trees: dict, args) -> dict:
-    """--turns: a serving worker per tree, taking turns, the order alternating; the median
+    """--turns: a serving worker per tree, taking turns (gan_step.take_turns); the median
     ms of each turn, by tree name."""
-    workers = {name: gan_step._Worker("minigrad", args.bench, args, _tree_env(tree))
+    workers = {name: gan_step.Worker("minigrad", args.bench, args, _tree_env(tree))
                for name, tree in trees.items()}
-    times = {name: [] for name in trees}
-    for turn in range(args.turns):
-        for name in (("first", "second") if turn % 2 == 0 else ("second", "first")):
-            times[name].append(statistics.median(workers[name].ask(f"run {args.turn_steps}")))
+    times = gan_step.take_turns(workers, args.turns, args.turn_steps)
     for name, worker in workers.items():
         report = worker.finish()
         print(f"{name:6s} {report['median_ms']:8.2f} ms over {report['steps']} steps  peak "

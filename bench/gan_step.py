@@ -216,7 +216,7 @@ def main(argv=None) -> int:
     return 0
 
 
-class _Worker:
+class Worker:
     """One peer's serve_worker process, waiting for orders on its stdin."""
 
     def __init__(self, peer: str, bench: str, args, env=None):
@@ -249,22 +249,29 @@ class _Worker:
         return report
 
 
+def take_turns(workers: dict, turns: int, turn_steps: int) -> dict:
+    """The workers (name -> Worker) take `turns` turns each, one at a time, the order
+    alternating: the median ms of each turn, by name."""
+    names = list(workers)
+    turn_ms = {name: [] for name in names}
+    for turn in range(turns):
+        for name in (names if turn % 2 == 0 else names[::-1]):
+            turn_ms[name].append(statistics.median(workers[name].ask(f"run {turn_steps}")))
+    return turn_ms
+
+
 def run_interleaved(bench: str, peers: list, args) -> list:
     """--turns: one process per peer, both up at once but never running at once. Each is
-    started and warmed up alone; then they take turns (the order alternating), each turn
-    one untimed and --turn-steps timed steps, while the other waits on a pipe. A slow
-    spell of the machine (here 1-3 s at a time, +25% CPU time for the same work) then hits
-    a pair of neighbouring turns alike. Returns the reports, each with `turn_ms`: the
-    median ms of each of its turns."""
-    workers = [_Worker(peer, bench, args) for peer in peers]
-    turn_ms = {peer: [] for peer in peers}
-    for turn in range(args.turns):
-        for worker in (workers if turn % 2 == 0 else workers[::-1]):
-            times = worker.ask(f"run {args.turn_steps}")
-            turn_ms[worker.peer].append(round(statistics.median(times), 2))
-    reports = [worker.finish() for worker in workers]
+    started and warmed up alone; then they take turns (take_turns), each turn one untimed
+    and --turn-steps timed steps, while the other waits on a pipe. A slow spell of the
+    machine (here 1-3 s at a time, +25% CPU time for the same work) then hits a pair of
+    neighbouring turns alike. Returns the reports, each with `turn_ms`: the median ms of
+    each of its turns."""
+    workers = {peer: Worker(peer, bench, args) for peer in peers}
+    turn_ms = take_turns(workers, args.turns, args.turn_steps)
+    reports = [worker.finish() for worker in workers.values()]
     for report in reports:
-        report["turn_ms"] = turn_ms[report["peer"]]
+        report["turn_ms"] = [round(ms, 2) for ms in turn_ms[report["peer"]]]
     return reports
 
 

@@ -55,7 +55,7 @@ def test_gan_step_turn_ratios_and_a_failing_worker():
     assert gan_step.turn_ratios([10], [4]).startswith("median 2.50x, quartiles 2.50-2.50x")
     args = gan_step.parse_args(["--warmup", "1"])
     with pytest.raises(SystemExit, match="nobody dcgan worker failed(.|\n)*unknown peer"):
-        gan_step._Worker("nobody", "dcgan", args)
+        gan_step.Worker("nobody", "dcgan", args)
 
 
 @pytest.mark.slow
