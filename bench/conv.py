@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from thread_env import set_threads
+
 LAYERS = [  # name, transposed, N, C, O, H (input side of the strided conv), kernel, stride, pad
     ("D conv 1->64 28x28", False, 64, 1, 64, 28, 4, 2, 1),
     ("D conv 64->128 14x14", False, 64, 64, 128, 14, 4, 2, 1),
@@ -48,8 +50,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))
+    set_threads(args.threads)
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")   # what `import minigrad` sets
     if args.torch_worker:
         return torch_worker(args)

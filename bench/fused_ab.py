@@ -13,8 +13,9 @@ OpenBLAS reads them when numpy loads it.
 from __future__ import annotations
 
 import argparse
-import os
 import time
+
+import thread_env
 
 
 def main(doc: str, bench_parts, bench_step, *, repeat_help: str = "",
@@ -37,11 +38,8 @@ def main(doc: str, bench_parts, bench_step, *, repeat_help: str = "",
 
 
 def set_threads(threads: int) -> None:
-    """The thread counts of numba and OpenBLAS (unless set already), then import minigrad:
-    OpenBLAS reads them when numpy loads it."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))
+    """thread_env.set_threads, then import minigrad (before numpy: kernels/cpu.py)."""
+    thread_env.set_threads(threads)
     import minigrad  # noqa: F401,PLC0415 (after the thread count, before numpy)
 
 

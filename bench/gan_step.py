@@ -42,6 +42,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from thread_env import set_threads
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -69,12 +71,6 @@ def parse_args(argv=None):
     p.add_argument("--worker", nargs=2, metavar=("PEER", "BENCH"), help=argparse.SUPPRESS)
     p.add_argument("--serve", nargs=2, metavar=("PEER", "BENCH"), help=argparse.SUPPRESS)
     return p.parse_args(argv)
-
-
-def _set_threads(n: int) -> None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS", "NUM_CPU_THREADS"):
-        os.environ[var] = str(n)
 
 
 def _peak_rss_mb() -> float:
@@ -178,7 +174,7 @@ def worker_command(peer: str, bench: str, args, mode: str = "--worker") -> list:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    _set_threads(args.threads)
+    set_threads(args.threads)
     if args.worker:
         print(json.dumps(run_worker(args.worker[0], args.worker[1], args)))
         return 0

@@ -32,6 +32,8 @@ import subprocess
 import sys
 import time
 
+from thread_env import set_threads
+
 N, C, O, K, STRIDE = 64, 64, 128, 4, 2
 CASES = {"padded": (14, 1), "border": (16, 0)}         # name: (input side, padding)
 PRIMITIVE_CALLS = 60                                   # PyTorch's calls under oneDNN's log
@@ -176,9 +178,7 @@ def report(framework: str, times: dict) -> None:
 
 def main() -> int:
     args = parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))
+    set_threads(args.threads)
     if args.torch_worker:
         return torch_worker(args)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

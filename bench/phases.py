@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from thread_env import set_threads
+
 HERE = Path(__file__).resolve().parent
 PHASES = ["G forward", "D(real), D(fake.detach()) forward", "loss_D.backward()",
           "Adam D", "D(fake) forward", "loss_G.backward()", "Adam G"]
@@ -91,9 +93,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
+    set_threads(args.threads)
     if args.worker:
         print(" ".join(f"{ms:.3f}" for ms in run_worker(args.worker, args.steps)))
         return 0

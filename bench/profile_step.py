@@ -35,12 +35,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import inspect
-import os
 import pstats
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+
+from thread_env import set_threads
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -96,8 +97,7 @@ def main() -> int:
     p.add_argument("--op-timers", action="store_true",
                    help="host time per op, tape, engine, Module and optimizer, by wall clock")
     args = p.parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))
+    set_threads(args.threads)
     sys.path[:0] = [str(HERE), str(ROOT)]
     from peers_minigrad import build_step  # noqa: PLC0415
 
