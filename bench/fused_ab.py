@@ -1,6 +1,7 @@
-"""What bench/adam.py and bench/batch_norm.py share: a fused kernel timed against the
-formula it replaced, on its own (the script's `bench_parts`) and inside a whole DCGAN step
-of bench/gan_step.py (`--step`, `compare_in_step`).
+"""What the fused-kernel benchmarks (adam.py, batch_norm.py, conv_blocks.py, sigmoid_bce.py)
+share: a fused kernel timed against the formula it replaced, on its own (the script's
+`bench_parts`) and inside a whole DCGAN step of bench/gan_step.py (`--step`,
+`compare_in_step`).
 
 --step runs the step in one process and switches between the two every 3 steps,
 alternating which goes first: a paired comparison, so that the drift of a noisy machine
@@ -19,9 +20,10 @@ import thread_env
 
 
 def main(doc: str, bench_parts, bench_step, *, repeat_help: str = "",
-         default_rounds: int = 20) -> None:
+         default_rounds: int = 20, gpu: bool = False) -> None:
     """The command line of a fused-kernel benchmark: `bench_parts(repeat)` by default,
-    `bench_step(rounds, threads)` with --step."""
+    `bench_step(rounds, threads)` with --step. With gpu=True it also takes --device and
+    --batch-size, passed to both as the keywords `device` and `batch`."""
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=30, help=repeat_help)
@@ -29,18 +31,18 @@ def main(doc: str, bench_parts, bench_step, *, repeat_help: str = "",
     parser.add_argument("--rounds", type=int, default=default_rounds,
                         help="with --step: 3+3 steps each")
     parser.add_argument("--threads", type=int, default=2)
+    if gpu:
+        parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+        parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    set_threads(args.threads)
-    if args.step:
-        bench_step(args.rounds, args.threads)
-    else:
-        bench_parts(args.repeat)
-
-
-def set_threads(threads: int) -> None:
-    """thread_env.set_threads, then import minigrad (before numpy: kernels/cpu.py)."""
-    thread_env.set_threads(threads)
+    thread_env.set_threads(args.threads)
     import minigrad  # noqa: F401,PLC0415 (after the thread count, before numpy)
+
+    where = {"device": args.device, "batch": args.batch_size} if gpu else {}
+    if args.step:
+        bench_step(args.rounds, args.threads, **where)
+    else:
+        bench_parts(args.repeat, **where)
 
 
 def compare_in_step(what: str, fused: tuple, replaced: tuple, use, rounds: int,

@@ -12,7 +12,6 @@ synchronised once after each batch of calls). --step alternates the two versions
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fused_ab  # noqa: E402 (imports no numpy: the thread counts are set first)
 
 
-def bench_calls(device: str, repeat: int) -> None:
+def bench_calls(repeat: int, device: str, batch: int) -> None:
     import numpy as np  # noqa: PLC0415
 
     import minigrad as mg  # noqa: PLC0415
@@ -29,13 +28,13 @@ def bench_calls(device: str, repeat: int) -> None:
 
     xp = mg.backend.cupy() if device == "gpu" else np
     rng = np.random.default_rng(0)
-    x = xp.asarray(rng.standard_normal((64, 1)).astype(np.float32))
-    t = xp.asarray((rng.random((64, 1)) > 0.5).astype(np.float32))
+    x = xp.asarray(rng.standard_normal((batch, 1)).astype(np.float32))
+    t = xp.asarray((rng.random((batch, 1)) > 0.5).astype(np.float32))
     sync = xp.cuda.Device().synchronize if device == "gpu" else (lambda: None)
     pairs = {"sigmoid": (lambda: pointwise.sigmoid(x), lambda: pointwise.sigmoid_reference(x)),
              "bce_with_logits": (lambda: pointwise.bce_with_logits(x, t),
                                  lambda: pointwise.bce_with_logits_reference(x, t))}
-    print(f"{device}, (64, 1) float32, us per call (median of {repeat} batches of 200)")
+    print(f"{device}, ({batch}, 1) float32, us per call (median of {repeat} batches of 200)")
     for name, (fused, formula) in pairs.items():
         times = {fused: [], formula: []}
         for r in range(repeat + 1):                    # r == 0: warm-up (compiles)
@@ -51,7 +50,7 @@ def bench_calls(device: str, repeat: int) -> None:
         print(f"  {name:<16} fused {a:6.1f}   array formula {b:6.1f}   {b / a:4.1f}x")
 
 
-def bench_step(device: str, batch: int, rounds: int, threads: int) -> None:
+def bench_step(rounds: int, threads: int, device: str, batch: int) -> None:
     from minigrad.ops import elementwise, loss  # noqa: PLC0415
     from kernels import pointwise  # noqa: PLC0415
 
@@ -68,20 +67,8 @@ def bench_step(device: str, batch: int, rounds: int, threads: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
-    parser.add_argument("--step", action="store_true", help="time the whole DCGAN step")
-    parser.add_argument("--batch-size", type=int, default=64, help="with --step")
-    parser.add_argument("--rounds", type=int, default=20, help="with --step: 3+3 steps each")
-    parser.add_argument("--repeat", type=int, default=30, help="without --step")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    fused_ab.set_threads(args.threads)
-    if args.step:
-        bench_step(args.device, args.batch_size, args.rounds, args.threads)
-    else:
-        bench_calls(args.device, args.repeat)
+    fused_ab.main(__doc__, bench_calls, bench_step, repeat_help="batches of 200 calls",
+                  gpu=True)
 
 
 if __name__ == "__main__":
