@@ -1,6 +1,7 @@
 """The benchmark scripts run, and minigrad's BENCH_SPEC steps compute what PyTorch computes:
 the first step's losses are the ones PyTorch 2.13 prints for the same weights and data
-(bench/README.md). Smoke tests only: no timing is asserted (timings live in bench/)."""
+(bench/README.md), in float32 from end to end. No timing is asserted (timings live in
+bench/)."""
 import json
 import os
 import subprocess
@@ -204,3 +205,52 @@ def test_compare_trees_pairs_two_trees(tmp_path):
     assert all("over 3 steps" in line for line in lines[:2])
     assert len({line.split("first losses")[1] for line in lines[:2]}) == 1
     assert "(medians of 3 turns); second / first, paired:" in lines[-1]
+
+
+@pytest.mark.parametrize("bench", ["dcgan", "wgan_gp"])
+def test_bench_steps_stay_float32_end_to_end(bench, device, monkeypatch):
+    """Issue 8's first lever, float32 end to end, over a whole BENCH_SPEC step: every array
+    an op makes (forward, backward, WGAN-GP's double backward), every gradient and Adam's
+    moments are float32. Under numpy 2 one 0-d float64 array in an op's formula promotes
+    the float32 arrays it meets to float64; the losses would still print the same digits,
+    while the step moves twice the bytes. This is the test that notices."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import peers_minigrad
+    from minigrad.autograd import Function
+    from minigrad.optim import Adam
+
+    made = {}                                  # op name -> the dtypes of its outputs
+
+    def recorded_call(self, *inputs):
+        outputs = function_call(self, *inputs)
+        for t in outputs if isinstance(outputs, tuple) else (outputs,):
+            made.setdefault(self.name, set()).add(str(t.dtype))
+        return outputs
+
+    updated = {}                               # what Adam's step saw and left
+
+    def recorded_step(self, *args, **kwargs):
+        result = adam_step(self, *args, **kwargs)
+        for group in self.param_groups:
+            for p in group["params"]:
+                updated.setdefault("parameters", set()).add(str(p.dtype))
+                updated.setdefault("gradients", set()).add(str(p.grad.dtype))
+                for name in ("exp_avg", "exp_avg_sq"):
+                    updated.setdefault(name, set()).add(str(self.state[p][name].dtype))
+        return result
+
+    function_call, adam_step = Function.__call__, Adam.step
+    monkeypatch.setattr(Function, "__call__", recorded_call)
+    monkeypatch.setattr(Adam, "step", recorded_step)
+    step, sync, _, _ = peers_minigrad.build_step(bench, 2, device, 1)
+    losses = [step(), step()]
+    sync()
+
+    assert all(abs(value) < 1e3 for pair in losses for value in pair), losses
+    expected_ops = {"Conv2d", "Conv2dDx", "Conv2dDW", "Linear", "LeakyReLU", "BatchNorm"}
+    expected_ops |= {"dcgan": {"BCEWithLogits"}, "wgan_gp": {"Sqrt", "PowScalar"}}[bench]
+    assert expected_ops <= set(made), sorted(made)     # the hook saw the step's ops
+    promoted = {name: dtypes for name, dtypes in made.items() if dtypes != {"float32"}}
+    assert not promoted, f"ops whose outputs are not float32 in a {bench} step: {promoted}"
+    assert updated == dict.fromkeys(["parameters", "gradients", "exp_avg", "exp_avg_sq"],
+                                    {"float32"}), updated
