@@ -1,5 +1,7 @@
-"""The generated derivative overview is up to date with the ops' docstrings, and every
-Function in minigrad/ops documents its math."""
+"""The generated derivative overview is up to date with the ops' docstrings, every
+Function in minigrad/ops documents its math, and docs/tour.md points at files and functions
+that exist."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,3 +28,37 @@ def test_derivatives_md_is_up_to_date():
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_derivatives.py"),
                            "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _backticked(text: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", text)
+
+
+def test_tour_names_files_that_exist():
+    """docs/tour.md is a reading order: every path it names must be there to open."""
+    tour = (ROOT / "docs" / "tour.md").read_text()
+    paths = [t for t in _backticked(tour) if "/" in t and " " not in t]
+    assert len(paths) > 50, paths
+    missing = [p for p in paths if not (ROOT / p).exists()]
+    assert not missing, f"docs/tour.md names paths that do not exist: {missing}"
+
+
+def test_tour_concept_table_names_functions_defined_in_its_files():
+    """In the table of a GAN course's concepts, each function or class in the third column
+    is defined (`def name` / `class name`) in one of the files of the second column."""
+    tour = (ROOT / "docs" / "tour.md").read_text()
+    rows = [line.split("|")[1:-1] for line in tour.splitlines()
+            if line.startswith("| ") and "`" in line]
+    assert len(rows) >= 15, rows
+    wrong = []
+    for concept, files, names, _example in rows:
+        sources = ""
+        for path in _backticked(files):
+            target = ROOT / path
+            for file in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
+                sources += file.read_text()
+        for name in _backticked(names):
+            last = re.match(r"[\w.]+", name).group().split(".")[-1]   # Trainer._update_ema
+            if not re.search(rf"^\s*(def|class) {last}\b", sources, re.MULTILINE):
+                wrong.append(f"{concept.strip()}: {name}")
+    assert not wrong, f"docs/tour.md's concept table names what its files do not define: {wrong}"
