@@ -315,19 +315,8 @@ def conv2d(x, w, stride, padding, dilation, keep_cols=False, bias=None):
 # 4 MB (20 images of that layer): 1.6-3.9 ms less per DCGAN step (`python
 # bench/conv_blocks.py --step`; blocks of 8 images or fewer were slower: more, smaller
 # GEMMs). The forward pass gains nothing from the same blocking (measured: 2.8 ms slower):
-# it must keep the whole matrix for the weight gradient anyway. The blocks are made as even
-# as they can be: 64 images of that layer are four blocks of 16, not 20, 20, 20 and a thin 4
-# whose GEMM runs slower (conv2d_dx alone: 1.5-4.4% faster; in a whole DCGAN step it is
-# within the noise, 0.5-0.7 ms paired in one process).
+# it must keep the whole matrix for the weight gradient anyway.
 _DX_BLOCK_BYTES = 4 << 20
-
-
-def _image_blocks(N: int, most: int) -> list:
-    """(n0, n1) for each block: N images cut into as few blocks of at most `most` images as
-    possible, as even as they can be (their sizes differ by one at most)."""
-    count = -(-N // most)                                      # ceil(N / most)
-    bounds = [N * b // count for b in range(count + 1)] if count else [0]
-    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def conv2d_dx(gy, w, x_hw, stride, padding, dilation, bias=None):
@@ -341,10 +330,10 @@ def conv2d_dx(gy, w, x_hw, stride, padding, dilation, bias=None):
         return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation, bias)
     gy_rows = _as_rows(gy)                                     # (O, N*OH*OW)
     gx = np.empty((N, C, *x_hw), dtype=gy.dtype)
-    blocks = _image_blocks(N, max(1, _DX_BLOCK_BYTES // (CKK * P * gy.itemsize)))
-    largest = max((n1 - n0 for n0, n1 in blocks), default=0)   # images in the largest block
-    cols = np.empty((CKK, largest * P), dtype=gy.dtype)        # one block's columns, reused
-    for n0, n1 in blocks:
+    block = max(1, min(N, _DX_BLOCK_BYTES // (CKK * P * gy.itemsize)))   # images per block
+    cols = np.empty((CKK, block * P), dtype=gy.dtype)          # one block's columns, reused
+    for n0 in range(0, N, block):
+        n1 = min(N, n0 + block)
         block_cols = cols[:, :(n1 - n0) * P]                   # (C*KH*KW, images*OH*OW)
         np.matmul(w2d.T, gy_rows[:, n0 * P:n1 * P], out=block_cols)
         col2im(block_cols, (n1 - n0, C, *x_hw), (KH, KW), stride, padding, dilation, bias,
