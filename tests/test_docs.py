@@ -61,4 +61,4 @@ def test_tour_concept_table_names_functions_defined_in_its_files():
             last = re.match(r"[\w.]+", name).group().split(".")[-1]   # Trainer._update_ema
             if not re.search(rf"^\s*(def|class) {last}\b", sources, re.MULTILINE):
                 wrong.append(f"{concept.strip()}: {name}")
-    assert not wrong, f"docs/tour.md's concept table names what its files do not define: {wrong}"
+    assert not wrong, f"docs/tour.md's concept table names what its files lack: {wrong}"
