@@ -179,6 +179,35 @@ def test_reassignment_and_deletion():
         net.blocks
 
 
+def test_replacing_keeps_the_place_in_forward_order_and_state_dict():
+    """As in PyTorch, a replaced layer, parameter or buffer keeps its place: seq[1] = Tanh()
+    is still the second layer, and state_dict() and parameters() keep their order (the
+    optimizer's state is matched to parameters by position)."""
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    seq[1] = nn.Tanh()
+    assert [type(m).__name__ for m in seq] == ["Linear", "Tanh", "Linear"]
+    x = mg.randn(4, 2)
+    np.testing.assert_allclose(seq(x).numpy(), seq[2](seq[0](x).tanh()).numpy(), rtol=1e-6)
+    layers = nn.ModuleList([nn.Linear(1, 1), nn.Tanh(), nn.ReLU()])
+    layers[0] = nn.Sigmoid()
+    assert [type(m).__name__ for m in layers] == ["Sigmoid", "Tanh", "ReLU"]
+
+    net = Net()
+    before = list(net.state_dict())
+    net.fc = nn.Linear(3, 4)                           # a new submodule, the same name
+    net.scale = nn.Parameter(mg.zeros(1))
+    net.fc.weight = nn.Parameter(mg.zeros(4, 3))
+    net.register_buffer("steps", mg.ones(1))
+    net.add_module("blocks", nn.ModuleList([nn.Linear(4, 4), nn.Tanh()]))
+    assert list(net.state_dict()) == before
+    assert [name for name, _ in net.named_buffers()] == ["steps", "cache"]
+    net.register_buffer("steps", mg.ones(1), persistent=False)   # persistence can change
+    assert "steps" not in net.state_dict() and "steps" in dict(net.named_buffers())
+    net.fc = None                                      # None keeps the slot, as in PyTorch
+    net.fc = nn.Linear(3, 4)
+    assert list(net.state_dict())[:3] == ["scale", "fc.weight", "fc.bias"]
+
+
 def test_shared_parameters_appear_once():
     a = nn.Linear(2, 2)
     net = nn.Sequential(a, nn.ReLU(), a)
@@ -288,6 +317,25 @@ def test_train_eval_propagate():
     x = mg.ones(100)
     assert (drop(x).numpy() == 0).any()
     np.testing.assert_array_equal(drop.eval()(x).numpy(), x.numpy())
+
+
+def test_train_calls_each_childs_own_train():
+    """A parent's train() goes through each child's train(), as in PyTorch, so a layer that
+    overrides it (a batch norm frozen in eval mode, a common fine-tuning pattern) stays as
+    it wants to be."""
+    class FrozenBatchNorm(nn.BatchNorm2d):
+        def train(self, mode=True):
+            return super().train(False)
+
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), FrozenBatchNorm(2), nn.Sequential(nn.ReLU()))
+    net.train()
+    assert net.training and net[0].training and net[2][0].training
+    assert not net[1].training
+    running_mean = net[1].running_mean.numpy().copy()
+    net(mg.randn(2, 1, 5, 5))
+    np.testing.assert_array_equal(net[1].running_mean.numpy(), running_mean)
+    net.eval()
+    assert not any(m.training for m in net.modules())
 
 
 def test_to_moves_in_place_and_keeps_identity(device):

@@ -75,10 +75,10 @@ class Module:
                                  f"{type(self).__name__}.__init__")
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep=params)
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep=modules)
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -99,11 +99,15 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
-        """Remove `name` from wherever it is registered (before registering it anew)."""
+    def _forget(self, name: str, keep: OrderedDict | None = None) -> None:
+        """Remove `name` from wherever it is registered, except from `keep`, the registry
+        it is about to be registered in again. There the new value replaces the old one in
+        its place (an OrderedDict keeps a key's position), as in PyTorch: `seq[1] =
+        nn.Tanh()` stays the second layer, in forward order and in state_dict()."""
         self.__dict__.pop(name, None)
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name: str):
@@ -133,7 +137,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or "
                             f"None, got {type(param).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None,
@@ -144,7 +148,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -154,7 +158,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got "
                             f"{type(module).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -235,11 +239,14 @@ class Module:
     # ------------------------------------------------------------------ modes and moves
     def train(self, mode: bool = True) -> "Module":
         """Training mode for self and every submodule (BatchNorm uses batch statistics,
-        Dropout drops, spectral norm runs its power iteration)."""
+        Dropout drops, spectral norm runs its power iteration). Each child's own `train`
+        is called, as in PyTorch, so a layer that overrides it (a BatchNorm kept frozen in
+        eval mode) has its say."""
         if not isinstance(mode, bool):
             raise ValueError(f"train(mode): mode must be a bool, got {mode!r}")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self) -> "Module":
