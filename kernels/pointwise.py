@@ -7,6 +7,7 @@ DCGAN's activations that was a fifth of a training step. Here each is one loop, 
 on the CPU (numba) and one CUDA kernel on the GPU (CuPy ElementwiseKernel).
 
     leaky_relu(x, slope) -> (y, positive)  y = x if x > 0 else slope * x;  positive = x > 0
+                                           (relu(-inf) = 0, and nan stays nan, as in PyTorch)
     slope_mul(x, positive, slope) -> y     y = x where positive, else slope * x: leaky_relu
                                            with the switch pattern of another input (its
                                            derivative); exactly 0 where slope == 0
@@ -42,7 +43,8 @@ from .cpu import _launch, by_size, compile_twice
 # ----------------------------------------------------------------- references
 def leaky_relu_reference(x, slope: float):
     positive = x > 0
-    return slope_mul_reference(x, positive, slope), positive
+    y = slope_mul_reference(x, positive, slope)
+    return np.where(np.isnan(x), x, y), positive       # nan in, nan out (also for relu)
 
 
 def slope_mul_reference(x, positive, slope: float):
@@ -73,8 +75,11 @@ def _leaky_relu_loop(x, slope, y, positive):
         if x[i] > 0:
             y[i] = x[i]
             positive[i] = True
-        else:
-            y[i] = x[i] * slope if slope != 0 else 0   # relu(-inf) = 0, not nan
+        else:                                          # x <= 0, or x is nan
+            if slope != 0:
+                y[i] = x[i] * slope
+            else:
+                y[i] = 0 if x[i] <= 0 else x[i]        # relu(-inf) = 0; relu(nan) = nan
             positive[i] = False
 
 
@@ -115,7 +120,8 @@ _bce_with_logits_builds = compile_twice(_bce_with_logits_loop)
 # per name and type, on first use.
 _GPU_SOURCES = {
     "leaky_relu": ("T x, T slope", "T y, bool positive",
-                   "positive = x > 0; y = positive ? x : ((slope != 0) ? x * slope : (T)0);"),
+                   "positive = x > 0; y = positive ? x : ((slope != 0) ? x * slope"
+                   " : ((x <= 0) ? (T)0 : x));"),
     "slope_mul": ("T x, bool positive, T slope", "T y",
                   "y = positive ? x : ((slope != 0) ? x * slope : (T)0);"),
     "mask_mul": ("T x, T mask", "T y", "y = (mask != 0) ? x * mask : (T)0;"),

@@ -14,7 +14,7 @@ from kernels import pointwise
 @pytest.mark.parametrize("slope", [0.0, 0.2])
 def test_leaky_relu_matches_reference(size, dtype, slope, device):
     x = np.random.default_rng(0).standard_normal(size).astype(dtype)
-    x[:3] = [np.inf, -np.inf, 0.0]
+    x[:4] = [np.inf, -np.inf, 0.0, np.nan]
     y, positive = pointwise.leaky_relu(as_device(x, device), slope)
     y_ref, positive_ref = pointwise.leaky_relu_reference(x, slope)
     np.testing.assert_array_equal(as_numpy(y), y_ref)
@@ -22,6 +22,21 @@ def test_leaky_relu_matches_reference(size, dtype, slope, device):
     assert as_numpy(y).dtype == dtype and as_numpy(positive).dtype == np.bool_
     assert as_numpy(y)[1] == (0.0 if slope == 0 else -np.inf)   # relu(-inf) = 0, not nan
     assert as_numpy(y)[2] == 0 and not as_numpy(positive)[2]  # x = 0: not positive
+    assert np.isnan(as_numpy(y)[3]) and not as_numpy(positive)[3]   # nan stays nan (PyTorch)
+
+
+def test_relu_and_leaky_relu_let_nan_through_as_pytorch_does(device):
+    """A diverged network's nan must show in its activations, not turn into 0: relu(nan)
+    and leaky_relu(nan) are nan, while relu(-inf) is 0. The gradient at nan follows the
+    forward's switch, x > 0 or not: the slope (leaky_relu's 0.2, as in PyTorch; relu's 0,
+    where PyTorch's threshold rule happens to pass the 1)."""
+    x = mg.tensor([np.nan, -np.inf, -1.0, 2.0], dtype=mg.float64, device=device,
+                  requires_grad=True)
+    for y, slope in ((F.relu(x), 0.0), (F.leaky_relu(x, 0.2), 0.2)):
+        (g,) = mg.grad(y.sum(), x)
+        assert np.isnan(as_numpy(y.data)[0]) and as_numpy(y.data)[3] == 2.0
+        np.testing.assert_array_equal(as_numpy(g.data), [slope, slope, slope, 1.0])
+    assert as_numpy(F.relu(x).data)[1] == 0.0
 
 
 @pytest.mark.parametrize("size", [6, 90_001])
