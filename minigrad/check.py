@@ -87,13 +87,14 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
             flat[j] = original
             numerical.reshape(-1)[j] = (plus - minus) / (2 * eps)
         error = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
-        if (error > 0).any():
-            worst = np.unravel_index(int(np.argmax(error)), x.shape)
+        wrong = ~(error <= 0)            # not "error > 0": a nan gradient must fail too
+        if wrong.any():
+            worst = np.unravel_index(int(np.argmax(np.where(wrong, np.inf, error))), x.shape)
             raise GradcheckError(
                 f"{_who}: gradient of input {i} (shape {tuple(x.shape)}) is wrong at "
                 f"index {tuple(int(k) for k in worst)}: analytical {analytical[worst]:.8g}, "
                 f"numerical {numerical[worst]:.8g} (atol {atol}, rtol {rtol}; "
-                f"{int((error > 0).sum())} of {error.size} elements disagree)"
+                f"{int(wrong.sum())} of {error.size} elements disagree)"
             )
     return True
 
