@@ -424,10 +424,16 @@ class Tensor:
     def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
 
     def var(self, dim=None, unbiased=False, keepdim=False):
+        """The variance over dim (all dims when None). Biased by default here (divided by
+        n, unbiased=False, as API.md promises), unlike PyTorch's default: pass
+        unbiased=True for PyTorch's (divided by n - 1)."""
         return ops.var(self, dim, unbiased=unbiased, keepdim=keepdim)
 
     def std(self, dim=None, unbiased=False, keepdim=False):
-        return ops.var(self, dim, unbiased=unbiased, keepdim=keepdim).sqrt()
+        """sqrt(var). Biased by default here (unbiased=False, as API.md promises), unlike
+        PyTorch's default: pass unbiased=True for PyTorch's. Where the std is 0 its
+        gradient is 0, as in PyTorch."""
+        return ops.reduce.std(self, dim, unbiased=unbiased, keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False): return ops.max(self, dim, keepdim)
     def min(self, dim=None, keepdim=False): return ops.min(self, dim, keepdim)

@@ -4,6 +4,8 @@ plus forward values against numpy where PyTorch's semantics are easy to get wron
 Each table row is (fn, makers): the makers build fn's inputs on the device under test.
 Inputs stay small (<= ~30 elements): a check costs two evaluations per element.
 """
+import warnings
+
 import numpy as np
 import pytest
 from conftest import make
@@ -38,6 +40,12 @@ def whole(*shape):
     """Constant whole-number exponents 1, 2, 3, ... (no gradient): powers of a negative base."""
     return lambda device, seed: _leaf(
         np.arange(1, 1 + np.prod(shape), dtype=float).reshape(shape), device, False)
+
+
+def exact(values, dtype=mg.float64):
+    """Fixed values: the edge points (0, a clamp bound, a constant row)."""
+    return lambda device, seed: mg.tensor(values, dtype=dtype, device=device,
+                                          requires_grad=True)
 
 
 def labels(n, classes):
@@ -86,6 +94,7 @@ ARITHMETIC = [
     case("pow-3-int", lambda x: x ** 3, normal(2, 3)),
     case("pow-0.5", lambda x: x ** 0.5, positive(2, 3)),
     case("pow-minus-1.5", lambda x: x ** -1.5, positive(2, 3)),
+    case("pow-0-at-zero", lambda x: x ** 0, exact([0.0, -1.5, 2.0])),       # d/dx = 0, not nan
     case("pow-tensor", lambda x, p: x ** p, positive(3, 1), normal(4)),
     case("rpow", lambda x: 2.0 ** x, normal(2, 3)),
     case("pow-tensor-negative-base", lambda x, p: x ** p, normal(2, 3, low=0.1),
@@ -105,9 +114,13 @@ POINTWISE = [
     case("leaky_relu", lambda x: F.leaky_relu(x, 0.2), normal(2, 3, low=0.1)),
     case("softplus", lambda x: F.softplus(x), normal(2, 3)),
     case("softplus-beta", lambda x: F.softplus(x, beta=2.0), normal(2, 3)),
+    case("softplus-at-zero-and-far", lambda x: F.softplus(x), exact([0.0, -30.0, 30.0, 1.0])),
+    case("softplus-beta-at-zero", lambda x: F.softplus(x, beta=0.5), exact([0.0, -3.0, 2.0])),
     case("clamp-min", lambda x: x.clamp(min=-0.5), normal(2, 3, low=0.1)),
     case("clamp-max", lambda x: x.clamp(max=0.5), normal(2, 3, low=0.1)),
     case("clamp-both", lambda x: mg.clamp(x, -0.5, 0.5), normal(2, 3, low=0.1)),
+    case("clamp-min-above-max", lambda x: x.clamp(1.0, -1.0),            # y = -1: no gradient
+         exact([-2.0, -1.0, 0.0, 1.0, 2.0])),
     case("where-broadcast", lambda a, b: mg.where(on(a, [[True], [False], [True]]), a, b),
          normal(3, 4), normal(4)),
     case("where-scalar", lambda a: mg.where(on(a, [True, False, True]), a, 0.0), normal(2, 3)),
@@ -120,6 +133,8 @@ REDUCTIONS = {
     "var-unbiased": lambda x, dim, keep: x.var(dim, unbiased=True, keepdim=keep),
     "max": lambda x, dim, keep: values(x.max(dim, keepdim=keep)),
     "min": lambda x, dim, keep: values(x.min(dim, keepdim=keep)),
+    "std": lambda x, dim, keep: x.std(dim, keepdim=keep),
+    "std-unbiased": lambda x, dim, keep: x.std(dim, unbiased=True, keepdim=keep),
 }
 REDUCE = [
     case(f"{name}-dim{dim}-keep{keep}",
@@ -135,6 +150,14 @@ REDUCE = [
 ] + [
     case("sum-channels-of-a-permuted-view",
          lambda x: x.permute(1, 0, 2, 3).sum((0, 2, 3)), normal(3, 2, 2, 3)),
+] + [
+    # a 0-d tensor takes dim 0 or -1 (no axes), as in PyTorch
+    case(f"{name}-0d-dim{dim}", lambda x, f=f, dim=dim: f(x, dim, False), normal())
+    for name, f in REDUCTIONS.items() if "unbiased" not in name      # (unbiased: nan)
+    for dim in (0, -1)
+] + [
+    case("sum-numpy-int-dim", lambda x: x.sum(np.int64(1)), normal(2, 3)),
+    case("mean-numpy-int-dims", lambda x: x.mean((np.int32(0), -1)), normal(2, 3, 2)),
 ]
 
 MATMUL = [
@@ -202,6 +225,8 @@ LOSSES = [
     case("softmax-batch1", lambda x: F.softmax(x, dim=1), normal(1, 5)),
     case("log_softmax", lambda x: F.log_softmax(x, dim=-1), normal(2, 5)),
     case("log_softmax-dim0", lambda x: F.log_softmax(x, dim=0), normal(3, 4)),
+    case("softmax-0d", lambda x: F.softmax(x, 0), normal()),
+    case("log_softmax-0d", lambda x: F.log_softmax(x, -1), normal()),
     case("dropout", lambda x: (mg.manual_seed(1), F.dropout(x, 0.5))[1], normal(3, 4)),
     case("dropout-eval", lambda x: F.dropout(x, 0.5, training=False), normal(3, 4)),
 ] + [
@@ -465,3 +490,159 @@ def test_slope_mul_gradcheck_and_gradgradcheck(shape, slope, device):
     np.testing.assert_array_equal(y.numpy(), expected)
     assert mg.gradcheck(lambda t: SlopeMul(positive, slope)(t), [x])
     assert mg.gradgradcheck(lambda t: SlopeMul(positive, slope)(t), [x])
+
+
+# ----------------------------------------------------------------------- edge points, as PyTorch
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_softplus_gradient_at_zero_is_one_half_as_pytorch(beta, device):
+    """d/dx (1/beta) ln(1 + e^(beta x)) = sigmoid(beta x): 1/2 at 0, for any beta."""
+    x = mg.tensor([0.0, 100.0, -100.0], device=device, requires_grad=True)   # float32
+    y = F.softplus(x, beta=beta)
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), [np.log(2.0) / beta, 100.0, 0.0], rtol=1e-6,
+                               atol=1e-30)
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, 1.0, 0.0], atol=1e-30)
+    assert y.dtype == x.grad.dtype == mg.float32
+
+
+def test_pow_0_has_gradient_zero_even_at_zero(device):
+    """d/dx x^0 = 0 everywhere, as in PyTorch (not 0 * 0^-1 = nan at x = 0). Checked by
+    value: gradcheck's comparison lets a nan analytical gradient through."""
+    x = mg.tensor([0.0, -1.5, 2.0], dtype=mg.float64, device=device, requires_grad=True)
+    (g,) = mg.grad((x ** 0).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.0, 0.0])
+
+
+def test_std_of_a_constant_slice_has_gradient_zero_not_nan(device):
+    """PyTorch's std backward is 0 where the std is 0 (sqrt's slope 1/(2*0) would be nan
+    after var's backward). Elsewhere, torch's numbers; double backward stays finite."""
+    x = mg.tensor([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]], dtype=mg.float64, device=device,
+                  requires_grad=True)
+    y = x.std(1, unbiased=True)
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), [0.0, 1.5275252316519468])
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 0.0, 0.0],
+                                                [-0.4364357804719847, -0.1091089451179962,
+                                                 0.5455447255899809]])
+    assert mg.gradcheck(lambda t: t.std(1), [x])   # central differences at 0: 0 too
+    (g,) = mg.grad(x[:1].std(), x, create_graph=True)            # the constant row's std
+    (hessian_g,) = mg.grad((g * g).sum(), x)
+    np.testing.assert_array_equal(hessian_g.numpy(), np.zeros((2, 3)))
+
+
+def test_var_and_std_default_to_the_biased_estimate(device):
+    x = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64, device=device)
+    np.testing.assert_allclose(x.var().item(), 2.0 / 3.0)
+    np.testing.assert_allclose(x.std().item(), np.sqrt(2.0 / 3.0))
+    np.testing.assert_allclose(x.std(unbiased=True).item(), 1.0)           # torch's default
+
+
+def test_division_by_a_zero_number_gives_inf_and_nan(device):
+    """x / 0.0 as in IEEE arithmetic (and PyTorch), not Python's ZeroDivisionError;
+    float32 stays float32."""
+    x = mg.tensor([1.0, -1.0, 0.0], device=device, requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = x / 0.0
+        np.testing.assert_array_equal(y.numpy(), [np.inf, -np.inf, np.nan])
+        np.testing.assert_array_equal((x / -0.0).numpy(), [-np.inf, np.inf, np.nan])
+        (y * mg.tensor([1.0, 1.0, 0.0], device=device)).sum().backward()
+    assert y.dtype == mg.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [np.inf, np.inf, np.nan])
+
+
+def test_empty_means_are_nan_as_pytorch(device):
+    """The mean of nothing is 0/0 = nan, quietly (no numpy warning); a sum is 0."""
+    empty = mg.zeros(0, device=device, requires_grad=True)
+    logits, targets = mg.zeros(0, 3, device=device), mg.tensor(np.zeros(0, np.int64),
+                                                               device=device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean = empty.mean()
+        assert np.isnan(mean.item())
+        for loss in (F.mse_loss(empty, empty), F.l1_loss(empty, empty),
+                     F.cross_entropy(logits, targets), F.nll_loss(logits, targets)):
+            assert np.isnan(loss.item())
+        assert F.mse_loss(empty, empty, reduction="sum").item() == 0.0
+        mean.backward()
+        assert empty.grad.shape == (0,)
+        one_row = mg.tensor([[1.0, 2.0]], device=device)
+        assert np.isnan(one_row.var(0, unbiased=True).numpy()).all()   # divided by n - 1 = 0
+        np.testing.assert_array_equal(one_row.var(0).numpy(), [0.0, 0.0])
+
+
+def test_clamp_with_min_above_max_is_max_with_no_gradient(device):
+    """PyTorch's mask (x >= min) & (x <= max): with min > max nothing is inside."""
+    x = mg.tensor([-2.0, -1.0, 0.0, 1.0, 2.0], device=device, requires_grad=True)
+    y = x.clamp(1.0, -1.0)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [-1.0] * 5)
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0] * 5)
+    x.grad = None
+    x.clamp(-1.0, 1.0).sum().backward()              # the bounds themselves are inside
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "rsub", "rdiv"])
+def test_a_0d_tensor_does_not_promote_a_dimensioned_one(op, device):
+    """As PyTorch: float32 (N,) op float64 () is float32; each gradient in its input's
+    dtype. Two 0-d tensors, or two dimensioned ones, promote as usual."""
+    f = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+         "div": lambda a, b: a / b, "pow": lambda a, b: a ** b, "rsub": lambda a, b: b - a,
+         "rdiv": lambda a, b: b / a}[op]
+    a = mg.tensor([0.5, 1.0, 2.0], device=device, requires_grad=True)          # float32
+    b = mg.tensor(1.5, dtype=mg.float64, device=device, requires_grad=True)
+    y = f(a, b)
+    assert y.dtype == mg.float32
+    y.sum().backward()
+    assert a.grad.dtype == mg.float32 and b.grad.dtype == mg.float64
+    a64 = mg.tensor([0.5, 1.0, 2.0], dtype=mg.float64, device=device, requires_grad=True)
+    b64 = mg.tensor(1.5, dtype=mg.float64, device=device, requires_grad=True)
+    f(a64, b64).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), a64.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), b64.grad.numpy(), rtol=1e-6)
+    assert f(a.sum(), b).dtype == mg.float64                        # 0-d with 0-d
+    assert f(a, b64.reshape(1)).dtype == mg.float64                  # (1,) is dimensioned
+
+
+def test_dims_are_checked_as_pytorch(device):
+    x = mg.zeros(2, 3, device=device)
+    with pytest.raises(RuntimeError, match=r"sum: dims \(0, -2\) name the same dim"):
+        x.sum((0, -2))
+    with pytest.raises(RuntimeError, match="same dim"):
+        x.mean((1, 1))
+    with pytest.raises(IndexError, match=r"argmax: dim 5 is out of range for a tensor with "
+                                         r"2 dimensions, shape \(2, 3\)"):
+        x.argmax(5)
+    with pytest.raises(TypeError, match="sum: dim must be"):
+        x.sum(1.0)
+    assert x.sum(np.int64(1)).shape == (2,) and x.max(np.int64(-1)).values.shape == (2,)
+    rows = mg.tensor([[1.0, 5.0], [7.0, 0.0]], device=device)
+    np.testing.assert_array_equal(rows.argmax(np.int64(1)).numpy(), [1, 0])
+    scalar = mg.tensor(3.0, device=device)
+    assert scalar.argmax(0).item() == 0 and scalar.sum(-1, keepdim=True).shape == ()
+
+
+def test_max_and_min_of_an_integer_tensor(device):
+    x = mg.tensor([[1, 5, 2], [7, 0, 3]], device=device)
+    assert x.max().item() == 7 and x.min().item() == 0
+    assert x.max().dtype == x.dtype
+    np.testing.assert_array_equal(x.max((0, 1), keepdim=True).numpy(), [[7]])
+    np.testing.assert_array_equal(x.min(1).values.numpy(), [1, 0])
+
+
+@pytest.mark.parametrize("x_shape", [(4, 3), (2, 5, 3), (3,)])
+def test_linear_with_a_1d_weight_drops_the_output_dim(x_shape, device):
+    x, w = make(x_shape, device, seed=5), make((3,), device, seed=6)
+    y = F.linear(x, w)                      # PyTorch: (..., in) @ (in,) -> (...)
+    assert y.shape == x_shape[:-1]
+    np.testing.assert_allclose(y.numpy(), x.numpy() @ w.numpy())
+    assert mg.gradcheck(F.linear, [x, w])
+    assert mg.gradgradcheck(F.linear, [x, w])
+
+
+def test_linear_with_a_1d_weight_and_a_bias_or_wrong_size_raises(device):
+    x = mg.zeros(4, 3, device=device)
+    with pytest.raises(ValueError, match=r"linear.*\(3,\).*\(4, 3\)"):
+        F.linear(x, mg.zeros(3, device=device), mg.zeros(1, device=device))
+    with pytest.raises(ValueError, match=r"linear.*\(5,\).*\(4, 3\)"):
+        F.linear(x, mg.zeros(5, device=device))

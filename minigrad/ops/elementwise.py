@@ -11,6 +11,8 @@ would silently promote the whole computation to float64.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from kernels import pointwise
@@ -30,11 +32,24 @@ def _broadcast_shape(op: str, *arrays) -> tuple:
                          f"must be equal or 1)") from None
 
 
+def _same_kind_0d(a, b):
+    """As in PyTorch, a 0-d operand does not promote a dimensioned operand of the same
+    kind: float32 (N,) * float64 () is float32 (numpy would make it float64). So a 0-d
+    operand is cast to the other's dtype here; the engine returns each input's gradient
+    in its own dtype. Across kinds (int (N,) * float ()) numpy's promotion stands."""
+    if a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0) and a.dtype.kind == b.dtype.kind:
+        if a.ndim == 0:
+            return a.astype(b.dtype), b
+        return a, b.astype(a.dtype)
+    return a, b
+
+
 class Add(Function):
     """y = a + b            dy/da = 1, dy/db = 1 (each summed back to its own shape)"""
     save_inputs = False
 
     def forward(self, a, b):
+        a, b = _same_kind_0d(a, b)
         try:
             return a + b
         except ValueError:
@@ -51,6 +66,7 @@ class Sub(Function):
     save_inputs = False
 
     def forward(self, a, b):
+        a, b = _same_kind_0d(a, b)
         try:
             return a - b
         except ValueError:
@@ -67,6 +83,7 @@ class Mul(Function):
     """y = a * b            dy/da = b, dy/db = a"""
 
     def forward(self, a, b):
+        a, b = _same_kind_0d(a, b)
         try:
             return a * b
         except ValueError:
@@ -84,6 +101,7 @@ class Div(Function):
     """y = a / b            dy/da = 1 / b, dy/db = -a / b^2"""
 
     def forward(self, a, b):
+        a, b = _same_kind_0d(a, b)
         try:
             return a / b
         except ValueError:
@@ -151,7 +169,8 @@ class RDivScalar(Function):
 
 
 class PowScalar(Function):
-    """y = x^p (p a Python number)          dy/dx = p x^(p-1)"""
+    """y = x^p (p a Python number)          dy/dx = p x^(p-1)   (0 for p = 0, even at x = 0,
+                                                             where 0 * 0^-1 would be nan)"""
 
     def __init__(self, p: float):
         self.p = p
@@ -161,6 +180,8 @@ class PowScalar(Function):
 
     def backward(self, gy):
         (x,) = self.inputs
+        if self.p == 0:                 # x^0 = 1 does not change with x
+            return MulScalar(0.0)(gy)
         if self.p == 1:
             return gy
         if self.p == 2:
@@ -179,6 +200,7 @@ class Pow(Function):
     save_outputs = True
 
     def forward(self, a, b):
+        a, b = _same_kind_0d(a, b)
         try:
             return a ** b
         except ValueError:
@@ -270,6 +292,29 @@ class Sigmoid(Function):
     def backward(self, gy):
         (y,) = self.outputs
         return gy * y * AddScalar(1.0)(-y)
+
+
+class Softplus(Function):
+    """y = (1/beta) ln(1 + e^(beta x))      dy/dx = sigmoid(beta x)
+
+    A primitive for numerical stability (and one op instead of six): computed as
+    (1/beta) (max(beta x, 0) + ln(1 + e^-|beta x|)), where e^-|.| is at most 1 and never
+    overflows. The backward is sigmoid (itself differentiable), so at x = 0 the gradient
+    is 1/2, as in PyTorch, where relu(x) + ln(1 + e^-|x|) composed gave 0 + 1/2 * 0."""
+
+    def __init__(self, beta: float):
+        self.beta = beta
+
+    def forward(self, x):
+        xp = _xp(x)
+        bx = x * self.beta if self.beta != 1.0 else x
+        y = xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))
+        return y * (1.0 / self.beta) if self.beta != 1.0 else y
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        bx = MulScalar(self.beta)(x) if self.beta != 1.0 else x
+        return gy * Sigmoid()(bx)
 
 
 class MaskMul(Function):
@@ -376,9 +421,15 @@ def mul(a, b):
     return Mul()(a, as_tensor(b, a))
 
 
+def _reciprocal(c: float) -> float:
+    """1 / c, where 1 / (+-0) = +-inf as in IEEE arithmetic (Python would raise
+    ZeroDivisionError). So x / 0.0 = x * inf is inf, -inf or nan (x = 0), as in PyTorch."""
+    return 1.0 / c if c != 0 else math.copysign(math.inf, c)
+
+
 def div(a, b):
     if _is_number(b):
-        return MulScalar(1.0 / float(b))(a)
+        return MulScalar(_reciprocal(float(b)))(a)   # a Python float: float32 stays float32
     return Div()(a, as_tensor(b, a))
 
 
@@ -441,25 +492,30 @@ def abs(x):
 
 
 def clamp(x, min=None, max=None):
-    """y = x clipped to [min, max]; dy/dx = 1 inside, 0 where clipped.
+    """y = x clipped to [min, max]; dy/dx = 1 where min <= x <= max, else 0.
 
-    Written as x * mask + (clipped constant), so the gradient is the mask."""
+    Written as x * mask + (clipped constant), so the gradient is the mask. As in PyTorch
+    the mask is (x >= min) & (x <= max): with min > max every y is max and every
+    gradient 0."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     clipped = x.xp.clip(x.data, min, max)
-    inside = clipped == x.data
+    inside = x.xp.ones(x.shape, dtype=bool)               # min <= x <= max (False for nan)
+    if min is not None:
+        inside &= x.data >= min
+    if max is not None:
+        inside &= x.data <= max
     kept = MaskMul(inside.astype(x.dtype))(x)
     return kept + Tensor._from_op(x.xp.where(inside, 0, clipped).astype(x.dtype), False)
 
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0):
-    """y = (1/beta) log(1 + e^(beta x)), written stably as relu(x) + log(1 + e^-|x|).
+    """y = (1/beta) log(1 + e^(beta x)), computed stably (the Softplus op above).
 
-    A composition of relu, abs, exp, log: it inherits double backward. `threshold` is
-    accepted for PyTorch compatibility; the stable form needs no switch-over."""
-    if beta != 1.0:
-        return softplus(x * beta) * (1.0 / beta)
-    return relu(x) + log(exp(-abs(x)) + 1.0)
+    `threshold` is accepted for PyTorch compatibility and ignored: the stable form needs
+    no switch-over to y = x (which PyTorch makes where beta x > threshold, a difference
+    of less than e^-threshold / beta)."""
+    return Softplus(float(beta))(x)
 
 
 def where(condition, a, b):

@@ -162,6 +162,17 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     if input.ndim == 0:
         raise ValueError("linear: the input needs at least 1 dimension, got a scalar")
+    if weight.ndim == 1:
+        # PyTorch: a weight (in,) is a single output whose dim is dropped, y = x @ w,
+        # (..., in) -> (...); matmul's backward is the gradient. PyTorch takes no bias here.
+        if bias is not None or input.shape[-1] != weight.shape[0]:
+            raise ValueError(f"linear: a 1-D weight {tuple(weight.shape)} needs input (..., "
+                             f"{weight.shape[0]}) and no bias, got input {tuple(input.shape)} "
+                             f"and bias {None if bias is None else tuple(bias.shape)}")
+        return matmul(input, weight)
+    if weight.ndim != 2:
+        raise ValueError(f"linear: expected weight (out, in) or (in,), got "
+                         f"{tuple(weight.shape)} (input {tuple(input.shape)})")
     if input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input has {input.shape[-1]} features (shape "
                          f"{tuple(input.shape)}) but the weight {tuple(weight.shape)} "

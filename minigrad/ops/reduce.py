@@ -8,6 +8,7 @@ winning elements through a constant mask (over one dim: to the returned index on
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -15,25 +16,48 @@ import numpy as np
 from kernels import norm as norm_kernels
 
 from ..autograd import Function
+from ..backend import xp_of
 from ..tensor import Tensor
-from .elementwise import MaskMul
+from .elementwise import MaskMul, RDivScalar
 from .shape import broadcast_to, reshape
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
-def _normalize_dims(dim, ndim: int, op: str):
-    """None -> all axes; int or tuple -> a sorted tuple of non-negative axes."""
+def _is_int(dim) -> bool:
+    return isinstance(dim, (int, np.integer))
+
+
+def _normalize_dims(dim, shape: tuple, op: str) -> tuple:
+    """None -> all axes; an int (a numpy int too) or a tuple of them -> a sorted tuple of
+    non-negative axes. As in PyTorch, a 0-d tensor takes dim 0 or -1, meaning no axes,
+    and naming one dim twice is an error."""
+    ndim = len(shape)
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = (dim,) if _is_int(dim) else dim
+    if not isinstance(dims, (tuple, list)) or not all(_is_int(d) for d in dims):
+        raise TypeError(f"{op}: dim must be None, an int or a tuple of ints, got {dim!r}")
+    size = builtins.max(ndim, 1)                 # a 0-d tensor counts as one dim here
     out = []
     for d in dims:
-        if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
-            raise IndexError(f"{op}: dimension {d} is out of range for a tensor with "
-                             f"{ndim} dimensions")
-        out.append(d % ndim if ndim else 0)
-    return tuple(sorted(set(out)))
+        if not -size <= d < size:
+            raise IndexError(f"{op}: dim {int(d)} is out of range for a tensor with {ndim} "
+                             f"dimensions, shape {tuple(shape)} (expected a dim in "
+                             f"[{-size}, {size - 1}])")
+        out.append(int(d) % size)
+    if len(set(out)) != len(out):
+        named = tuple(int(d) for d in dims)
+        raise RuntimeError(f"{op}: dims {named} name the same dim more than once (tensor "
+                           f"of shape {tuple(shape)})")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _per(count: int) -> float:
+    """1 / count, the scale that turns a sum into a mean. With nothing to count the mean
+    is 0/0 = nan, as in PyTorch (the empty sum is 0; nan rather than 1/0 = inf, so that
+    numpy has no 0 * inf to warn about)."""
+    return 1.0 / count if count > 0 else math.nan
 
 
 def _keepdim_shape(shape, axes):
@@ -63,39 +87,68 @@ class Sum(Function):
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    axes = _normalize_dims(dim, x.ndim, "sum")
+    axes = _normalize_dims(dim, x.shape, "sum")
     return Sum(axes, keepdim)(x)
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """mean = sum / count (a composition: the gradient is 1/count for every element)."""
-    axes = _normalize_dims(dim, x.ndim, "mean")
-    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
-    return Sum(axes, keepdim)(x) * (1.0 / builtins.max(count, 1))
+    """mean = sum / count (a composition: the gradient is 1/count for every element).
+    The mean of no elements is nan, as in PyTorch."""
+    axes = _normalize_dims(dim, x.shape, "mean")
+    count = math.prod(x.shape[a] for a in axes)
+    return Sum(axes, keepdim)(x) * _per(count)
 
 
 def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> Tensor:
     """var = mean((x - mean x)^2), divided by count - 1 when unbiased.
 
     Biased (unbiased=False) is the default here, as batch norm uses it; note PyTorch's
-    Tensor.var defaults to unbiased=True."""
-    axes = _normalize_dims(dim, x.ndim, "var")
-    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    Tensor.var defaults to unbiased=True. As in PyTorch, a divisor of 0 or less (one
+    element, unbiased; or none) gives nan."""
+    axes = _normalize_dims(dim, x.shape, "var")
+    count = math.prod(x.shape[a] for a in axes)
     centred = x - mean(x, axes, keepdim=True)
     divisor = count - 1 if unbiased else count
-    return Sum(axes, keepdim)(centred * centred) * (1.0 / builtins.max(divisor, 1))
+    return Sum(axes, keepdim)(centred * centred) * _per(divisor)
+
+
+class StdSqrt(Function):
+    """y = sqrt(v), the last step of std = sqrt(var)
+    dy/dv = 0.5 / y where y > 0, and 0 where y = 0
+
+    As PyTorch's std: a constant slice has std 0 and gradient 0 (Sqrt's 0.5 / 0 = inf
+    would become nan in var's backward, inf * 0). Used only by std; sqrt keeps its
+    infinite slope at 0. The division uses 1 in place of y where y = 0, so that no inf is
+    formed in the double backward either (it is masked away)."""
+    save_inputs = False
+    save_outputs = True
+
+    def forward(self, v):
+        return xp_of(v).sqrt(v)
+
+    def backward(self, gy):
+        (y,) = self.outputs
+        zero = y.xp.asarray(y.data == 0)                          # a constant mask
+        safe = y + Tensor._from_op(zero.astype(y.dtype), False)    # y, or 1 where y = 0
+        return MaskMul((~zero).astype(y.dtype))(gy * RDivScalar(0.5)(safe))
+
+
+def std(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> Tensor:
+    """std = sqrt(var) (biased by default here, see var); its gradient is 0 where the std
+    is 0 (StdSqrt)."""
+    return StdSqrt()(var(x, dim, unbiased=unbiased, keepdim=keepdim))
 
 
 def _extreme(x: Tensor, dim, keepdim: bool, which: str):
     """Shared by max and min, which pick their winners as PyTorch does:
     over one dim (x.max(1)), the element at the returned index (the first of tied ones)
     gets the whole gradient; over all dims (x.max()) or several, tied winners share it
-    evenly."""
-    axes = _normalize_dims(dim, x.ndim, which)
+    evenly. An integer tensor (no gradient) gets its values only."""
+    axes = _normalize_dims(dim, x.shape, which)
     xp = x.xp
-    if isinstance(dim, int) and x.ndim == 0:       # dim 0 of a 0-d tensor: itself, index 0
+    if _is_int(dim) and x.ndim == 0:               # dim 0 of a 0-d tensor: itself, index 0
         return MaxResult(Sum((), False)(x), Tensor._from_op(xp.asarray(0), False))
-    if isinstance(dim, int):
+    if _is_int(dim):
         arg = xp.argmax if which == "max" else xp.argmin
         index = arg(x.data, axis=axes[0], keepdims=True)
         positions = xp.arange(x.shape[axes[0]]).reshape(
@@ -105,6 +158,8 @@ def _extreme(x: Tensor, dim, keepdim: bool, which: str):
         indices = index if keepdim else xp.squeeze(index, axis=axes[0])
         return MaxResult(values, Tensor._from_op(indices, False))
     pick = xp.max if which == "max" else xp.min
+    if not x.is_floating_point():
+        return Tensor._from_op(pick(x.data, axis=axes, keepdims=keepdim), False)
     best = pick(x.data, axis=axes, keepdims=True)
     winners = (x.data == best).astype(x.dtype)
     winners /= winners.sum(axis=axes, keepdims=True)
@@ -121,6 +176,12 @@ def min(x: Tensor, dim=None, keepdim: bool = False):
 
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The index of the largest element: in the flattened tensor, or along an int dim."""
     if dim is None:
         return Tensor._from_op(x.xp.asarray(x.data.argmax()), False)
-    return Tensor._from_op(x.xp.argmax(x.data, axis=dim, keepdims=keepdim), False)
+    if not _is_int(dim):
+        raise TypeError(f"argmax: dim must be an int or None, got {dim!r}")
+    axes = _normalize_dims(dim, x.shape, "argmax")
+    if not axes:                                   # dim 0 of a 0-d tensor: index 0
+        return Tensor._from_op(x.xp.asarray(0), False)
+    return Tensor._from_op(x.xp.argmax(x.data, axis=axes[0], keepdims=keepdim), False)
