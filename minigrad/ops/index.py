@@ -6,6 +6,22 @@ twice (`x[[0, 0]]`): its gradient must then be *added* twice, which is why the s
 uses `add.at` (unbuffered accumulation) instead of plain assignment.
 
 The scatter and the gather are each other's backward, so double backward is free.
+
+PyTorch's rules, where they differ from numpy's (and minigrad follows PyTorch):
+
+* Integers are basic indexing: each one removes its dimension *before* the advanced
+  (array) indices are looked at, so an integer never counts as an advanced index.
+  Where the advanced dimensions go is then numpy's rule on what is left: in place of the
+  indexed dimensions when the arrays sit next to each other, else at the front.
+      x (2, 3, 4):  x[0, :, [1, 2]] == x[0][:, [1, 2]]  -> (3, 2)
+                    (numpy counts the 0 as advanced, the two are apart: (2, 3))
+  A 0-d integer array (or Tensor) is an integer.
+* A top-level list that holds a sequence, a slice, None or Ellipsis (and has fewer than
+  32 items) is read as a tuple: `x[[[0, 1], [1, 0]]]` is `x[[0, 1], [1, 0]]`.
+* An empty list picks nothing: `x[[]]` has shape (0, *x.shape[1:]).
+
+So a key that mixes integers with arrays is applied in two steps, the integers first
+(a basic index: a view) and then the rest; see `_steps`.
 """
 from __future__ import annotations
 
@@ -25,24 +41,106 @@ def unwrap_index(key):
     return key
 
 
-def _has_array(key) -> bool:
-    parts = key if isinstance(key, tuple) else (key,)
-    return any(hasattr(k, "shape") or isinstance(k, list) for k in parts)
+def _is_array(k) -> bool:
+    return hasattr(k, "shape") and hasattr(k, "dtype")
+
+
+def _is_int(k) -> bool:
+    """A Python/numpy integer or a 0-d integer array (not a bool: True is an int in Python)."""
+    if isinstance(k, (bool, np.bool_)):
+        return False
+    if _is_array(k):
+        return k.ndim == 0 and k.dtype.kind in "iu"
+    return isinstance(k, (int, np.integer))
+
+
+def _is_advanced(k) -> bool:
+    """An index array (int or bool, after lists became arrays) or a scalar bool."""
+    return (_is_array(k) and not _is_int(k)) or isinstance(k, (bool, np.bool_))
+
+
+def _reads_as_tuple(key: list) -> bool:
+    """PyTorch's (and old numpy's) rule for a top-level list: a tuple of indices when it
+    holds a sequence, a slice, None or Ellipsis and is short, else one index array."""
+    return len(key) < 32 and any(
+        isinstance(k, (list, tuple, slice, Tensor)) or _is_array(k) or k is None
+        or k is Ellipsis for k in key)
+
+
+def _index_array(xp, values):
+    """A list as an index array; an empty one is an integer array, not numpy's float."""
+    array = xp.asarray(values)
+    return array.astype(np.int64) if array.size == 0 and array.dtype.kind == "f" else array
+
+
+def normalize_index(key, xp) -> tuple:
+    """The key as a tuple of ints, slices, None, Ellipsis and arrays, read as PyTorch does."""
+    if isinstance(key, list) and _reads_as_tuple(key):
+        key = tuple(key)
+    key = unwrap_index(key) if isinstance(key, tuple) else (unwrap_index(key),)
+    return tuple(_component(k, xp) for k in key)
+
+
+def _component(k, xp):
+    if _is_int(k):
+        return int(k)                        # also a 0-d integer array: PyTorch selects
+    if isinstance(k, (list, tuple)):
+        return _index_array(xp, k)           # x[0, (1, 2)] is x[0, [1, 2]]
+    return k
+
+
+def _dims_taken(k) -> int:
+    """How many of x's dimensions an advanced index consumes: a bool mask its ndim,
+    an integer array one, a scalar bool none (it adds one)."""
+    if not _is_array(k):
+        return 0
+    return k.ndim if k.dtype == bool else 1
+
+
+def _steps(key: tuple) -> tuple:
+    """The key as one step, or as (integers only, the rest) when it mixes integers with
+    advanced indices: x[0, :, [1, 2]] -> x[0, :, :][:, [1, 2]]. The first step is basic
+    indexing (a view); the second has no integers left, and there numpy's rule for where
+    the advanced dimensions go is PyTorch's."""
+    if not (any(_is_int(k) for k in key) and any(_is_advanced(k) for k in key)):
+        return (key,)
+    ints, rest = [], []
+    for k in key:
+        if _is_int(k):
+            ints.append(k)                              # removes its dimension now
+        elif _is_advanced(k):
+            ints.extend([slice(None)] * _dims_taken(k))
+            rest.append(k)
+        elif isinstance(k, slice) or k is Ellipsis:
+            ints.append(slice(None) if isinstance(k, slice) else k)
+            rest.append(k)
+        else:                                           # None: a new axis, in step 2
+            rest.append(k)
+    return tuple(ints), tuple(rest)
+
+
+def _show(key: tuple):
+    return key[0] if len(key) == 1 else key
 
 
 class GetItem(Function):
-    """y = x[key].   dy/dx = scatter gy back into zeros shaped like x"""
+    """y = x[key] (PyTorch's reading of key, see the module docstring).
+    dy/dx = scatter gy back into zeros shaped like x (GetItemGrad)"""
     save_inputs = False
 
-    def __init__(self, key):
-        self.key = key
+    def __init__(self, key: tuple):
+        self.key = key                       # normalized: see normalize_index
+        self.steps = _steps(key)
 
     def forward(self, x):
+        y = x
         try:
-            return x[self.key]
+            for step in self.steps:
+                y = y[step]
         except IndexError as exc:
-            raise IndexError(f"getitem: index {self.key!r} is invalid for a tensor of shape "
-                             f"{tuple(x.shape)}: {exc}") from None
+            raise IndexError(f"getitem: index {_show(self.key)!r} is invalid for a tensor of "
+                             f"shape {tuple(x.shape)}: {exc}") from None
+        return y
 
     def backward(self, gy):
         (shape, _), = self.input_meta
@@ -53,20 +151,25 @@ class GetItemGrad(Function):
     """y = zeros(shape) with g added at x[key] (accumulating repeats).   dy/dg = y[key]"""
     save_inputs = False
 
-    def __init__(self, key, shape):
+    def __init__(self, key: tuple, shape):
         self.key, self.shape = key, shape
+        self.steps = _steps(key)
 
     def forward(self, g):
         xp = xp_of(g)
         out = xp.zeros(self.shape, dtype=g.dtype)
-        if _has_array(self.key) and hasattr(xp.add, "at"):
-            xp.add.at(out, self.key, g)      # repeats accumulate (numpy; CuPy >= 13)
-        elif _has_array(self.key):
+        target = out
+        for step in self.steps[:-1]:
+            target = target[step]             # the integer step: a view into out
+        last = self.steps[-1]
+        if any(_is_advanced(k) for k in last) and hasattr(xp.add, "at"):
+            xp.add.at(target, last, g)        # repeats accumulate (numpy; CuPy >= 13)
+        elif any(_is_advanced(k) for k in last):
             import cupyx  # noqa: PLC0415 (older CuPy's name for add.at)
 
-            cupyx.scatter_add(out, self.key, g)
+            cupyx.scatter_add(target, last, g)
         else:
-            out[self.key] = g                 # basic index: no repeats possible
+            target[last] = g                  # basic index: no repeats possible
         return out
 
     def backward(self, ggx):
@@ -74,12 +177,11 @@ class GetItemGrad(Function):
 
 
 def getitem(x: Tensor, key) -> Tensor:
-    key = unwrap_index(key)
-    if isinstance(key, list):
-        key = x.xp.asarray(key)
-    return GetItem(key)(x)
+    return GetItem(normalize_index(key, x.xp))(x)
 
 
 def index_select(x: Tensor, dim: int, index) -> Tensor:
-    key = (slice(None),) * (dim % x.ndim) + (unwrap_index(index),)
-    return GetItem(key)(x)
+    from .shape import _normalize_dim  # noqa: PLC0415
+
+    key = (slice(None),) * _normalize_dim(dim, x.ndim, "index_select") + (index,)
+    return getitem(x, key)

@@ -68,13 +68,18 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
 
 
 def expand(x: Tensor, *shape) -> Tensor:
-    """PyTorch's expand: -1 keeps a dimension's size."""
+    """PyTorch's expand: -1 keeps an existing dimension's size; new dimensions go in
+    front and need a real size (-1 there has no size to keep)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ValueError(f"expand: cannot expand shape {tuple(x.shape)} to {shape} "
                          f"(fewer dimensions)")
+    if -1 in shape[:lead]:
+        raise ValueError(f"expand: cannot expand shape {tuple(x.shape)} to {shape}: -1 "
+                         f"keeps the size of an existing dimension, but dimension "
+                         f"{shape.index(-1)} is a new leading one")
     shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     return broadcast_to(x, shape)
 
@@ -121,12 +126,22 @@ class Permute(Function):
 
 
 def permute(x: Tensor, *dims) -> Tensor:
+    """Reorder the axes: y.shape[i] == x.shape[dims[i]]. Each dim must be in
+    [-ndim, ndim) and, once wrapped, the dims must name every axis exactly once."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
-    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: {dims} names {len(dims)} dimensions, but shape "
+                         f"{tuple(x.shape)} has {x.ndim}")
+    for d in dims:
+        if not -x.ndim <= d < x.ndim:
+            raise IndexError(f"permute: dimension {d} in {dims} is out of range for shape "
+                             f"{tuple(x.shape)} (expected a dim in [{-x.ndim}, {x.ndim - 1}])")
+    wrapped = tuple(d % x.ndim for d in dims)
+    if sorted(wrapped) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} "
                          f"dimensions of shape {tuple(x.shape)}")
-    return Permute(tuple(d % x.ndim for d in dims))(x)
+    return Permute(wrapped)(x)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -141,6 +156,9 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(x, 1)
     start = _normalize_dim(start_dim, x.ndim, "flatten")
     end = _normalize_dim(end_dim, x.ndim, "flatten")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"(dims {start} > {end}) for shape {tuple(x.shape)}")
     middle = int(np.prod(x.shape[start:end + 1]))
     return reshape(x, *x.shape[:start], middle, *x.shape[end + 1:])
 
