@@ -386,6 +386,11 @@ def to_uint8_images(x: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ batches
 
+def _is_int(value) -> bool:
+    """A Python or numpy integer, but not a bool (True is an int to Python)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 class BatchIterator:
     """Seeded mini-batches of ``images`` (and ``labels``), reshuffled every epoch.
 
@@ -415,15 +420,20 @@ class BatchIterator:
         self.labels = None if labels is None else np.asarray(labels)
         if self.labels is not None and len(self.labels) != len(self.images):
             raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
-        if batch_size < 1 or seed < 0:
-            raise ValueError(f"need batch_size >= 1 and seed >= 0, got {batch_size}, {seed}")
+        if not _is_int(batch_size) or batch_size < 1:
+            raise ValueError(f"BatchIterator: batch_size must be an int >= 1, got "
+                             f"{batch_size!r}")
+        if seed < 0:
+            raise ValueError(f"BatchIterator: seed must be >= 0, got {seed}")
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
         self.device, self.as_tensor = device, as_tensor
         self.seed, self.epoch, self.batch = int(seed), 0, 0
         self._order_key: tuple[int, int] | None = None  # (seed, epoch) of self._order
         if len(self) == 0:
-            raise ValueError(f"{len(self.images)} samples make no batch of {batch_size} "
-                             f"with drop_last=True")
+            why = (f"with drop_last=True (fewer than {batch_size} samples)" if drop_last
+                   else "(the dataset is empty)")
+            raise ValueError(f"BatchIterator: {len(self.images)} samples make no batch of "
+                             f"{batch_size} {why}")
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -478,4 +488,7 @@ class BatchIterator:
                                  f"this iterator has {key}={mine[key]}")
         if not 0 <= state["batch"] < len(self):
             raise ValueError(f"batch {state['batch']} out of range for {len(self)} batches")
+        if state["epoch"] < 0 or state["seed"] < 0:
+            raise ValueError(f"state_dict has epoch {state['epoch']} and seed "
+                             f"{state['seed']}; both must be >= 0")
         self.seed, self.epoch, self.batch = state["seed"], state["epoch"], state["batch"]

@@ -124,12 +124,33 @@ class HistoryPool:
 
     def state_dict(self) -> dict:
         images = np.zeros(0, np.float32) if self.images is None else backend.to_numpy(self.images)
-        return {"images": images, "count": self.count}
+        return {"images": images, "count": self.count, "size": self.size}
 
     def load_state_dict(self, state: dict, device: str) -> None:
-        self.count = int(state["count"])
-        images = np.asarray(state["images"])
-        self.images = None if images.size == 0 else backend.to_device(images, device)
+        """Restore a state_dict(). An empty saved pool (count 0) fits a pool of any size
+        (it starts empty, as in a fresh run); a pool holding images must have been saved
+        with this pool's size, or the resumed run would show D a different history."""
+        count = int(state["count"])
+        images = backend.to_numpy(state["images"])
+        # checkpoints written before "size" was saved: the allocated pool's length
+        saved_size = int(state["size"]) if "size" in state else (
+            images.shape[0] if images.size else 0)
+        if not 0 <= count <= saved_size:
+            raise ValueError(f"history pool: count {count} is not in 0..{saved_size} "
+                             f"(the saved pool's size)")
+        if count == 0:
+            self.count, self.images = 0, None
+            return
+        if saved_size != self.size:
+            raise ValueError(f"history pool: the checkpoint's pool holds {count} image(s) "
+                             f"of a pool of size {saved_size}, this trainer's pool has size "
+                             f"{self.size}; set --history {saved_size} "
+                             f"(TrainConfig.history) to resume it")
+        if images.ndim < 1 or images.shape[0] != saved_size:
+            raise ValueError(f"history pool: images of shape {images.shape} do not hold "
+                             f"a pool of size {saved_size}")
+        self.count = count
+        self.images = backend.to_device(images, device)
 
 
 _CHECKPOINT_KEYS = ("step", "G", "D", "opt_g", "opt_d", "ema", "pool", "rng", "data",
@@ -403,8 +424,13 @@ class Trainer:
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        if self.G_ema is not None and state["ema"]:
-            self.G_ema.load_state_dict(state["ema"])
+        if self.G_ema is not None:
+            # a checkpoint without an EMA: start it from the loaded G, as __init__ does
+            self.G_ema.load_state_dict(state["ema"] or self.G.state_dict())
+        elif state["ema"]:
+            raise ValueError("the checkpoint holds an EMA of G and this trainer keeps none "
+                             "(it would be dropped); set --ema (TrainConfig.ema) to resume "
+                             "it")
         self.pool.load_state_dict(state["pool"], self.device)
         backend.set_rng_state(state["rng"])
         self.loader.load_state_dict(state["data"])

@@ -32,6 +32,7 @@ mid-save leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -171,15 +172,18 @@ def _where(path: list) -> str:
 def load(path: str | os.PathLike, device: str = "cpu") -> Any:
     """Read a file written by `save`. Tensors come back as Tensors on `device`, arrays as
     numpy arrays, and plain values with their Python types. Raises SerializationError
-    (naming the file) if it is damaged, not an .npz, or contains pickled objects, and
-    FileNotFoundError if there is no such file. Nothing is returned until every entry has
-    been read and checked."""
+    (naming the file) if it is damaged, not an .npz, or contains pickled objects,
+    FileNotFoundError if there is no such file, and IsADirectoryError for a directory.
+    Nothing is returned until every entry has been read and checked."""
     path = os.fspath(path)
     device = backend.normalize_device(device)
     if device == backend.GPU:
         backend.cupy()  # no GPU: say so now, not as a "damaged file" later
     if not os.path.exists(path):
         raise FileNotFoundError(f"mg.load: no such file: {path!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"mg.load: {path!r} is a directory, not a file; pass the "
+                                f"path of the .npz file inside it")
     try:
         arrays = _read_npz(path)
     except (SerializationError, MemoryError):
@@ -218,19 +222,38 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
                 raise ValueError(f"unexpected entry {info.filename!r} (not a .npy)")
             name = info.filename[:-len(".npy")]
             with zf.open(info) as entry:
-                try:
-                    array = np.lib.format.read_array(entry, allow_pickle=False)
-                except ValueError as exc:
-                    if "allow_pickle" in str(exc):
-                        raise SerializationError(
-                            f"mg.load: {path!r} contains a pickled object array (entry "
-                            f"{name!r}); minigrad never unpickles, since that could run "
-                            f"arbitrary code. Re-save it without object arrays.") from exc
-                    raise
+                array = _read_entry(entry, info.file_size, path, name)
                 if entry.read(1):
                     raise ValueError(f"entry {name!r} has trailing bytes")
             arrays[name] = array
     return arrays
+
+
+def _read_entry(entry, entry_size: int, path: str, name: str) -> np.ndarray:
+    """One .npy entry, read with allow_pickle=False. Its header is read first and checked
+    against the entry's size (the zip's uncompressed size, header included), so that a
+    damaged header claiming a huge shape is refused before numpy allocates memory for it."""
+    version = np.lib.format.read_magic(entry)
+    header_readers = {(1, 0): np.lib.format.read_array_header_1_0,
+                      (2, 0): np.lib.format.read_array_header_2_0}
+    if version in header_readers:          # (3, 0), rare, is left to numpy's own checks
+        shape, _, dtype = header_readers[version](entry)
+        needed = math.prod(shape) * dtype.itemsize       # Python ints: no overflow
+        available = entry_size - entry.tell()            # the bytes after the header
+        if not dtype.hasobject and needed > available:
+            raise SerializationError(
+                f"mg.load: {path!r} is damaged: entry {name!r} claims shape {shape} of "
+                f"{dtype} ({needed} bytes), but only {available} bytes follow its header")
+    entry.seek(0)                                        # numpy reads the header again
+    try:
+        return np.lib.format.read_array(entry, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise SerializationError(
+                f"mg.load: {path!r} contains a pickled object array (entry {name!r}); "
+                f"minigrad never unpickles, since that could run arbitrary code. Re-save "
+                f"it without object arrays.") from exc
+        raise
 
 
 def _decode(node, arrays: dict, device: str, used: set):

@@ -351,3 +351,32 @@ def test_yields_minigrad_tensors():
     x = next(loader)
     assert tuple(x.shape) == (32, 1, 28, 28)
     np.testing.assert_array_equal(x.numpy(), images[:64][loader.order(0)[:32]])
+
+
+def test_empty_dataset_message_names_the_real_reason():
+    empty = np.zeros((0, 1, 4, 4), np.float32)
+    with pytest.raises(ValueError, match=r"0 samples make no batch of 8 \(the dataset is "
+                                         r"empty\)") as info:
+        data.BatchIterator(empty, batch_size=8, drop_last=False)
+    assert "drop_last=True" not in str(info.value)
+    with pytest.raises(ValueError, match="with drop_last=True"):
+        data.BatchIterator(np.zeros((5, 1, 4, 4), np.float32), batch_size=8, drop_last=True)
+
+
+def test_batch_size_must_be_a_positive_int():
+    images = np.zeros((10, 1, 4, 4), np.float32)
+    for bad in (2.5, 2.0, "4", True, 0, -3):
+        with pytest.raises(ValueError, match=r"batch_size must be an int >= 1"):
+            data.BatchIterator(images, batch_size=bad)
+    assert len(data.BatchIterator(images, batch_size=np.int64(4))) == 2
+
+
+def test_load_state_dict_refuses_a_negative_epoch():
+    loader = make_loader(n=103)
+    next(loader)
+    before = loader.state_dict()
+    for key in ("epoch", "seed"):
+        state = dict(before, **{key: -1})
+        with pytest.raises(ValueError, match=f"{key} -1"):
+            loader.load_state_dict(state)
+        assert loader.state_dict() == before

@@ -110,6 +110,23 @@ def test_frechet_shape_errors_are_clear():
 
 
 # ---------------------------------------------------------------- differentiable version
+def test_frechet_eigh_refuses_a_covariance_that_is_not_psd():
+    """sqrtm raises on diag(1, -1); eigh used to clip the -1 to 0 and return 0.0."""
+    mu = np.zeros(2)
+    for method in ("sqrtm", "eigh"):
+        with pytest.raises(ValueError):
+            frechet_distance(mu, np.diag([1.0, -1.0]), mu, np.eye(2), method=method)
+    with pytest.raises(ValueError, match=r"sigma1 is not positive semi-definite.*-1"):
+        frechet_distance(mu, np.diag([1.0, -1.0]), mu, np.eye(2), method="eigh")
+    with pytest.raises(ValueError, match=r"sigma2 is not positive semi-definite"):
+        frechet_distance(mu, np.eye(2), mu, np.diag([2.0, -0.1]), method="eigh")
+    # round-off below a singular covariance's zero eigenvalues is not an error
+    rng = np.random.default_rng(4)
+    f1, f2 = rng.standard_normal((5, 40)), rng.standard_normal((6, 40))   # rank 4, 5
+    assert np.linalg.eigvalsh(np.cov(f1, rowvar=False)).min() < 0
+    assert np.isfinite(fid_from_features(f1, f2, method="eigh"))
+
+
 def test_differentiable_fid_agrees_with_numpy():
     rng = np.random.default_rng(6)
     f1, f2 = rng.standard_normal((40, 5)), 0.7 * rng.standard_normal((30, 5)) + 0.3
@@ -196,6 +213,23 @@ def test_kid_is_unbiased_for_the_same_distribution():
     shifted = kid(rng.standard_normal((200, d)), rng.standard_normal((200, d)) + 0.5,
                   num_subsets=10, subset_size=100)[0]
     assert shifted > 10 * stderr
+
+
+def test_kid_refuses_nan_features_and_no_subsets():
+    rng = np.random.default_rng(13)
+    x, y = rng.standard_normal((20, 4)), rng.standard_normal((20, 4))
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="kid: features contain NaN or inf"):
+        kid(bad, y, num_subsets=2, subset_size=10)
+    with pytest.raises(ValueError, match="kid: features contain NaN or inf"):
+        kid(x, np.where(y == y.max(), np.inf, y), num_subsets=2, subset_size=10)
+    with pytest.raises(ValueError, match="fid_from_features|NaN"):   # as FID does
+        fid_from_features(bad, y)
+    for subsets in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match=r"kid: num_subsets must be an int >= 1"):
+            kid(x, y, num_subsets=subsets, subset_size=10)
+    assert np.isfinite(kid(x, y, num_subsets=1, subset_size=10)).all()
 
 
 def test_mmd_matches_its_definition():
@@ -300,6 +334,30 @@ def test_load_classifier_names_the_file_that_is_not_a_classifier(tmp_path):
     mg.save({"state_dict": {"w": np.zeros(3)}}, wrong)
     with pytest.raises(ValueError, match="wrong.npz does not hold this classifier"):
         load_classifier(wrong)
+
+
+def test_mnist_feature_net_resizes_every_image_layout_to_28():
+    """The docstring's promise: uint8 or float, (N, H, W) or (N, 1, H, W), any size."""
+    from gans.data import to_float_images
+    from gans.metrics.classifier import shipped_digits
+    from gans.metrics.evaluate import feature_net
+
+    net = feature_net("mnist")
+    images, labels = shipped_digits("test")
+    images, labels = images[:100], labels[:100]
+    big = mg.nn.functional.interpolate(mg.tensor(to_float_images(images)), size=(64, 64),
+                                       mode="bilinear", align_corners=False).numpy()
+    big_uint8 = np.clip(np.rint((big[:, 0] + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    reference = net(big)                                        # float (N, 1, 64, 64)
+    assert reference.images.shape == (100, 1, 28, 28)
+    assert (reference.probs.argmax(1) == labels).mean() >= 0.9
+    np.testing.assert_array_equal(net(big[:, 0]).features, reference.features)
+    from_uint8 = net(to_float_images(big_uint8))
+    for layout in (big_uint8, big_uint8[:, None]):                # (N, 64, 64), (N, 1, ...)
+        got = net(layout)
+        assert got.images.shape == (100, 1, 28, 28)
+        np.testing.assert_array_equal(got.features, from_uint8.features)
+    np.testing.assert_array_equal(net(images).features, net(images[:, None]).features)
 
 
 def test_classifier_features_feed_differentiable_fid():

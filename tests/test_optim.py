@@ -302,6 +302,34 @@ def test_load_state_dict_mismatch_leaves_the_optimizer_unchanged():
         mg.optim.SGD(params[:1], lr=0.1).load_state_dict(sd)
 
 
+def test_load_state_dict_of_another_optimizer_is_refused_before_anything_changes():
+    """Adam's groups have betas, RMSprop's alpha: loading one into the other must fail
+    at once (not with a KeyError at the next step) and leave the optimizer as it was."""
+    one_group = {"adam": lambda ps: mg.optim.Adam(ps, lr=0.02, betas=(0.5, 0.99)),
+                 "rmsprop": OPTIMIZERS["rmsprop"], "sgd": OPTIMIZERS["sgd"]}
+    for saved_name, target_name in (("adam", "rmsprop"), ("rmsprop", "adam"),
+                                    ("sgd", "rmsprop")):
+        params = _params("cpu")
+        source = one_group[saved_name](params)
+        _train(params, source, 1)
+        sd = source.state_dict()
+        fresh = _params("cpu")
+        target = one_group[target_name](fresh)
+        _train(fresh, target, 1)
+        groups_before = [dict(g) for g in target.param_groups]
+        state_before = {p: dict(s) for p, s in target.state.items()}
+        with pytest.raises(ValueError, match="another optimizer's state dict") as info:
+            target.load_state_dict(sd)
+        assert "alpha" in str(info.value)
+        assert target.param_groups == groups_before
+        assert target.state.keys() == state_before.keys()
+        for p, entries in state_before.items():
+            assert target.state[p] is not entries and target.state[p].keys() == entries.keys()
+            for name, value in entries.items():
+                np.testing.assert_array_equal(target.state[p][name], value)
+        _train(fresh, target, 1)                       # and it still steps
+
+
 # ---------------------------------------------------------------------- clipping
 def _with_grads(device, grads):
     params = []

@@ -156,6 +156,46 @@ def test_not_a_zip_and_a_missing_file(tmp_path):
         mg.load(tmp_path / "nothing.npz")
 
 
+def _npz_with_header(path, name, shape, data: bytes, fortran_order=False, dtype="<f8"):
+    """A zip with one .npy entry whose header says `shape` whatever `data` holds."""
+    import io
+    import zipfile
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": dtype, "shape": shape,
+                                                  "fortran_order": fortran_order})
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(name + ".npy", header.getvalue() + data)   # the header has the magic
+
+
+def test_a_header_claiming_a_huge_shape_is_refused_before_allocating(tmp_path):
+    """728 TiB claimed, 8000 bytes present: a SerializationError naming the file and the
+    entry, not a MemoryError from allocating what the header says."""
+    path = tmp_path / "huge.npz"
+    _npz_with_header(path, "w", (99_999_999_999_999,), np.arange(1000.0).tobytes())
+    with pytest.raises(mg.SerializationError, match=r"huge\.npz.*entry 'w'.*8000 bytes"):
+        mg.load(path)
+    _npz_with_header(path, "w", (1001,), np.arange(1000.0).tobytes())   # one too many
+    with pytest.raises(mg.SerializationError, match=r"huge\.npz.*entry 'w'"):
+        mg.load(path)
+
+
+def test_entries_read_in_c_and_fortran_order(tmp_path):
+    path = tmp_path / "orders.npz"
+    a = np.arange(12, dtype=np.int32).reshape(3, 4)
+    _npz_with_header(path, "f", (3, 4), a.T.tobytes(), fortran_order=True, dtype="<i4")
+    back = mg.load(path)["f"]
+    np.testing.assert_array_equal(back, a)
+    back[0, 0] = 7                                  # an ordinary, writable array
+    mg.save({"c": a, "f": np.asfortranarray(a), "big": a.astype(">f8")}, path)
+    for value in mg.load(path).values():
+        np.testing.assert_array_equal(value, a)
+
+
+def test_loading_a_directory_says_so(tmp_path):
+    with pytest.raises(IsADirectoryError, match=r"is a directory, not a file"):
+        mg.load(tmp_path)
+
+
 # ---------------------------------------------------------------------- atomic writes
 @pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
 def test_an_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch, error):

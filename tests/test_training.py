@@ -158,3 +158,100 @@ def test_a_checkpoint_of_another_configuration_is_refused_whole(digits, tmp_path
 def test_label_tricks_need_a_bce_loss(digits, tmp_path):
     with pytest.raises(ValueError, match="label smoothing"):
         Trainer(tiny(tmp_path, loss="wgan", label_smoothing=0.1), digits)
+
+
+def _snapshot(trainer):
+    """Every number a checkpoint of `trainer` would hold, as (path, value) pairs."""
+    flat = []
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, (list, tuple)):
+            for number, item in enumerate(value):
+                walk(item, f"{path}.{number}")
+        elif isinstance(value, mg.Tensor):
+            flat.append((path, value.numpy().copy()))
+        elif isinstance(value, np.ndarray):
+            flat.append((path, value.copy()))
+        else:
+            flat.append((path, value))
+    walk(trainer.state_dict(), "")
+    return flat
+
+
+def _assert_same_snapshot(before, after):
+    assert [path for path, _ in before] == [path for path, _ in after]
+    for (path, a), (_, b) in zip(before, after):
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape, path
+            np.testing.assert_array_equal(a, b, err_msg=path)
+        else:
+            assert a == b, path
+
+
+def _checkpoint(tmp_path, name, digits, steps=2, **options):
+    trainer = Trainer(tiny(tmp_path / name, **options), digits)
+    for _ in range(steps):
+        trainer.train_step()
+    return trainer.save_checkpoint(tmp_path / f"{name}.npz")
+
+
+def _refused_whole(tmp_path, digits, path, match, **options):
+    """Loading `path` into a trainer with `options` raises and changes nothing at all."""
+    trainer = Trainer(tiny(tmp_path / "target", **options), digits)
+    trainer.train_step()                          # optimizer state, a filled pool, ...
+    before = _snapshot(trainer)
+    with pytest.raises(ValueError, match=r"does not fit this trainer; nothing was loaded"
+                       ) as info:
+        trainer.load_checkpoint(path)
+    assert match in str(info.value)
+    _assert_same_snapshot(before, _snapshot(trainer))
+    trainer.train_step()                          # and it still trains
+    return str(info.value)
+
+
+@pytest.mark.parametrize("saved,target", [("adam", "rmsprop"), ("rmsprop", "adam")])
+def test_a_checkpoint_of_another_optimizer_is_refused_whole(saved, target, digits,
+                                                             tmp_path):
+    path = _checkpoint(tmp_path, saved, digits, optimizer=saved)
+    message = _refused_whole(tmp_path, digits, path, "another optimizer's state dict",
+                             optimizer=target)
+    assert f"optimizer {saved!r} / {target!r}" in message
+
+
+def test_ema_resumed_from_a_checkpoint_without_one_starts_from_the_loaded_G(digits,
+                                                                           tmp_path):
+    path = _checkpoint(tmp_path, "plain", digits)
+    trainer = Trainer(tiny(tmp_path / "ema", ema=0.9), digits)
+    trainer.load_checkpoint(path)
+    loaded_g = trainer.G.state_dict()
+    ema = trainer.G_ema.state_dict()
+    assert list(ema) == list(loaded_g)
+    for key in loaded_g:
+        np.testing.assert_array_equal(ema[key].numpy(), loaded_g[key].numpy(), err_msg=key)
+    trainer.train_step()
+
+
+def test_a_checkpoint_with_an_ema_is_refused_by_a_trainer_without_one(digits, tmp_path):
+    path = _checkpoint(tmp_path, "ema", digits, ema=0.9)
+    message = _refused_whole(tmp_path, digits, path, "holds an EMA of G")
+    assert "--ema" in message
+
+
+@pytest.mark.parametrize("target_history", [4, 0])
+def test_a_history_pool_of_another_size_is_refused(target_history, digits, tmp_path):
+    path = _checkpoint(tmp_path, "pool8", digits, history=8)
+    message = _refused_whole(tmp_path, digits, path, "pool of size 8",
+                             history=target_history)
+    assert f"pool has size {target_history}" in message
+
+
+def test_an_empty_history_pool_fits_any_size(digits, tmp_path):
+    path = _checkpoint(tmp_path, "nopool", digits)          # history=0: nothing pooled
+    trainer = Trainer(tiny(tmp_path / "pool", history=4), digits)
+    trainer.load_checkpoint(path)
+    assert trainer.pool.size == 4 and trainer.pool.count == 0
+    trainer.train_step()
+    assert trainer.pool.count == 4

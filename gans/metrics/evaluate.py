@@ -18,6 +18,7 @@ import numpy as np
 import minigrad as mg
 import minigrad.nn.functional as F
 
+from ..data import to_float_images
 from .frechet import fid_from_features
 from .scores import diversity, inception_score, kid, mode_coverage, precision_recall
 
@@ -69,8 +70,13 @@ def feature_net(name: str = "mnist", weights=None, device: str = "cpu",
 
         def run(images) -> Features:
             x = np.asarray(images.numpy() if isinstance(images, mg.Tensor) else images)
-            if x.dtype != np.uint8 and x.ndim == 4:          # e.g. a 64 x 64 generator
-                x = _resize(x.astype(np.float32), 28, device)
+            if x.dtype == np.uint8:
+                x = to_float_images(x)                       # (N, 1, H, W) in [-1, 1]
+            x = x.astype(np.float32, copy=False)
+            if x.ndim == 3:
+                x = x[:, None]                               # (N, H, W) -> (N, 1, H, W)
+            if x.ndim == 4 and x.shape[-2:] != (28, 28):     # e.g. a 64 x 64 generator
+                x = _resize(x, 28, device)                   # (N, C, 28, 28)
             x = as_model_input(x)
             feats, probs = extract(model, x, batch_size=batch_size or 500, device=device)
             return Features(feats, probs, x)
@@ -86,7 +92,6 @@ def feature_net(name: str = "mnist", weights=None, device: str = "cpu",
         def run(images) -> Features:
             x = np.asarray(images.numpy() if isinstance(images, mg.Tensor) else images)
             if x.dtype == np.uint8:
-                from gans.data import to_float_images  # noqa: PLC0415
                 x = to_float_images(x)
             x = x.astype(np.float32)
             feats, probs = [], []

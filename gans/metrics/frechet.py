@@ -115,8 +115,26 @@ def _drop_imaginary(root, imag_tol: float):
     return root.real
 
 
+def _check_psd(name: str, sigma: np.ndarray) -> None:
+    """Refuse a covariance with a negative eigenvalue beyond round-off: below
+    -d * eps * max|lam| (the tolerance sqrtm._clean rounds to 0). The eigh method would
+    otherwise clip it to 0 and return a wrong number without a word."""
+    lam = np.linalg.eigvalsh((sigma + sigma.T) / 2)           # ascending, (d,)
+    if lam.size == 0:
+        return
+    largest = float(np.abs(lam).max())
+    tol = largest * lam.size * np.finfo(np.float64).eps
+    if lam[0] < -tol:
+        raise ValueError(f"frechet_distance: {name} is not positive semi-definite (smallest "
+                         f"eigenvalue {lam[0]:.3g}, largest in magnitude {largest:.3g}); a "
+                         f"covariance matrix must be, e.g. np.cov(features, rowvar=False)")
+
+
 def _trace_sqrt_product_eigh(sigma1, sigma2) -> float:
-    """Tr (S1 S2)^(1/2) = sum sqrt(eig(R S2 R)), R = S1^(1/2) (see sqrtm.TraceSqrtm)."""
+    """Tr (S1 S2)^(1/2) = sum sqrt(eig(R S2 R)), R = S1^(1/2) (see sqrtm.TraceSqrtm),
+    after checking that both are PSD."""
+    _check_psd("sigma1", sigma1)
+    _check_psd("sigma2", sigma2)
     return float(trace_sqrt_product(sigma1, sigma2))
 
 
@@ -126,7 +144,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6, method: str = 
 
     mu1, mu2 (d,); sigma1, sigma2 (d, d) covariance matrices (symmetric PSD), in float64.
     method: "sqrtm" (pytorch-fid's, the default; eps and imag_tol as described in the
-    module docstring) or "eigh" (symmetric eigendecomposition; eps and imag_tol unused).
+    module docstring) or "eigh" (symmetric eigendecomposition; eps and imag_tol unused;
+    a covariance with a negative eigenvalue beyond round-off is refused).
     Symmetric in its two Gaussians, zero for identical ones, and finite for singular
     covariances.
     """

@@ -74,6 +74,11 @@ def kid(f1: np.ndarray, f2: np.ndarray, num_subsets: int = 100, subset_size: int
     if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]:
         raise ValueError(f"kid: features must be (N1, d) and (N2, d), got {f1.shape} and "
                          f"{f2.shape}")
+    if not np.isfinite(f1).all() or not np.isfinite(f2).all():
+        raise ValueError("kid: features contain NaN or inf")
+    if isinstance(num_subsets, bool) or not isinstance(num_subsets, (int, np.integer)) \
+            or num_subsets < 1:
+        raise ValueError(f"kid: num_subsets must be an int >= 1, got {num_subsets!r}")
     m = min(subset_size, f1.shape[0], f2.shape[0])
     if m < 2:
         raise ValueError("kid: need at least 2 samples in each set")

@@ -161,6 +161,16 @@ class Optimizer:
         param_of: dict[int, Tensor] = {}
         new_groups = []
         for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            saved_names = set(saved) - {"params"}
+            our_names = set(group) - {"params"}
+            if saved_names != our_names:
+                # live groups hold exactly the defaults' names (add_param_group), so a
+                # different set means another kind of optimizer (Adam's betas vs
+                # RMSprop's alpha): its state would crash the first step()
+                raise ValueError(f"load_state_dict: parameter group {number} of the state "
+                                 f"dict has hyperparameters {sorted(saved_names)}, but this "
+                                 f"{type(self).__name__}'s has {sorted(our_names)}; it "
+                                 f"looks like another optimizer's state dict")
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"load_state_dict: parameter group {number} has "
                                  f"{len(saved['params'])} parameter(s) in the state dict "
