@@ -450,3 +450,30 @@ def test_gradcheck_of_a_function_that_takes_a_gradient(device):
         return (((g * g).sum(1).sqrt() - 1.0) ** 2).mean()
 
     assert mg.gradcheck(penalty, [w, x])
+
+
+def test_gradcheck_and_gradgradcheck_refuse_a_nan_gradient():
+    """A nan gradient is wrong, not "within tolerance": |nan - numerical| > tol is False,
+    so a check written as 'error > tol' would pass it. Both checks must fail, and name
+    the element."""
+    class NanGrad(mg.autograd.Function):
+        def forward(self, x):
+            return x * 2.0
+
+        def backward(self, gy):
+            return gy * float("nan")              # (the true one is 2 gy)
+
+    class NanSecond(mg.autograd.Function):    # right first derivative, nan second one
+        def forward(self, x):
+            return x * x
+
+        def backward(self, gy):
+            (x,) = self.inputs
+            return gy * NanGrad()(x)
+
+    x = mg.tensor([0.5, -1.0], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match=r"index \(0,\): analytical nan, numerical"):
+        mg.gradcheck(lambda t: NanGrad()(t), [x])
+    assert mg.gradcheck(lambda t: t * t, [x])
+    with pytest.raises(mg.GradcheckError, match="gradgradcheck.*analytical nan"):
+        mg.gradgradcheck(lambda t: NanSecond()(t), [x])
