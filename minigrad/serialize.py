@@ -65,6 +65,9 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     # The description goes first: if a damaged central directory drops entries, the
     # ones lost are arrays the description names, which `load` then reports as missing.
     arrays = {META: np.frombuffer(meta.encode("utf-8"), dtype=np.uint8), **arrays}
+    if os.path.isdir(path):                    # else os.replace's error names a .tmp file
+        raise IsADirectoryError(f"save: cannot write {path}: it is a directory; give the "
+                                f"path of a file, e.g. {os.path.join(path, 'model.npz')}")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):           # else mkstemp's error names a .tmp file
         raise FileNotFoundError(f"save: cannot write {path}: the folder {directory} does "

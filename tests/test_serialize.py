@@ -191,9 +191,12 @@ def test_entries_read_in_c_and_fortran_order(tmp_path):
         np.testing.assert_array_equal(value, a)
 
 
-def test_loading_a_directory_says_so(tmp_path):
+def test_loading_or_saving_to_a_directory_says_so(tmp_path):
     with pytest.raises(IsADirectoryError, match=r"is a directory, not a file"):
         mg.load(tmp_path)
+    with pytest.raises(IsADirectoryError, match=r"save: cannot write .* it is a directory"):
+        mg.save({"w": np.zeros(2)}, tmp_path)
+    assert list(tmp_path.iterdir()) == []                  # no .tmp file left behind
 
 
 # ---------------------------------------------------------------------- atomic writes
