@@ -15,6 +15,7 @@ on the CPU (numba) and one CUDA kernel on the GPU (CuPy ElementwiseKernel).
                                            (so inf or nan in x cannot leak through a 0)
     sigmoid(x)           -> y              y = 1 / (1 + e^-x), computed as e^x / (1 + e^x)
                                            for negative x, so that nothing overflows
+                                           (float32 for an integer or bool x)
     bce_with_logits(x, t) -> loss          loss = max(x, 0) - x t + log(1 + e^-|x|)
     inverse_std(var, eps) -> inv_std       1 / sqrt(var + eps): batch norm's, per channel
                                            (the numpy expression on the CPU: C numbers)
@@ -193,7 +194,10 @@ def _float(*arrays) -> bool:
 
 def sigmoid(x):
     """y = 1 / (1 + e^-x), y of x's shape and dtype, without overflow for any x
-    (sigmoid(-inf) = 0, sigmoid(inf) = 1). Not a float array: the numpy expression."""
+    (sigmoid(-inf) = 0, sigmoid(inf) = 1). An integer or bool x gives float32, as in
+    PyTorch. Not a float32 or float64 array (float16): the numpy expression."""
+    if x.dtype.kind != "f":
+        x = x.astype(np.float32)
     if not _float(x):
         return sigmoid_reference(x)
     if _is_cupy(x):

@@ -8,6 +8,11 @@ binary op below, is the answer to "why is my bias gradient the wrong shape?".
 Scalars: `x * 2.0` uses `MulScalar(2.0)`, which keeps the Python float a Python float. Under
 numpy 2 a float32 array times a Python float stays float32, whereas a 0-d float64 array
 would silently promote the whole computation to float64.
+
+Integer and bool tensors (never differentiated) follow PyTorch's type promotion, not
+numpy's: int tensor + Python int stays that int type (bool becomes int64); with a Python
+float, in true division, and in exp, log, sqrt, tanh, sigmoid and softplus they become
+float32, PyTorch's default float dtype; beside a float tensor they take its dtype.
 """
 from __future__ import annotations
 
@@ -32,16 +37,37 @@ def _broadcast_shape(op: str, *arrays) -> tuple:
                          f"must be equal or 1)") from None
 
 
-def _same_kind_0d(a, b):
-    """As in PyTorch, a 0-d operand does not promote a dimensioned operand of the same
-    kind: float32 (N,) * float64 () is float32 (numpy would make it float64). So a 0-d
-    operand is cast to the other's dtype here; the engine returns each input's gradient
-    in its own dtype. Across kinds (int (N,) * float ()) numpy's promotion stands."""
-    if a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0) and a.dtype.kind == b.dtype.kind:
-        if a.ndim == 0:
-            return a.astype(b.dtype), b
-        return a, b.astype(a.dtype)
-    return a, b
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}    # bool < integer < float < complex
+
+
+def _promote(a, b):
+    """The two arrays of a binary op, cast where PyTorch's promotion differs from numpy's.
+    Same category (bool, integer, float): a 0-d operand does not promote a dimensioned
+    one, so float32 (N,) * float64 () is float32 (numpy: float64) and uint8 (N,) + int64 ()
+    is uint8. Across categories the higher one's dtype wins, also from a 0-d operand:
+    int64 (N,) + float32 (N,) is float32 (numpy: float64). Only a non-float operand is
+    ever cast across categories, and it has no gradient; the engine returns each input's
+    gradient in its own dtype."""
+    if a.dtype == b.dtype:
+        return a, b
+    ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
+    if ca == cb:
+        if (a.ndim == 0) != (b.ndim == 0):
+            return (a.astype(b.dtype), b) if a.ndim == 0 else (a, b.astype(a.dtype))
+        return a, b
+    return (a.astype(b.dtype), b) if ca < cb else (a, b.astype(a.dtype))
+
+
+def _no_bool_sub(a, b):
+    """PyTorch refuses a - b where either is bool (numpy refuses only bool - bool)."""
+    if a.dtype.kind == "b" or b.dtype.kind == "b":
+        raise _bool_sub_error(f"{a.dtype} {tuple(a.shape)} - {b.dtype} {tuple(b.shape)}")
+
+
+def _bool_sub_error(operands: str) -> RuntimeError:
+    return RuntimeError(f"sub: subtraction with a bool tensor is not supported (as in "
+                        f"PyTorch), got {operands}; to invert a mask use mask == 0, or "
+                        f"convert it first, e.g. mask.to(mg.int64)")
 
 
 class Add(Function):
@@ -49,7 +75,7 @@ class Add(Function):
     save_inputs = False
 
     def forward(self, a, b):
-        a, b = _same_kind_0d(a, b)
+        a, b = _promote(a, b)
         try:
             return a + b
         except ValueError:
@@ -66,7 +92,8 @@ class Sub(Function):
     save_inputs = False
 
     def forward(self, a, b):
-        a, b = _same_kind_0d(a, b)
+        _no_bool_sub(a, b)
+        a, b = _promote(a, b)
         try:
             return a - b
         except ValueError:
@@ -83,7 +110,7 @@ class Mul(Function):
     """y = a * b            dy/da = b, dy/db = a"""
 
     def forward(self, a, b):
-        a, b = _same_kind_0d(a, b)
+        a, b = _promote(a, b)
         try:
             return a * b
         except ValueError:
@@ -101,7 +128,9 @@ class Div(Function):
     """y = a / b            dy/da = 1 / b, dy/db = -a / b^2"""
 
     def forward(self, a, b):
-        a, b = _same_kind_0d(a, b)
+        a, b = _promote(a, b)
+        if a.dtype.kind in "biu" and b.dtype.kind in "biu":    # true division of integers:
+            a, b = a.astype(np.float32), b.astype(np.float32)  # float32, as in PyTorch
         try:
             return a / b
         except ValueError:
@@ -200,7 +229,7 @@ class Pow(Function):
     save_outputs = True
 
     def forward(self, a, b):
-        a, b = _same_kind_0d(a, b)
+        a, b = _promote(a, b)
         try:
             return a ** b
         except ValueError:
@@ -216,7 +245,7 @@ class Pow(Function):
         # nan of a < 0): numpy's warnings about them would be noise.
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[0]:
-                slope = b * Pow()(a, AddScalar(-1.0)(b))             # b a^(b-1)
+                slope = b * Pow()(a, add(b, -1))                      # b a^(b-1)
                 moves = xp.broadcast_to(b.data != 0, slope.shape).astype(a.dtype)
                 grad_a = sum_to(gy * MaskMul(moves)(slope), a.shape)
             if self.needs_input_grad[1]:
@@ -396,28 +425,83 @@ def _is_number(value) -> bool:
         isinstance(value, np.number)
 
 
+def _cast(x: Tensor, dtype) -> Tensor:
+    """x's values in another dtype, for an integer or bool x only: it has no gradient."""
+    return x if x.dtype == dtype else Tensor._from_op(x.data.astype(dtype), False)
+
+
+def _wrap_int(op: str, c: int, dtype) -> int:
+    """c wrapped around into `dtype`'s range as PyTorch wraps it (uint8: -1 -> 255, 300 ->
+    44), kept a Python int, which numpy 2 does not let promote the array."""
+    info = np.iinfo(dtype)
+    if info.min <= c <= info.max:
+        return c
+    if not -2**63 <= c < 2**64:
+        raise OverflowError(f"{op}: the number {c} does not fit in 64 bits (tensor dtype "
+                            f"{np.dtype(dtype)})")
+    c %= 1 << info.bits
+    return c - (1 << info.bits) if c > info.max else c
+
+
+def _with_number(op: str, x: Tensor, c, *, negate: bool = False):
+    """(x, c) for `x op c`, c a Python or numpy number (negated first when `negate`),
+    promoted as PyTorch promotes a number with a tensor:
+      float tensor: c as a Python float, so float32 stays float32 (the wrappers of the
+        hot scalar ops take this path inline);
+      integer or bool tensor, float c: both float32, PyTorch's default float dtype (and
+        so in true division: div, rdiv);
+      integer tensor, int c: the tensor's own type (bool becomes int64), c wrapped into it."""
+    kind = x._data.dtype.kind
+    if kind == "f":
+        return x, -float(c) if negate else float(c)
+    if op == "sub" and kind == "b":
+        raise _bool_sub_error(f"a bool tensor of shape {x.shape} and the number {c!r}")
+    if isinstance(c, (float, np.floating)):
+        return _cast(x, np.float32), -float(c) if negate else float(c)
+    dtype = np.dtype(np.int64) if kind == "b" else x.dtype
+    return _cast(x, dtype), _wrap_int(op, -int(c) if negate else int(c), dtype)
+
+
+def _float_input(x: Tensor) -> Tensor:
+    """x, or x in float32 if it is an integer or bool tensor: exp, log, sqrt, tanh,
+    sigmoid and softplus of one are float32 in PyTorch (numpy gives float64 or float16)."""
+    return x if x._data.dtype.kind == "f" else _cast(x, np.float32)
+
+
 def add(a, b):
     if _is_number(b):
-        return AddScalar(float(b))(a)
+        if a._data.dtype.kind == "f":              # the hot path: float32 stays float32
+            return AddScalar(float(b))(a)
+        a, c = _with_number("add", a, b)           # integer or bool: PyTorch's promotion
+        return AddScalar(c)(a)
     return Add()(a, as_tensor(b, a))
 
 
 def sub(a, b):
     if _is_number(b):
-        return AddScalar(-float(b))(a)
+        if a._data.dtype.kind == "f":
+            return AddScalar(-float(b))(a)
+        a, c = _with_number("sub", a, b, negate=True)
+        return AddScalar(c)(a)
     return Sub()(a, as_tensor(b, a))
 
 
 def rsub(a, b):
     """b - a, for `2.0 - tensor`."""
     if _is_number(b):
-        return AddScalar(float(b))(Neg()(a))
+        if a._data.dtype.kind == "f":
+            return AddScalar(float(b))(Neg()(a))
+        a, c = _with_number("sub", a, b)
+        return AddScalar(c)(Neg()(a))
     return Sub()(as_tensor(b, a), a)
 
 
 def mul(a, b):
     if _is_number(b):
-        return MulScalar(float(b))(a)
+        if a._data.dtype.kind == "f":
+            return MulScalar(float(b))(a)
+        a, c = _with_number("mul", a, b)
+        return MulScalar(c)(a)
     return Mul()(a, as_tensor(b, a))
 
 
@@ -429,6 +513,8 @@ def _reciprocal(c: float) -> float:
 
 def div(a, b):
     if _is_number(b):
+        if a._data.dtype.kind != "f":              # integer or bool: float32 (true division)
+            a = _cast(a, np.float32)
         return MulScalar(_reciprocal(float(b)))(a)   # a Python float: float32 stays float32
     return Div()(a, as_tensor(b, a))
 
@@ -436,6 +522,8 @@ def div(a, b):
 def rdiv(a, b):
     """b / a, for `1.0 / tensor`."""
     if _is_number(b):
+        if a._data.dtype.kind != "f":
+            a = _cast(a, np.float32)
         return RDivScalar(float(b))(a)
     return Div()(as_tensor(b, a), a)
 
@@ -447,33 +535,42 @@ def neg(x):
 def pow(x, exponent):
     """x ** p. A number exponent is PowScalar; a tensor (or array) exponent is Pow."""
     if _is_number(exponent):
-        return PowScalar(float(exponent))(x)
+        if x._data.dtype.kind == "f":
+            return PowScalar(float(exponent))(x)
+        x, p = _with_number("pow", x, exponent)
+        if isinstance(p, int) and p < 0:
+            raise RuntimeError(f"pow: integers to negative integer powers are not allowed "
+                               f"(tensor dtype {x.dtype}, exponent {p}), as in PyTorch; "
+                               f"convert first, e.g. x.float() ** {p}")
+        return PowScalar(p)(x)
     return Pow()(x, as_tensor(exponent, x))
 
 
 def rpow(x, base):
     """base ** x, for a number or array base."""
+    if _is_number(base):
+        x, base = _with_number("pow", x, base)
     return Pow()(as_tensor(base, x), x)
 
 
 def exp(x):
-    return Exp()(x)
+    return Exp()(_float_input(x))
 
 
 def log(x):
-    return Log()(x)
+    return Log()(_float_input(x))
 
 
 def sqrt(x):
-    return Sqrt()(x)
+    return Sqrt()(_float_input(x))
 
 
 def tanh(x):
-    return Tanh()(x)
+    return Tanh()(_float_input(x))
 
 
 def sigmoid(x):
-    return Sigmoid()(x)
+    return Sigmoid()(_float_input(x))
 
 
 def relu(x):
@@ -499,6 +596,13 @@ def clamp(x, min=None, max=None):
     gradient 0."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if x._data.dtype.kind != "f":      # integer or bool: no gradient, PyTorch's dtype
+        to_float = any(isinstance(v, (float, np.floating)) for v in (min, max))
+        if not to_float:               # int bounds: the integer type (bool -> int64)
+            x = _cast(x, np.int64 if x.dtype.kind == "b" else x.dtype)
+            return Tensor._from_op(x.xp.clip(x.data, min, max).astype(x.dtype, copy=False),
+                                   False)
+        x = _cast(x, np.float32)       # a float bound: float32, the default float dtype
     clipped = x.xp.clip(x.data, min, max)
     inside = x.xp.ones(x.shape, dtype=bool)               # min <= x <= max (False for nan)
     if min is not None:
@@ -515,23 +619,47 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0):
     `threshold` is accepted for PyTorch compatibility and ignored: the stable form needs
     no switch-over to y = x (which PyTorch makes where beta x > threshold, a difference
     of less than e^-threshold / beta)."""
-    return Softplus(float(beta))(x)
+    return Softplus(float(beta))(_float_input(x))
 
 
 def where(condition, a, b):
     """y = a where condition else b (condition constant).  dy/da = mask, dy/db = 1 - mask
 
-    `a` and `b` broadcast against each other and the condition."""
+    `a` and `b` broadcast against each other and the condition. Their dtypes promote as in
+    PyTorch: a number takes the tensor's dtype (a float with an integer tensor: float32),
+    an integer tensor beside a float one takes the float dtype. Where neither is float
+    there is no gradient, and the result is the selected values in their integer type."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError("where: at least one of a and b must be a Tensor")
-    like = a if isinstance(a, Tensor) else b
+    a, b = _common_dtype("where", a, b)
+    like = a
     cond = condition.data if isinstance(condition, Tensor) else like.xp.asarray(condition)
-    a, b = as_tensor(a, like), as_tensor(b, like)
     shape = _broadcast_shape("where", cond, a, b)
+    if not (a.is_floating_point() or b.is_floating_point()):
+        return Tensor._from_op(like.xp.where(cond, a.data, b.data), False)
     mask = like.xp.broadcast_to(cond, shape).astype(like.dtype)
     from .shape import expand  # noqa: PLC0415
 
     return MaskMul(mask)(expand(a, *shape)) + MaskMul(1 - mask)(expand(b, *shape))
+
+
+def _common_dtype(op: str, a, b):
+    """a and b as Tensors (at least one is one), promoted as PyTorch promotes them where
+    that needs no gradient: a number as in _with_number, an array to the tensor's dtype,
+    an integer or bool tensor to the dtype of a float (or a wider integer) tensor beside
+    it. Two float tensors of different dtypes are left as they are (the op promotes)."""
+    if not isinstance(a, Tensor):
+        b, a = _common_dtype(op, b, a)
+        return a, b
+    if _is_number(b):
+        a, c = _with_number(op, a, b)
+        return a, as_tensor(c, a)
+    b = as_tensor(b, a)
+    if a.dtype != b.dtype and not (a.is_floating_point() and b.is_floating_point()):
+        a_data, b_data = _promote(a.data, b.data)        # casts only a non-float one
+        a = a if a_data is a.data else Tensor._from_op(a_data, False)
+        b = b if b_data is b.data else Tensor._from_op(b_data, False)
+    return a, b
 
 
 def compare(a, b, how: str):
@@ -544,12 +672,12 @@ def compare(a, b, how: str):
 
 def maximum(a, b):
     """Elementwise max; the gradient goes to the larger (to `a` on ties)."""
-    b = as_tensor(b, a)
+    a, b = _common_dtype("maximum", a, b)
     _broadcast_shape("maximum", a, b)
     return where(a.data >= b.data, a, b)
 
 
 def minimum(a, b):
-    b = as_tensor(b, a)
+    a, b = _common_dtype("minimum", a, b)
     _broadcast_shape("minimum", a, b)
     return where(a.data <= b.data, a, b)

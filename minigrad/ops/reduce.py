@@ -87,13 +87,27 @@ class Sum(Function):
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The sum over dim (all dims when None). As in PyTorch, the sum of an integer or bool
+    tensor is int64 (numpy's of uint8 is uint64); it has no gradient."""
     axes = _normalize_dims(dim, x.shape, "sum")
+    if x._data.dtype.kind in "biu":
+        return Tensor._from_op(x.data.sum(axis=axes, keepdims=keepdim, dtype=np.int64), False)
     return Sum(axes, keepdim)(x)
+
+
+def _require_float(x: Tensor, op: str) -> None:
+    """As in PyTorch, mean, var and std refuse an integer or bool tensor (numpy would
+    give a float64 result): the caller chooses the float dtype."""
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: could not infer the output dtype: the input must be a "
+                           f"floating point tensor, got {x.dtype} of shape {x.shape}; "
+                           f"convert it first, e.g. x.float().{op}()")
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """mean = sum / count (a composition: the gradient is 1/count for every element).
-    The mean of no elements is nan, as in PyTorch."""
+    The mean of no elements is nan, as in PyTorch; an integer tensor's mean is an error."""
+    _require_float(x, "mean")
     axes = _normalize_dims(dim, x.shape, "mean")
     count = math.prod(x.shape[a] for a in axes)
     return Sum(axes, keepdim)(x) * _per(count)
@@ -105,6 +119,7 @@ def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> T
     Biased (unbiased=False) is the default here, as batch norm uses it; note PyTorch's
     Tensor.var defaults to unbiased=True. As in PyTorch, a divisor of 0 or less (one
     element, unbiased; or none) gives nan."""
+    _require_float(x, "var")
     axes = _normalize_dims(dim, x.shape, "var")
     count = math.prod(x.shape[a] for a in axes)
     centred = x - mean(x, axes, keepdim=True)
@@ -136,6 +151,7 @@ class StdSqrt(Function):
 def std(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> Tensor:
     """std = sqrt(var) (biased by default here, see var); its gradient is 0 where the std
     is 0 (StdSqrt)."""
+    _require_float(x, "std")
     return StdSqrt()(var(x, dim, unbiased=unbiased, keepdim=keepdim))
 
 
@@ -143,22 +159,29 @@ def _extreme(x: Tensor, dim, keepdim: bool, which: str):
     """Shared by max and min, which pick their winners as PyTorch does:
     over one dim (x.max(1)), the element at the returned index (the first of tied ones)
     gets the whole gradient; over all dims (x.max()) or several, tied winners share it
-    evenly. An integer tensor (no gradient) gets its values only."""
+    evenly. An integer or bool tensor (no gradient) gets its values only, in its dtype."""
     axes = _normalize_dims(dim, x.shape, which)
     xp = x.xp
+    floating = x.is_floating_point()
     if _is_int(dim) and x.ndim == 0:               # dim 0 of a 0-d tensor: itself, index 0
-        return MaxResult(Sum((), False)(x), Tensor._from_op(xp.asarray(0), False))
+        values = Sum((), False)(x) if floating else Tensor._from_op(x.data.copy(), False)
+        return MaxResult(values, Tensor._from_op(xp.asarray(0), False))
     if _is_int(dim):
         arg = xp.argmax if which == "max" else xp.argmin
         index = arg(x.data, axis=axes[0], keepdims=True)
-        positions = xp.arange(x.shape[axes[0]]).reshape(
-            [-1 if i == axes[0] else 1 for i in range(x.ndim)])
-        winners = (positions == index).astype(x.dtype)           # one-hot along dim
-        values = Sum(axes, keepdim)(MaskMul(winners)(x))
+        if floating:
+            positions = xp.arange(x.shape[axes[0]]).reshape(
+                [-1 if i == axes[0] else 1 for i in range(x.ndim)])
+            winners = (positions == index).astype(x.dtype)       # one-hot along dim
+            values = Sum(axes, keepdim)(MaskMul(winners)(x))
+        else:                              # the values, in x's dtype (a Sum of bools
+            picked = xp.take_along_axis(x.data, index, axis=axes[0])    # is int64)
+            values = Tensor._from_op(picked if keepdim else
+                                     xp.squeeze(picked, axis=axes[0]), False)
         indices = index if keepdim else xp.squeeze(index, axis=axes[0])
         return MaxResult(values, Tensor._from_op(indices, False))
     pick = xp.max if which == "max" else xp.min
-    if not x.is_floating_point():
+    if not floating:
         return Tensor._from_op(pick(x.data, axis=axes, keepdims=keepdim), False)
     best = pick(x.data, axis=axes, keepdims=True)
     winners = (x.data == best).astype(x.dtype)
@@ -176,9 +199,11 @@ def min(x: Tensor, dim=None, keepdim: bool = False):
 
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """The index of the largest element: in the flattened tensor, or along an int dim."""
+    """The index of the largest element: in the flattened tensor, or along an int dim.
+    With dim None and keepdim, the index has every dim kept as 1 (shape (1, 1, ...)), as
+    in PyTorch."""
     if dim is None:
-        return Tensor._from_op(x.xp.asarray(x.data.argmax()), False)
+        return Tensor._from_op(x.xp.asarray(x.xp.argmax(x.data, keepdims=keepdim)), False)
     if not _is_int(dim):
         raise TypeError(f"argmax: dim must be an int or None, got {dim!r}")
     axes = _normalize_dims(dim, x.shape, "argmax")
