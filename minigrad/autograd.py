@@ -16,18 +16,22 @@ How a gradient is computed, in four sentences:
    penalty and R1 need.
 
 Repeated `backward()` calls *accumulate* into each leaf's `.grad` (as in PyTorch): call
-`optimizer.zero_grad()` (or set `.grad = None`) between steps.
+`optimizer.zero_grad()` (or set `.grad = None`) between steps. Each `.grad` is a tensor of
+its own (never another tensor's gradient), so it is safe to change in place.
 
-After a backward pass that does not ask `retain_graph=True`, each Function drops what it
-saved (inputs, outputs, masks) so the memory is returned at once; a second backward through
-the same graph then raises an error that suggests `retain_graph=True`.
+After a backward pass that does not ask `retain_graph=True` (which defaults to
+`create_graph`), each Function drops what it saved (inputs, outputs, masks) so the memory
+is returned at once; a second backward through the same graph then raises an error that
+suggests `retain_graph=True`. (Ops that saved nothing, such as reshape, stay usable.)
 """
 from __future__ import annotations
 
-import contextlib
+import functools
 from typing import NamedTuple, Sequence
 
 # ---------------------------------------------------------------------- grad mode
+# One plain module-level flag, read by Function.__call__ for every op. (PyTorch keeps one
+# per thread; minigrad runs a training step in one thread, so one flag is enough.)
 _grad_enabled = True
 
 
@@ -35,28 +39,64 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-@contextlib.contextmanager
-def _set_grad_enabled(flag: bool):
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, flag
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+class _GradMode:
+    """`with _GradMode(flag):` sets the grad mode and restores the previous one on the way
+    out (also after an exception). The same object can be used by several `with` blocks
+    in turn, and as a decorator: `@mg.no_grad()` runs the function under the mode."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, self.mode
+        return self
+
+    def __exit__(self, *exc_info) -> bool:
+        global _grad_enabled
+        _grad_enabled = self.previous
+        return False               # an exception goes on up
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def run_in_mode(*args, **kwargs):
+            with _GradMode(self.mode):   # a new one per call: calls may nest (recursion)
+                return func(*args, **kwargs)
+        return run_in_mode
 
 
-def no_grad():
+class no_grad(_GradMode):
     """`with mg.no_grad():` ops inside record nothing (evaluation, optimizer updates)."""
-    return _set_grad_enabled(False)
+
+    def __init__(self):
+        super().__init__(False)
 
 
-def enable_grad():
+class enable_grad(_GradMode):
     """`with mg.enable_grad():` turns recording back on inside a `no_grad` block."""
-    return _set_grad_enabled(True)
+
+    def __init__(self):
+        super().__init__(True)
 
 
-def set_grad_enabled(flag: bool):
-    return _set_grad_enabled(flag)
+class set_grad_enabled(_GradMode):
+    """`mg.set_grad_enabled(False)` switches recording off at once, as a plain call (as in
+    PyTorch); `with mg.set_grad_enabled(flag):` also restores the mode of before at the end
+    of the block."""
+
+    def __init__(self, mode: bool):
+        global _grad_enabled
+        super().__init__(mode)
+        self.previous, _grad_enabled = _grad_enabled, self.mode   # now, not at `with`
+
+    def __enter__(self):
+        return self                # already applied; __exit__ restores self.previous
+
+    def __call__(self, func):
+        """As a decorator: undo the switch __init__ made; the mode holds inside func only."""
+        global _grad_enabled
+        _grad_enabled = self.previous
+        return super().__call__(func)
 
 
 # ---------------------------------------------------------------------- trace hook
@@ -78,7 +118,8 @@ class Edge(NamedTuple):
 
 
 # Attributes a Function keeps after `release()` (bookkeeping, not saved data).
-_KEPT_ON_RELEASE = ("next_edges", "n_outputs", "input_meta", "output_hooks", "released")
+_KEPT_ON_RELEASE = ("next_edges", "n_outputs", "input_meta", "output_meta", "output_hooks",
+                    "retained", "released")
 
 
 class Function:
@@ -97,6 +138,16 @@ class Function:
 
     save_inputs = True    # keep the input Tensors for backward (most ops need them)
     save_outputs = False  # keep the output Tensors (tanh, sigmoid, exp use y)
+    # {output index: weak reference to the output Tensor} for outputs that called
+    # retain_grad(); set by Tensor.retain_grad only (a class default: no cost per op).
+    # Weak, so that the Function does not keep a tensor alive that nobody else holds.
+    retained = None
+    # An op whose backward needs no tensors or arrays, only small bookkeeping (a shape, an
+    # axis order: reshape, permute, cat), sets this. release() then has nothing to free
+    # and leaves it whole, so a later backward may run through it again, as in PyTorch,
+    # where only freed saved tensors stop a second pass: the graph of
+    # backward(create_graph=True, retain_graph=False) often leads back through such ops.
+    holds_no_arrays = False
 
     # __call__ and _record run for every op, forwards and backwards: ~4 us of Python per op
     # on a fast CPU, more than numpy needs for a small add. Hence plain list comprehensions
@@ -146,6 +197,8 @@ class Function:
 
     def release(self) -> None:
         """Drop everything saved for backward (called after a non-retained backward)."""
+        if self.holds_no_arrays:
+            return
         kept = {k: self.__dict__[k] for k in _KEPT_ON_RELEASE if k in self.__dict__}
         self.__dict__.clear()
         self.__dict__.update(kept)
@@ -270,38 +323,24 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
 
     fn_grads: dict = {}    # Function -> [grad of output 0, grad of output 1, ...]
     leaf_grads: dict = {}  # id(leaf) -> [leaf, summed grad, whether the engine made the sum]
-    roots = []
-    for out, g in zip(outputs, grad_outputs):
-        if out.creator is not None:
-            _accumulate(fn_grads, out.creator, out._output_index, out.creator.n_outputs, g,
-                        create_graph)
-            roots.append(out.creator)
-        elif out.requires_grad:
-            _add_leaf_grad(leaf_grads, out, g, create_graph)
-        else:
-            raise RuntimeError(
-                f"backward: tensor of shape {tuple(out.shape)} does not require grad and "
-                f"has no creator; nothing to differentiate (did you forget "
-                f"requires_grad=True, or compute it under no_grad()?)"
-            )
-    order = _topological_order(roots)
-
-    targets = None
-    if inputs is not None:
-        targets = {}
-        for position, t in enumerate(inputs):
-            key = (t.creator, t._output_index) if t.creator is not None else id(t)
-            targets.setdefault(key, []).append(position)
-        leads = _leads_to_targets(order, targets)
-
     captured = {}
-    with _set_grad_enabled(create_graph):
+    with _GradMode(create_graph):
+        roots = _seed_roots(outputs, grad_outputs, fn_grads, leaf_grads, create_graph)
+        order = _topological_order(roots)
+        targets = None
+        if inputs is not None:
+            targets = {}
+            for position, t in enumerate(inputs):
+                key = (t.creator, t._output_index) if t.creator is not None else id(t)
+                targets.setdefault(key, []).append(position)
+            leads = _leads_to_targets(order, targets)
+
         for fn in order:
             slots = fn_grads.pop(fn, None)
             if slots is None:
                 continue
-            if fn.output_hooks:
-                slots = _run_output_hooks(fn, slots)
+            if fn.output_hooks is not None:    # set by register_hook() or retain_grad()
+                slots = _run_output_hooks(fn, slots, create_graph)
             if targets is not None:
                 for index, g in enumerate(slots):
                     if (fn, index) in targets and g is not None:
@@ -347,16 +386,8 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
 
         if targets is None:
             for leaf, g, engine_made in leaf_grads.values():
-                hooked = _run_leaf_hooks(leaf, g)
-                if leaf.grad is not None:
-                    leaf.grad = _sum(leaf.grad, hooked, create_graph)
-                elif create_graph or (engine_made and not leaf._hooks):
-                    leaf.grad = hooked
-                else:   # a copy: g may be a read-only broadcast view, the caller's array or
-                    # another tensor's (or a hook kept it), and .grad must be safe to change
-                    # in place (zero_(), clipping). A sum the engine made, no hook has seen,
-                    # is a new array that nobody else holds.
-                    leaf.grad = Tensor._from_op(hooked._data.copy(), False)
+                g = _run_leaf_hooks(leaf, g)
+                _store_grad(leaf, g, create_graph, owned=engine_made and not leaf._hooks)
             return None
 
         results = []
@@ -375,6 +406,49 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
                 g = g.detach()
             results.append(g)
         return tuple(results)
+
+
+def _seed_roots(outputs, grad_outputs, fn_grads: dict, leaf_grads: dict,
+                create_graph: bool) -> list:
+    """Put each output's starting gradient where the pass begins; return the Functions
+    that made the outputs. A starting gradient of another dtype is cast to the output's
+    (as PyTorch does): a float32 leaf gets a float32 .grad even from a float64 gradient."""
+    roots = []
+    for out, g in zip(outputs, grad_outputs):
+        if g._data.dtype != out._data.dtype:
+            g = g.to_dtype(out._data.dtype)      # an op: differentiable with create_graph
+        if out.creator is not None:
+            _accumulate(fn_grads, out.creator, out._output_index, out.creator.n_outputs, g,
+                        create_graph)
+            roots.append(out.creator)
+        elif out.requires_grad:
+            _add_leaf_grad(leaf_grads, out, g, create_graph)
+        else:
+            raise RuntimeError(
+                f"backward: tensor of shape {tuple(out.shape)} does not require grad and "
+                f"has no creator; nothing to differentiate (did you forget "
+                f"requires_grad=True, or compute it under no_grad()?)"
+            )
+    return roots
+
+
+def _store_grad(tensor, g, create_graph: bool, owned: bool = False) -> None:
+    """Add g into `tensor.grad` (a leaf, or a non-leaf that called retain_grad()).
+
+    `.grad` must be a tensor of its own, safe to change in place (zero_(), clipping):
+    g itself may be a read-only broadcast view, the caller's gradient, or the very tensor
+    that also became another leaf's .grad (Add hands the same gradient to both inputs).
+    So the first gradient is copied, unless `owned`: a sum the engine made and nobody
+    else has seen. With create_graph the copy is a Clone op on the tape, so `.grad` stays
+    differentiable. A later backward adds onto `.grad`, into a new tensor."""
+    if tensor._grad is not None:
+        tensor._grad = _sum(tensor._grad, g, create_graph)
+    elif owned:
+        tensor._grad = g
+    elif create_graph:
+        tensor._grad = ops.clone(g)
+    else:
+        tensor._grad = Tensor._from_op(g._data.copy(), False)
 
 
 def _add_leaf_grad(leaf_grads: dict, leaf, g, create_graph: bool) -> None:
@@ -425,15 +499,23 @@ def _conform(fn, g, shape, dtype):
     return g
 
 
-def _run_output_hooks(fn, slots):
+def _run_output_hooks(fn, slots, create_graph: bool):
+    """Run the hooks registered on fn's outputs (they may replace a gradient); then, for an
+    output that called retain_grad(), keep the gradient in its .grad: after every hook,
+    so the kept gradient is the one that flows on (as in PyTorch)."""
     slots = list(slots)
     for index, hooks in fn.output_hooks.items():
         if slots[index] is None:
             continue
+        shape, dtype, _ = fn.output_meta[index]
         for hook in list(hooks.values()):        # a hook may remove itself
             replaced = hook(slots[index])
             if replaced is not None:
-                slots[index] = replaced
+                slots[index] = _check_hook_result(hook, replaced, shape, dtype)
+    for index, tensor_ref in (fn.retained or {}).items():
+        tensor = tensor_ref()                    # None when the tensor is gone
+        if tensor is not None and slots[index] is not None:
+            _store_grad(tensor, slots[index], create_graph)
     return slots
 
 
@@ -441,11 +523,32 @@ def _run_leaf_hooks(leaf, g):
     for hook in list((leaf._hooks or {}).values()):
         replaced = hook(g)
         if replaced is not None:
-            g = replaced
+            g = _check_hook_result(hook, replaced, leaf._data.shape, leaf._data.dtype)
+    return g
+
+
+def _check_hook_result(hook, g, shape, dtype):
+    """A hook may replace a gradient, but only by one of the tensor's shape and dtype
+    (else the error would surface later, far away, or .grad would silently change shape)."""
+    name = getattr(hook, "__name__", repr(hook))
+    if not isinstance(g, Tensor):
+        raise TypeError(f"hook {name!r} returned a {type(g).__name__}; a hook must return "
+                        f"a Tensor (the new gradient) or None")
+    if g._data.shape != shape:
+        raise RuntimeError(
+            f"hook {name!r} has changed the size of value: the gradient of a tensor of "
+            f"shape {tuple(shape)} must keep that shape, but the hook returned shape "
+            f"{tuple(g.shape)}")
+    if g._data.dtype != dtype:
+        raise RuntimeError(
+            f"hook {name!r} has changed the type of value: the gradient of a {dtype} "
+            f"tensor of shape {tuple(shape)} must stay {dtype}, but the hook returned "
+            f"{g.dtype}")
     return g
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor needs Function and vice versa)
+from . import ops  # noqa: E402  (ops.clone, in _store_grad)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
@@ -464,6 +567,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
+    else:
+        grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):          # (zip would drop the extra outputs)
+        raise RuntimeError(f"grad: got {len(outputs)} tensors and {len(grad_outputs)} "
+                           f"gradients; grad_outputs needs one per output (None for a "
+                           f"scalar output)")
     grads = []
     for out, g in zip(outputs, grad_outputs):
         if g is None:

@@ -16,6 +16,8 @@ the math lives there, next to its derivative.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import backend
@@ -31,7 +33,7 @@ class Tensor:
             data = np.asarray(data)
         self._data = data
         self._version_counter = [0]  # one cell, shared with views (see _version)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None   # (the property `grad` checks what is assigned)
         self.creator = None
         self._output_index = 0
         self._hooks = None
@@ -48,7 +50,7 @@ class Tensor:
         t = cls.__new__(cls)
         t._data = array
         t._version_counter = [0]
-        t.grad = None
+        t._grad = None
         t.creator = None
         t._output_index = 0
         t._hooks = None
@@ -77,6 +79,19 @@ class Tensor:
     @_version.setter
     def _version(self, value: int) -> None:
         self._version_counter[0] = value
+
+    @property
+    def grad(self) -> "Tensor | None":
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        """`x.grad = g` (or None, as zero_grad does). As in PyTorch, g must be a Tensor of
+        x's shape, dtype and device: an optimizer would otherwise fail later, or
+        broadcast a wrong gradient silently. (backward() itself sets `_grad`.)"""
+        if value is not None:
+            _check_assigned_grad(self, value)
+        self._grad = value
 
     @property
     def requires_grad(self) -> bool:
@@ -206,13 +221,15 @@ class Tensor:
         return self.to(dtype=np.float64)
 
     # ------------------------------------------------------------------ autograd
-    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool = False,
+    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`.
 
-        `gradient` is required unless self is a scalar (then it is 1). Calling
-        backward twice adds the second gradient to the first (zero_grad() between
-        steps); the second call also needs `retain_graph=True` on the first one.
+        `gradient` is required unless self is a scalar (then it is 1); it is cast to
+        self's dtype. Calling backward twice adds the second gradient to the first
+        (zero_grad() between steps); the second call also needs `retain_graph=True` on
+        the first one. `retain_graph` defaults to `create_graph`, as in PyTorch; an
+        explicit `retain_graph=False` frees the graph even with `create_graph=True`.
         """
         from .autograd import run_backward  # noqa: PLC0415
 
@@ -229,7 +246,9 @@ class Tensor:
         if gradient.shape != self.shape:
             raise RuntimeError(f"backward: gradient has shape {gradient.shape} but the "
                                f"tensor has shape {self.shape}")
-        run_backward([self], [gradient], retain_graph or create_graph, create_graph)
+        if retain_graph is None:
+            retain_graph = create_graph
+        run_backward([self], [gradient], retain_graph, create_graph)
 
     def register_hook(self, hook) -> "RemovableHandle":
         """Call `hook(grad)` when the gradient w.r.t. this tensor is computed; if the hook
@@ -252,28 +271,55 @@ class Tensor:
         return handle
 
     def retain_grad(self) -> None:
-        """Keep the gradient of a non-leaf tensor in `.grad` after backward."""
+        """Keep the gradient of a non-leaf tensor in `.grad` after backward (a leaf keeps
+        its own anyway). A flag: calling it twice changes nothing. The engine stores the
+        gradient after every hook of this tensor has run (whenever registered), as a copy
+        of its own, and adds later backward passes onto it, like a leaf's."""
         if self.creator is None:
             return
+        fn = self.creator
+        if fn.output_hooks is None:
+            fn.output_hooks = {}        # (not None: the engine looks at this output)
+        if fn.retained is None:
+            fn.retained = {}
+        fn.retained[self._output_index] = weakref.ref(self)
 
-        def keep(grad, tensor=self):
-            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
-
-        self.register_hook(keep)
+    @property
+    def retains_grad(self) -> bool:
+        """Whether retain_grad() was called on this (non-leaf) tensor."""
+        fn = self.creator
+        return fn is not None and self._output_index in (fn.retained or {})
 
     # ------------------------------------------------------------------ in place
     # In-place changes are not recorded on the tape. On a leaf (a parameter) that is what
     # an update wants, and the version counter catches a graph that saved the old value.
-    # On a tensor computed by an op, with gradients flowing through it, the change would
-    # be missing from backward (a silently wrong gradient): refused, unless under no_grad.
-    def _check_in_place(self, op: str) -> None:
-        if self.creator is not None and _grad_on():
+    # Two cases would give a silently wrong gradient, so they are refused while grad mode
+    # is on (mg.no_grad() allows them: the caller opted out of gradients):
+    # * self was computed by an op and gradients flow through it: the change would be
+    #   missing from backward;
+    # * the value written in requires grad (acc.add_(w * 2)): its gradient would be lost,
+    #   as nothing records that self now depends on it.
+    _OUT_OF_PLACE = {"add_": "acc = acc + x", "mul_": "y = y * x", "copy_": "y = x.clone()",
+                     "__setitem__": "mg.where(mask, value, y), or mg.stack/mg.cat the parts"}
+
+    def _check_in_place(self, op: str, source=None) -> None:
+        source_needs_grad = isinstance(source, Tensor) and source._requires_grad
+        if (self.creator is None and not source_needs_grad) or not _grad_on():
+            return
+        if self.creator is not None:
             raise RuntimeError(
                 f"{op}: cannot modify a tensor of shape {self.shape} in place: it was "
                 f"computed by {self.creator.name} and gradients flow through it, but "
                 f"in-place changes are not recorded for backward. Compute a new tensor "
                 f"instead (y = y * 2, mg.where(mask, value, y)), or use mg.no_grad()"
             )
+        instead = self._OUT_OF_PLACE.get(op, "a new tensor from an op")
+        raise RuntimeError(
+            f"{op}: the value written into this tensor of shape {self.shape} requires "
+            f"grad, but in-place changes are not recorded for backward, so its gradient "
+            f"would be lost. Use the out-of-place form ({instead}), or detach() the value "
+            f"(or use mg.no_grad()) if no gradient should flow through it"
+        )
 
     def _bump(self) -> "Tensor":
         self._version += 1
@@ -285,24 +331,24 @@ class Tensor:
         return self._bump()
 
     def fill_(self, value) -> "Tensor":
-        self._check_in_place("fill_")
-        self._data[...] = value
+        self._check_in_place("fill_", value)
+        self._data[...] = value.data if isinstance(value, Tensor) else value
         return self._bump()
 
     def copy_(self, other) -> "Tensor":
-        self._check_in_place("copy_")
+        self._check_in_place("copy_", other)
         source = other.data if isinstance(other, Tensor) else other
         self._data[...] = backend.to_device(source, self.device)
         return self._bump()
 
     def add_(self, other, alpha: float = 1.0) -> "Tensor":
-        self._check_in_place("add_")
+        self._check_in_place("add_", other)
         source = other.data if isinstance(other, Tensor) else other
         self._data += alpha * source if alpha != 1.0 else source
         return self._bump()
 
     def mul_(self, other) -> "Tensor":
-        self._check_in_place("mul_")
+        self._check_in_place("mul_", other)
         self._data *= other.data if isinstance(other, Tensor) else other
         return self._bump()
 
@@ -324,12 +370,21 @@ class Tensor:
         return self._bump()
 
     def __setitem__(self, key, value) -> None:
+        """x[key] = value, with the key read as x[key] reads it (PyTorch's rules, see
+        minigrad/ops/index.py): x[0, :, [1, 2]] = v writes where x[0, :, [1, 2]] reads."""
         if self.requires_grad and self.creator is None and _grad_on():
             raise RuntimeError("a leaf tensor that requires grad cannot be modified in "
                                "place (wrap the update in mg.no_grad())")
-        self._check_in_place("__setitem__")
-        key = ops.unwrap_index(key)
-        self._data[key] = value.data if isinstance(value, Tensor) else value
+        self._check_in_place("__setitem__", value)
+        steps = ops.index._steps(ops.index.normalize_index(key, self.xp))
+        target = self._data
+        try:
+            for step in steps[:-1]:
+                target = target[step]    # the integers first: a view into self's memory
+            target[steps[-1]] = value.data if isinstance(value, Tensor) else value
+        except IndexError as exc:
+            raise IndexError(f"setitem: index {key!r} is invalid for a tensor of shape "
+                             f"{tuple(self.shape)}: {exc}") from None
         self._bump()
 
     # ------------------------------------------------------------------ operators
@@ -490,6 +545,22 @@ class RemovableHandle:
 
     def remove(self) -> None:
         self.hooks.pop(self.id, None)
+
+
+def _check_assigned_grad(tensor: Tensor, grad) -> None:
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                        f"type {type(grad).__name__}")
+    if grad.shape != tensor.shape:
+        raise RuntimeError(f"assigned grad has data of a different size: the tensor has "
+                           f"shape {tuple(tensor.shape)}, the grad {tuple(grad.shape)}")
+    if grad.dtype != tensor.dtype:
+        raise RuntimeError(f"assigned grad has data of a different type: the tensor is "
+                           f"{tensor.dtype}, the grad {grad.dtype} (convert it with "
+                           f".to(mg.{tensor.dtype}))")
+    if grad.device != tensor.device:
+        raise RuntimeError(f"assigned grad has data on a different device: the tensor is "
+                           f"on {tensor.device}, the grad on {grad.device}")
 
 
 def _grad_on() -> bool:

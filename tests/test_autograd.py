@@ -180,6 +180,79 @@ def test_summed_leaf_gradient_with_create_graph_is_differentiable(device):
     assert_close(g2, 6 * x.numpy())
 
 
+def test_create_graph_gives_each_leaf_a_grad_of_its_own(device):
+    # Add hands the same gradient to a and b; with create_graph each .grad must still be a
+    # tensor of its own (zeroing one must not zero the other), and stay differentiable
+    a, b = make((3,), device, seed=46), make((3,), device, seed=47)
+    c = make((3,), device, seed=48, requires_grad=False)
+    ((a + b) * c * a).sum().backward(create_graph=True)
+    assert a.grad is not b.grad and b.grad.requires_grad
+    (gb,) = mg.grad(b.grad.sum(), a)             # d/da of sum(c * a)
+    assert_close(gb, c.numpy())
+    with mg.no_grad():
+        a.grad.zero_()
+    assert_close(b.grad, c.numpy() * a.numpy())
+    x = make((2, 3), device, seed=49)
+    x.sum().backward(create_graph=True)          # Sum's backward is a read-only broadcast view
+    with mg.no_grad():
+        x.grad.mul_(2.0)
+    assert_close(x.grad, np.full((2, 3), 2.0))
+
+
+def test_create_graph_does_not_alias_the_callers_gradient(device):
+    x = make((3,), device, seed=50)
+    v = mg.full((3,), 5.0, dtype=mg.float64, device=device)
+    x.backward(v, create_graph=True)
+    assert x.grad is not v
+    with mg.no_grad():
+        v.mul_(0.0)
+    assert_close(x.grad, np.full(3, 5.0))
+
+
+def test_root_gradient_is_cast_to_the_outputs_dtype(device):
+    x = mg.ones(3, device=device, requires_grad=True)                    # float32
+    x.backward(mg.ones(3, dtype=mg.float64, device=device))
+    assert x.grad.dtype == mg.float32
+    y = x * 2.0
+    (g,) = mg.grad(y, x, grad_outputs=mg.ones(3, dtype=mg.float64, device=device))
+    assert g.dtype == mg.float32
+    assert_close(g, np.full(3, 2.0))
+
+
+def test_assigned_grad_must_match_shape_dtype_and_be_a_tensor(device):
+    x = mg.ones(2, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="different size"):
+        x.grad = mg.ones(3, device=device)
+    with pytest.raises(RuntimeError, match="different type"):
+        x.grad = mg.ones(2, dtype=mg.float64, device=device)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        x.grad = np.ones(2, dtype=np.float32)
+    assert x.grad is None
+    x.grad = mg.ones(2, device=device)
+    x.grad = None
+
+
+def test_explicit_retain_graph_false_frees_the_graph_even_with_create_graph(device):
+    x = make((3,), device, seed=51)
+    y = (x * x).sum()
+    y.backward(create_graph=True, retain_graph=False)
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+    y = (x * x).sum()                            # retain_graph defaults to create_graph
+    y.backward(create_graph=True)
+    y.backward()
+
+
+def test_ops_that_hold_no_arrays_can_go_backward_again_after_release(device):
+    # as in PyTorch: a reshape or a permute saves nothing, so the double backward of a
+    # graph freed by retain_graph=False may still run through them
+    x = make((2, 3), device, seed=52)
+    y = mg.cat([x.reshape(6), x.permute(1, 0).reshape(6)]).to(mg.float32)
+    (y.to(mg.float64) ** 3).sum().backward(create_graph=True, retain_graph=False)
+    (gg,) = mg.grad(x.grad.sum(), x)
+    assert_close(gg, 12 * x.numpy(), rtol=1e-6)
+
+
 # ----------------------------------------------------------------------- hooks
 def test_register_hook_on_leaf_can_replace_grad(device):
     x = make((3,), device, seed=16)
@@ -231,6 +304,47 @@ def test_retain_grad(device):
     assert x.grad is not None
 
 
+def test_retain_grad_is_a_flag_and_sees_every_hook(device):
+    x = make((3,), device, seed=53)
+    y = x * 2.0
+    y.retain_grad()
+    y.retain_grad()                              # twice: still counted once
+    y.register_hook(lambda g: g * 10.0)          # registered after retain_grad: it counts
+    y.sum().backward(retain_graph=True)
+    assert_close(y.grad, np.full(3, 10.0))
+    assert_close(x.grad, np.full(3, 20.0))
+    y.sum().backward()                           # a second backward adds on, like a leaf
+    assert_close(y.grad, np.full(3, 20.0))
+    assert y.retains_grad and not x.retains_grad
+
+
+def test_retained_grad_is_a_copy_of_its_own(device):
+    x = make((3,), device, seed=54)
+    y1 = x * 2.0
+    y2 = y1 + 0.0                                # AddScalar passes the same gradient on
+    y1.retain_grad()
+    y2.retain_grad()
+    (y2 * 3.0).sum().backward()
+    y2.grad.mul_(0.0)                            # writable, shared with nobody
+    assert_close(y1.grad, np.full(3, 3.0))
+    assert_close(x.grad, np.full(3, 6.0))
+    z = x + 0.0                                  # Sum's backward: a read-only broadcast view
+    z.retain_grad()
+    z.sum().backward()
+    z.grad.mul_(7.0)
+    assert_close(x.grad, np.full(3, 7.0))
+
+
+def test_retained_grad_with_create_graph_is_differentiable(device):
+    x = make((3,), device, seed=55)
+    y = x * 2.0
+    y.retain_grad()
+    (y * y).sum().backward(create_graph=True)    # y.grad = 2 y = 4 x
+    assert y.grad.requires_grad
+    (g,) = mg.grad(y.grad.sum(), x)
+    assert_close(g, np.full(3, 4.0))
+
+
 def test_hook_requires_grad(device):
     with pytest.raises(RuntimeError, match="does not require grad"):
         make((3,), device, requires_grad=False).register_hook(lambda g: g)
@@ -267,6 +381,40 @@ def test_no_grad_as_decorator(device):
     x = make((3,), device, seed=20)
     assert not evaluate(x).requires_grad and not evaluate(x).requires_grad
     assert mg.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_a_plain_call_switches_at_once(device):
+    x = make((3,), device, seed=56)
+    try:
+        mg.set_grad_enabled(False)
+        assert not mg.is_grad_enabled() and not (x * 2.0).requires_grad
+    finally:
+        mg.set_grad_enabled(True)
+    assert mg.is_grad_enabled() and (x * 2.0).requires_grad
+    with mg.set_grad_enabled(False):
+        assert not (x * 2.0).requires_grad
+    assert mg.is_grad_enabled()
+
+    @mg.set_grad_enabled(False)                  # a decorator: off inside f only
+    def f():
+        return mg.is_grad_enabled()
+
+    assert mg.is_grad_enabled() and f() is False and mg.is_grad_enabled()
+
+
+def test_a_no_grad_object_can_be_used_twice(device):
+    x = make((3,), device, seed=57)
+    off = mg.no_grad()
+    for _ in range(2):
+        with off:
+            assert not (x * 2.0).requires_grad
+        assert mg.is_grad_enabled()
+    on = mg.enable_grad()
+    with off:
+        for _ in range(2):
+            with on:
+                assert (x * 2.0).requires_grad
+            assert not mg.is_grad_enabled()
 
 
 def test_detach(device):
@@ -334,6 +482,42 @@ def test_in_place_on_a_computed_tensor_is_refused_in_grad_mode(device):
             modify()
     with mg.no_grad():
         y[0] = 5.0                                # allowed: the caller opted out of grads
+
+
+@pytest.mark.parametrize("write, op", [
+    (lambda acc, v: acc.add_(v), "add_"),
+    (lambda acc, v: acc.mul_(v), "mul_"),
+    (lambda acc, v: acc.copy_(v), "copy_"),
+    (lambda acc, v: acc.__setitem__(0, v.sum()), "__setitem__"),
+    (lambda acc, v: acc.__setitem__(slice(None), v), "__setitem__"),
+])
+def test_in_place_write_of_a_value_that_requires_grad_is_refused(write, op, device):
+    """Not recorded, its gradient would be lost: acc.add_(w * 2); (acc * w).sum() gave
+    dw = 2 w instead of 4 w."""
+    w = make((3,), device, seed=58)
+    acc = mg.zeros(3, dtype=mg.float64, device=device)
+    with pytest.raises(RuntimeError, match=f"{op}.*requires grad.*out-of-place"):
+        write(acc, w * 2.0)
+    assert_close(acc, np.zeros(3))               # refused before writing
+    write(acc, (w * 2.0).detach())               # no gradient wanted: fine
+    with mg.no_grad():
+        write(acc, w * 2.0)
+
+
+def test_setitem_reads_the_key_as_getitem_does(device):
+    x = mg.zeros(2, 2, device=device)
+    x[[[0, 1], [1, 0]]] = 1.0                    # a list of lists is a tuple: 2 elements
+    assert_close(x, [[0.0, 1.0], [1.0, 0.0]])
+    x = mg.zeros(2, 3, 4, dtype=mg.float64, device=device)
+    value = mg.tensor(np.arange(6.0).reshape(3, 2), dtype=mg.float64, device=device)
+    x[0, :, [1, 2]] = value                      # integer first: the slot is (3, 2)
+    assert_close(x[0, :, [1, 2]], value.numpy())
+    assert x.numpy().sum() == value.numpy().sum()
+    x[1, ..., 0] = 7.0                           # basic keys as before
+    x[x.data < 0] = 0.0
+    assert_close(x[1, :, 0], np.full(3, 7.0))
+    with pytest.raises(IndexError, match="setitem.*(2, 3, 4)"):
+        x[0, :, [1, 9]] = 0.0
 
 
 # ----------------------------------------------------------------------- graph shapes

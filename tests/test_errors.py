@@ -164,6 +164,49 @@ def test_in_place_on_computed_tensor(device):
         y.mul_(2.0)
 
 
+def test_in_place_write_of_a_value_that_requires_grad(device):
+    acc = t(3, device=device)
+    w = t(3, device=device, requires_grad=True)
+    with raises(RuntimeError, "add_", "(3,)", "requires grad", "acc = acc + x", "no_grad"):
+        acc.add_(w * 2.0)
+
+
+def bad_shape_hook(grad):
+    return mg.ones(1, dtype=grad.dtype, device=grad.device)
+
+
+def bad_dtype_hook(grad):
+    return grad.to(mg.float64)
+
+
+@pytest.mark.parametrize("hook, fragments", [
+    (bad_shape_hook, ["bad_shape_hook", "changed the size", "(3,)", "(1,)"]),
+    (bad_dtype_hook, ["bad_dtype_hook", "changed the type", "float32", "float64"]),
+], ids=["shape", "dtype"])
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
+def test_hook_that_changes_shape_or_dtype_is_named(hook, fragments, leaf, device):
+    x = t(3, device=device, requires_grad=True)
+    y = x if leaf else x * 2.0
+    y.register_hook(hook)
+    with raises(RuntimeError, *fragments):
+        (y * 3.0).sum().backward()
+    assert x.grad is None
+
+
+def test_grad_needs_one_grad_output_per_output(device):
+    x = t(3, device=device, requires_grad=True)
+    with raises(RuntimeError, "grad", "got 2 tensors and 1 gradients"):
+        mg.grad([x * 2.0, x * 3.0], x, grad_outputs=[mg.ones(3, device=device)])
+
+
+def test_assigned_grad_of_another_shape_or_dtype(device):
+    x = t(2, device=device, requires_grad=True)
+    with raises(RuntimeError, "assigned grad", "different size", "(2,)", "(3,)"):
+        x.grad = t(3, device=device)
+    with raises(RuntimeError, "assigned grad", "different type", "float32", "float64"):
+        x.grad = t(2, device=device, dtype=mg.float64)
+
+
 def test_requires_grad_off_on_non_leaf(device):
     with raises(RuntimeError, "leaf", "detach"):
         (make((3,), device) * 2.0).requires_grad = False

@@ -23,6 +23,7 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 class SumTo(Function):
     """y = x summed down to `shape` (undoing a broadcast).   dy/dx = broadcast back"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -42,6 +43,7 @@ class SumTo(Function):
 class BroadcastTo(Function):
     """y = x repeated along the broadcast axes.               dy/dx = sum_to(gy)"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -87,6 +89,7 @@ def expand(x: Tensor, *shape) -> Tensor:
 class Reshape(Function):
     """y = x with a new shape (same elements, same order).   dy/dx = reshape back"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
 
     def __init__(self, shape):
         self.shape = shape
@@ -113,6 +116,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
 class Permute(Function):
     """y = x with its axes reordered.   dy/dx = permute by the inverse order"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
 
     def __init__(self, dims):
         self.dims = tuple(dims)
@@ -180,6 +184,7 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
 class Cat(Function):
     """y = the inputs glued along `dim`.   dy/dx_i = the slice of gy that came from x_i"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
 
     def __init__(self, dim: int):
         self.dim = dim
@@ -227,6 +232,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
 class Pad(Function):
     """y = x surrounded by a constant (zeros by default).   dy/dx = the middle of gy"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
 
     def __init__(self, widths, value: float):
         self.widths = widths      # ((before, after), ...) per dimension, numpy style
@@ -267,6 +273,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
 class ToDtype(Function):
     """y = x converted to another float dtype.   dy/dx = convert back"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
@@ -286,6 +293,7 @@ def to_dtype(x: Tensor, dtype) -> Tensor:
 class ToDevice(Function):
     """y = x copied to another device.   dy/dx = copy back"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
 
     def __init__(self, device: str):
         self.device = device
@@ -305,6 +313,7 @@ def to_device(x: Tensor, device: str) -> Tensor:
 class Clone(Function):
     """y = a copy of x.   dy/dx = 1"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
 
     def forward(self, x):
         return x.copy()
