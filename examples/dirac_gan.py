@@ -7,11 +7,15 @@ The data is a point mass at 0, the generator outputs one number theta, the discr
 D(x) = psi * x. The only equilibrium is (theta, psi) = (0, 0). Each panel shows one training
 method: the arrows are the vector field (-dL_G/dtheta, -dL_D/dpsi) that gradient steps
 follow, the lines are trajectories from (1, 1) with simultaneous (solid) and alternating
-(dashed) steps. Unregularised GANs (minimax, non-saturating, WGAN) circle the equilibrium and,
-with simultaneous steps, spiral away; WGAN-GP does not converge either; R1, R2 and
-instance noise make the field point inwards and training converges. The field and every
-step are computed by minigrad from the losses and penalties of gans.losses/gans.penalties
-(the gradient penalties through mg.grad(create_graph=True)); see gans/toys/dirac.py.
+(dashed) steps. Unregularised GANs do not converge: minimax and WGAN circle the equilibrium
+and, with simultaneous steps, spiral away from it (WGAN's clipping only stops the spiral at
+|psi| = 1). The non-saturating field points slightly inwards, but with simultaneous steps
+training settles on a closed orbit of radius about sqrt(2 lr) (0.45 for lr = 0.1), from
+inside and from outside; with alternating steps it creeps inwards, only like 1/sqrt(steps).
+WGAN-GP does not converge either; R1, R2 and instance noise make the field point inwards
+and training converges. The field and every step are computed by minigrad from the losses
+and penalties of gans.losses/gans.penalties (the gradient penalties through
+mg.grad(create_graph=True)); see gans/toys/dirac.py.
 """
 import argparse
 import time

@@ -10,7 +10,8 @@ slerp(z0, z1, t)     the great-circle arc (Shoemake 1985; White 2016, "Sampling 
                      networks"): with Omega the angle between z0 and z1,
                      sin((1-t) Omega)/sin(Omega) z0 + sin(t Omega)/sin(Omega) z1.
                      Keeps the norm when |z0| = |z1|; falls back to lerp when z0 and z1 are
-                     (nearly) parallel, where sin(Omega) -> 0 and the formula is 0/0.
+                     (nearly) parallel, where sin(Omega) -> 0 and the formula is 0/0;
+                     refuses (nearly) opposite z0, z1 (no unique great circle) and zeros.
 interpolation_grid   rows of images along lerp or slerp paths between pairs of latents.
 class_means,         vector arithmetic (Radford et al. 2015, the "smiling woman" example):
 attribute_vector     the mean latent of a class, or the difference between the mean latents
@@ -51,17 +52,27 @@ def lerp(z0, z1, t):
 def slerp(z0, z1, t, eps: float = 1e-6):
     """Spherical interpolation along the last axis; t a number or an array (T,).
 
-    z0, z1: (..., D). Where the angle between z0 and z1 is below eps (sin Omega ~ 0),
-    the result is lerp (the arc and the chord coincide there)."""
+    z0, z1: (..., D). With Omega the angle between z0 and z1 (sin Omega = 0 at 0 and at pi):
+    Omega below about eps (nearly parallel): the result is lerp (arc and chord coincide).
+    Omega within about eps of pi (nearly opposite): ValueError. Every half great circle from
+    z0 to -z0 is as short as any other, so no arc is *the* arc (lerp would pass through 0).
+    A zero vector has no direction: ValueError too (use lerp for these)."""
     z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
     t = np.asarray(t, np.float64)
     shape = t.shape + (1,) * z0.ndim
     t = t.reshape(shape)                                              # (T, ..., 1)
     n0 = np.linalg.norm(z0, axis=-1, keepdims=True)
     n1 = np.linalg.norm(z1, axis=-1, keepdims=True)
-    cos = np.sum(z0 * z1, axis=-1, keepdims=True) / np.maximum(n0 * n1, 1e-300)
+    if np.any(n0 == 0) or np.any(n1 == 0):
+        raise ValueError("slerp: z0 or z1 is a zero vector, which has no direction and so "
+                         "no angle to the other; use lerp")
+    cos = np.sum((z0 / n0) * (z1 / n1), axis=-1, keepdims=True)
     omega = np.arccos(np.clip(cos, -1.0, 1.0))                        # (..., 1)
     sin = np.sin(omega)
+    if np.any((sin < eps) & (cos < 0)):
+        raise ValueError(f"slerp: z0 and z1 point in (nearly) opposite directions (angle "
+                         f"within about {eps:g} of pi): the great circle through them is "
+                         f"not unique; use lerp, or move one of them off the line")
     parallel = sin < eps
     safe = np.where(parallel, 1.0, sin)
     a = np.where(parallel, 1.0 - t, np.sin((1.0 - t) * omega) / safe)

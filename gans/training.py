@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,18 +78,38 @@ class TrainConfig:
     progress: bool = True              # tqdm progress bar
 
     def validate(self) -> None:
-        gan_losses.get(self.loss)
+        """Refuse settings that cannot work (ValueError), warn about ones that rarely do,
+        and spell the loss the way gans.losses names it: get() also takes 'non-saturating'
+        or 'Minimax', so validate stores get(loss).name ('nonsaturating', 'minimax'). Every
+        later comparison, and the config saved in a checkpoint, sees that one spelling."""
+        self.loss = gan_losses.get(self.loss).name
         if self.penalty not in ("none", "wgan-gp", "r1", "r2"):
             raise ValueError(f"unknown penalty {self.penalty!r}: none, wgan-gp, r1 or r2")
         bce = self.loss in ("minimax", "nonsaturating")
         if (self.label_smoothing or self.label_flip) and not bce:
             raise ValueError("label smoothing and label flipping apply to the BCE losses "
                              "(minimax, nonsaturating) only")
-        if self.penalty == "wgan-gp" and self.d_norm == "batch" and self.model == "dcgan":
-            print("note: WGAN-GP with a batch-normalised critic penalises a gradient that "
-                  "mixes samples; Gulrajani et al. use --d-norm none or layer")
         if self.n_critic < 1 or self.batch_size < 1:
             raise ValueError("n_critic and batch_size must be at least 1")
+        if self.history < 0:
+            raise ValueError(f"history is the size of the pool of old fakes: 0 (off) or "
+                             f"more, got {self.history}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema is the decay of G's moving average, in [0, 1) "
+                             f"(0 = off, e.g. 0.999), got {self.ema}")
+        if not 0.0 <= self.label_flip <= 1.0:
+            raise ValueError(f"label_flip is a probability, in [0, 1], got {self.label_flip}")
+        if self.penalty == "wgan-gp" and self.d_norm == "batch" and self.model == "dcgan":
+            warnings.warn("WGAN-GP with a batch-normalised critic penalises a gradient that "
+                          "mixes samples; Gulrajani et al. use --d-norm none or layer",
+                          stacklevel=2)
+        if (self.loss == "wgan" and not self.clip and self.penalty == "none"
+                and not self.spectral_norm):
+            warnings.warn("loss 'wgan' with no weight clipping (--clip), no penalty "
+                          "(--penalty wgan-gp) and no spectral norm (--spectral-norm): "
+                          "nothing keeps the critic Lipschitz, so E f(x) - E f(G(z)) can "
+                          "grow without bound and is no estimate of a distance",
+                          stacklevel=2)
 
 
 class HistoryPool:
@@ -244,7 +265,7 @@ class Trainer:
     def _d_loss(self, real, fake_for_d):
         c = self.config
         real_logits, fake_logits = self.D(real), self.D(fake_for_d)
-        if c.loss in ("minimax", "nonsaturating"):
+        if self.loss.name in ("minimax", "nonsaturating"):   # the BCE losses
             real_label, fake_label = 1.0 - c.label_smoothing, 0.0
             if c.label_flip and backend.rng().random() < c.label_flip:
                 real_label, fake_label = fake_label, real_label

@@ -46,6 +46,25 @@ def test_slerp_of_nearly_parallel_vectors_is_finite_and_lerp():
         np.testing.assert_allclose(got, latent.lerp(z0, z1, [0.0, 0.3, 1.0]), rtol=1e-6)
 
 
+def test_slerp_refuses_opposite_and_zero_vectors():
+    """Opposite vectors: every half great circle from z0 to -z0 is as short as another, so
+    no arc is the arc (the old lerp fallback returned 0 at t = 1/2). A zero vector has no
+    direction (the old formula returned a scaled copy of the other vector)."""
+    z0 = np.array([1.0, 2.0, 3.0])
+    for z1 in (-z0, -2.0 * z0, -z0 + 1e-10):
+        with pytest.raises(ValueError, match="opposite directions"):
+            latent.slerp(z0, z1, 0.5)
+    with pytest.raises(ValueError, match="opposite directions"):        # one pair of a batch
+        latent.slerp(np.stack([z0, z0]), np.stack([z0[::-1], -z0]), [0.0, 0.5])
+    for a, b in ((np.zeros(3), z0), (z0, np.zeros(3))):
+        with pytest.raises(ValueError, match="zero vector"):
+            latent.slerp(a, b, 0.5)
+    # a wide angle short of pi is still a proper arc: unit norm all the way
+    e0, e1 = np.array([1.0, 0.0]), np.array([np.cos(3.1), np.sin(3.1)])
+    path = latent.slerp(e0, e1, np.linspace(0, 1, 5))
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), 1.0, rtol=1e-12)
+
+
 def test_slerp_batches():
     rng = np.random.default_rng(1)
     z0, z1 = rng.standard_normal((2, 4, 5))                        # 4 pairs of 5-d latents

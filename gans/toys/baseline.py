@@ -51,13 +51,21 @@ class PixelGaussian:
                clip: bool = True) -> np.ndarray:
         """n images (n, 1, H, W) in [-1, 1]; label picks the class model (if fitted)."""
         rng = np.random.default_rng(rng)
-        k = 0
-        if label is not None:
-            if self.classes is None:
-                raise ValueError("this model was fitted without labels")
-            k = int(np.searchsorted(self.classes, label))
+        k = 0 if label is None else self._class_index(label)
         x = self.mean[k] + self.std[k] * rng.standard_normal((n,) + self.mean.shape[1:])
         return np.clip(x, -1.0, 1.0) if clip else x
+
+    def _class_index(self, label) -> int:
+        """The row of self.mean / self.std that holds the model of class `label`."""
+        if self.classes is None:
+            raise ValueError("this model was fitted without labels")
+        if np.ndim(label) != 0:
+            raise ValueError(f"label must be one class label, got {label!r}")
+        matches = np.flatnonzero(self.classes == label)
+        if matches.size == 0:
+            raise ValueError(f"label {label!r} is not one of the fitted classes "
+                             f"{self.classes.tolist()}")
+        return int(matches[0])
 
 
 class FullGaussian:

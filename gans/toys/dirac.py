@@ -25,28 +25,45 @@ For reference, the fields by hand (s = sigmoid, t = psi * theta):
     instance noise   E_e s(psi (theta+e)) psi     E_e[e s(-psi e) - (theta+e) s(psi (theta+e))]
                      (e ~ N(0, sigma^2) added to real and fake samples alike)
 
-The paper's results, which the example reproduces and tests/test_toys.py checks:
-unregularised GAN training (minimax, non-saturating, WGAN) circles around the equilibrium
-and, with simultaneous steps, spirals away from it (for the minimax loss the radius grows by
-sqrt(1 + lr^2 s(t)^2) every step); WGAN-GP does not converge either (the penalty pulls
-|psi| to 1, where D is never indifferent); R1, R2 and instance noise damp the rotation and
-converge. With R1, gamma = 1 and the minimax loss, the Jacobian at (0, 0) is
-[[0, 1/2], [-1/2, -1]], a double eigenvalue -1/2: the distance to (0, 0) falls like
-(1 - lr/2)^n (below 1e-3 after 300 steps of lr = 0.1 from (1, 1)).
+The paper's results, which the example reproduces and tests/test_toys.py checks (lr = 0.1,
+from (1, 1)): unregularised training does not converge.
+  minimax, WGAN   the continuous flow keeps theta^2 + psi^2: it circles the equilibrium.
+                  Simultaneous steps spiral away from it (the radius grows by
+                  sqrt(1 + lr^2 s(t)^2) every step for minimax, sqrt(1 + lr^2) for WGAN
+                  without clipping; clipping psi to [-c, c] stops the spiral at the clip,
+                  not the circling); alternating steps circle on a closed orbit.
+  non-saturating  the flow does pull inwards, d(r^2/2)/dt = -t tanh(t/2) <= 0 (r^2 =
+                  theta^2 + psi^2), but weakly: t = psi theta is of order r^2. Near (0, 0)
+                  a simultaneous step multiplies r^2 by about 1 + lr^2/4; the two balance
+                  on a closed orbit (a limit cycle) of radius about sqrt(2 lr), 0.45 for
+                  lr = 0.1, reached from inside and from outside: no convergence either.
+                  Alternating steps follow the flow, and the distance shrinks only like
+                  sqrt(8 / (lr n)) after n steps (about 0.06 after 20000 steps).
+  WGAN-GP         does not converge either (the penalty pulls |psi| to 1, where D is never
+                  indifferent).
+R1, R2 and instance noise damp the rotation and converge. With R1, gamma = 1 and the minimax
+loss, the Jacobian at (0, 0) is [[0, 1/2], [-1/2, -1]], a double eigenvalue -1/2: the
+distance to (0, 0) falls like (1 - lr/2)^n (below 1e-3 after 300 steps of lr = 0.1 from
+(1, 1)).
 
 Sign convention: our D scores *real* samples high (as every loss in gans.losses), the paper's
 scores fakes high, so our psi is the paper's -psi and the pictures are mirrored in psi.
 
+Instance noise: the expectation over e is a K-point Gauss-Hermite rule (Method.noise_nodes,
+default 32), sum_k w_k f(e_k), deterministic and accurate to about 1e-6 for |psi| <= 2.
+
 Speed: a step costs one small minigrad graph per player. Many trajectories (several start
-points) run at once: theta and psi are vectors, and the loss is summed over the points,
-so one mg.grad gives every point's own gradient.
+points) and all the noise nodes run at once: every sample (one per point and node) gets its
+own copy of theta and psi, the loss is summed over the samples, so one mg.grad gives every
+sample's own gradient; the nodes' weights are then applied to those (_expected_gradient).
 """
 from __future__ import annotations
 
 import dataclasses
-from statistics import NormalDist
+import functools
 
 import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
 
 import minigrad as mg
 
@@ -62,7 +79,7 @@ class Method:
     weight: float = 0.0        # lambda (wgan-gp) or gamma (r1, r2)
     clip: float = 0.0          # WGAN weight clipping: psi kept in [-clip, clip] (0 = off)
     noise: float = 0.0         # instance noise: std sigma of the noise (0 = off)
-    noise_nodes: int = 32      # quadrature points for the expectation over the noise
+    noise_nodes: int = 32      # Gauss-Hermite points for the expectation over the noise
 
 
 # The panels of the paper's figure, with the settings used by examples/dirac_gan.py.
@@ -90,33 +107,53 @@ def get_method(method: "str | Method" = "minimax", **overrides) -> Method:
     return dataclasses.replace(base, **overrides) if overrides else base
 
 
-# ------------------------------------------------------------------ the two losses
-def _noise_nodes(sigma: float, k: int) -> np.ndarray:
-    """K equally weighted points e_k = sigma * Phi^-1((k + 1/2) / K): the mean of f(e_k)
-    approximates E f(e), e ~ N(0, sigma^2), deterministically (no sampling noise)."""
+# ------------------------------------------------------------------ the expectation over the noise
+def _noise_rule(sigma: float, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes e_k and weights w_k (summing to 1) with sum_k w_k f(e_k) ~ E f(e), e ~ N(0, sigma^2).
+
+    The K-point Gauss-Hermite rule of the weight exp(-x^2 / 2) (probabilists' Hermite
+    polynomials, numpy's hermegauss), its nodes times sigma: exact when f is a polynomial of
+    degree up to 2K - 1 (so the rule's variance is sigma^2 exactly), and the error falls
+    fast for smooth f such as the sigmoids here. Deterministic: no sampling noise in the
+    field. Without noise (sigma = 0): the single node 0 with weight 1."""
     if sigma == 0:
-        return np.zeros(1)
-    normal = NormalDist(0.0, sigma)
-    return np.array([normal.inv_cdf((i + 0.5) / k) for i in range(k)])
+        return np.zeros(1), np.ones(1)
+    if k < 1:
+        raise ValueError(f"noise_nodes must be at least 1, got {k}")
+    nodes, weights = _hermite_rule(k)
+    return sigma * nodes, weights
 
 
+@functools.lru_cache(maxsize=None)
+def _hermite_rule(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """hermegauss(k), weights normalised to sum 1; cached (every step asks for it, and it
+    solves an eigenvalue problem), read-only so that no caller can change the cache."""
+    nodes, weights = hermegauss(k)
+    weights = weights / weights.sum()
+    nodes.flags.writeable = weights.flags.writeable = False
+    return nodes, weights
+
+
+# ------------------------------------------------------------------ the two losses
 def _samples(theta: mg.Tensor, psi: mg.Tensor, m: Method):
-    """Real and fake samples of every point, and the critic x -> psi * x, flattened to
-    N = P * K samples (P points, K noise nodes; K = 1 without noise)."""
-    P = theta.shape[0]
-    e = _noise_nodes(m.noise, m.noise_nodes)                        # (K,)
-    K = e.shape[0]
-    real = mg.tensor(np.tile(e, P), dtype=mg.float64)              # (N,) data + noise
-    e = mg.tensor(e.reshape(1, K), dtype=mg.float64)
-    fake = (theta.reshape(P, 1) + e).reshape(P * K)                # (N,) G(z) + noise
-    psi_n = (psi.reshape(P, 1) + mg.zeros(1, K, dtype=mg.float64)).reshape(P * K)
-    return real, fake, (lambda x: psi_n * x), P
+    """Real and fake samples and the critic x -> psi * x for N = P * K samples: P points,
+    each at the K noise nodes (K = 1 without noise). theta and psi are (N,): every sample
+    holds its own copy of its point's theta and psi (each value repeated K times)."""
+    e, _ = _noise_rule(m.noise, m.noise_nodes)                    # (K,)
+    P = theta.shape[0] // e.shape[0]
+    e = np.tile(e, P)                                              # (N,)
+    real = mg.tensor(e, dtype=mg.float64)                          # data 0 + noise
+    fake = theta + mg.tensor(e, dtype=mg.float64)                  # G(z) + noise
+    return real, fake, (lambda x: psi * x)
 
 
 def d_loss(theta: mg.Tensor, psi: mg.Tensor, m: Method) -> mg.Tensor:
-    """D's loss summed over the points (each point's loss is a mean over its K samples,
-    so P * the mean over all N samples)."""
-    real, fake, critic, P = _samples(theta, psi, m)
+    """D's loss of every sample, summed: N * (the loss of gans.losses, a mean over the N
+    samples). theta, psi: (N,) copies, as in _samples. Every loss and penalty here is a
+    mean of per-sample terms, so the gradient with respect to copy i is sample i's own
+    term; _expected_gradient weights those. (The sum itself weights the nodes equally:
+    it is not the expected loss, only its gradients are used.)"""
+    real, fake, critic = _samples(theta, psi, m)
     fake = fake.detach()                                   # D's loss does not reach G
     loss = gan_losses.get(m.loss).d_loss(critic(real), critic(fake))
     if m.penalty == "wgan-gp":
@@ -127,29 +164,40 @@ def d_loss(theta: mg.Tensor, psi: mg.Tensor, m: Method) -> mg.Tensor:
         loss = loss + penalties.r2_penalty(critic, fake, m.weight)
     elif m.penalty != "none":
         raise ValueError(f"unknown penalty {m.penalty!r}: none, wgan-gp, r1 or r2")
-    return P * loss
+    return theta.shape[0] * loss
 
 
 def g_loss(theta: mg.Tensor, psi: mg.Tensor, m: Method) -> mg.Tensor:
-    """G's loss summed over the points."""
-    _, fake, critic, P = _samples(theta, psi, m)
-    return P * gan_losses.get(m.loss).g_loss(critic(fake))
+    """G's loss of every sample, summed (see d_loss)."""
+    _, fake, critic = _samples(theta, psi, m)
+    return theta.shape[0] * gan_losses.get(m.loss).g_loss(critic(fake))
 
 
-def _leaf(values) -> mg.Tensor:
-    return mg.tensor(np.ravel(values), dtype=mg.float64, requires_grad=True)
+def _copies(values: np.ndarray, k: int, requires_grad: bool = False) -> mg.Tensor:
+    """(P,) values -> (P * K,): each value repeated for its point's K noise nodes."""
+    return mg.tensor(np.repeat(np.ravel(values), k), dtype=mg.float64,
+                     requires_grad=requires_grad)
+
+
+def _expected_gradient(loss: mg.Tensor, copies: mg.Tensor, weights: np.ndarray) -> np.ndarray:
+    """sum_k w_k d loss(e_k) / d x for each point: the gradient of the summed loss with
+    respect to each sample's own copy of x, weighted over the K nodes of its point."""
+    (grad,) = mg.grad(loss, copies)                                # (N,)
+    return grad.numpy().reshape(-1, weights.shape[0]) @ weights   # (P,)
 
 
 def _v_theta(theta: np.ndarray, psi: np.ndarray, m: Method) -> np.ndarray:
-    th, ps = _leaf(theta), mg.tensor(np.ravel(psi), dtype=mg.float64)
-    (grad,) = mg.grad(g_loss(th, ps, m), th)
-    return -grad.numpy()
+    _, weights = _noise_rule(m.noise, m.noise_nodes)
+    K = weights.shape[0]
+    th, ps = _copies(theta, K, requires_grad=True), _copies(psi, K)
+    return -_expected_gradient(g_loss(th, ps, m), th, weights)
 
 
 def _v_psi(theta: np.ndarray, psi: np.ndarray, m: Method) -> np.ndarray:
-    th, ps = mg.tensor(np.ravel(theta), dtype=mg.float64), _leaf(psi)
-    (grad,) = mg.grad(d_loss(th, ps, m), ps)
-    return -grad.numpy()
+    _, weights = _noise_rule(m.noise, m.noise_nodes)
+    K = weights.shape[0]
+    th, ps = _copies(theta, K), _copies(psi, K, requires_grad=True)
+    return -_expected_gradient(d_loss(th, ps, m), ps, weights)
 
 
 def vector_field(theta, psi, method: "str | Method" = "minimax",
