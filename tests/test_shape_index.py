@@ -143,3 +143,23 @@ def test_int_and_array_index_out_of_range_names_the_whole_key(device):
     with pytest.raises(IndexError, match=r"getitem.*\(0, slice\(None, None, None\), "
                                          r"array\(\[1, 9\]\)\).*\(2, 3, 4\)"):
         mg.zeros(2, 3, 4, device=device)[0, :, [1, 9]]
+
+
+def test_squeeze_takes_a_tuple_and_0d_tensors_take_dim_0_or_minus_1(device):
+    """As in PyTorch 2: squeeze((0, 2)) drops those axes that have size 1; a 0-d tensor
+    accepts dim 0 and -1 in squeeze, unsqueeze and transpose (and nothing else)."""
+    x = mg.zeros(1, 3, 1, 2, device=device)
+    assert x.squeeze((0, 2)).shape == (3, 2)
+    assert x.squeeze((0, 1)).shape == (3, 1, 2)          # axis 1 has size 3: stays
+    assert x.squeeze([-2]).shape == (1, 3, 2)
+    assert x.squeeze(1) is x
+    s = mg.tensor(5.0, device=device)
+    for dim in (0, -1):
+        assert s.squeeze(dim).shape == () and s.transpose(0, dim).shape == ()
+        assert s.unsqueeze(dim).shape == (1,)
+    with pytest.raises(IndexError, match=r"squeeze: dimension 1 .* \[-1, 0\]"):
+        s.squeeze(1)
+    with pytest.raises(IndexError, match="transpose: dimension -2"):
+        s.transpose(0, -2)
+    w = make((1, 3, 1), device, seed=3)
+    assert mg.gradcheck(lambda t: t.squeeze((0, 2)) * 2.0, [w])

@@ -14,10 +14,12 @@ from ..tensor import Tensor
 
 
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:
-    if not -ndim <= dim < max(ndim, 1):
+    """dim as a non-negative axis. As in PyTorch, a 0-d tensor takes dim 0 or -1."""
+    size = max(ndim, 1)
+    if not -size <= dim < size:
         raise IndexError(f"{op}: dimension {dim} is out of range for a tensor with "
-                         f"{ndim} dimensions")
-    return dim % ndim if ndim else 0
+                         f"{ndim} dimensions (expected a dim in [{-size}, {size - 1}])")
+    return dim % size if ndim else 0
 
 
 class SumTo(Function):
@@ -151,6 +153,8 @@ def permute(x: Tensor, *dims) -> Tensor:
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     dims = list(range(x.ndim))
     d0, d1 = _normalize_dim(dim0, x.ndim, "transpose"), _normalize_dim(dim1, x.ndim, "transpose")
+    if x.ndim == 0:                          # a 0-d tensor has no axes to swap
+        return x
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return Permute(dims)(x)
 
@@ -173,12 +177,15 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
+    """Remove axes of size 1: all of them (dim None), or those of dim (an int or a tuple)
+    that have size 1; the others stay, as in PyTorch."""
     if dim is None:
         return reshape(x, *[n for n in x.shape if n != 1])
-    dim = _normalize_dim(dim, x.ndim, "squeeze")
-    if x.shape[dim] != 1:
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    drop = {_normalize_dim(d, x.ndim, "squeeze") for d in dims}
+    if x.ndim == 0 or all(x.shape[d] != 1 for d in drop):
         return x
-    return reshape(x, *x.shape[:dim], *x.shape[dim + 1:])
+    return reshape(x, *[n for i, n in enumerate(x.shape) if not (i in drop and n == 1)])
 
 
 class Cat(Function):
