@@ -65,18 +65,27 @@ class _GradMode:
         return run_in_mode
 
 
-class no_grad(_GradMode):
+class _NoArgumentMode(_GradMode):
+    """A mode without arguments, usable as `@mode()` and, as in PyTorch, as `@mode`."""
+    MODE = True
+
+    def __new__(cls, func=None):
+        if func is None:
+            return super().__new__(cls)
+        return cls()(func)                # `@mg.no_grad` without the parentheses
+
+    def __init__(self, func=None):
+        super().__init__(self.MODE)
+
+
+class no_grad(_NoArgumentMode):
     """`with mg.no_grad():` ops inside record nothing (evaluation, optimizer updates)."""
-
-    def __init__(self):
-        super().__init__(False)
+    MODE = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_NoArgumentMode):
     """`with mg.enable_grad():` turns recording back on inside a `no_grad` block."""
-
-    def __init__(self):
-        super().__init__(True)
+    MODE = True
 
 
 class set_grad_enabled(_GradMode):

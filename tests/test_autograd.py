@@ -417,6 +417,27 @@ def test_a_no_grad_object_can_be_used_twice(device):
             assert not mg.is_grad_enabled()
 
 
+def test_no_grad_and_enable_grad_decorate_with_or_without_parentheses(device):
+    x = make((3,), device, seed=58)
+
+    @mg.no_grad
+    def bare(t):
+        return t * 2.0
+
+    @mg.no_grad()
+    def called(t):
+        return t * 2.0
+
+    @mg.enable_grad
+    def back_on(t):
+        return t * 2.0
+
+    assert not bare(x).requires_grad and not called(x).requires_grad
+    assert bare.__name__ == "bare" and mg.is_grad_enabled()
+    with mg.no_grad():
+        assert back_on(x).requires_grad and not mg.is_grad_enabled()
+
+
 def test_detach(device):
     x = make((3,), device, seed=21)
     d = x.detach()
