@@ -73,6 +73,8 @@ if args.resume and ckpt.exists():
     fixed_z, step = mg.as_tensor(state["fixed_z"], device=device), int(state["step"])
     history = {k: [tuple(r) for r in v.reshape(-1, 2)] for k, v in state["history"].items()}
     print(f"resumed at step {step}")
+elif args.resume:
+    print(f"--resume: no checkpoint at {ckpt}; starting fresh")
 
 
 def resize(x):
@@ -131,7 +133,10 @@ grids = sorted(out.glob("epoch*.png"))
 viz.plot_losses(history, out / "losses.png", title="DCGAN on MNIST")
 viz.make_gif(grids, out / "samples.gif")
 elapsed = time.perf_counter() - t_start
-print(f"{step - step_start} steps in {elapsed:.1f} s "
-      f"({1000 * elapsed / max(step - step_start, 1):.0f} ms/step)")
+if step > step_start:
+    print(f"{step - step_start} steps in {elapsed:.1f} s "
+          f"({1000 * elapsed / (step - step_start):.0f} ms/step)")
+else:                                    # --resume of a run that had already finished
+    print(f"already at step {step}: nothing to train (raise --epochs or --max-steps to go on)")
 print(f"pictures: {grids[-1] if grids else '(none)'}, {out / 'samples.gif'}, "
       f"{out / 'losses.png'}; checkpoint: {ckpt}")

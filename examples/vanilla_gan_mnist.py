@@ -68,5 +68,9 @@ print("the saturating (minimax) loss gives G a much smaller gradient: it learns 
 trainer.D.load_state_dict(d_before_probe)         # train from the untouched D
 
 last = trainer.train()
-print(f"done: {trainer.step} steps, loss_D {last['loss_d']:.3f}, loss_G {last['loss_g']:.3f}")
+if last:
+    print(f"done: {trainer.step} steps, loss_D {last['loss_d']:.3f}, "
+          f"loss_G {last['loss_g']:.3f}")
+else:
+    print(f"already at step {trainer.step}: nothing to train")
 print(f"pictures in {trainer.out}/: samples_step*.png, samples.gif, losses.png")

@@ -47,9 +47,15 @@ trainer = Trainer(config, images)
 if args.resume and (trainer.out / "checkpoint.npz").exists():
     trainer.load_checkpoint(trainer.out / "checkpoint.npz")
     print(f"resumed at step {trainer.step}")
+elif args.resume:
+    print(f"--resume: no checkpoint at {trainer.out / 'checkpoint.npz'}; starting fresh")
 print(f"{trainer.steps_per_epoch} generator steps per epoch "
       f"({config.n_critic} critic steps each), {trainer.total_steps()} in all on {device}")
 last = trainer.train()
-print(f"done: critic loss {last['loss_d']:.3f} (penalty {last['penalty']:.3f}), "
-      f"G loss {last['loss_g']:.3f}")
+if last:
+    print(f"done: critic loss {last['loss_d']:.3f} (penalty {last['penalty']:.3f}), "
+          f"G loss {last['loss_g']:.3f}")
+else:                                    # --resume of a run that had already finished
+    print(f"already at step {trainer.step}: nothing to train (raise --epochs or --max-steps "
+          f"to go on)")
 print(f"pictures in {trainer.out}/: samples_step*.png, samples.gif, losses.png")

@@ -5,13 +5,19 @@
         --n-critic 5 --lr-d 1e-4 --lr-g 1e-4 --betas 0 0.9
     python -m gans train --model mlp --loss minimax --label-smoothing 0.1 --history 50 --ema 0.999
     python -m gans train ... --resume runs/gan/checkpoint.npz
+
+A mistake (a missing file, a value out of range, a checkpoint of other settings) ends with
+one line, `error: ...`, and exit status 2; a setting that has no effect is warned about.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
-from .cli_common import add_device_argument, resolve_device
+import minigrad as mg
+
+from .cli_common import add_device_argument, fail, note_data_dir, resolve_device
 
 
 def build_train_parser(sub) -> None:
@@ -30,21 +36,27 @@ def build_train_parser(sub) -> None:
     p.add_argument("--lr-d", type=float, default=2e-4)
     p.add_argument("--lr-g", type=float, default=2e-4)
     p.add_argument("--betas", type=float, nargs=2, default=(0.5, 0.999))
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--label-flip", type=float, default=0.0)
+    p.add_argument("--label-smoothing", type=float, default=0.0,
+                   help="real label = 1 - this, in [0, 1) (BCE losses only, e.g. 0.1)")
+    p.add_argument("--label-flip", type=float, default=0.0,
+                   help="probability of swapping the labels in a D step (BCE losses only)")
     p.add_argument("--history", type=int, default=0, help="pool of old fakes (e.g. 50)")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay of G (e.g. 0.999)")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--max-steps", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=5, help="passes over the digits (>= 1)")
+    p.add_argument("--max-steps", type=int, default=0,
+                   help="stop after this many steps (0 = no limit: --epochs decides)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--z-dim", type=int, default=100)
-    p.add_argument("--image-size", type=int, choices=[28, 64], default=28)
+    p.add_argument("--image-size", type=int, choices=[28, 64], default=28,
+                   help="28, or 64 (digits resized; dcgan only)")
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--offline", action="store_true", help="never try to download")
     p.add_argument("--out", default="runs/gan")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--checkpoint-every", type=int, default=500,
+                   help="steps between checkpoints (0 = only at the end; one is always "
+                        "written at the end)")
     p.add_argument("--resume", default=None, help="a checkpoint.npz to continue from")
     p.add_argument("--eval-every", type=int, default=0,
                    help="epochs between MNIST-FID / mode-coverage evaluations (0 = off)")
@@ -57,6 +69,7 @@ def cmd_train(args) -> int:
     from .training import TrainConfig, Trainer  # noqa: PLC0415
 
     device = resolve_device(args.device)
+    note_data_dir(args.data_dir, "train", args.dataset)
     images, _ = load_mnist(args.data_dir, "train", download=not args.offline,
                            dataset=args.dataset)
     config = TrainConfig(
@@ -73,12 +86,32 @@ def cmd_train(args) -> int:
     if args.resume:
         trainer.load_checkpoint(args.resume)
         print(f"resumed from {args.resume} at step {trainer.step}")
+    start = trainer.step
     last = trainer.train()
-    print(f"done: step {trainer.step}, loss_D {last.get('loss_d', float('nan')):.4f}, "
-          f"loss_G {last.get('loss_g', float('nan')):.4f}")
-    print(f"pictures and checkpoint in {trainer.out}/ (samples_step*.png, samples.gif, "
-          f"losses.png, checkpoint.npz, metrics.jsonl)")
+    if last:
+        steps = trainer.step - start
+        print(f"done: {steps} step{'s' if steps != 1 else ''}, now at step {trainer.step}, "
+              f"loss_D {last['loss_d']:.4f}, loss_G {last['loss_g']:.4f}")
+    else:
+        print(f"already at step {trainer.step}, and this run stops at step "
+              f"{trainer.total_steps()}: nothing to train (raise --epochs or --max-steps "
+              f"to go on)")
+    print(f"written in {trainer.out}/: {describe_written(trainer.written)}")
     return 0
+
+
+def describe_written(paths) -> str:
+    """'3 sample grids (samples_step*.png), losses.png, checkpoint.npz': what train() wrote."""
+    grids = [p for p in paths if p.name.startswith("samples_step")]
+    names = [p.name for p in paths if p not in grids]
+    if grids:
+        names.insert(0, f"{len(grids)} sample grid{'s' if len(grids) > 1 else ''} "
+                        f"(samples_step*.png)")
+    return ", ".join(names) or "nothing"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def main(argv=None) -> int:
@@ -93,7 +126,13 @@ def main(argv=None) -> int:
     except ImportError:
         pass
     args = parser.parse_args(argv)
-    return args.func(args)     # each command resolves --device with a clear exit on failure
+    with warnings.catch_warnings():         # warnings as one line each, not file:line
+        warnings.showwarning = _show_warning
+        try:
+            return args.func(args)
+        except (FileNotFoundError, IsADirectoryError, ValueError,
+                mg.SerializationError) as error:
+            fail(error)                     # `error: ...` and exit status 2
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import NoReturn
 
 import minigrad as mg
 
@@ -10,6 +12,13 @@ def add_device_argument(parser) -> None:
     parser.add_argument("--device", default="auto", choices=["cpu", "gpu", "cuda", "auto"],
                         help="cpu, gpu (needs CuPy and a CUDA device) or auto (gpu if "
                              "available)")
+
+
+def fail(message) -> NoReturn:
+    """Print `error: message` to stderr and exit with status 2 (argparse's code for a bad
+    command line): a one-line message instead of a traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def resolve_device(name: str) -> str:
@@ -22,6 +31,25 @@ def resolve_device(name: str) -> str:
         try:
             mg.backend.cupy()
         except RuntimeError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2)
+            fail(exc)
+        fail("CuPy is installed but sees no usable CUDA device; use --device cpu")
     return device
+
+
+def note_data_dir(data_dir, split: str, dataset: str = "mnist") -> None:
+    """Print a note when --data-dir holds none of the files load_mnist looks for there:
+    it then quietly goes on to the cache, a download or the shipped digits."""
+    if data_dir is None:
+        return
+    from . import data  # noqa: PLC0415
+
+    spec = data._dataset_spec(dataset)
+    prefixes = ["train", "t10k"] if split == "all" else [data._SPLIT_PREFIX[split]]
+    for folder in data._root_folders(Path(data_dir), spec):
+        if all(data._find(folder, prefix, kind, rank) for prefix in prefixes
+               for kind, rank in (("images", 3), ("labels", 1))):
+            return
+    names = " and ".join(f"{prefix}-images-idx3-ubyte[.gz]" for prefix in prefixes)
+    what = "does not exist" if not Path(data_dir).is_dir() else \
+        f"holds no {spec.title} files for the {split!r} split ({names}, with their labels)"
+    print(f"note: --data-dir {data_dir} {what}; looking in the cache, then elsewhere")

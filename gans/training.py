@@ -60,17 +60,18 @@ class TrainConfig:
     z_dim: int = 100
     width: int = 64                    # DCGAN base channel count (64 in the paper)
     image_size: int = 28               # 28, or 64 (digits resized with F.interpolate)
-    epochs: int = 5
-    max_steps: int = 0                 # stop after this many steps (0 = no limit)
-    label_smoothing: float = 0.0       # real label = 1 - label_smoothing (BCE losses only)
+    epochs: int = 5                    # at least 1
+    max_steps: int = 0                 # stop after this many steps (0 or None = no limit)
+    label_smoothing: float = 0.0       # real label = 1 - label_smoothing, in [0, 1) (BCE only)
     label_flip: float = 0.0            # probability of swapping real/fake labels in a D step
     history: int = 0                   # size of the pool of old fakes shown to D (0 = off)
     ema: float = 0.0                   # EMA decay of G's weights, e.g. 0.999 (0 = off)
     seed: int = 0
     device: str = "cpu"
     out: str = "runs/gan"
-    checkpoint_every: int = 500        # steps; a checkpoint is also written at the end
-    log_every: int = 10                # steps between lines of metrics.jsonl
+    checkpoint_every: int = 500        # steps (0 = only at the end); one is also written
+                                       # at the end
+    log_every: int = 10                # steps between lines of metrics.jsonl (at least 1)
     sample_every: int = 0              # steps between sample grids (0 = once per epoch)
     num_samples: int = 64              # images in a sample grid
     eval_every: int = 0                # epochs between MNIST-FID / mode-coverage evaluations
@@ -89,8 +90,19 @@ class TrainConfig:
         if (self.label_smoothing or self.label_flip) and not bce:
             raise ValueError("label smoothing and label flipping apply to the BCE losses "
                              "(minimax, nonsaturating) only")
-        if self.n_critic < 1 or self.batch_size < 1:
-            raise ValueError("n_critic and batch_size must be at least 1")
+        for name in ("n_critic", "batch_size", "z_dim", "width", "epochs", "log_every",
+                     "num_samples"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("checkpoint_every", "sample_every", "eval_every", "clip",
+                     "penalty_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 (off) or more, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 0:
+            raise ValueError(f"max_steps must be 0 (no limit) or more, got {self.max_steps}")
+        if self.lr_d < 0 or self.lr_g < 0:
+            raise ValueError(f"the learning rates cannot be negative, got lr_d {self.lr_d}, "
+                             f"lr_g {self.lr_g}")
         if self.history < 0:
             raise ValueError(f"history is the size of the pool of old fakes: 0 (off) or "
                              f"more, got {self.history}")
@@ -99,6 +111,10 @@ class TrainConfig:
                              f"(0 = off, e.g. 0.999), got {self.ema}")
         if not 0.0 <= self.label_flip <= 1.0:
             raise ValueError(f"label_flip is a probability, in [0, 1], got {self.label_flip}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing is in [0, 1) (the real label is 1 - "
+                             f"label_smoothing, e.g. 0.1), got {self.label_smoothing}")
+        self._warn_ignored()
         if self.penalty == "wgan-gp" and self.d_norm == "batch" and self.model == "dcgan":
             warnings.warn("WGAN-GP with a batch-normalised critic penalises a gradient that "
                           "mixes samples; Gulrajani et al. use --d-norm none or layer",
@@ -110,6 +126,26 @@ class TrainConfig:
                           "nothing keeps the critic Lipschitz, so E f(x) - E f(G(z)) can "
                           "grow without bound and is no estimate of a distance",
                           stacklevel=2)
+
+    def _warn_ignored(self) -> None:
+        """Warn about settings changed from their default that have no effect with the
+        rest of the configuration (a default that does nothing says nothing)."""
+        default = TrainConfig.__dataclass_fields__
+        ignored = []
+        if self.model == "mlp":
+            why = "the MLP networks are 28 x 28, with fixed layer sizes and no normalisation"
+            for name in ("image_size", "d_norm", "width"):
+                if getattr(self, name) != default[name].default:
+                    ignored.append(f"{name} {getattr(self, name)!r} has no effect with "
+                                   f"model 'mlp' ({why})")
+        if self.optimizer == "rmsprop" and tuple(self.betas) != default["betas"].default:
+            ignored.append(f"betas {tuple(self.betas)} have no effect with optimizer "
+                           f"'rmsprop' (they are Adam's)")
+        if self.penalty == "none" and self.penalty_weight != default["penalty_weight"].default:
+            ignored.append(f"penalty_weight {self.penalty_weight} has no effect with "
+                           f"penalty 'none'")
+        for message in ignored:
+            warnings.warn(message, stacklevel=3)
 
 
 class HistoryPool:
@@ -244,7 +280,8 @@ class Trainer:
         self.step = 0
         self.history = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
         self.out = Path(c.out)
-        self.grid_paths: list[Path] = []
+        self.grid_paths: list[Path] = []    # sample grids, in self.out, for the GIF
+        self.written: list[Path] = []       # files written by the last train()
 
     def _optimizer(self, module, lr):
         if self.config.optimizer == "rmsprop":
@@ -335,9 +372,11 @@ class Trainer:
         return min(total, self.config.max_steps) if self.config.max_steps else total
 
     def train(self) -> dict:
-        """Train to the configured number of steps; returns the last step's scalars."""
+        """Train to the configured number of steps; returns the last step's scalars ({} when
+        the step count is already reached). self.written lists the files it wrote."""
         c = self.config
         self.out.mkdir(parents=True, exist_ok=True)
+        self.written = []
         total = self.total_steps()
         bar = None
         if c.progress:
@@ -361,10 +400,12 @@ class Trainer:
                     epoch = (self.step - 1) // self.steps_per_epoch + 1
                     log.write(json.dumps({**last, "epoch": epoch, "steps_per_s": rate}) + "\n")
                     log.flush()
+                    self._wrote(self.out / "metrics.jsonl")
                 every = c.sample_every or self.steps_per_epoch
                 if self.step % every == 0 or self.step == total:
                     self.save_samples()
-                if self.step % c.checkpoint_every == 0 or self.step == total:
+                if self.step == total or (c.checkpoint_every
+                                          and self.step % c.checkpoint_every == 0):
                     self.save_checkpoint()
                 # --- evaluation hook (gans.metrics): MNIST-FID and mode coverage, into
                 # metrics.jsonl and eval_metrics.png
@@ -372,13 +413,19 @@ class Trainer:
                                      or self.step == total):
                     from .metrics.monitor import log_evaluation  # noqa: PLC0415
                     log_evaluation(self, log)
+                    self._wrote(self.out / "metrics.jsonl")
+                    self._wrote(self.out / "eval_metrics.png")
         finally:
             log.close()
             if bar is not None:
                 bar.close()
-        viz.plot_losses(self.history, self.out / "losses.png")
-        viz.make_gif(self.grid_paths, self.out / "samples.gif")
+        self._wrote(viz.plot_losses(self.history, self.out / "losses.png"))
+        self._wrote(viz.make_gif(self.grid_paths, self.out / "samples.gif"))
         return last
+
+    def _wrote(self, path) -> None:
+        if path is not None and path not in self.written:
+            self.written.append(path)
 
     # -------------------------------------------------------------- pictures
     def sample(self, z: mg.Tensor | None = None) -> mg.Tensor:
@@ -397,6 +444,7 @@ class Trainer:
         viz.save_grid(self.sample(), path)
         if path not in self.grid_paths:
             self.grid_paths.append(path)
+        self._wrote(path)
         return path
 
     # -------------------------------------------------------------- checkpoints
@@ -413,13 +461,14 @@ class Trainer:
             "fixed_z": self.fixed_z,
             "history": {k: np.asarray(v, dtype=np.float64).reshape(-1, 2)
                         for k, v in self.history.items()},
-            "grids": json.dumps([str(p) for p in self.grid_paths]),
+            "grids": json.dumps([p.name for p in self.grid_paths]),   # names, in self.out
         }
 
     def save_checkpoint(self, path=None) -> Path:
         """Write everything needed to resume, atomically (a crash keeps the old file)."""
         path = Path(path) if path is not None else self.out / "checkpoint.npz"
         mg.save(self.state_dict(), path)
+        self._wrote(path)
         return path
 
     def load_checkpoint(self, path) -> None:
@@ -459,4 +508,6 @@ class Trainer:
         self.step = int(state["step"])
         self.history = {k: [tuple(row) for row in np.asarray(v).reshape(-1, 2)]
                         for k, v in state["history"].items()}
-        self.grid_paths = [Path(p) for p in json.loads(state.get("grids", "[]"))]
+        # file names in this trainer's out folder, so that a run's folder can move (older
+        # checkpoints stored whole paths: their file names are kept)
+        self.grid_paths = [self.out / Path(p).name for p in json.loads(state.get("grids", "[]"))]

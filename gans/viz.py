@@ -89,10 +89,18 @@ def plot_losses(history: dict, path, title: str = "GAN losses") -> Path:
 
 
 def make_gif(frame_paths, path, duration_ms: int = 400) -> Path | None:
-    """Assemble PNG frames into an animated GIF (None when there are no frames)."""
+    """Assemble PNG frames into an animated GIF (None when there are no frames). Frames
+    whose file is missing (deleted, or left in a run's old folder) are skipped, and a line
+    says how many."""
     from PIL import Image  # noqa: PLC0415
 
-    frames = [Image.open(p).convert("P") for p in frame_paths]
+    frame_paths = [Path(p) for p in frame_paths]
+    found = [p for p in frame_paths if p.is_file()]
+    if len(found) < len(frame_paths):
+        missing = next(p for p in frame_paths if p not in found)
+        print(f"{Path(path).name}: {len(frame_paths) - len(found)} of {len(frame_paths)} "
+              f"frame(s) not found and skipped (e.g. {missing})")
+    frames = [Image.open(p).convert("P") for p in found]
     if not frames:
         return None
     path = Path(path)

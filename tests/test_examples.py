@@ -49,3 +49,39 @@ def test_example_runs(script, args, files, tmp_path):
         assert (out / name).is_file(), f"{script} left no {name} in {out}: {done.stdout[-1500:]}"
     if not files:                        # these print their results
         assert done.stdout.strip(), done.stderr[-2000:]
+
+
+def _run_example(script, args, cwd):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script, steps", [("wgan_gp_mnist.py", "1"),
+                                           ("dcgan_mnist.py", "2")])
+def test_resume_says_where_it_starts_and_a_finished_run_is_already_there(script, steps,
+                                                                        tmp_path):
+    args = ["--offline", "--device", "cpu", "--max-steps", steps, "--out", "run", "--resume"]
+    first = _run_example(script, args, tmp_path)
+    again = _run_example(script, args, tmp_path)       # nothing left to train: no KeyError
+    assert "no checkpoint at run/checkpoint.npz; starting fresh" in first
+    assert f"resumed at step {steps}" in again and f"already at step {steps}" in again
+    assert "ms/step" not in again
+
+
+@pytest.mark.slow
+def test_the_classifier_script_leaves_the_shipped_weights_alone(tmp_path):
+    from gans.metrics.classifier import WEIGHTS
+
+    shipped = WEIGHTS.read_bytes()
+    try:
+        out = _run_example("train_mnist_classifier.py", ["--epochs", "1"], tmp_path)
+    finally:
+        changed = WEIGHTS.read_bytes() != shipped
+        if changed:                      # put the package's file back before failing
+            WEIGHTS.write_bytes(shipped)
+    assert not changed, "the script overwrote gans/data_files/mnist_classifier.npz"
+    assert (tmp_path / "runs" / "mnist_classifier.npz").is_file(), out

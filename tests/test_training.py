@@ -58,7 +58,7 @@ def test_every_loss_and_penalty_trains(loss, penalty, digits, tmp_path, device):
     dict(loss="wgan", clip=0.01, optimizer="rmsprop", n_critic=2, lr_d=5e-5, lr_g=5e-5),
     dict(label_smoothing=0.1, label_flip=0.5, history=8, ema=0.9),
     dict(d_norm="instance"), dict(d_norm="layer"),
-    dict(model="mlp"),
+    dict(model="mlp", width=64),        # the MLPs have no width: 64 is the default
     dict(image_size=64, max_steps=2),   # the paper's 64x64 nets on bilinearly resized digits
 ])
 def test_options_train(options, digits, tmp_path):
@@ -200,7 +200,14 @@ def test_a_loss_alias_takes_label_tricks_and_saves_the_canonical_name(digits, tm
 
 @pytest.mark.parametrize("setting, message", [
     (dict(history=-1), "history"), (dict(ema=1.0), "ema"), (dict(ema=-0.1), "ema"),
-    (dict(label_flip=1.5), "label_flip"), (dict(label_flip=-0.2), "label_flip")])
+    (dict(label_flip=1.5), "label_flip"), (dict(label_flip=-0.2), "label_flip"),
+    (dict(label_smoothing=1.0), "label_smoothing"),
+    (dict(label_smoothing=-0.1), "label_smoothing"),
+    (dict(epochs=0), "epochs"), (dict(max_steps=-1), "max_steps"),
+    (dict(z_dim=0), "z_dim"), (dict(width=0), "width"), (dict(n_critic=0), "n_critic"),
+    (dict(log_every=0), "log_every"), (dict(num_samples=0), "num_samples"),
+    (dict(checkpoint_every=-1), "checkpoint_every"), (dict(sample_every=-1), "sample_every"),
+    (dict(lr_d=-1e-4), "learning rates")])
 def test_validate_refuses_settings_out_of_range(setting, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**setting).validate()
@@ -210,7 +217,28 @@ def test_validate_accepts_the_ends_of_the_ranges():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TrainConfig(history=0, ema=0.0, label_flip=0.0).validate()
-        TrainConfig(history=50, ema=0.999, label_flip=1.0).validate()
+        TrainConfig(history=50, ema=0.999, label_flip=1.0, label_smoothing=0.99).validate()
+        TrainConfig(epochs=1, max_steps=0, checkpoint_every=0).validate()
+        TrainConfig(max_steps=None).validate()              # None, like 0: no limit
+
+
+@pytest.mark.parametrize("setting, message", [
+    (dict(model="mlp", image_size=64), "image_size 64 has no effect with model 'mlp'"),
+    (dict(model="mlp", d_norm="none"), "d_norm 'none' has no effect with model 'mlp'"),
+    (dict(model="mlp", width=32), "width 32 has no effect with model 'mlp'"),
+    (dict(optimizer="rmsprop", betas=(0.0, 0.9)), "betas .* optimizer 'rmsprop'"),
+    (dict(penalty_weight=1.0), "penalty_weight 1.0 has no effect with penalty 'none'")])
+def test_a_setting_that_has_no_effect_is_warned_about(setting, message):
+    with pytest.warns(UserWarning, match=message):
+        TrainConfig(**setting).validate()
+
+
+def test_defaults_that_have_no_effect_are_not_warned_about():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TrainConfig(model="mlp").validate()                 # image_size 28, d_norm batch
+        TrainConfig(optimizer="rmsprop").validate()         # betas (0.5, 0.999)
+        TrainConfig(optimizer="rmsprop", betas=[0.5, 0.999]).validate()
 
 
 def test_an_unconstrained_wgan_critic_is_warned_about():
@@ -322,3 +350,60 @@ def test_an_empty_history_pool_fits_any_size(digits, tmp_path):
     assert trainer.pool.size == 4 and trainer.pool.count == 0
     trainer.train_step()
     assert trainer.pool.count == 4
+
+
+# ---------------------------------------------------------------- the run's folder
+def _gif_frames(path):
+    from PIL import Image
+
+    with Image.open(path) as gif:
+        return gif.n_frames
+
+
+def test_a_run_resumes_after_its_folder_moved(digits, tmp_path):
+    """The checkpoint names its sample grids relative to the run's folder; a checkpoint
+    that stored whole paths (older ones) is read by the file names."""
+    first = Trainer(tiny(tmp_path / "old", max_steps=2, sample_every=1), digits)
+    first.train()
+    old_out = first.out
+    moved = tmp_path / "moved"
+    old_out.rename(moved)
+    state = mg.load(moved / "checkpoint.npz")
+    assert json.loads(state["grids"]) == ["samples_step000001.png", "samples_step000002.png"]
+    state["grids"] = json.dumps([str(old_out / "samples_step000001.png"),
+                                 str(old_out / "samples_step000002.png")])   # as before
+    mg.save(state, moved / "checkpoint.npz")
+    resumed = Trainer(tiny(tmp_path / "old", max_steps=3, sample_every=1, out=str(moved)),
+                      digits)
+    resumed.load_checkpoint(moved / "checkpoint.npz")
+    resumed.train()
+    assert resumed.grid_paths == [moved / f"samples_step00000{i}.png" for i in (1, 2, 3)]
+    assert _gif_frames(moved / "samples.gif") == 3
+
+
+def test_a_run_resumed_into_another_folder_makes_a_gif_of_its_own_grids(digits, tmp_path,
+                                                                        capsys):
+    first = Trainer(tiny(tmp_path / "a", max_steps=2, sample_every=1), digits)
+    first.train()
+    second = Trainer(tiny(tmp_path / "b", max_steps=4, sample_every=1), digits)
+    second.load_checkpoint(first.out / "checkpoint.npz")
+    capsys.readouterr()
+    second.train()
+    assert "samples.gif: 2 of 4 frame(s) not found and skipped" in capsys.readouterr().out
+    assert _gif_frames(second.out / "samples.gif") == 2       # steps 3 and 4, none of a's
+
+
+def test_checkpoint_every_0_writes_one_only_at_the_end(digits, tmp_path):
+    trainer = Trainer(tiny(tmp_path, max_steps=3, checkpoint_every=0), digits)
+    trainer.train()
+    assert int(mg.load(trainer.out / "checkpoint.npz")["step"]) == 3
+
+
+def test_written_lists_what_train_wrote(digits, tmp_path):
+    trainer = Trainer(tiny(tmp_path, max_steps=2, sample_every=1), digits)
+    assert trainer.train()
+    names = {path.name for path in trainer.written}
+    assert names == {"samples_step000001.png", "samples_step000002.png", "metrics.jsonl",
+                     "checkpoint.npz", "losses.png", "samples.gif"}
+    assert trainer.train() == {}                              # no step left
+    assert {path.name for path in trainer.written} == {"losses.png", "samples.gif"}

@@ -108,3 +108,22 @@ def test_draw_graph_matplotlib_fallback(tmp_path):
     path = viz.draw_graph(y, tmp_path / "g.png", params={"w": w}, engine="matplotlib",
                           title="tiny")
     assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- gans.viz: training pictures
+def test_make_gif_skips_missing_frames_and_says_how_many(tmp_path, capsys):
+    from PIL import Image
+
+    from gans import viz as gans_viz
+
+    frames = [gans_viz.save_grid(np.full((4, 1, 8, 8), v), tmp_path / f"f{i}.png")
+              for i, v in enumerate((-1.0, 0.0))]
+    gif = gans_viz.make_gif(frames, tmp_path / "all.gif")
+    assert capsys.readouterr().out == ""                     # nothing missing: nothing said
+    with Image.open(gif) as image:
+        assert image.n_frames == 2
+    gif = gans_viz.make_gif([tmp_path / "gone.png"] + frames, tmp_path / "some.gif")
+    assert "some.gif: 1 of 3 frame(s) not found and skipped" in capsys.readouterr().out
+    with Image.open(gif) as image:
+        assert image.n_frames == 2
+    assert gans_viz.make_gif([tmp_path / "gone.png"], tmp_path / "none.gif") is None

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from ..cli_common import add_device_argument, resolve_device
+from ..cli_common import add_device_argument, note_data_dir, resolve_device
 
 DEFAULT_METRICS = "fid,is,kid,pr,modes"
 
@@ -72,6 +72,8 @@ def load_generator(path, model: str = "dcgan", image_size: int = 28, z_dim: int 
         source = "training config"
     else:
         source = "flags (no config in the checkpoint)"
+    if z_dim < 1 or width < 1:
+        raise ValueError(f"z_dim and width must be at least 1, got {z_dim} and {width}")
     G, _ = build(model, image_size, z_dim, width=width)
     weights, which = state["G"], "G"
     if use_ema and isinstance(state.get("ema"), dict) and state["ema"]:
@@ -79,16 +81,21 @@ def load_generator(path, model: str = "dcgan", image_size: int = 28, z_dim: int 
     G.load_state_dict(weights)
     G.to(device)
     G.eval()
-    return G, z_dim, f"{model} {image_size}x{image_size}, z_dim {z_dim}, width {width} " \
+    shape = f"width {width}" if model == "dcgan" else "hidden 256-512-1024"   # MLP: fixed
+    return G, z_dim, f"{model} {image_size}x{image_size}, z_dim {z_dim}, {shape} " \
                      f"({source}), weights: {which}"
 
 
 def cmd_evaluate(args) -> int:
     from ..data import load_mnist  # noqa: PLC0415
-    from .evaluate import compute_metrics, feature_net, format_table, generate  # noqa: PLC0415
+    from .evaluate import (check_metrics, compute_metrics, feature_net,  # noqa: PLC0415
+                           format_table, generate)
 
     device = resolve_device(args.device)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    metrics = check_metrics(m.strip() for m in args.metrics.split(",") if m.strip())
+    if args.num_samples < 2:
+        raise ValueError(f"--num-samples must be at least 2, got {args.num_samples}")
+    note_data_dir(args.data_dir, "all")
     t0 = time.perf_counter()
     G, z_dim, description = load_generator(
         args.checkpoint, args.model, args.image_size, args.z_dim, args.width,

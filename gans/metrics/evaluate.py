@@ -106,6 +106,17 @@ def feature_net(name: str = "mnist", weights=None, device: str = "cpu",
     raise ValueError(f"unknown feature network {name!r}: 'mnist' or 'inception'")
 
 
+def check_metrics(metrics) -> list[str]:
+    """The metric names as a list, or a ValueError naming the unknown ones (before any
+    generator is loaded or sample drawn)."""
+    metrics = list(metrics)
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown or not metrics:
+        raise ValueError(f"unknown metric(s) {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(METRICS)}")
+    return metrics
+
+
 def compute_metrics(real: Features, fake: Features, metrics=("fid", "is", "kid", "pr",
                     "modes"), kid_subsets: int = 100, kid_subset_size: int = 1000,
                     pr_k: int = 3, is_splits: int = 10) -> dict:
@@ -113,9 +124,7 @@ def compute_metrics(real: Features, fake: Features, metrics=("fid", "is", "kid",
     fid; is_mean, is_std; kid_mean, kid_std; precision, recall; modes_covered,
     num_classes, mode_kl; diversity (mean pairwise SSIM of the fakes, with the real
     digits' value as diversity_real for comparison)."""
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+    check_metrics(metrics)
     out: dict = {}
     if "fid" in metrics:
         out["fid"] = fid_from_features(real.features, fake.features)
