@@ -276,6 +276,21 @@ def test_frame_is_drawn(tmp_path):
     assert push.shape == (3, 2)
 
 
+def test_snapshots_do_not_change_the_training():
+    """Looking at G every 5 steps or only at the end trains the same G (the snapshots draw
+    their latents from a generator of their own)."""
+    import dataclasses
+
+    base = mixtures.ToyConfig(hidden=16, depth=1, steps=20, eval_samples=50)
+    weights = []
+    for every in (5, 20):
+        result = mixtures.train(dataclasses.replace(base, snapshot_every=every))
+        weights.append([p.numpy().copy() for p in result.G.parameters()])
+        assert [s.step for s in result.snapshots][-1] == 20
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.slow
 def test_wgan_gp_ring_captures_all_modes():
     """The example's configuration (mixtures.WGAN_GP_RING), seed 0, CPU: 8/8 modes with

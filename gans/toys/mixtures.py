@@ -210,9 +210,14 @@ def _set_lr(optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def generate(G, n: int, z_dim: int) -> np.ndarray:
+def generate(G, n: int, z_dim: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """n points G(z), z ~ N(0, I). With `rng` the latents come from it, not from minigrad's
+    generator, so that looking at G (a snapshot, a frame) does not change the training
+    that follows: the same seed trains the same G whatever the snapshot interval."""
+    z = (mg.randn(n, z_dim) if rng is None
+         else mg.tensor(rng.standard_normal((n, z_dim)), dtype=mg.float32))
     with mg.no_grad():
-        return G(mg.randn(n, z_dim)).numpy()
+        return G(z).numpy()
 
 
 def train(config: ToyConfig = WGAN_GP_RING, frames_dir=None, progress: bool = False,
@@ -234,9 +239,10 @@ def _train(config, frames_dir, progress, on_snapshot) -> ToyResult:
     opt_g = mg.optim.Adam(G.parameters(), lr=config.lr_g, betas=config.betas)
     opt_d = mg.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas)
     B, snapshots, t0 = config.batch_size, [], time.perf_counter()
+    look_rng = np.random.default_rng([config.seed, 1])     # snapshots' own latents
 
     def snapshot(step):
-        fake = generate(G, config.eval_samples, config.z_dim)
+        fake = generate(G, config.eval_samples, config.z_dim, look_rng)
         snap = Snapshot(step, fake, mode_metrics(fake, mixture.centers, mixture.std,
                                                  min_count=config.min_count))
         if frames_dir is not None:
