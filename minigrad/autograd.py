@@ -348,12 +348,13 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
             slots = fn_grads.pop(fn, None)
             if slots is None:
                 continue
+            if targets is not None:            # mg.grad's answer for an input: the
+                for index, g in enumerate(slots):  # gradient before its hooks (PyTorch's)
+                    if (fn, index) in targets and g is not None:
+                        captured[(fn, index)] = g
             if fn.output_hooks is not None:    # set by register_hook() or retain_grad()
                 slots = _run_output_hooks(fn, slots, create_graph)
             if targets is not None:
-                for index, g in enumerate(slots):
-                    if (fn, index) in targets and g is not None:
-                        captured[(fn, index)] = g
                 needs = tuple(e is not None and _edge_leads(e, targets, leads)
                               for e in fn.next_edges)
                 if not any(needs):

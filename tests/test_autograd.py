@@ -438,6 +438,17 @@ def test_no_grad_and_enable_grad_decorate_with_or_without_parentheses(device):
         assert back_on(x).requires_grad and not mg.is_grad_enabled()
 
 
+def test_grad_wrt_a_non_leaf_is_taken_before_its_hooks(device):
+    """As in PyTorch: mg.grad returns d out / d y as it reaches y; y's hook changes only
+    what flows on from y (here into x)."""
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, device=device, requires_grad=True)
+    y = x * 2.0
+    y.register_hook(lambda g: g * 10.0)
+    gy, gx = mg.grad((y * y).sum(), [y, x])
+    np.testing.assert_allclose(gy.numpy(), [4.0, 8.0])           # 2 y, before the hook
+    np.testing.assert_allclose(gx.numpy(), [80.0, 160.0])        # 10 * 2 y * 2
+
+
 def test_detach(device):
     x = make((3,), device, seed=21)
     d = x.detach()
