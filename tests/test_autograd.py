@@ -253,6 +253,26 @@ def test_ops_that_hold_no_arrays_can_go_backward_again_after_release(device):
     assert_close(gg, 12 * x.numpy(), rtol=1e-6)
 
 
+def test_a_second_backward_runs_through_ops_that_saved_nothing_only(device):
+    """As in PyTorch: slicing, a scalar multiply or add, negation and a sum keep only
+    bookkeeping, so backward may run through them twice (the gradients add up); an op
+    that saved a tensor (x * x saves x) refuses the second pass after release."""
+    x = make((4,), device, seed=53)
+    y = (-(x * 3.0 + 1.0))[1:3].sum()
+    y.backward()
+    y.backward()
+    assert_close(x.grad, np.array([0.0, -6.0, -6.0, 0.0]))
+    z = (x * x)[0:2].sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match=r"Mul.backward: trying to backward through the "
+                                           r"graph a second time"):
+        z.backward()
+    w = x[np.array([0, 0])].sum()            # an index array: saved, so released as well
+    w.backward()
+    with pytest.raises(RuntimeError, match="a second time"):
+        w.backward()
+
+
 # ----------------------------------------------------------------------- hooks
 def test_register_hook_on_leaf_can_replace_grad(device):
     x = make((3,), device, seed=16)

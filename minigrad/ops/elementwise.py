@@ -147,6 +147,7 @@ class Div(Function):
 class Neg(Function):
     """y = -x               dy/dx = -1"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs nothing saved (see Function)
 
     def forward(self, x):
         return -x
@@ -158,6 +159,7 @@ class Neg(Function):
 class AddScalar(Function):
     """y = x + c (c a Python number)        dy/dx = 1"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only c (see Function)
 
     def __init__(self, c: float):
         self.c = c
@@ -172,6 +174,7 @@ class AddScalar(Function):
 class MulScalar(Function):
     """y = c * x (c a Python number)        dy/dx = c"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only c (see Function)
 
     def __init__(self, c: float):
         self.c = c

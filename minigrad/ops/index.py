@@ -131,6 +131,8 @@ class GetItem(Function):
     def __init__(self, key: tuple):
         self.key = key                       # normalized: see normalize_index
         self.steps = _steps(key)
+        # a basic key (ints, slices, None, ...) is small bookkeeping; index arrays are not
+        self.holds_no_arrays = not any(_is_advanced(k) for k in key)
 
     def forward(self, x):
         y = x

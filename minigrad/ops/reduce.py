@@ -67,6 +67,7 @@ def _keepdim_shape(shape, axes):
 class Sum(Function):
     """y = sum of x over `axes`.   dy/dx = 1 for every element: broadcast gy back"""
     save_inputs = False
+    holds_no_arrays = True   # backward needs only the axes and shape (see Function)
 
     def __init__(self, axes, keepdim: bool):
         self.axes, self.keepdim = axes, keepdim
