@@ -163,3 +163,40 @@ def test_squeeze_takes_a_tuple_and_0d_tensors_take_dim_0_or_minus_1(device):
         s.transpose(0, -2)
     w = make((1, 3, 1), device, seed=3)
     assert mg.gradcheck(lambda t: t.squeeze((0, 2)) * 2.0, [w])
+
+
+class _DeviceIndex:
+    """An integer index array that is not a numpy array (as a CuPy one is not): what
+    check_bounds must check itself, since CuPy does not."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+        self.shape, self.dtype, self.ndim = self.values.shape, self.values.dtype, self.values.ndim
+        self.size = self.values.size
+
+    def min(self):
+        return self.values.min()
+
+    def max(self):
+        return self.values.max()
+
+
+@pytest.mark.parametrize("step, shape, message", [
+    ((_DeviceIndex([0, 3]),), (3, 5), "index 3 is out of bounds for axis 0 with size 3"),
+    ((slice(None), _DeviceIndex([-6, 1])), (3, 5), "index -6 is out of bounds for axis 1"),
+    ((Ellipsis, _DeviceIndex([4])), (2, 3, 4), "index 4 is out of bounds for axis 2"),
+    ((None, slice(None), _DeviceIndex([3])), (2, 3), "index 3 is out of bounds for axis 1"),
+    ((np.ones((2, 3), bool), _DeviceIndex([7])), (2, 3, 7), "index 7 is out of bounds "
+                                                            "for axis 2"),
+])
+def test_check_bounds_finds_the_axis_of_a_device_index(step, shape, message):
+    """CuPy wraps an index past the end around; check_bounds raises numpy's error first,
+    at the axis the array indexes (after slices, None, Ellipsis and boolean masks)."""
+    from minigrad.ops.index import check_bounds
+
+    with pytest.raises(IndexError, match=message) as info:
+        check_bounds(step, shape)
+    assert "out of bounds" in str(info.value)
+    inside = tuple(_DeviceIndex(np.zeros_like(k.values)) if isinstance(k, _DeviceIndex) else k
+                   for k in step)
+    assert check_bounds(inside, shape) is None            # in range: nothing raised

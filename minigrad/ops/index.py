@@ -119,6 +119,31 @@ def _steps(key: tuple) -> tuple:
     return tuple(ints), tuple(rest)
 
 
+def check_bounds(step: tuple, shape: tuple) -> None:
+    """Raise numpy's IndexError for an integer index array that reaches past its axis.
+
+    numpy and PyTorch check every index; CuPy does not (an index past the end of a GPU
+    array wraps around, or reads and writes memory it should not). So for GPU arrays the
+    bounds are checked here, before indexing: the array's min and max are read back to the
+    host, a wait for the GPU that an index array costs only on the GPU (never in a GAN
+    step: only the losses of classifiers index by labels). numpy arrays are left to numpy."""
+    taken = [_dims_taken(k) if _is_advanced(k) else 0 if k is None or k is Ellipsis else 1
+             for k in step]
+    axis = 0
+    for k, dims in zip(step, taken):
+        if k is Ellipsis:
+            axis += len(shape) - sum(taken)
+            continue
+        if (_is_array(k) and not isinstance(k, np.ndarray) and k.dtype.kind in "iu"
+                and k.size and axis < len(shape)):
+            size, lowest, highest = shape[axis], int(k.min()), int(k.max())
+            bad = highest if highest >= size else lowest if lowest < -size else None
+            if bad is not None:
+                raise IndexError(f"index {bad} is out of bounds for axis {axis} with "
+                                 f"size {size}")
+        axis += dims
+
+
 def _show(key: tuple):
     return key[0] if len(key) == 1 else key
 
@@ -138,6 +163,7 @@ class GetItem(Function):
         y = x
         try:
             for step in self.steps:
+                check_bounds(step, y.shape)          # (CuPy does not check; numpy does)
                 y = y[step]
         except IndexError as exc:
             raise IndexError(f"getitem: index {_show(self.key)!r} is invalid for a tensor of "
