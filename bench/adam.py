@@ -1,13 +1,20 @@
-"""Adam's update, the fused loop (`adam_update`, kernels/optim.py) against the same formula
-written with array operations (`adam_update_reference`, about thirteen passes).
+"""Adam's update three ways, on the DCGAN's 18 parameters (G and D, 917,122 numbers, float32):
 
-    python bench/adam.py             # the DCGAN's 18 parameters (G and D, 917,122 numbers,
-                                     # float32), one update each, 30 repeats
-    python bench/adam.py --step      # the whole DCGAN step of bench/gan_step.py
+  many       adam_update_many: on the GPU one kernel launch for all of them (the
+             parameters' addresses passed in one struct), as PyTorch's foreach Adam;
+             on the CPU the fused loop on each (the same as `one`)
+  one        adam_update on each: one fused loop, or one CUDA kernel, per parameter
+  array      adam_update_reference on each: the formula with array operations (about
+             thirteen passes, each a kernel launch on the GPU)
 
-Both modes alternate the two versions (which one goes first alternates too), so that a
-noisy machine's drift hits both alike (--step: bench/fused_ab.py). Run it alone: two
-timing jobs at once on a small machine distort each other.
+    python bench/adam.py                        # one update of all 18, 30 repeats
+    python bench/adam.py --device gpu           # the host's time per update (not waited for)
+    python bench/adam.py --step [--device gpu]  # the whole DCGAN step, many against one
+
+All three are in kernels/optim.py and give the same bits. Both modes alternate the
+versions (which one goes first alternates too), so that a noisy machine's drift hits them
+alike (--step: bench/fused_ab.py). Run it alone: two timing jobs at once on a small
+machine distort each other.
 """
 from __future__ import annotations
 
@@ -18,53 +25,67 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fused_ab  # noqa: E402 (imports no numpy: the thread counts are set first)
 
+HYPER = dict(step=3, lr=2e-4, beta1=0.5, beta2=0.999, eps=1e-8)
 
-def bench_parameters(repeat: int) -> None:
+
+def _one_by_one(update):
+    """A list version of a one-parameter update: what Adam did before adam_update_many."""
+    def update_all(params, grads, exp_avgs, exp_avg_sqs, **hyper):
+        for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+            update(p, g, m, v, **hyper)
+    return update_all
+
+
+def bench_parameters(repeat: int, device: str = "cpu", batch: int = 64) -> None:
     import numpy as np  # noqa: PLC0415
-    from common import D_LAYERS, G_LAYERS, make_params  # noqa: PLC0415
-    from kernels.optim import adam_update, adam_update_reference  # noqa: PLC0415
 
+    import minigrad as mg  # noqa: PLC0415
+    from common import D_LAYERS, G_LAYERS, make_params  # noqa: PLC0415
+    from kernels.optim import adam_update, adam_update_many, adam_update_reference  # noqa
+
+    xp = mg.backend.cupy() if device == "gpu" else np
+    sync = xp.cuda.Device().synchronize if device == "gpu" else (lambda: None)
     params = make_params()
-    names = [name for name, _, _ in G_LAYERS + D_LAYERS]
     rng = np.random.default_rng(0)
     arrays = []                                        # (p, g, m, v) per parameter
-    for name in names:
+    for name, _, _ in G_LAYERS + D_LAYERS:
         for p in params[name].values():
             g = rng.standard_normal(p.shape).astype(p.dtype)
-            arrays.append((p.copy(), g, np.zeros_like(p), np.zeros_like(p)))
+            arrays.append(tuple(xp.asarray(a) for a in (p.copy(), g, np.zeros_like(p),
+                                                         np.zeros_like(p))))
     sizes = sorted(p.size for p, *_ in arrays)
-    print(f"{len(arrays)} parameters, {sum(sizes):,} numbers (largest {sizes[-1]:,}), "
-          f"float32; one update of each, median of {repeat}")
+    print(f"{device}: {len(arrays)} parameters, {sum(sizes):,} numbers (largest "
+          f"{sizes[-1]:,}), float32; one update of each, ms, median of {repeat}"
+          + (" (the host's time: launches not waited for)" if device == "gpu" else ""))
+    versions = {"many": adam_update_many, "one": _one_by_one(adam_update),
+                "array": _one_by_one(adam_update_reference)}
+    lists = [list(column) for column in zip(*arrays)]
+    times = {name: [] for name in versions}
+    for r in range(repeat + 1):                        # r == 0: warm-up (compiles)
+        for name in sorted(versions, reverse=r % 2 == 1):
+            sync()
+            t0 = time.perf_counter()
+            versions[name](*lists, **HYPER)
+            elapsed = (time.perf_counter() - t0) * 1e3
+            sync()
+            if r > 0:
+                times[name].append(elapsed)
+    many = np.median(times["many"])
+    print("   ".join(f"{name} {np.median(t):6.3f} ms ({np.median(t) / many:.2f}x many)"
+                     for name, t in times.items()))
 
-    def run_ms(update, subset) -> float:
-        t0 = time.perf_counter()
-        for p, g, m, v in subset:
-            update(p, g, m, v, step=3, lr=2e-4, beta1=0.5, beta2=0.999, eps=1e-8)
-        return (time.perf_counter() - t0) * 1e3
 
-    largest = [max(arrays, key=lambda a: a[0].size)]
-    for label, subset in (("all parameters", arrays), ("the largest alone", largest)):
-        times = {adam_update: [], adam_update_reference: []}
-        for r in range(repeat + 1):                    # r == 0: warm-up (numba compiles)
-            for update in sorted(times, key=lambda f: f.__name__, reverse=r % 2 == 1):
-                elapsed = run_ms(update, subset)
-                if r > 0:
-                    times[update].append(elapsed)
-        fused, reference = (np.median(times[f]) for f in (adam_update, adam_update_reference))
-        print(f"{label:<18} fused {fused:6.2f} ms   array formula {reference:6.2f} ms   "
-              f"{reference / fused:4.1f}x")
-
-
-def bench_step(rounds: int, threads: int) -> None:
+def bench_step(rounds: int, threads: int, device: str = "cpu", batch: int = 64) -> None:
     import minigrad.optim.adam as adam  # noqa: PLC0415
-    from kernels.optim import adam_update, adam_update_reference  # noqa: PLC0415
+    from kernels.optim import adam_update, adam_update_many  # noqa: PLC0415
 
     def use(update):
-        adam.adam_update = update
+        adam.adam_update_many = update
 
-    fused_ab.compare_in_step("DCGAN step, Adam", ("fused", adam_update),
-                             ("array", adam_update_reference), use, rounds, threads)
+    fused_ab.compare_in_step("DCGAN step, Adam", ("many", adam_update_many),
+                             ("one", _one_by_one(adam_update)), use, rounds, threads,
+                             device=device, batch=batch)
 
 
 if __name__ == "__main__":
-    fused_ab.main(__doc__, bench_parameters, bench_step)
+    fused_ab.main(__doc__, bench_parameters, bench_step, gpu=True)

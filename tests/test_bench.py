@@ -72,11 +72,24 @@ def test_phases_and_kernel_timers_run():
     assert "Conv2dDW.forward" in out and "the engine: run_backward" in out
 
 
-def test_adam_bench_runs_both_updates():
-    out = _run("bench/adam.py", "--repeat", "2")
-    assert "18 parameters, 917,122 numbers" in out
-    rows = [line for line in out.splitlines() if "fused" in line]
-    assert len(rows) == 2 and all(line.rstrip().endswith("x") for line in rows)
+def test_adam_bench_runs_the_three_updates(device):
+    out = _run("bench/adam.py", "--repeat", "2", "--device", device)
+    assert f"{device}: 18 parameters, 917,122 numbers" in out
+    row = out.splitlines()[-1].split()
+    assert row[0::5] == ["many", "one", "array"] and row[4::5] == ["many)"] * 3
+    assert all(float(ms) > 0 for ms in row[1::5])
+
+
+def test_channel_sum_bench_times_both_sums_on_the_gpu(device):
+    if device == "cpu":
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        done = subprocess.run([sys.executable, "bench/channel_sum.py"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode != 0 and "GPU only" in done.stderr
+        return
+    out = _run("bench/channel_sum.py", "--device", "gpu", "--repeat", "2")
+    rows = [line for line in out.splitlines() if line.startswith("(64,")]
+    assert len(rows) == 3 and all("cuBLAS" in r and "CuPy sum" in r for r in rows)
 
 
 def test_ops_bench_runs(device):

@@ -76,3 +76,54 @@ def test_hyperparameters_as_numpy_numbers_give_the_same_bits(device):
                           eps=np.float64(1e-8))
         np.testing.assert_array_equal(as_numpy(as_floats[0]), as_numpy(as_numpy_[0]))
     assert not np.array_equal(as_numpy(as_floats[0]), p0)
+
+
+def _tensors(device, seed=7):
+    """53 parameters (more than one launch's 48) of sizes 0 to 3000, float32 and float64,
+    one with a transposed gradient and one a transposed parameter (each goes alone)."""
+    rng = np.random.default_rng(seed)
+    sizes = [0, 1, 3000] + [int(n) for n in rng.integers(1, 200, 50)]
+    dtypes = [np.float32 if i % 3 else np.float64 for i in range(len(sizes))]
+    ps = [rng.standard_normal(n).astype(t) for n, t in zip(sizes, dtypes)]
+    ps[5] = rng.standard_normal((6, 4)).astype(dtypes[5])
+    grads = [[rng.standard_normal(p.shape).astype(p.dtype) for p in ps] for _ in range(3)]
+    grads = [[as_device(g, device) for g in step] for step in grads]
+    wide = as_device(np.repeat(as_numpy(grads[0][7]).reshape(-1, 1), 2, axis=1), device)
+    grads[0][7] = wide[:, 0]                                            # a strided view
+    assert not grads[0][7].flags.c_contiguous
+    params = [as_device(p.copy(), device) for p in ps]
+    params[5] = as_device(np.ascontiguousarray(ps[5].T), device).T      # (6, 4), transposed
+    assert not params[5].flags.c_contiguous
+    return params, grads
+
+
+@pytest.mark.parametrize("beta1, weight_decay", [(0.5, 0.0), (0.0, 0.01)])
+def test_adam_update_many_gives_adam_updates_bits(beta1, weight_decay, device):
+    """The multi-tensor update (one GPU launch for up to 48 parameters) gives each
+    parameter the same bits as adam_update on it alone, over three steps."""
+    hyper = dict(lr=2e-3, beta1=beta1, beta2=0.999, eps=1e-8, weight_decay=weight_decay)
+    many, grads = _tensors(device)
+    one, _ = _tensors(device)
+    moments = {id(p): (as_device(np.zeros(p.shape, p.dtype), device),
+                       as_device(np.zeros(p.shape, p.dtype), device)) for p in many + one}
+    for step, gs in enumerate(grads, start=1):
+        optim.adam_update_many(many, gs, [moments[id(p)][0] for p in many],
+                               [moments[id(p)][1] for p in many], step=step, **hyper)
+        for p, g in zip(one, gs):
+            optim.adam_update(p, g, *moments[id(p)], step=step, **hyper)
+    for i, (a, b) in enumerate(zip(many, one)):
+        np.testing.assert_array_equal(as_numpy(a), as_numpy(b), err_msg=f"parameter {i}")
+        assert as_numpy(a).dtype == as_numpy(b).dtype
+    start, _ = _tensors(device)
+    assert all(not np.array_equal(as_numpy(a), as_numpy(s))
+               for a, s in zip(many, start) if a.size)      # every parameter moved
+
+
+def test_adam_update_many_names_mismatched_lists_and_arrays(device):
+    p = as_device(np.zeros(4, np.float32), device)
+    hyper = dict(step=1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    with pytest.raises(ValueError, match="adam_update_many: got 1 params, 2 grads, 1 exp_avgs and 1"):
+        optim.adam_update_many([p], [p, p], [p], [p], **hyper)
+    bad = as_device(np.zeros(3, np.float32), device)
+    with pytest.raises(ValueError, match=r"adam_update.*: exp_avg is float32 \(3,\)"):
+        optim.adam_update_many([p], [p.copy()], [bad], [p.copy()], **hyper)

@@ -371,3 +371,30 @@ def test_clip_grad_value(device):
     params = _with_grads(device, [np.array([-3.0, 0.5, 2.0])])
     clip_grad_value_(params, 1.0)
     np.testing.assert_array_equal(params[0].grad.numpy(), [-1.0, 0.5, 1.0])
+
+
+def test_adam_counts_the_steps_of_each_parameter_in_one_group(device):
+    """A parameter without a gradient is skipped, so two parameters of one group can be at
+    different steps (bias corrections): the group's update keeps them apart."""
+    from kernels.optim import adam_update_reference
+
+    a = mg.tensor([1.0, -2.0], device=device, requires_grad=True)
+    b = mg.tensor([0.5, 3.0, 4.0], device=device, requires_grad=True)
+    opt = mg.optim.Adam([a, b], lr=0.1, betas=(0.5, 0.9))
+    expected = {name: [t.numpy().copy(), np.zeros(t.shape, np.float32),
+                       np.zeros(t.shape, np.float32)] for name, t in (("a", a), ("b", b))}
+    hyper = dict(lr=0.1, beta1=0.5, beta2=0.9, eps=1e-8)
+    (a * a).sum().backward()                       # step 1: only a has a gradient
+    adam_update_reference(expected["a"][0], 2 * expected["a"][0], *expected["a"][1:],
+                          step=1, **hyper)
+    opt.step()
+    opt.zero_grad()
+    (a * a).sum().backward()                       # step 2: a's second, b's first
+    (b * b * b).sum().backward()
+    for name, step, grad in (("a", 2, lambda x: 2 * x), ("b", 1, lambda x: 3 * x * x)):
+        adam_update_reference(expected[name][0], grad(expected[name][0]), *expected[name][1:],
+                              step=step, **hyper)
+    opt.step()
+    assert opt.state[a]["step"] == 2 and opt.state[b]["step"] == 1
+    np.testing.assert_allclose(a.numpy(), expected["a"][0], rtol=1e-6)
+    np.testing.assert_allclose(b.numpy(), expected["b"][0], rtol=1e-6)

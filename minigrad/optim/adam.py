@@ -1,7 +1,7 @@
 """Adam (Kingma & Ba, 2015), with bias correction, as torch.optim.Adam (amsgrad=False)."""
 from __future__ import annotations
 
-from kernels.optim import adam_update
+from kernels.optim import adam_update_many
 
 from .optimizer import Optimizer, Params, _check_range
 
@@ -19,9 +19,10 @@ class Adam(Optimizer):
 
     which is the paper's p - lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / bias1 and
     v_hat = v / bias2, except that eps is added to sqrt(v_hat) as PyTorch does.
-    The formula runs as one fused loop per parameter (kernels/optim.py: numba on the CPU,
-    one CUDA kernel on the GPU); `adam_update_reference` there is the same formula with
-    array operations, and gives the same bits.
+    The formula runs as one fused loop per parameter (kernels/optim.py: numba on the CPU;
+    on the GPU one CUDA kernel for all of a group's parameters, as PyTorch's foreach Adam);
+    `adam_update_reference` there is the same formula with array operations, and gives
+    the same bits.
     The GAN settings of DCGAN are lr=2e-4, betas=(0.5, 0.999); WGAN-GP uses
     lr=1e-4, betas=(0.0, 0.9).
     """
@@ -39,14 +40,24 @@ class Adam(Optimizer):
         _check_range("eps", group["eps"], 0.0)
         _check_range("weight_decay", group["weight_decay"], 0.0)
 
-    def _update(self, p, g, state, group) -> None:
+    def _update_group(self, group, items) -> None:
+        """All of the group's parameters in one call of the fused update (one kernel launch
+        on the GPU for up to 48 of them; see kernels/optim.py: adam_update_many), one call
+        per step count: parameters added to a running optimizer count their own steps."""
         beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = p.xp.zeros_like(p.data)     # m
-            state["exp_avg_sq"] = p.xp.zeros_like(p.data)  # v
-        state["step"] += 1
-        adam_update(p.data, g, state["exp_avg"], state["exp_avg_sq"], step=state["step"],
-                    lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                    weight_decay=group["weight_decay"])
-        p._bump()  # p changed in place: graphs that saved it must refuse to backward
+        by_step: dict[int, list] = {}
+        for p, g, state in items:
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = p.xp.zeros_like(p.data)     # m
+                state["exp_avg_sq"] = p.xp.zeros_like(p.data)  # v
+            state["step"] += 1
+            by_step.setdefault(state["step"], []).append((p, g, state))
+        for step, batch in by_step.items():
+            adam_update_many([p.data for p, _, _ in batch], [g for _, g, _ in batch],
+                             [state["exp_avg"] for _, _, state in batch],
+                             [state["exp_avg_sq"] for _, _, state in batch], step=step,
+                             lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                             weight_decay=group["weight_decay"])
+            for p, _, _ in batch:
+                p._bump()  # p changed in place: graphs that saved it must refuse to backward

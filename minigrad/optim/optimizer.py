@@ -8,7 +8,7 @@ optimizers, or one optimizer with two groups:
                          {"params": G.parameters(), "lr": 1e-4}], betas=(0.0, 0.9))
 
 `step()` walks over every parameter that has a `.grad` and calls the subclass's
-`_update(p, g, state, group)`, which changes `p.data` on raw arrays (numpy or CuPy, the
+`_update(p, g, state, group)` (or, for a whole group at once, `_update_group`), which changes `p.data` on raw arrays (numpy or CuPy, the
 parameter's own dtype and device) and keeps what it remembers between steps (momentum
 buffers, moving averages) in `state`, a dict of plain arrays and Python numbers.
 
@@ -113,14 +113,22 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            items = []
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 g = p.grad.data
                 if g.dtype != p.dtype:
                     g = g.astype(p.dtype)
-                self._update(p, g, self.state.setdefault(p, {}), group)
+                items.append((p, g, self.state.setdefault(p, {})))
+            self._update_group(group, items)
         return loss
+
+    def _update_group(self, group: dict[str, Any], items: list) -> None:
+        """Update a group's parameters that have a gradient: items is [(p, g, state), ...].
+        By default one `_update` each; Adam updates them all at once (one GPU launch)."""
+        for p, g, state in items:
+            self._update(p, g, state, group)
 
     def _update(self, p: Tensor, g, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Change `p.data` using its gradient `g` (a raw array, never modified here)."""
