@@ -390,16 +390,6 @@ _ONE = {t: np.ones((), t) for t in (np.float32, np.float64)}
 _ZERO = {t: np.zeros((), t) for t in (np.float32, np.float64)}
 _CUBLAS_GEMM = {np.dtype(np.float32): (cublas.sgemm, cublas.sgemmStridedBatched),
                 np.dtype(np.float64): (cublas.dgemm, cublas.dgemmStridedBatched)}
-_CUBLAS_GEMV = {np.dtype(np.float32): cublas.sgemv, np.dtype(np.float64): cublas.dgemv}
-
-
-def _cublas_handle():
-    """The current device's cuBLAS handle, set to run on CuPy's current stream and to read
-    alpha and beta from host memory (CuPy's own calls may leave it otherwise)."""
-    handle = cupy.cuda.device.get_cublas_handle()
-    cublas.setStream(handle, cupy.cuda.get_current_stream().ptr)
-    cublas.setPointerMode(handle, cublas.CUBLAS_POINTER_MODE_HOST)
-    return handle
 
 
 def _gemm(a, b, out, m, n, k, *, lda, ldb, ldc, trans_a=False, trans_b=False, batch=1,
@@ -426,7 +416,9 @@ def _gemm(a, b, out, m, n, k, *, lda, ldb, ldc, trans_a=False, trans_b=False, ba
         return
     gemm, gemm_batched = _CUBLAS_GEMM[out.dtype]
     dtype = out.dtype.type
-    handle = _cublas_handle()
+    handle = cupy.cuda.device.get_cublas_handle()
+    cublas.setStream(handle, cupy.cuda.get_current_stream().ptr)
+    cublas.setPointerMode(handle, cublas.CUBLAS_POINTER_MODE_HOST)
     op_a = cublas.CUBLAS_OP_T if trans_a else cublas.CUBLAS_OP_N
     op_b = cublas.CUBLAS_OP_T if trans_b else cublas.CUBLAS_OP_N
     one, zero = _ONE[dtype].ctypes.data, _ZERO[dtype].ctypes.data
@@ -436,59 +428,6 @@ def _gemm(a, b, out, m, n, k, *, lda, ldb, ldc, trans_a=False, trans_b=False, ba
     else:
         gemm_batched(handle, op_b, op_a, n, m, k, one, b.data.ptr, ldb, stride_b,
                      a.data.ptr, lda, stride_a, zero, out.data.ptr, ldc, stride_c, batch)
-
-
-# ------------------------------------------------------------------- the channel sums
-
-@functools.lru_cache(maxsize=64)
-def _ones(length: int, dtype, device: int):
-    """A vector of ones, made once per length (a sum as a product needs one)."""
-    return cupy.ones(length, dtype=dtype)
-
-
-def _sum_rows(a, rows: int, length: int, out):
-    """out (rows,) = a (rows, length) @ ones(length): each row's sum, as one cuBLAS matrix-
-    vector product (a row-major and contiguous). cuBLAS sees a as its column-major
-    (length, rows) matrix, so it is asked for that matrix's transpose times ones."""
-    ones = _ones(length, a.dtype, a.device.id)
-    one, zero = _ONE[a.dtype.type].ctypes.data, _ZERO[a.dtype.type].ctypes.data
-    _CUBLAS_GEMV[a.dtype](_cublas_handle(), cublas.CUBLAS_OP_T, length, rows, one,
-                          a.data.ptr, length, ones.data.ptr, 1, zero, out.data.ptr, 1)
-
-
-def _sum_columns(a, rows: int, columns: int, out):
-    """out (columns,) = ones(rows) @ a (rows, columns): each column's sum (a row-major and
-    contiguous; to cuBLAS the column-major (columns, rows) matrix times ones)."""
-    ones = _ones(rows, a.dtype, a.device.id)
-    one, zero = _ONE[a.dtype.type].ctypes.data, _ZERO[a.dtype.type].ctypes.data
-    _CUBLAS_GEMV[a.dtype](_cublas_handle(), cublas.CUBLAS_OP_N, columns, rows, one,
-                          a.data.ptr, columns, ones.data.ptr, 1, zero, out.data.ptr, 1)
-
-
-def channel_sum(x):
-    """(C,) = sum of x (N, C, ...) over every axis but 1: a convolution's bias gradient.
-
-    As two matrix-vector products with vectors of ones, x viewed as (N*C, L):
-        row_sums (N*C,) = x (N*C, L) @ ones(L)         the sum over each image's pixels
-        sums     (C,)   = ones(N) @ row_sums (N, C)    then over the images
-    Why not CuPy's x.sum(axis=(0, 2, 3)): its reduction over three axes cost the host 40-50
-    us a call and the GPU 100 us at batch 512 (bandwidth would allow 5); cuBLAS's products
-    read x once at full speed and cost the host a call each (bench/README.md, "Fourteenth
-    round"). Integers, and arrays too large for cuBLAS's 32-bit sizes, go to CuPy's sum."""
-    N, C = x.shape[:2]
-    L = x.size // (N * C) if N * C else 0
-    if x.dtype not in _CUBLAS_GEMV or x.size >= 2**31:
-        return x.sum(axis=(0, *range(2, x.ndim)))
-    if x.size == 0:
-        return cupy.zeros(C, dtype=x.dtype)
-    x = cupy.ascontiguousarray(x)
-    row_sums = x
-    if L > 1:
-        row_sums = cupy.empty(N * C, dtype=x.dtype)
-        _sum_rows(x, N * C, L, row_sums)                           # (N*C,)
-    sums = cupy.empty(C, dtype=x.dtype)
-    _sum_columns(row_sums, N, C, sums)                             # (C,)
-    return sums
 
 
 # ------------------------------------------------------------------- the convolution triple
