@@ -75,14 +75,16 @@ __device__ __forceinline__ I first_tap(I t0, I s, I d, I step, I K) {
     return K;                             // none at all (possible when gcd(s, d) > 1)
 }
 
+// The sums start at bias[c] when has_bias (a transposed convolution's bias), else at 0.
 template <typename T, typename I>
-__global__ void col2im(const T* cols, T* x, I N, I C, I H, I W, I KH, I KW,
-                       I sh, I sw, I ph, I pw, I dh, I dw, I OH, I OW, I th, I tw) {
+__global__ void col2im(const T* cols, const T* bias, T* x, I N, I C, I H, I W, I KH, I KW,
+                       I sh, I sw, I ph, I pw, I dh, I dw, I OH, I OW, I th, I tw,
+                       int has_bias) {
     const I NP = N * OH * OW;
     GRID_STRIDE_LOOP_I(i, N * C * H * W) {
         const I w = i % W, h = i / W % H, c = i / (H * W) % C, n = i / (C * H * W);
         const I kw0 = first_tap(w + pw, sw, dw, tw, KW);
-        T acc = 0;
+        T acc = has_bias ? bias[c] : (T)0;
         for (I kh = first_tap(h + ph, sh, dh, th, KH); kh < KH; kh += th) {
             const I t = h + ph - kh * dh;              // = oh * sh for a reader
             if (t < 0) break;
@@ -372,13 +374,16 @@ def im2col(x, kernel_hw, stride, padding, dilation):
     return cols
 
 
-def col2im(cols, x_shape, kernel_hw, stride, padding, dilation):
+def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, bias=None):
+    """x (N, C, H, W) from cols, each pixel's sum starting at bias[c] when a bias is given
+    (no pass over x of its own, as on the CPU)."""
     N, C, H, W = x_shape
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     x = cupy.empty((N, C, H, W), dtype=cols.dtype)
     taps = tuple(s // math.gcd(s, d) for s, d in zip(stride, dilation))   # (th, tw): above
-    _launch("col2im", (cols, x), x.size, N, C, H, W, *kernel_hw, *stride, *padding,
-            *dilation, OH, OW, *taps, largest_index=max(cols.size, x.size))
+    _launch("col2im", (cols, cols if bias is None else bias, x), x.size, N, C, H, W,
+            *kernel_hw, *stride, *padding, *dilation, OH, OW, *taps, bias is not None,
+            largest_index=max(cols.size, x.size))
     return x
 
 
@@ -493,10 +498,7 @@ def conv2d_dx(gy, w, x_hw, stride, padding, dilation, bias=None):
               stride_b=O * L, stride_c=L)
     else:                                                      # cols = w.T @ gy_rows
         _gemm(w, _as_rows(gy), cols, K, N * L, O, lda=K, ldb=N * L, ldc=N * L, trans_a=True)
-    gx = col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation)
-    if bias is not None:                                       # (one more pass on the GPU)
-        gx += bias.reshape(1, C, 1, 1)
-    return gx
+    return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation, bias)
 
 
 def conv2d_dw(x, gy, kernel_hw, stride, padding, dilation, cols=None):

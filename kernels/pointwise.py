@@ -17,10 +17,13 @@ on the CPU (numba) and one CUDA kernel on the GPU (CuPy ElementwiseKernel).
                                            for negative x, so that nothing overflows
                                            (float32 for an integer or bool x)
     bce_with_logits(x, t) -> loss          loss = max(x, 0) - x t + log(1 + e^-|x|)
+    bce_with_logits_grad(g, x, t) -> gx    gx = g (sigmoid(x) - t): the loss's input
+                                           gradient (g the gradient of the loss)
     inverse_std(var, eps) -> inv_std       1 / sqrt(var + eps): batch norm's, per channel
                                            (the numpy expression on the CPU: C numbers)
 
-Sigmoid and BCE are formulas of nine and eight array calls, inverse_std of three. On the
+Sigmoid and BCE are formulas of nine and eight array calls, BCE's input gradient three ops
+(sigmoid, subtract, multiply), inverse_std three calls. On the
 CPU that costs little, but on the GPU every CuPy call is a kernel launch of 10-25 us of host
 time: the composed sigmoid took ~100 us per call against ~10 us as one kernel, and a DCGAN
 step at batch 64 is bound by exactly this host time (bench/README.md, "GPU").
@@ -69,6 +72,11 @@ def bce_with_logits_reference(x, t):
     return loss.astype(xp.result_type(x, t), copy=False)
 
 
+def bce_with_logits_grad_reference(g, x, t):
+    xp = _array_module(x)
+    return (g * (sigmoid_reference(x) - t)).astype(xp.result_type(g, x, t), copy=False)
+
+
 # ----------------------------------------------------------------- CPU (numba)
 # Each loop is compiled twice, parallel and serial (kernels/cpu.py, compile_twice).
 def _leaky_relu_loop(x, slope, y, positive):
@@ -108,11 +116,19 @@ def _bce_with_logits_loop(x, t, loss):
         loss[i] = max(x[i], 0) - x[i] * t[i] + math.log1p(math.exp(-abs(x[i])))
 
 
+def _bce_with_logits_grad_loop(g, x, t, grad_x):
+    for i in prange(x.size):
+        e = math.exp(-abs(x[i]))                       # sigmoid(x), as _sigmoid_loop,
+        grad_x[i] = 1 / (1 + e) if x[i] >= 0 else e / (1 + e)  # rounded to x's dtype
+        grad_x[i] = g[i] * (grad_x[i] - t[i])
+
+
 _leaky_relu_builds = compile_twice(_leaky_relu_loop)
 _slope_mul_builds = compile_twice(_slope_mul_loop)
 _mask_mul_builds = compile_twice(_mask_mul_loop)
 _sigmoid_builds = compile_twice(_sigmoid_loop)
 _bce_with_logits_builds = compile_twice(_bce_with_logits_loop)
+_bce_with_logits_grad_builds = compile_twice(_bce_with_logits_grad_loop)
 
 
 # ----------------------------------------------------------------- GPU (CuPy)
@@ -130,6 +146,10 @@ _GPU_SOURCES = {
                 "const T e = exp(-fabs(x)); y = (x >= 0) ? (T)1 / ((T)1 + e) : e / ((T)1 + e);"),
     "bce_with_logits": ("T x, T t", "T loss",
                         "loss = max(x, (T)0) - x * t + log1p(exp(-fabs(x)));"),
+    "bce_with_logits_grad": ("T g, T x, T t", "T grad_x",
+                             "const T e = exp(-fabs(x));"
+                             " const T s = (x >= 0) ? (T)1 / ((T)1 + e) : e / ((T)1 + e);"
+                             " grad_x = g * (s - t);"),
     "inverse_std": ("T var, T eps", "T inv_std", "inv_std = (T)1 / sqrt(var + eps);"),
 }
 _gpu_kernels = {}
@@ -220,6 +240,23 @@ def bce_with_logits(x, t):
     _launch(by_size(_bce_with_logits_builds, x.size), x.reshape(-1), t.reshape(-1),
             loss.reshape(-1))
     return loss
+
+
+def bce_with_logits_grad(g, x, t):
+    """grad_x = g (sigmoid(x) - t) elementwise: BCE-with-logits' input gradient, with g the
+    gradient of the loss. Each operation rounds as in the composition sigmoid, subtract,
+    multiply (the same bits), in one pass instead of three (and on the GPU one launch).
+    g may be a broadcast view (a mean's gradient); arrays of different shapes or dtypes
+    get the numpy expression, with numpy's broadcasting and promotion."""
+    if not _float(g, x, t):
+        return bce_with_logits_grad_reference(g, x, t)
+    if _is_cupy(x):
+        return _gpu("bce_with_logits_grad")(g, x, t)
+    g, x, t = _contiguous([g, x, t])
+    grad_x = np.empty_like(x)
+    _launch(by_size(_bce_with_logits_grad_builds, x.size), g.reshape(-1), x.reshape(-1),
+            t.reshape(-1), grad_x.reshape(-1))
+    return grad_x
 
 
 def inverse_std(var, eps: float):

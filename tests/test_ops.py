@@ -12,6 +12,7 @@ from conftest import make
 
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad.ops.loss import BCEWithLogitsGrad
 
 
 # ----------------------------------------------------------------------- input makers
@@ -229,6 +230,13 @@ LOSSES = [
     case("log_softmax-0d", lambda x: F.log_softmax(x, -1), normal()),
     case("dropout", lambda x: (mg.manual_seed(1), F.dropout(x, 0.5))[1], normal(3, 4)),
     case("dropout-eval", lambda x: F.dropout(x, 0.5, training=False), normal(3, 4)),
+    # BCE-with-logits' input gradient g (sigmoid(x) - t), an op of its own (g, x, t)
+    case("bce-logits-grad-op", lambda *xs: BCEWithLogitsGrad()(*xs),
+         normal(2, 3), normal(2, 3), unit(2, 3)),
+    case("bce-logits-grad-op-broadcast-g", lambda *xs: BCEWithLogitsGrad()(*xs),
+         normal(1, 3), normal(2, 3), unit(2, 3)),
+    case("bce-logits-grad-op-batch1", lambda *xs: BCEWithLogitsGrad()(*xs),
+         normal(1, 1), normal(1, 1), unit(1, 1)),
 ] + [
     case(f"{name}-{reduction}", lambda *xs, f=f, r=reduction: f(*xs, reduction=r), *makers)
     for reduction in ("mean", "sum", "none")
@@ -241,6 +249,7 @@ LOSSES = [
         ("bce-logits-batch1", F.binary_cross_entropy_with_logits,
          (normal(1, 1), unit(1, 1, requires_grad=False))),
         ("mse", F.mse_loss, (normal(2, 3), normal(2, 3))),
+
         ("l1", F.l1_loss, (normal(2, 3), normal(2, 3))),
         ("cross_entropy", F.cross_entropy, (normal(4, 3), labels(4, 3))),
         ("cross_entropy-batch1", F.cross_entropy, (normal(1, 3), labels(1, 3))),

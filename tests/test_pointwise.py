@@ -135,6 +135,35 @@ def test_bce_with_logits_matches_reference(size, dtype, device):
     np.testing.assert_allclose(loss[4], np.log(2), rtol=1e-7)
 
 
+@pytest.mark.parametrize("size", [9, 80_001])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_grad_gives_the_compositions_bits(size, dtype, device):
+    """g (sigmoid(x) - t) in one loop rounds as sigmoid, subtract, multiply do one after
+    the other (the ops it replaces in BCE's backward), and as the reference does."""
+    rng = np.random.default_rng(6)
+    x = _logits(size, dtype)
+    t = rng.random(size).astype(dtype)
+    g = rng.standard_normal(size).astype(dtype)
+    dg, dx, dt = (as_device(a, device) for a in (g, x, t))
+    fused = as_numpy(pointwise.bce_with_logits_grad(dg, dx, dt))
+    composed = as_numpy(dg * (pointwise.sigmoid(dx) - dt))
+    assert fused.dtype == dtype
+    np.testing.assert_array_equal(fused, composed)
+    finite = np.isfinite(x)
+    with np.errstate(invalid="ignore"):
+        expected = pointwise.bce_with_logits_grad_reference(g, x, t)
+    np.testing.assert_allclose(fused[finite], expected[finite], rtol=_TOLERANCE[dtype],
+                               atol=_TOLERANCE[dtype])
+    with np.errstate(over="ignore"):                                    # the textbook
+        s = 1 / (1 + np.exp(-x[finite].astype(np.float64)))
+    np.testing.assert_allclose(fused[finite], g[finite] * (s - t[finite]),
+                               rtol=1e-3 if dtype == np.float32 else 1e-9, atol=1e-6)
+    broadcast = pointwise.bce_with_logits_grad(as_device(np.float64(2.0), device), dx, dt)
+    np.testing.assert_allclose(as_numpy(broadcast)[finite],
+                               2.0 * (as_numpy(pointwise.sigmoid(dx)) - t)[finite],
+                               rtol=1e-6, atol=1e-6)
+
+
 def test_sigmoid_and_bce_fall_back_to_numpy_for_mixed_dtypes_and_shapes():
     x = np.array([[-2.0, 0.5, 3.0]])
     t32 = np.array([[0.0, 1.0, 1.0]], np.float32)
@@ -151,12 +180,14 @@ def test_every_fused_loop_keeps_a_0d_input_0d(device):
     x, other = as_device(np.array(-0.5), device), as_device(np.array(2.0), device)
     positive = as_device(np.array(False), device)
     results = [pointwise.sigmoid(x), pointwise.bce_with_logits(x, other),
+               pointwise.bce_with_logits_grad(other, x, other),
                *pointwise.leaky_relu(x, 0.2), pointwise.slope_mul(other, positive, 0.2),
                pointwise.mask_mul(x, other)]
-    assert [tuple(r.shape) for r in results] == [()] * 6
+    assert [tuple(r.shape) for r in results] == [()] * 7
     np.testing.assert_allclose(
         [float(as_numpy(r)) for r in results],
-        [1 / (1 + np.exp(0.5)), np.log1p(np.exp(-0.5)) + 1.0, -0.1, 0.0, 0.4, -1.0])
+        [1 / (1 + np.exp(0.5)), np.log1p(np.exp(-0.5)) + 1.0,
+         2.0 * (1 / (1 + np.exp(0.5)) - 2.0), -0.1, 0.0, 0.4, -1.0])
     t = mg.tensor(0.3, requires_grad=True, device=device, dtype=np.float64)
     for y in (t.sigmoid(), F.leaky_relu(-t, 0.2),
               F.binary_cross_entropy_with_logits(t, mg.ones_like(t))):

@@ -19,6 +19,7 @@ from . import elementwise as E
 from .index import getitem
 from .reduce import max as _max
 from .reduce import mean, sum
+from .shape import sum_to
 
 _E_MINUS_100 = math.exp(-100.0)   # log clamps at -100, as in PyTorch's BCE
 
@@ -100,17 +101,41 @@ class BCEWithLogits(Function):
 
     This is -(t log s + (1 - t) log(1 - s)) with s = sigmoid(x), rewritten so that
     nothing overflows: e^-|x| is at most 1. The forward is one fused loop
-    (kernels/pointwise.py); the backward is written with minigrad ops (sigmoid, sub, mul),
-    so it can itself be differentiated."""
+    (kernels/pointwise.py); so is the input gradient g (sigmoid(x) - t), an op of its own
+    (BCEWithLogitsGrad, below) that can itself be differentiated."""
 
     def forward(self, x, t):
         return pointwise.bce_with_logits(x, t)
 
     def backward(self, g):
         x, t = self.inputs
-        grad_x = g * (E.sigmoid(x) - t) if self.needs_input_grad[0] else None
+        grad_x = BCEWithLogitsGrad()(g, x, t) if self.needs_input_grad[0] else None
         grad_t = -(g * x) if self.needs_input_grad[1] else None
         return grad_x, grad_t
+
+
+class BCEWithLogitsGrad(Function):
+    """y = g (sigmoid(x) - t): BCEWithLogits's input gradient, g the loss's gradient.
+    dy/dg = sigmoid(x) - t
+    dy/dx = g sigmoid(x) (1 - sigmoid(x))
+    dy/dt = -g
+
+    The composition sigmoid, subtract, multiply as one fused loop (kernels/pointwise.py),
+    with the same roundings: a GAN's loss takes its backward three times a step, and on the
+    GPU each op is a kernel launch the host waits to issue (bench/README.md, "Fourteenth
+    round"). Its own backward is written with minigrad ops, for gradients of any order."""
+
+    def forward(self, g, x, t):
+        return pointwise.bce_with_logits_grad(g, x, t)
+
+    def backward(self, gy):
+        g, x, t = self.inputs
+        needs = self.needs_input_grad
+        s = E.sigmoid(x) if needs[0] or needs[1] else None
+        d_g = sum_to(gy * (s - t), g.shape) if needs[0] else None
+        d_x = sum_to(gy * g * s * (1.0 - s), x.shape) if needs[1] else None
+        d_t = sum_to(-(gy * g), t.shape) if needs[2] else None
+        return d_g, d_x, d_t
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "mean") -> Tensor:
