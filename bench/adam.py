@@ -11,10 +11,11 @@
     python bench/adam.py --device gpu           # the host's time per update (not waited for)
     python bench/adam.py --step [--device gpu]  # the whole DCGAN step, many against one
 
-All three are in kernels/optim.py and give the same bits. Both modes alternate the
-versions (which one goes first alternates too), so that a noisy machine's drift hits them
-alike (--step: bench/fused_ab.py). Run it alone: two timing jobs at once on a small
-machine distort each other.
+All three are in kernels/optim.py and give the same bits. On the CPU `many` is `one`
+(the fused loop on each parameter), so there --step times the same code twice: a check of
+the noise. Both modes alternate the versions (which one goes first alternates too), so
+that a noisy machine's drift hits them alike (--step: bench/fused_ab.py). Run it alone:
+two timing jobs at once on a small machine distort each other.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def _one_by_one(update):
 
 
 def bench_parameters(repeat: int, device: str = "cpu", batch: int = 64) -> None:
+    """(batch: unused, the parameters' sizes do not depend on it; fused_ab passes it.)"""
     import numpy as np  # noqa: PLC0415
 
     import minigrad as mg  # noqa: PLC0415

@@ -381,6 +381,7 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, bias=None):
     OH, OW = conv_out_hw((H, W), kernel_hw, stride, padding, dilation)
     x = cupy.empty((N, C, H, W), dtype=cols.dtype)
     taps = tuple(s // math.gcd(s, d) for s, d in zip(stride, dilation))   # (th, tw): above
+    # without a bias any valid address stands in for it: has_bias tells the kernel not to read
     _launch("col2im", (cols, cols if bias is None else bias, x), x.size, N, C, H, W,
             *kernel_hw, *stride, *padding, *dilation, OH, OW, *taps, bias is not None,
             largest_index=max(cols.size, x.size))

@@ -1,4 +1,5 @@
-"""Adam's update for one parameter, fused: one pass over p, g, m and v instead of thirteen.
+"""Adam's update, fused: one pass over p, g, m and v instead of thirteen (and on the GPU one
+kernel launch for a whole parameter group: adam_update_many, below).
 
 Written with array operations, one Adam step is about thirteen passes over the parameter
 (each `*`, `+`, `sqrt` and `/` reads and writes a whole array, and allocates one): 2.4 ms
@@ -195,22 +196,25 @@ def adam_update_many(params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: flo
                      beta1: float, beta2: float, eps: float, weight_decay: float = 0.0) -> None:
     """adam_update for a list of parameters that share their step count and
     hyperparameters (an optimizer's parameter group), with the same bits. On the CPU it
-    is adam_update on each. On the GPU the parameters whose p, m and v are contiguous go
-    MAX_TENSORS at a time to one kernel launch per dtype (above); any other goes alone."""
+    is adam_update on each. On the GPU the float32 and float64 parameters whose p, m and v
+    are contiguous go MAX_TENSORS at a time to one kernel launch per dtype (above); any
+    other goes alone. (minigrad has one GPU, "gpu": the launches are not grouped by
+    device, as PyTorch's are.) Every parameter is checked before any is updated."""
     lists = (params, grads, exp_avgs, exp_avg_sqs)
     if len({len(a) for a in lists}) != 1:
         raise ValueError(f"adam_update_many: got {len(params)} params, {len(grads)} grads, "
                          f"{len(exp_avgs)} exp_avgs and {len(exp_avg_sqs)} exp_avg_sqs; "
                          f"one of each per parameter")
+    for p, g, m, v in zip(*lists):
+        _check("adam_update_many", p, g, m, v)
     hyper = dict(step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                  weight_decay=weight_decay)
     batches = {}                                 # dtype -> [(p, g, m, v), ...] for one launch
     for p, g, m, v in zip(*lists):
-        if not _is_cupy(p) or not (p.flags.c_contiguous and m.flags.c_contiguous
-                                   and v.flags.c_contiguous):
+        if not (_is_cupy(p) and p.dtype in (np.float32, np.float64) and p.flags.c_contiguous
+                and m.flags.c_contiguous and v.flags.c_contiguous):
             adam_update(p, g, m, v, **hyper)     # the CPU, or an odd layout: one at a time
             continue
-        _check("adam_update_many", p, g, m, v)
         if not g.flags.c_contiguous:
             g = _array_module(g).ascontiguousarray(g)
         batches.setdefault(p.dtype, []).append((p, g, m, v))

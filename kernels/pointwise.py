@@ -246,8 +246,9 @@ def bce_with_logits_grad(g, x, t):
     """grad_x = g (sigmoid(x) - t) elementwise: BCE-with-logits' input gradient, with g the
     gradient of the loss. Each operation rounds as in the composition sigmoid, subtract,
     multiply (the same bits), in one pass instead of three (and on the GPU one launch).
-    g may be a broadcast view (a mean's gradient); arrays of different shapes or dtypes
-    get the numpy expression, with numpy's broadcasting and promotion."""
+    g may be a broadcast view of x's shape (a mean's gradient; the CPU loop first copies
+    it into a contiguous array); arrays of different shapes or dtypes get the numpy
+    expression, with numpy's broadcasting and promotion."""
     if not _float(g, x, t):
         return bce_with_logits_grad_reference(g, x, t)
     if _is_cupy(x):

@@ -381,7 +381,8 @@ class Tensor:
         try:
             for step in steps[:-1]:
                 target = target[step]    # the integers first: a view into self's memory
-            ops.index.check_bounds(steps[-1], target.shape)    # (CuPy does not check)
+            ops.index.check_bounds(steps[-1], target.shape,      # (CuPy does not check)
+                                   on_gpu=not isinstance(target, np.ndarray))
             target[steps[-1]] = value.data if isinstance(value, Tensor) else value
         except IndexError as exc:
             raise IndexError(f"setitem: index {key!r} is invalid for a tensor of shape "

@@ -79,11 +79,12 @@ def test_hyperparameters_as_numpy_numbers_give_the_same_bits(device):
 
 
 def _tensors(device, seed=7):
-    """53 parameters (more than one launch's 48) of sizes 0 to 3000, float32 and float64,
-    one with a transposed gradient and one a transposed parameter (each goes alone)."""
+    """60 parameters of sizes 0 to 3000: 53 contiguous float32 ones (more than one launch's
+    48), 6 float64 ones, a transposed float32 parameter (it goes alone) and a strided
+    gradient."""
     rng = np.random.default_rng(seed)
-    sizes = [0, 1, 3000] + [int(n) for n in rng.integers(1, 200, 50)]
-    dtypes = [np.float32 if i % 3 else np.float64 for i in range(len(sizes))]
+    sizes = [0, 1, 3000] + [int(n) for n in rng.integers(1, 200, 57)]
+    dtypes = [np.float64 if i % 10 == 1 else np.float32 for i in range(len(sizes))]
     ps = [rng.standard_normal(n).astype(t) for n, t in zip(sizes, dtypes)]
     ps[5] = rng.standard_normal((6, 4)).astype(dtypes[5])
     grads = [[rng.standard_normal(p.shape).astype(p.dtype) for p in ps] for _ in range(3)]
@@ -98,10 +99,15 @@ def _tensors(device, seed=7):
 
 
 @pytest.mark.parametrize("beta1, weight_decay", [(0.5, 0.0), (0.0, 0.01)])
-def test_adam_update_many_gives_adam_updates_bits(beta1, weight_decay, device):
+def test_adam_update_many_gives_adam_updates_bits(beta1, weight_decay, device, monkeypatch):
     """The multi-tensor update (one GPU launch for up to 48 parameters) gives each
-    parameter the same bits as adam_update on it alone, over three steps."""
+    parameter the same bits as adam_update on it alone, over three steps. On the GPU the
+    53 contiguous float32 parameters take two launches, the float64 ones one."""
     hyper = dict(lr=2e-3, beta1=beta1, beta2=0.999, eps=1e-8, weight_decay=weight_decay)
+    launches = []
+    launch = optim._gpu_update_many
+    monkeypatch.setattr(optim, "_gpu_update_many",
+                        lambda ps, *rest: (launches.append(len(ps)), launch(ps, *rest)))
     many, grads = _tensors(device)
     one, _ = _tensors(device)
     moments = {id(p): (as_device(np.zeros(p.shape, p.dtype), device),
@@ -111,6 +117,7 @@ def test_adam_update_many_gives_adam_updates_bits(beta1, weight_decay, device):
                                [moments[id(p)][1] for p in many], step=step, **hyper)
         for p, g in zip(one, gs):
             optim.adam_update(p, g, *moments[id(p)], step=step, **hyper)
+    assert launches == ([48, 5, 6] * 3 if device == "gpu" else [])
     for i, (a, b) in enumerate(zip(many, one)):
         np.testing.assert_array_equal(as_numpy(a), as_numpy(b), err_msg=f"parameter {i}")
         assert as_numpy(a).dtype == as_numpy(b).dtype
@@ -119,11 +126,33 @@ def test_adam_update_many_gives_adam_updates_bits(beta1, weight_decay, device):
                for a, s in zip(many, start) if a.size)      # every parameter moved
 
 
-def test_adam_update_many_names_mismatched_lists_and_arrays(device):
+def test_adam_update_many_checks_every_parameter_before_updating_any(device):
     p = as_device(np.zeros(4, np.float32), device)
     hyper = dict(step=1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
-    with pytest.raises(ValueError, match="adam_update_many: got 1 params, 2 grads, 1 exp_avgs and 1"):
+    with pytest.raises(ValueError, match="adam_update_many: got 1 params, 2 grads, 1 "
+                                         "exp_avgs and 1"):
         optim.adam_update_many([p], [p, p], [p], [p], **hyper)
+    first = as_device(np.ones(4, np.float32), device)
     bad = as_device(np.zeros(3, np.float32), device)
-    with pytest.raises(ValueError, match=r"adam_update.*: exp_avg is float32 \(3,\)"):
-        optim.adam_update_many([p], [p.copy()], [bad], [p.copy()], **hyper)
+    with pytest.raises(ValueError, match=r"adam_update_many: exp_avg is float32 \(3,\)"):
+        optim.adam_update_many([first, p], [first.copy(), p.copy()], [first.copy(), bad],
+                               [first.copy(), p.copy()], **hyper)
+    np.testing.assert_array_equal(as_numpy(first), np.ones(4))     # not updated either
+
+
+def test_adam_update_many_leaves_other_float_types_to_adam_update(device, monkeypatch):
+    """Only float32 and float64 parameters share a launch (the kernel has those two
+    builds); a float16 one goes to adam_update, on either device."""
+    alone, batched = [], []
+    monkeypatch.setattr(optim, "adam_update", lambda p, *args, **kw: alone.append(p.dtype))
+    monkeypatch.setattr(optim, "_gpu_update_many",
+                        lambda ps, *args: batched.extend(p.dtype for p in ps))
+    arrays = [as_device(np.zeros(3, dtype), device)
+              for dtype in (np.float16, np.float32, np.float64)]
+    optim.adam_update_many(arrays, [a.copy() for a in arrays], [a.copy() for a in arrays],
+                           [a.copy() for a in arrays], step=1, lr=1e-3, beta1=0.9,
+                           beta2=0.999, eps=1e-8)
+    if device == "gpu":
+        assert alone == [np.float16] and batched == [np.float32, np.float64]
+    else:
+        assert alone == [np.float16, np.float32, np.float64] and batched == []

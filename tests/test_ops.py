@@ -249,7 +249,6 @@ LOSSES = [
         ("bce-logits-batch1", F.binary_cross_entropy_with_logits,
          (normal(1, 1), unit(1, 1, requires_grad=False))),
         ("mse", F.mse_loss, (normal(2, 3), normal(2, 3))),
-
         ("l1", F.l1_loss, (normal(2, 3), normal(2, 3))),
         ("cross_entropy", F.cross_entropy, (normal(4, 3), labels(4, 3))),
         ("cross_entropy-batch1", F.cross_entropy, (normal(1, 3), labels(1, 3))),

@@ -165,38 +165,37 @@ def test_squeeze_takes_a_tuple_and_0d_tensors_take_dim_0_or_minus_1(device):
     assert mg.gradcheck(lambda t: t.squeeze((0, 2)) * 2.0, [w])
 
 
-class _DeviceIndex:
-    """An integer index array that is not a numpy array (as a CuPy one is not): what
-    check_bounds must check itself, since CuPy does not."""
-
-    def __init__(self, values):
-        self.values = np.asarray(values)
-        self.shape, self.dtype, self.ndim = self.values.shape, self.values.dtype, self.values.ndim
-        self.size = self.values.size
-
-    def min(self):
-        return self.values.min()
-
-    def max(self):
-        return self.values.max()
-
-
 @pytest.mark.parametrize("step, shape, message", [
-    ((_DeviceIndex([0, 3]),), (3, 5), "index 3 is out of bounds for axis 0 with size 3"),
-    ((slice(None), _DeviceIndex([-6, 1])), (3, 5), "index -6 is out of bounds for axis 1"),
-    ((Ellipsis, _DeviceIndex([4])), (2, 3, 4), "index 4 is out of bounds for axis 2"),
-    ((None, slice(None), _DeviceIndex([3])), (2, 3), "index 3 is out of bounds for axis 1"),
-    ((np.ones((2, 3), bool), _DeviceIndex([7])), (2, 3, 7), "index 7 is out of bounds "
-                                                            "for axis 2"),
+    ((np.array([0, 3]),), (3, 5), "index 3 is out of bounds for axis 0 with size 3"),
+    ((slice(None), np.array([-6, 1])), (3, 5), "index -6 is out of bounds for axis 1"),
+    ((Ellipsis, np.array([4])), (2, 3, 4), "index 4 is out of bounds for axis 2"),
+    ((None, slice(None), np.array([3])), (2, 3), "index 3 is out of bounds for axis 1"),
+    ((np.ones((2, 3), bool), np.array([7])), (2, 3, 7), "index 7 is out of bounds "
+                                                         "for axis 2"),
 ])
-def test_check_bounds_finds_the_axis_of_a_device_index(step, shape, message):
-    """CuPy wraps an index past the end around; check_bounds raises numpy's error first,
-    at the axis the array indexes (after slices, None, Ellipsis and boolean masks)."""
+def test_check_bounds_finds_the_axis_of_an_index_array(step, shape, message):
+    """CuPy wraps an index past the end around; for a GPU array check_bounds raises
+    numpy's error first, at the axis the index array indexes (after slices, None,
+    Ellipsis and boolean masks). For a CPU array numpy checks, and check_bounds does not."""
     from minigrad.ops.index import check_bounds
 
     with pytest.raises(IndexError, match=message) as info:
-        check_bounds(step, shape)
+        check_bounds(step, shape, on_gpu=True)
     assert "out of bounds" in str(info.value)
-    inside = tuple(_DeviceIndex(np.zeros_like(k.values)) if isinstance(k, _DeviceIndex) else k
+    assert check_bounds(step, shape, on_gpu=False) is None       # left to numpy
+    inside = tuple(np.zeros_like(k) if isinstance(k, np.ndarray) and k.dtype != bool else k
                    for k in step)
-    assert check_bounds(inside, shape) is None            # in range: nothing raised
+    assert check_bounds(inside, shape, on_gpu=True) is None      # in range: nothing raised
+
+
+@pytest.mark.parametrize("index", [lambda d: np.array([1, 9]),
+                                   lambda d: mg.tensor([1, 9]),
+                                   lambda d: mg.tensor([1, 9], device=d)],
+                         ids=["numpy", "cpu-tensor", "same-device-tensor"])
+def test_an_index_array_out_of_range_raises_whatever_its_device(index, device):
+    x = mg.zeros(2, 3, 4, device=device)
+    with pytest.raises(IndexError, match=r"getitem.*out of bounds for axis 1 with size 4"):
+        x[0, :, index(device)]
+    with pytest.raises(IndexError, match=r"setitem.*out of bounds for axis 1 with size 4"):
+        x[0, :, index(device)] = 1.0
+    assert x.numpy().sum() == 0                                   # nothing was written

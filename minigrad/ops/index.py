@@ -119,14 +119,18 @@ def _steps(key: tuple) -> tuple:
     return tuple(ints), tuple(rest)
 
 
-def check_bounds(step: tuple, shape: tuple) -> None:
-    """Raise numpy's IndexError for an integer index array that reaches past its axis.
+def check_bounds(step: tuple, shape: tuple, on_gpu: bool) -> None:
+    """Raise numpy's IndexError for an integer index array that reaches past its axis, when
+    the array indexed is on the GPU (on_gpu).
 
     numpy and PyTorch check every index; CuPy does not (an index past the end of a GPU
-    array wraps around, or reads and writes memory it should not). So for GPU arrays the
-    bounds are checked here, before indexing: the array's min and max are read back to the
-    host, a wait for the GPU that an index array costs only on the GPU (never in a GAN
-    step: only the losses of classifiers index by labels). numpy arrays are left to numpy."""
+    array wraps around, or reads and writes memory it should not), whether the index is a
+    CuPy or a numpy array. So for GPU arrays the bounds are checked here, before indexing.
+    A GPU index is read back to the host once (whether any entry is out of range): a wait
+    for the GPU that only integer-array keys cost (never in a GAN step: only classifiers'
+    losses index by labels). On the CPU numpy checks, and this returns at once."""
+    if not on_gpu:
+        return
     taken = [_dims_taken(k) if _is_advanced(k) else 0 if k is None or k is Ellipsis else 1
              for k in step]
     axis = 0
@@ -134,11 +138,11 @@ def check_bounds(step: tuple, shape: tuple) -> None:
         if k is Ellipsis:
             axis += len(shape) - sum(taken)
             continue
-        if (_is_array(k) and not isinstance(k, np.ndarray) and k.dtype.kind in "iu"
-                and k.size and axis < len(shape)):
-            size, lowest, highest = shape[axis], int(k.min()), int(k.max())
-            bad = highest if highest >= size else lowest if lowest < -size else None
-            if bad is not None:
+        if _is_array(k) and k.dtype.kind in "iu" and k.size and axis < len(shape):
+            size = shape[axis]
+            outside = (k < -size) | (k >= size)
+            if bool(outside.any()):
+                bad = int(k[outside].ravel()[0])
                 raise IndexError(f"index {bad} is out of bounds for axis {axis} with "
                                  f"size {size}")
         axis += dims
@@ -160,10 +164,10 @@ class GetItem(Function):
         self.holds_no_arrays = not any(_is_advanced(k) for k in key)
 
     def forward(self, x):
-        y = x
+        y, on_gpu = x, not isinstance(x, np.ndarray)
         try:
             for step in self.steps:
-                check_bounds(step, y.shape)          # (CuPy does not check; numpy does)
+                check_bounds(step, y.shape, on_gpu)  # (CuPy does not check; numpy does)
                 y = y[step]
         except IndexError as exc:
             raise IndexError(f"getitem: index {_show(self.key)!r} is invalid for a tensor of "

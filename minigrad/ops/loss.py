@@ -3,9 +3,9 @@ primitive ops, so each inherits its backward (and double backward) from them; th
 docstrings give the formula and say what makes it numerically stable.
 
 The exception is binary_cross_entropy_with_logits, the loss of every GAN step (three times
-in a DCGAN step): one op, `BCEWithLogits`, with its derivative written out, where the
-composition took eleven ops forward and twelve backward (on the GPU, each one a kernel
-launch or more).
+in a DCGAN step): one op, `BCEWithLogits`, with its derivative written out, and that
+derivative one op too, `BCEWithLogitsGrad`, where the composition took eleven ops forward
+and twelve backward (on the GPU, each one a kernel launch or more).
 """
 from __future__ import annotations
 

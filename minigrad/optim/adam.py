@@ -41,9 +41,11 @@ class Adam(Optimizer):
         _check_range("weight_decay", group["weight_decay"], 0.0)
 
     def _update_group(self, group, items) -> None:
-        """All of the group's parameters in one call of the fused update (one kernel launch
-        on the GPU for up to 48 of them; see kernels/optim.py: adam_update_many), one call
-        per step count: parameters added to a running optimizer count their own steps."""
+        """All of the group's parameters in one call of the fused update (on the GPU one
+        kernel launch for up to 48 contiguous parameters of each float dtype; see
+        kernels/optim.py: adam_update_many), one call per step count: parameters added to
+        a running optimizer, or skipped while they had no gradient, count their own steps.
+        A step count is advanced only once its parameters have been updated."""
         beta1, beta2 = group["betas"]
         by_step: dict[int, list] = {}
         for p, g, state in items:
@@ -51,13 +53,13 @@ class Adam(Optimizer):
                 state["step"] = 0
                 state["exp_avg"] = p.xp.zeros_like(p.data)     # m
                 state["exp_avg_sq"] = p.xp.zeros_like(p.data)  # v
-            state["step"] += 1
-            by_step.setdefault(state["step"], []).append((p, g, state))
+            by_step.setdefault(state["step"] + 1, []).append((p, g, state))
         for step, batch in by_step.items():
             adam_update_many([p.data for p, _, _ in batch], [g for _, g, _ in batch],
                              [state["exp_avg"] for _, _, state in batch],
                              [state["exp_avg_sq"] for _, _, state in batch], step=step,
                              lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                              weight_decay=group["weight_decay"])
-            for p, _, _ in batch:
+            for p, _, state in batch:
+                state["step"] = step
                 p._bump()  # p changed in place: graphs that saved it must refuse to backward

@@ -8,9 +8,10 @@ optimizers, or one optimizer with two groups:
                          {"params": G.parameters(), "lr": 1e-4}], betas=(0.0, 0.9))
 
 `step()` walks over every parameter that has a `.grad` and calls the subclass's
-`_update(p, g, state, group)` (or, for a whole group at once, `_update_group`), which changes `p.data` on raw arrays (numpy or CuPy, the
-parameter's own dtype and device) and keeps what it remembers between steps (momentum
-buffers, moving averages) in `state`, a dict of plain arrays and Python numbers.
+`_update(p, g, state, group)` (or `_update_group`, for a whole group at once), which
+changes `p.data` on raw arrays (numpy or CuPy, the parameter's own dtype and device) and
+keeps what it remembers between steps (momentum buffers, moving averages) in `state`, a
+dict of plain arrays and Python numbers.
 
 Updates never build a graph (they work on `.data`, not on Tensors), and they assign
 through the `.data` setter, which bumps the parameter's version counter (Adam's fused
