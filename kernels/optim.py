@@ -213,7 +213,7 @@ def adam_update_many(params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: flo
     for p, g, m, v in zip(*lists):
         if not (_is_cupy(p) and p.dtype in (np.float32, np.float64) and p.flags.c_contiguous
                 and m.flags.c_contiguous and v.flags.c_contiguous):
-            adam_update(p, g, m, v, **hyper)     # the CPU, or an odd layout: one at a time
+            _update_one(p, g, m, v, **hyper)     # the CPU, or an odd layout: one at a time
             continue
         if not g.flags.c_contiguous:
             g = _array_module(g).ascontiguousarray(g)
@@ -243,6 +243,12 @@ def adam_update(p, g, m, v, *, step: int, lr: float, beta1: float, beta2: float,
     and second moments); g is its gradient. All four are arrays of one shape and float
     dtype on one device, p, m and v contiguous. step counts from 1."""
     _check("adam_update", p, g, m, v)
+    _update_one(p, g, m, v, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                weight_decay=weight_decay)
+
+
+def _update_one(p, g, m, v, *, step, lr, beta1, beta2, eps, weight_decay) -> None:
+    """adam_update without the checks (its callers made them)."""
     scalars = _scalars(p.dtype, step, lr, beta1, beta2, eps, weight_decay)
     if _is_cupy(p):
         _gpu()(g, *scalars, p, m, v)

@@ -142,9 +142,9 @@ def test_adam_update_many_checks_every_parameter_before_updating_any(device):
 
 def test_adam_update_many_leaves_other_float_types_to_adam_update(device, monkeypatch):
     """Only float32 and float64 parameters share a launch (the kernel has those two
-    builds); a float16 one goes to adam_update, on either device."""
+    builds); a float16 one is updated alone (adam_update's path), on either device."""
     alone, batched = [], []
-    monkeypatch.setattr(optim, "adam_update", lambda p, *args, **kw: alone.append(p.dtype))
+    monkeypatch.setattr(optim, "_update_one", lambda p, *args, **kw: alone.append(p.dtype))
     monkeypatch.setattr(optim, "_gpu_update_many",
                         lambda ps, *args: batched.extend(p.dtype for p in ps))
     arrays = [as_device(np.zeros(3, dtype), device)
