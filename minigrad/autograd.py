@@ -157,6 +157,14 @@ class Function:
     # where only freed saved tensors stop a second pass: the graph of
     # backward(create_graph=True, retain_graph=False) often leads back through such ops.
     holds_no_arrays = False
+    # An op whose backward, when not itself recorded (create_graph=False), returns each
+    # gradient in a new array that nothing else holds (a GEMM's or a kernel's result,
+    # never its incoming gradient passed through, never one array for two inputs) sets
+    # this. A parameter's .grad may then be that array itself, where the engine would
+    # otherwise copy it (_store_grad): PyTorch's AccumulateGrad takes over ("steals") a
+    # gradient nobody else holds the same way. Set on the ops that take parameters in
+    # the GAN models: convolutions, linear and matmul, batch norm.
+    returns_new_grads = False
 
     # __call__ and _record run for every op, forwards and backwards: ~4 us of Python per op
     # on a fast CPU, more than numpy needs for a small add. Hence plain list comprehensions
@@ -331,7 +339,7 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
     from .tensor import Tensor  # noqa: PLC0415 (circular at import time)
 
     fn_grads: dict = {}    # Function -> [grad of output 0, grad of output 1, ...]
-    leaf_grads: dict = {}  # id(leaf) -> [leaf, summed grad, whether the engine made the sum]
+    leaf_grads: dict = {}  # id(leaf) -> [leaf, summed grad, whether nobody else holds it]
     captured = {}
     with _GradMode(create_graph):
         roots = _seed_roots(outputs, grad_outputs, fn_grads, leaf_grads, create_graph)
@@ -387,7 +395,9 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
                 if g._data.shape != shape or g._data.dtype != dtype:   # (rare: check, cast)
                     g = _conform(fn, g, shape, dtype)
                 if edge.leaf is not None:
-                    _add_leaf_grad(leaf_grads, edge.leaf, g, create_graph)
+                    new = (fn.returns_new_grads and not create_graph
+                           and _is_new_grad(g, grad_outs, grad_ins))
+                    _add_leaf_grad(leaf_grads, edge.leaf, g, create_graph, new)
                 else:
                     _accumulate(fn_grads, edge.fn, edge.index, edge.fn.n_outputs, g,
                                 create_graph)
@@ -395,9 +405,9 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
                 fn.release()
 
         if targets is None:
-            for leaf, g, engine_made in leaf_grads.values():
+            for leaf, g, owned in leaf_grads.values():
                 g = _run_leaf_hooks(leaf, g)
-                _store_grad(leaf, g, create_graph, owned=engine_made and not leaf._hooks)
+                _store_grad(leaf, g, create_graph, owned=owned and not leaf._hooks)
             return None
 
         results = []
@@ -448,8 +458,8 @@ def _store_grad(tensor, g, create_graph: bool, owned: bool = False) -> None:
     `.grad` must be a tensor of its own, safe to change in place (zero_(), clipping):
     g itself may be a read-only broadcast view, the caller's gradient, or the very tensor
     that also became another leaf's .grad (Add hands the same gradient to both inputs).
-    So the first gradient is copied, unless `owned`: a sum the engine made and nobody
-    else has seen. With create_graph the copy is a Clone op on the tape, so `.grad` stays
+    So the first gradient is copied, unless `owned`: a sum the engine made, or a new
+    array from an op that returns_new_grads, that nobody else has seen. With create_graph the copy is a Clone op on the tape, so `.grad` stays
     differentiable. A later backward adds onto `.grad`, into a new tensor."""
     if tensor._grad is not None:
         tensor._grad = _sum(tensor._grad, g, create_graph)
@@ -461,18 +471,30 @@ def _store_grad(tensor, g, create_graph: bool, owned: bool = False) -> None:
         tensor._grad = Tensor._from_op(g._data.copy(), False)
 
 
-def _add_leaf_grad(leaf_grads: dict, leaf, g, create_graph: bool) -> None:
+def _add_leaf_grad(leaf_grads: dict, leaf, g, create_graph: bool, new: bool = False) -> None:
     """Sum the gradients that reach one leaf. The first one is kept as it came (it may be
-    another tensor's array); from the second on, without create_graph, the engine owns
-    the sum, a new array, and adds the rest into it in place."""
+    another tensor's array, unless `new`: see _is_new_grad); from the second on, without
+    create_graph, the engine owns the sum, a new array, and adds the rest into it in
+    place."""
     entry = leaf_grads.get(id(leaf))
     if entry is None:
-        leaf_grads[id(leaf)] = [leaf, g, False]
+        leaf_grads[id(leaf)] = [leaf, g, new]
     elif entry[2]:                   # the engine's own array: add in place
         entry[1]._data += g._data
     else:
         entry[1] = _sum(entry[1], g, create_graph)
         entry[2] = not create_graph  # a new array; with create_graph, the graph's: leave it
+
+
+def _is_new_grad(g, grad_outs, grad_ins) -> bool:
+    """Whether g, a gradient that the backward of an op with `returns_new_grads` returned
+    for a leaf, may become that leaf's .grad without a copy. The op promises a new array;
+    these checks keep a slip in that promise from sharing memory: g is not one of the
+    gradients the op received (passed through), it was returned for this input only,
+    and it is C-contiguous, as the copy it replaces would be."""
+    return (all([g is not received for received in grad_outs])
+            and [x is g for x in grad_ins].count(True) == 1
+            and g._data.flags.c_contiguous)
 
 
 def _leads_to_targets(order, targets) -> dict:

@@ -172,6 +172,82 @@ def test_a_hook_that_keeps_a_summed_gradient_keeps_it_unchanged(device):
     assert_close(x.grad, np.zeros(3))
 
 
+def _record_grads_returned(monkeypatch) -> dict:
+    """{op name: the gradients its backward returned}, through the engine's trace hook."""
+    from minigrad import autograd
+    returned = {}
+    monkeypatch.setattr(autograd, "_backward_trace",
+                        lambda fn, grad_outs, grad_ins: returned.setdefault(fn.name, grad_ins))
+    return returned
+
+
+def test_layers_parameters_take_over_their_new_gradients(device, monkeypatch):
+    # Conv2d, ConvTranspose2d (Conv2dDx), BatchNorm and Linear return their parameters'
+    # gradients in new arrays (returns_new_grads): each becomes the parameter's .grad
+    # without a copy (PyTorch's AccumulateGrad "steals" such a gradient), and is still a
+    # tensor of its own, safe to change in place
+    returned = _record_grads_returned(monkeypatch)
+    x = make((2, 3, 6, 6), device, seed=60, requires_grad=False)
+    w_up, b_up = make((3, 3, 2, 2), device, seed=61), make((3,), device, seed=62)
+    w_conv, b_conv = make((4, 3, 3, 3), device, seed=63), make((4,), device, seed=64)
+    gamma, beta = make((4,), device, seed=65), make((4,), device, seed=66)
+    w_lin, b_lin = make((2, 4 * 12 * 12), device, seed=67), make((2,), device, seed=68)
+    h = F.conv_transpose2d(x, w_up, b_up, stride=2)                        # (2, 3, 12, 12)
+    h = F.batch_norm(F.conv2d(h, w_conv, b_conv, padding=1), None, None, gamma, beta,
+                     training=True)                                       # (2, 4, 12, 12)
+    y = F.linear(h.reshape(2, -1), w_lin, b_lin)                           # (2, 2)
+    expected_sum = {}
+    (y * y).sum().backward()
+    layers = {"Conv2dDx": (w_up, b_up), "Conv2d": (w_conv, b_conv),
+              "BatchNorm": (gamma, beta), "Linear": (w_lin, b_lin)}
+    for name, params in layers.items():
+        for p, g in zip(params, returned[name][1:]):
+            assert p.grad is g, f"{name}: the parameter's .grad is a copy"
+            expected_sum[id(p)] = float(p.grad.sum().item())
+    w_conv.grad.zero_()
+    for name, params in layers.items():                # nothing else shares that memory
+        for p in params:
+            if p is not w_conv:
+                assert float(p.grad.sum().item()) == expected_sum[id(p)], name
+
+
+class _PromisesNewGrads(mg.Function):
+    """y = a * b, whose backward breaks returns_new_grads' promise in the way `mode` says:
+    the engine's checks must catch it and copy."""
+    returns_new_grads = True
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        if self.mode == "passes gy through":
+            return gy, gy
+        if self.mode == "one array for both":
+            g = gy * 2.0
+            return g, g
+        xp = mg.backend.get_xp(gy.device)             # new, but column-major
+        return (mg.Tensor._from_op(xp.asfortranarray(gy.data * 3.0), False),
+                mg.Tensor._from_op(xp.asfortranarray(gy.data * 4.0), False))
+
+
+@pytest.mark.parametrize("mode", ["passes gy through", "one array for both", "column-major"])
+def test_a_broken_new_grads_promise_still_gives_each_leaf_its_own_grad(device, mode):
+    a, b = make((2, 3), device, seed=69), make((2, 3), device, seed=70)
+    c = make((2, 3), device, seed=71, requires_grad=False)
+    (_PromisesNewGrads(mode)(a, b) * c).sum().backward()   # gy = c, a new array (Mul's)
+    scale = {"passes gy through": (1.0, 1.0), "one array for both": (2.0, 2.0),
+             "column-major": (3.0, 4.0)}[mode]
+    assert_close(a.grad, scale[0] * c.numpy())
+    assert_close(b.grad, scale[1] * c.numpy())
+    assert a.grad.data.flags.c_contiguous and b.grad.data.flags.c_contiguous
+    a.grad.zero_()                                   # b's .grad and c are untouched
+    assert_close(b.grad, scale[1] * c.numpy())
+    assert_close(c, make((2, 3), device, seed=71, requires_grad=False).numpy())
+
+
 def test_summed_leaf_gradient_with_create_graph_is_differentiable(device):
     x = make((3,), device, seed=45)
     (x * x * x).sum().backward(create_graph=True)   # x reaches Mul twice: 3x^2, on the tape

@@ -73,6 +73,7 @@ class Conv2d(Function):
     and on the CPU the bias is added inside the kernel, while the result is moved into NCHW
     order, instead of by a separate broadcast add over y; the GPU's small calls write NCHW
     directly, and add it after.)"""
+    returns_new_grads = True     # each gradient a new kernel result (see Function)
 
     def __init__(self, stride, padding, dilation, use_cols_at_once=False):
         self.geometry = (stride, padding, dilation)
@@ -100,6 +101,7 @@ class Conv2dDx(Function):
     dL/dgy = conv2d(g, W)                  since <conv2d_dx(gy, W), g> = <gy, conv2d(g, W)>
     dL/dW  = conv2d_dw(g, gy, (KH, KW))    since it also equals <W, conv2d_dw(g, gy)>
     dL/db  = sum of g over N, H, W"""
+    returns_new_grads = True
 
     def __init__(self, x_hw, stride, padding, dilation):
         self.x_hw = tuple(x_hw)
@@ -122,6 +124,7 @@ class Conv2dDW(Function):
     With g = dL/dgW (shaped like W):
     dL/dx  = conv2d_dx(gy, g, (H, W))      since <conv2d_dw(x, gy), g> = <x, conv2d_dx(gy, g)>
     dL/dgy = conv2d(x, g)                  since it also equals <conv2d(x, g), gy>"""
+    returns_new_grads = True
 
     def __init__(self, kernel_hw, stride, padding, dilation, cols=None):
         self.kernel_hw = tuple(kernel_hw)

@@ -26,6 +26,7 @@ def _mT(x: Tensor) -> Tensor:
 
 class MatMul(Function):
     """Y = A @ B (both at least 2-D).   dA = gY @ B^T,  dB = A^T @ gY"""
+    returns_new_grads = True     # each gradient a new product (see Function)
 
     def forward(self, a, b):
         if a.shape[-1] == 1:
@@ -50,6 +51,7 @@ class Linear(Function):
 
     The gradients are written with matmul, transpose and sum, so double backward needs
     nothing new."""
+    returns_new_grads = True     # each gradient a new product or sum (see Function)
 
     def forward(self, x, w, b=None):
         y = x @ w.T                                  # w.T is a view: BLAS reads it as is

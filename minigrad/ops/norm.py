@@ -107,6 +107,7 @@ class BatchNorm(Function):
     with batch norm under a gradient penalty). tests/test_norm.py checks the two paths
     agree. Without the affine part, weight = 1 and bias = 0 come in as constants.
     """
+    returns_new_grads = True     # the fused backward's new arrays (see Function)
 
     def __init__(self, eps: float, running_mean=None, running_var=None, momentum=0.1):
         self.eps = float(eps)
