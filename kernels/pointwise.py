@@ -246,9 +246,13 @@ def bce_with_logits_grad(g, x, t):
     """grad_x = g (sigmoid(x) - t) elementwise: BCE-with-logits' input gradient, with g the
     gradient of the loss. Each operation rounds as in the composition sigmoid, subtract,
     multiply (the same bits), in one pass instead of three (and on the GPU one launch).
-    g may be a broadcast view of x's shape (a mean's gradient; the CPU loop first copies
-    it into a contiguous array); arrays of different shapes or dtypes get the numpy
-    expression, with numpy's broadcasting and promotion."""
+    g may be smaller than x and t, broadcast over them (a reduced loss's gradient, one
+    number: the CPU loop first copies it into a contiguous array of x's shape); other
+    arrays of different shapes, or of different dtypes, get the numpy expression, with
+    numpy's broadcasting and promotion."""
+    if g.shape != x.shape and x.shape == t.shape and g.ndim <= x.ndim and all(
+            n in (1, m) for n, m in zip(g.shape[::-1], x.shape[::-1])):
+        g = _array_module(x).broadcast_to(g, x.shape)
     if not _float(g, x, t):
         return bce_with_logits_grad_reference(g, x, t)
     if _is_cupy(x):

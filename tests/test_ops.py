@@ -412,6 +412,36 @@ def test_bce_with_logits_values(device):
                                expected)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_bce_with_logits_reduces_inside_its_op_with_the_compositions_bits(reduction, device):
+    # The reduction is part of BCEWithLogits (one op forward, MulScalar for the mean and
+    # BCEWithLogitsGrad backward); the loss and both gradients keep the bits of the loss
+    # per element followed by the mean or sum ops, which it replaced
+    rng = np.random.default_rng(10)
+    x_np = (rng.standard_normal((64, 1)) * 3).astype(np.float32)
+    t_np = (rng.random((64, 1)) > 0.5).astype(np.float32)
+
+    def run(fused: bool):
+        x = mg.tensor(x_np, device=device, requires_grad=True)
+        t = mg.tensor(t_np, device=device, requires_grad=True)
+        if fused:
+            loss = F.binary_cross_entropy_with_logits(x, t, reduction)
+            assert type(loss.creator).__name__ == "BCEWithLogits"
+        else:
+            per_element = F.binary_cross_entropy_with_logits(x, t, "none")
+            loss = per_element.mean() if reduction == "mean" else per_element.sum()
+        (loss * 3.0).backward()
+        return [loss.numpy(), x.grad.numpy(), t.grad.numpy()]
+
+    for fused, composed in zip(run(True), run(False)):
+        assert fused.dtype == np.float32
+        np.testing.assert_array_equal(fused, composed)
+    loss, grad_x, _ = run(True)
+    s = 1 / (1 + np.exp(-x_np.astype(np.float64)))              # the textbook, in float64
+    scale = 3.0 / 64 if reduction == "mean" else 3.0
+    np.testing.assert_allclose(grad_x, scale * (s - t_np), rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
 def test_bce_with_logits_finite_for_huge_logits(dtype, device):
     x = mg.tensor([1e4, -1e4], dtype=dtype, device=device, requires_grad=True)

@@ -164,6 +164,26 @@ def test_bce_with_logits_grad_gives_the_compositions_bits(size, dtype, device):
                                rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("g_shape", [(), (1, 1), (1, 3)])
+def test_bce_with_logits_grad_broadcasts_a_smaller_g_in_the_fused_loop(g_shape, device,
+                                                                      monkeypatch):
+    """A reduced loss's gradient is one number: broadcast over x in the loop (not the
+    numpy expression), it gives the bits of the same g written out in full."""
+    def no_reference(*arrays):
+        raise AssertionError("bce_with_logits_grad took the numpy expression")
+    monkeypatch.setattr(pointwise, "bce_with_logits_grad_reference", no_reference)
+    rng = np.random.default_rng(7)
+    x = _logits(12, np.float32).reshape(4, 3)
+    t = rng.random((4, 3)).astype(np.float32)
+    g = rng.standard_normal(g_shape).astype(np.float32)
+    dx, dt = as_device(x, device), as_device(t, device)
+    small = as_numpy(pointwise.bce_with_logits_grad(as_device(g, device), dx, dt))
+    full = as_numpy(pointwise.bce_with_logits_grad(
+        as_device(np.ascontiguousarray(np.broadcast_to(g, x.shape)), device), dx, dt))
+    assert small.shape == x.shape and small.dtype == np.float32
+    np.testing.assert_array_equal(small, full)
+
+
 def test_sigmoid_and_bce_fall_back_to_numpy_for_mixed_dtypes_and_shapes():
     x = np.array([[-2.0, 0.5, 3.0]])
     t32 = np.array([[0.0, 1.0, 1.0]], np.float32)

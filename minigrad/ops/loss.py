@@ -18,7 +18,7 @@ from ..tensor import Tensor
 from . import elementwise as E
 from .index import getitem
 from .reduce import max as _max
-from .reduce import mean, sum
+from .reduce import _per, mean, sum
 from .shape import sum_to
 
 _E_MINUS_100 = math.exp(-100.0)   # log clamps at -100, as in PyTorch's BCE
@@ -95,20 +95,36 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
 
 
 class BCEWithLogits(Function):
-    """loss = max(x, 0) - x t + log(1 + e^-|x|)     (elementwise; x logits, t targets)
-    dloss/dx = sigmoid(x) - t
-    dloss/dt = -x
+    """loss_i = max(x_i, 0) - x_i t_i + log(1 + e^-|x_i|)    (x logits, t targets)
+    y = loss (reduction "none"), sum_i loss_i ("sum") or c sum_i loss_i, c = 1/n ("mean")
+    dy/dx = c g (sigmoid(x) - t)        (c = 1 unless "mean"; a reduced y's g is one
+    dy/dt = -c g x                       number, broadcast over x)
 
-    This is -(t log s + (1 - t) log(1 - s)) with s = sigmoid(x), rewritten so that
+    The loss is -(t log s + (1 - t) log(1 - s)) with s = sigmoid(x), rewritten so that
     nothing overflows: e^-|x| is at most 1. The forward is one fused loop
-    (kernels/pointwise.py); so is the input gradient g (sigmoid(x) - t), an op of its own
-    (BCEWithLogitsGrad, below) that can itself be differentiated."""
+    (kernels/pointwise.py), then the sum and the scale (as `mean` computes them); so is the
+    input gradient g (sigmoid(x) - t), an op of its own (BCEWithLogitsGrad, below) that
+    can itself be differentiated. The reduction is part of the op, as in PyTorch: a GAN's
+    loss is taken three times a step, and as Sum and MulScalar it cost two more ops forward
+    and three backward each time (on the GPU, each op a launch the host waits to issue)."""
+
+    def __init__(self, reduction: str = "none"):
+        self.reduction = reduction
 
     def forward(self, x, t):
-        return pointwise.bce_with_logits(x, t)
+        loss = pointwise.bce_with_logits(x, t)
+        if self.reduction == "none":
+            return loss
+        total = loss.sum(axis=tuple(range(loss.ndim)))          # as Sum: one number
+        if self.reduction == "sum":
+            return total
+        self.scale = _per(loss.size)                              # 1/n, as mean
+        return total * self.scale
 
     def backward(self, g):
         x, t = self.inputs
+        if self.reduction == "mean":
+            g = g * self.scale                                    # c g, one number
         grad_x = BCEWithLogitsGrad()(g, x, t) if self.needs_input_grad[0] else None
         grad_t = -(g * x) if self.needs_input_grad[1] else None
         return grad_x, grad_t
@@ -143,11 +159,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "me
 
     Equal to -(t log sigmoid(x) + (1-t) log(1 - sigmoid(x))) but finite for any x: e^-|x|
     is at most 1, so nothing overflows even for |x| = 1e4 (where sigmoid(x) rounds to 0
-    or 1 and the naive form takes log 0). One op, BCEWithLogits (above)."""
+    or 1 and the naive form takes log 0). One op, BCEWithLogits (above), the reduction
+    included."""
+    op = "binary_cross_entropy_with_logits"
     target = E.as_tensor(target, input)
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
-    return _reduce(BCEWithLogits()(input, target), reduction,
-                   "binary_cross_entropy_with_logits")
+    _check_same_shape(op, input, target)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return BCEWithLogits(reduction)(input, target)
 
 
 def nll_loss(log_probs: Tensor, target, reduction: str = "mean") -> Tensor:
