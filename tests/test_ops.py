@@ -13,6 +13,7 @@ from conftest import make
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.ops.loss import BCEWithLogitsGrad
+from minigrad.ops.reduce import Sum, SumGrad
 
 
 # ----------------------------------------------------------------------- input makers
@@ -237,6 +238,12 @@ LOSSES = [
          normal(1, 3), normal(2, 3), unit(2, 3)),
     case("bce-logits-grad-op-batch1", lambda *xs: BCEWithLogitsGrad()(*xs),
          normal(1, 1), normal(1, 1), unit(1, 1)),
+    # Sum's input gradient c * gy broadcast back over the summed axes, an op of its own
+    case("sum-grad-op", lambda gy: SumGrad((2, 3, 4), (0, 2), False, 0.25)(gy), normal(3)),
+    case("sum-grad-op-keepdim", lambda gy: SumGrad((2, 3, 4), (1,), True, 1.0)(gy),
+         normal(2, 1, 4)),
+    case("sum-grad-op-batch1-0d", lambda gy: SumGrad((1, 4), (0, 1), False, -0.5)(gy),
+         normal()),
 ] + [
     case(f"{name}-{reduction}", lambda *xs, f=f, r=reduction: f(*xs, reduction=r), *makers)
     for reduction in ("mean", "sum", "none")
@@ -410,6 +417,32 @@ def test_bce_with_logits_values(device):
     expected = -(t.numpy() * np.log(s) + (1 - t.numpy()) * np.log(1 - s))
     np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, t, "none").numpy(),
                                expected)
+
+
+@pytest.mark.parametrize("dim, keepdim", [(None, False), ((0, 2), True), (1, False)])
+def test_mean_is_one_op_each_way_with_the_compositions_bits(dim, keepdim, device):
+    # mean is a Sum with the scale 1/count, and its gradient one SumGrad: the same bits as
+    # Sum followed by MulScalar (and MulScalar, Reshape, BroadcastTo backward)
+    rng = np.random.default_rng(11)
+    x_np = rng.standard_normal((3, 7, 5)).astype(np.float32)
+    g_np = rng.standard_normal(np.sum(x_np, axis=dim, keepdims=keepdim).shape)
+    results = []
+    for fused in (True, False):
+        x = mg.tensor(x_np, device=device, requires_grad=True)
+        if fused:
+            y = x.mean(dim, keepdim=keepdim)
+            assert type(y.creator) is Sum
+        else:
+            axes = {None: (0, 1, 2), (0, 2): (0, 2), 1: (1,)}[dim]
+            count = int(np.prod([x_np.shape[a] for a in axes]))
+            y = Sum(axes, keepdim)(x) * (1.0 / count)
+        y.backward(mg.tensor(g_np.astype(np.float32), device=device))
+        results.append((y.numpy(), x.grad.numpy()))
+    for fused, composed in zip(*results):
+        assert fused.dtype == np.float32
+        np.testing.assert_array_equal(fused, composed)
+    np.testing.assert_allclose(results[0][0], x_np.mean(axis=dim, keepdims=keepdim),
+                               rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])

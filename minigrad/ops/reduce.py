@@ -1,8 +1,9 @@
 """Reductions: sum, mean, var, max, min over any dims, with keepdim.
 
-The one primitive is `Sum`: its backward broadcasts the gradient back over the summed
-axes (every input element contributed with weight 1). `mean` and `var` are compositions
-of it, so they need no backward of their own. `max`/`min` send the gradient to the
+The one primitive is `Sum`, a sum times a scale c (1 for sum, 1/count for mean): its
+backward, `SumGrad`, broadcasts c times the gradient back over the summed axes (every
+input element contributed with weight c), and SumGrad's backward is a Sum again. `mean`
+and `var` are Sums with a scale, so they need no backward of their own. `max`/`min` send the gradient to the
 winning elements through a constant mask (over one dim: to the returned index only).
 """
 from __future__ import annotations
@@ -19,7 +20,6 @@ from ..autograd import Function
 from ..backend import xp_of
 from ..tensor import Tensor
 from .elementwise import MaskMul, RDivScalar
-from .shape import broadcast_to, reshape
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -65,26 +65,55 @@ def _keepdim_shape(shape, axes):
 
 
 class Sum(Function):
-    """y = sum of x over `axes`.   dy/dx = 1 for every element: broadcast gy back"""
+    """y = c * (sum of x over `axes`)     c = 1 (sum) or 1/count (mean)
+    dy/dx = c for every element: gx = c gy, broadcast back over the axes (SumGrad)
+
+    (The scale is part of the op: a mean as Sum and MulScalar was two ops forward and
+    three backward, MulScalar, Reshape and BroadcastTo; the numbers are the same.)"""
     save_inputs = False
     holds_no_arrays = True   # backward needs only the axes and shape (see Function)
 
-    def __init__(self, axes, keepdim: bool):
-        self.axes, self.keepdim = axes, keepdim
+    def __init__(self, axes, keepdim: bool, scale: float = 1.0):
+        self.axes, self.keepdim, self.scale = axes, keepdim, scale
 
     def forward(self, x):
         if x.ndim >= 3 and self.axes == (0, *range(2, x.ndim)):
             # Every axis but the channels': a convolution's bias gradient. On the CPU one
             # pass over x, where numpy's sum over these axes makes several (kernels/norm.py).
             sums = norm_kernels.channel_sum(x)                            # (C,)
-            return sums.reshape(_keepdim_shape(x.shape, self.axes)) if self.keepdim else sums
-        return x.sum(axis=self.axes, keepdims=self.keepdim)
+            if self.keepdim:
+                sums = sums.reshape(_keepdim_shape(x.shape, self.axes))
+        else:
+            sums = x.sum(axis=self.axes, keepdims=self.keepdim)
+        return sums if self.scale == 1.0 else sums * self.scale
 
     def backward(self, gy):
         (shape, _), = self.input_meta
+        return SumGrad(shape, self.axes, self.keepdim, self.scale)(gy)
+
+
+class SumGrad(Function):
+    """y = c * gy broadcast back to `shape` over `axes`: Sum's input gradient (gy has Sum's
+    output shape; without keepdim the summed axes are put back as 1s first)
+    dL/dgy = c * (sum of g over `axes`) = Sum(axes, keepdim, c)(g)
+
+    One op where MulScalar, Reshape and BroadcastTo were three, with their numbers: c gy
+    is formed on the small array, then broadcast (a read-only view, as broadcast_to's)."""
+    save_inputs = False
+    holds_no_arrays = True
+
+    def __init__(self, shape, axes, keepdim: bool, scale: float):
+        self.shape, self.axes, self.keepdim, self.scale = tuple(shape), axes, keepdim, scale
+
+    def forward(self, gy):
+        if self.scale != 1.0:
+            gy = gy * self.scale
         if not self.keepdim:
-            gy = reshape(gy, _keepdim_shape(shape, self.axes))
-        return broadcast_to(gy, shape)
+            gy = gy.reshape(_keepdim_shape(self.shape, self.axes))
+        return xp_of(gy).broadcast_to(gy, self.shape)
+
+    def backward(self, g):
+        return Sum(self.axes, self.keepdim, self.scale)(g)
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -106,12 +135,13 @@ def _require_float(x: Tensor, op: str) -> None:
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """mean = sum / count (a composition: the gradient is 1/count for every element).
-    The mean of no elements is nan, as in PyTorch; an integer tensor's mean is an error."""
+    """mean = sum * (1 / count): a Sum with the scale 1/count (the gradient is 1/count for
+    every element). The mean of no elements is nan, as in PyTorch; an integer tensor's
+    mean is an error."""
     _require_float(x, "mean")
     axes = _normalize_dims(dim, x.shape, "mean")
     count = math.prod(x.shape[a] for a in axes)
-    return Sum(axes, keepdim)(x) * _per(count)
+    return Sum(axes, keepdim, _per(count))(x)
 
 
 def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> Tensor:
@@ -125,7 +155,7 @@ def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> T
     count = math.prod(x.shape[a] for a in axes)
     centred = x - mean(x, axes, keepdim=True)
     divisor = count - 1 if unbiased else count
-    return Sum(axes, keepdim)(centred * centred) * _per(divisor)
+    return Sum(axes, keepdim, _per(divisor))(centred * centred)
 
 
 class StdSqrt(Function):
