@@ -255,3 +255,35 @@ def test_bench_steps_stay_float32_end_to_end(bench, device, monkeypatch):
     assert not promoted, f"ops whose outputs are not float32 in a {bench} step: {promoted}"
     assert updated == dict.fromkeys(["parameters", "gradients", "exp_avg", "exp_avg_sq"],
                                     {"float32"}), updated
+
+
+@pytest.mark.parametrize("bench", ["dcgan", "wgan_gp"])
+def test_bench_steps_copy_no_gradient_into_grad(bench, device, monkeypatch):
+    """Every parameter of a BENCH_SPEC step gets its .grad without a copy: as a sum the
+    engine made, added onto the .grad already there, or taken over from the op that
+    computed it (returns_new_grads). Before the fifteenth round ten gradients a step were
+    copied, 3.1 MB (bench/README.md); a layer whose op lost returns_new_grads would copy
+    again, and this test names its parameters' shapes."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import peers_minigrad
+    from minigrad import autograd
+
+    copied, stored = [], []
+    store_grad = autograd._store_grad
+
+    def recorded_store(tensor, g, create_graph, owned=False):
+        stored.append(tuple(tensor.shape))
+        if tensor._grad is None and not owned:
+            copied.append(tuple(tensor.shape))
+        return store_grad(tensor, g, create_graph, owned)
+
+    monkeypatch.setattr(autograd, "_store_grad", recorded_store)
+    step, sync, _, _ = peers_minigrad.build_step(bench, 2, device, 1)
+    step()
+    sync()
+    stored.clear()
+    step()                                    # the second step: .grad as it is every step
+    sync()
+    assert len(stored) >= 16, stored          # G's 10 parameters and D's (C's) 8 (6)
+    assert copied == [], (f"{bench}: gradients copied into .grad in two steps, for the "
+                          f"parameters of shapes {copied}")
