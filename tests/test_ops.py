@@ -420,39 +420,47 @@ def test_bce_with_logits_values(device):
 
 
 @pytest.mark.parametrize("dim, keepdim", [(None, False), ((0, 2), True), (1, False)])
-def test_mean_is_one_op_each_way_with_the_compositions_bits(dim, keepdim, device):
-    # mean is a Sum with the scale 1/count, and its gradient one SumGrad: the same bits as
-    # Sum followed by MulScalar (and MulScalar, Reshape, BroadcastTo backward)
+def test_mean_is_one_op_each_way_with_the_compositions_bits(dim, keepdim, device,
+                                                            monkeypatch):
+    # mean is a Sum with the scale 1/count, and its gradient one SumGrad: the bits of Sum
+    # followed by MulScalar forward, and of c gy broadcast back (MulScalar, Reshape,
+    # BroadcastTo, the ops SumGrad replaced), written out in numpy
     rng = np.random.default_rng(11)
     x_np = rng.standard_normal((3, 7, 5)).astype(np.float32)
+    axes = {None: (0, 1, 2), (0, 2): (0, 2), 1: (1,)}[dim]
+    count = int(np.prod([x_np.shape[a] for a in axes]))
     g_np = rng.standard_normal(np.sum(x_np, axis=dim, keepdims=keepdim).shape)
-    results = []
-    for fused in (True, False):
-        x = mg.tensor(x_np, device=device, requires_grad=True)
-        if fused:
-            y = x.mean(dim, keepdim=keepdim)
-            assert type(y.creator) is Sum
-        else:
-            axes = {None: (0, 1, 2), (0, 2): (0, 2), 1: (1,)}[dim]
-            count = int(np.prod([x_np.shape[a] for a in axes]))
-            y = Sum(axes, keepdim)(x) * (1.0 / count)
-        y.backward(mg.tensor(g_np.astype(np.float32), device=device))
-        results.append((y.numpy(), x.grad.numpy()))
-    for fused, composed in zip(*results):
-        assert fused.dtype == np.float32
-        np.testing.assert_array_equal(fused, composed)
-    np.testing.assert_allclose(results[0][0], x_np.mean(axis=dim, keepdims=keepdim),
+    g_np = g_np.astype(np.float32)
+    x = mg.tensor(x_np, device=device, requires_grad=True)
+    y = x.mean(dim, keepdim=keepdim)
+    assert type(y.creator) is Sum
+    composed = Sum(axes, keepdim)(mg.tensor(x_np, device=device)) * (1.0 / count)
+    ops_called = []                                     # the ops the backward pass runs
+    function_call = mg.Function.__call__
+    monkeypatch.setattr(mg.Function, "__call__", lambda self, *inputs: (
+        ops_called.append(self.name), function_call(self, *inputs))[1])
+    y.backward(mg.tensor(g_np, device=device))
+    monkeypatch.undo()
+    assert ops_called == ["SumGrad"]
+    kept_shape = tuple(1 if a in axes else n for a, n in enumerate(x_np.shape))
+    expected_grad = np.broadcast_to((g_np * (1.0 / count)).reshape(kept_shape), x_np.shape)
+    assert y.dtype == mg.float32 and x.grad.dtype == mg.float32
+    np.testing.assert_array_equal(y.numpy(), composed.numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), expected_grad)
+    np.testing.assert_allclose(y.numpy(), x_np.mean(axis=dim, keepdims=keepdim),
                                rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_bce_with_logits_reduces_inside_its_op_with_the_compositions_bits(reduction, device):
     # The reduction is part of BCEWithLogits (one op forward, MulScalar for the mean and
-    # BCEWithLogitsGrad backward); the loss and both gradients keep the bits of the loss
-    # per element followed by the mean or sum ops, which it replaced
+    # BCEWithLogitsGrad backward); the loss and the input gradient keep the bits of the
+    # loss per element followed by the mean or sum ops, which it replaced, and the target
+    # gradient is -c g x, as numpy rounds it
     rng = np.random.default_rng(10)
     x_np = (rng.standard_normal((64, 1)) * 3).astype(np.float32)
     t_np = (rng.random((64, 1)) > 0.5).astype(np.float32)
+    scale = 1.0 / 64 if reduction == "mean" else 1.0
 
     def run(fused: bool):
         x = mg.tensor(x_np, device=device, requires_grad=True)
@@ -466,13 +474,28 @@ def test_bce_with_logits_reduces_inside_its_op_with_the_compositions_bits(reduct
         (loss * 3.0).backward()
         return [loss.numpy(), x.grad.numpy(), t.grad.numpy()]
 
-    for fused, composed in zip(run(True), run(False)):
-        assert fused.dtype == np.float32
-        np.testing.assert_array_equal(fused, composed)
-    loss, grad_x, _ = run(True)
+    fused, composed = run(True), run(False)
+    for name, a, b in zip(("loss", "grad x"), fused[:2], composed[:2]):
+        assert a.dtype == np.float32, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    np.testing.assert_array_equal(fused[2], -((np.float32(3.0) * scale) * x_np))
     s = 1 / (1 + np.exp(-x_np.astype(np.float64)))              # the textbook, in float64
-    scale = 3.0 / 64 if reduction == "mean" else 3.0
-    np.testing.assert_allclose(grad_x, scale * (s - t_np), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fused[1], 3.0 * scale * (s - t_np), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_bce_with_logits_target_gradient_in_the_wider_dtype(reduction, device):
+    # float32 logits, a float64 target: the loss is float64, and so is -c g x (a one-number
+    # g must not leave x's product in float32)
+    x_np = np.random.default_rng(12).standard_normal((5, 3)).astype(np.float32)
+    x = mg.tensor(x_np, device=device, requires_grad=True)
+    t = mg.tensor(np.full((5, 3), 0.25), dtype=mg.float64, device=device, requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(x, t, reduction)
+    assert loss.dtype == mg.float64
+    loss.backward()
+    scale = 1.0 / 15 if reduction == "mean" else 1.0
+    assert t.grad.dtype == mg.float64
+    np.testing.assert_allclose(t.grad.numpy(), -scale * x_np.astype(np.float64), rtol=1e-15)
 
 
 @pytest.mark.parametrize("dtype", [mg.float32, mg.float64])

@@ -126,7 +126,11 @@ class BCEWithLogits(Function):
         if self.reduction == "mean":
             g = g * self.scale                                    # c g, one number
         grad_x = BCEWithLogitsGrad()(g, x, t) if self.needs_input_grad[0] else None
-        grad_t = -(g * x) if self.needs_input_grad[1] else None
+        grad_t = None
+        if self.needs_input_grad[1]:
+            # A one-number g does not promote x (a 0-d tensor never does): a float32 x with
+            # a float64 target would give -g x in float32. So x comes in g's dtype first.
+            grad_t = -(g * (x if x.dtype == g.dtype else x.to_dtype(g.dtype)))
         return grad_x, grad_t
 
 

@@ -3,8 +3,9 @@
 The one primitive is `Sum`, a sum times a scale c (1 for sum, 1/count for mean): its
 backward, `SumGrad`, broadcasts c times the gradient back over the summed axes (every
 input element contributed with weight c), and SumGrad's backward is a Sum again. `mean`
-and `var` are Sums with a scale, so they need no backward of their own. `max`/`min` send the gradient to the
-winning elements through a constant mask (over one dim: to the returned index only).
+and `var` are Sums with a scale, so they need no backward of their own. `max`/`min` send
+the gradient to the winning elements through a constant mask (over one dim: to the
+returned index only).
 """
 from __future__ import annotations
 
