@@ -163,7 +163,8 @@ class Function:
     # this. A parameter's .grad may then be that array itself, where the engine would
     # otherwise copy it (_store_grad): PyTorch's AccumulateGrad takes over ("steals") a
     # gradient nobody else holds the same way. Set on the ops that take parameters in
-    # the GAN models: convolutions, linear and matmul, batch norm.
+    # the GAN models: convolutions, linear and matmul, batch norm. (A subclass inherits
+    # it: one whose backward returns anything else must set it back to False.)
     returns_new_grads = False
 
     # __call__ and _record run for every op, forwards and backwards: ~4 us of Python per op
@@ -406,8 +407,9 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
 
         if targets is None:
             for leaf, g, owned in leaf_grads.values():
+                hooked = bool(leaf._hooks)     # (read first: a hook may remove itself)
                 g = _run_leaf_hooks(leaf, g)
-                _store_grad(leaf, g, create_graph, owned=owned and not leaf._hooks)
+                _store_grad(leaf, g, create_graph, owned=owned and not hooked)
             return None
 
         results = []
@@ -459,7 +461,8 @@ def _store_grad(tensor, g, create_graph: bool, owned: bool = False) -> None:
     g itself may be a read-only broadcast view, the caller's gradient, or the very tensor
     that also became another leaf's .grad (Add hands the same gradient to both inputs).
     So the first gradient is copied, unless `owned`: a sum the engine made, or a new
-    array from an op that returns_new_grads, that nobody else has seen. With create_graph the copy is a Clone op on the tape, so `.grad` stays
+    array from an op that returns_new_grads, that nobody else has seen (no hook either).
+    With create_graph the copy is a Clone op on the tape, so `.grad` stays
     differentiable. A later backward adds onto `.grad`, into a new tensor."""
     if tensor._grad is not None:
         tensor._grad = _sum(tensor._grad, g, create_graph)
@@ -473,9 +476,9 @@ def _store_grad(tensor, g, create_graph: bool, owned: bool = False) -> None:
 
 def _add_leaf_grad(leaf_grads: dict, leaf, g, create_graph: bool, new: bool = False) -> None:
     """Sum the gradients that reach one leaf. The first one is kept as it came (it may be
-    another tensor's array, unless `new`: see _is_new_grad); from the second on, without
-    create_graph, the engine owns the sum, a new array, and adds the rest into it in
-    place."""
+    another tensor's array, unless `new`: see _is_new_grad). Without create_graph, the
+    engine then owns the sum: the first gradient when it is new, else the new array that
+    the second makes with it; the rest are added into it in place."""
     entry = leaf_grads.get(id(leaf))
     if entry is None:
         leaf_grads[id(leaf)] = [leaf, g, new]
@@ -489,12 +492,15 @@ def _add_leaf_grad(leaf_grads: dict, leaf, g, create_graph: bool, new: bool = Fa
 def _is_new_grad(g, grad_outs, grad_ins) -> bool:
     """Whether g, a gradient that the backward of an op with `returns_new_grads` returned
     for a leaf, may become that leaf's .grad without a copy. The op promises a new array;
-    these checks keep a slip in that promise from sharing memory: g is not one of the
-    gradients the op received (passed through), it was returned for this input only,
-    and it is C-contiguous, as the copy it replaces would be."""
-    return (all([g is not received for received in grad_outs])
-            and [x is g for x in grad_ins].count(True) == 1
-            and g._data.flags.c_contiguous)
+    these checks keep a slip in that promise from sharing memory: g's memory is none of
+    the gradients' the op received (passed through, or a view or detach() of one), no
+    other gradient it returned shares it, and g is C-contiguous, as the copy it replaces
+    would be."""
+    memory = _owner(g._data)
+    return (g._data.flags.c_contiguous
+            and all([_owner(received._data) is not memory for received in grad_outs])
+            and [x is not None and _owner(x._data) is memory
+                 for x in grad_ins].count(True) == 1)
 
 
 def _leads_to_targets(order, targets) -> dict:

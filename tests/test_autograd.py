@@ -224,28 +224,73 @@ class _PromisesNewGrads(mg.Function):
 
     def backward(self, gy):
         if self.mode == "passes gy through":
-            return gy, gy
+            return gy, gy * 4.0
+        if self.mode == "a view of gy":
+            return gy.reshape(-1).reshape(gy.shape), gy * 4.0
+        if self.mode == "gy detached":
+            return gy.detach(), gy * 4.0
         if self.mode == "one array for both":
-            g = gy * 2.0
+            g = gy * 1.0
             return g, g
+        if self.mode == "two views of one array":
+            g = gy * 1.0
+            return g, g.reshape(-1).reshape(g.shape)
         xp = mg.backend.get_xp(gy.device)             # new, but column-major
-        return (mg.Tensor._from_op(xp.asfortranarray(gy.data * 3.0), False),
+        return (mg.Tensor._from_op(xp.asfortranarray(gy.data * 1.0), False),
                 mg.Tensor._from_op(xp.asfortranarray(gy.data * 4.0), False))
 
 
-@pytest.mark.parametrize("mode", ["passes gy through", "one array for both", "column-major"])
+@pytest.mark.parametrize("mode", ["passes gy through", "a view of gy", "gy detached",
+                                  "one array for both", "two views of one array",
+                                  "column-major"])
 def test_a_broken_new_grads_promise_still_gives_each_leaf_its_own_grad(device, mode):
     a, b = make((2, 3), device, seed=69), make((2, 3), device, seed=70)
     c = make((2, 3), device, seed=71, requires_grad=False)
-    (_PromisesNewGrads(mode)(a, b) * c).sum().backward()   # gy = c, a new array (Mul's)
-    scale = {"passes gy through": (1.0, 1.0), "one array for both": (2.0, 2.0),
-             "column-major": (3.0, 4.0)}[mode]
-    assert_close(a.grad, scale[0] * c.numpy())
-    assert_close(b.grad, scale[1] * c.numpy())
+    _PromisesNewGrads(mode)(a, b).backward(c)           # gy is the caller's c itself
+    scale_b = 1.0 if mode in ("one array for both", "two views of one array") else 4.0
+    assert_close(a.grad, c.numpy())
+    assert_close(b.grad, scale_b * c.numpy())
     assert a.grad.data.flags.c_contiguous and b.grad.data.flags.c_contiguous
     a.grad.zero_()                                   # b's .grad and c are untouched
-    assert_close(b.grad, scale[1] * c.numpy())
+    assert_close(b.grad, scale_b * c.numpy())
     assert_close(c, make((2, 3), device, seed=71, requires_grad=False).numpy())
+
+
+def test_a_hook_that_removes_itself_still_gets_a_grad_of_its_own(device, monkeypatch):
+    # The engine decides whether to copy by the hooks a leaf had, not by those left after
+    # they ran: a one-shot hook that keeps its tensor must not find .grad sharing it
+    returned = _record_grads_returned(monkeypatch)
+    x = make((2, 3), device, seed=72, requires_grad=False)
+    w = make((4, 3), device, seed=73)
+    kept = []
+
+    def keep_once(g):
+        kept.append(g)
+        handle.remove()
+
+    handle = w.register_hook(keep_once)
+    F.linear(x, w).sum().backward()
+    assert kept[0] is returned["Linear"][1]          # the hook saw Linear's new array
+    expected = kept[0].numpy().copy()
+    w.grad.zero_()                                   # the kept tensor is untouched
+    assert_close(kept[0], expected)
+    assert not w._hooks
+
+
+def test_with_create_graph_a_layers_new_gradient_is_still_cloned(device, monkeypatch):
+    # returns_new_grads holds only for a backward that is not recorded: with
+    # create_graph the gradient belongs to the graph, and .grad is a Clone of it
+    returned = _record_grads_returned(monkeypatch)
+    x = make((2, 3), device, seed=74, requires_grad=False)
+    w = make((4, 3), device, seed=75)
+    (F.linear(x, w) ** 2).sum().backward(create_graph=True)
+    assert w.grad is not returned["Linear"][1] and w.grad.requires_grad
+    assert type(w.grad.creator).__name__ == "Clone"
+    # .grad = 2 (x w^T)^T x; the sum of its entries is 2 sum_n (x w^T)[n, :].sum() s_n with
+    # s_n = x[n, :].sum(), whose derivative by w[o, j] is 2 sum_n x[n, j] s_n for every o
+    (gg,) = mg.grad(w.grad.sum(), w)
+    x_np = x.numpy()
+    assert_close(gg, np.tile(2 * x_np.T @ x_np.sum(1), (4, 1)))
 
 
 def test_summed_leaf_gradient_with_create_graph_is_differentiable(device):

@@ -95,8 +95,9 @@ class Optimizer:
         """Forget the gradients before the next backward (which would add to them).
 
         set_to_none=True (the default, as in PyTorch) sets `.grad = None`; False puts a
-        fresh array of zeros there instead (gradient arrays can be shared between
-        parameters, so they are replaced, never zeroed in place)."""
+        fresh array of zeros there instead. (The engine gives every parameter a .grad of
+        its own, but a user may assign one tensor as two parameters' .grad: so each is
+        replaced, never zeroed in place.)"""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
