@@ -72,7 +72,10 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     if not os.path.isdir(directory):           # else mkstemp's error names a .tmp file
         raise FileNotFoundError(f"save: cannot write {path}: the folder {directory} does "
                                 f"not exist")
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
+    # The temporary file sits beside the target, named after it; cut to 100 characters,
+    # so that a target name near the file system's 255-character limit still fits.
+    handle, tmp = tempfile.mkstemp(dir=directory,
+                                   prefix="." + os.path.basename(path)[:100] + ".",
                                    suffix=".tmp")
     try:
         os.chmod(tmp, _new_file_mode(path))  # mkstemp makes 0600 files
@@ -159,6 +162,15 @@ def _add_array(array, path: list, arrays: dict) -> str:
                                  f"only numeric, bool and fixed-width string arrays can be "
                                  f"saved (no pickle)")
     name = ".".join(str(part) for part in path) or "value"
+    try:
+        name.encode("utf-8")
+        if "\x00" in name:
+            raise ValueError
+    except (UnicodeEncodeError, ValueError):
+        # A zip entry's name is UTF-8 and ends at a NUL: such a key would be stored under
+        # another name, and the file would not load. Refused before anything is written.
+        raise SerializationError(f"save: the key {name!r} cannot be stored: it contains a "
+                                 f"NUL character or is not valid Unicode text") from None
     if name in arrays or name == META:
         raise SerializationError(f"save: two entries would both be stored as {name!r} "
                                  f"(a key containing dots clashes with a nested path, or "
@@ -237,9 +249,12 @@ def _read_entry(entry, entry_size: int, path: str, name: str) -> np.ndarray:
     against the entry's size (the zip's uncompressed size, header included), so that a
     damaged header claiming a huge shape is refused before numpy allocates memory for it."""
     version = np.lib.format.read_magic(entry)
+    # Version 3 has version 2's layout with a UTF-8 header (non-ASCII field names), which
+    # the version 2 reader takes as Latin-1: the names may read wrong, the sizes cannot.
     header_readers = {(1, 0): np.lib.format.read_array_header_1_0,
-                      (2, 0): np.lib.format.read_array_header_2_0}
-    if version in header_readers:          # (3, 0), rare, is left to numpy's own checks
+                      (2, 0): np.lib.format.read_array_header_2_0,
+                      (3, 0): np.lib.format.read_array_header_2_0}
+    if version in header_readers:
         shape, _, dtype = header_readers[version](entry)
         needed = math.prod(shape) * dtype.itemsize       # Python ints: no overflow
         available = entry_size - entry.tell()            # the bytes after the header

@@ -280,13 +280,13 @@ def test_strict_load_lists_every_problem_and_changes_nothing():
     del bad["main.4.running_var"]                                   # missing
     bad["main.9.weight"] = np.zeros(3, np.float32)                  # unexpected
     bad["main.3.weight"] = np.zeros((4, 8, 4, 4), np.float32)       # wrong shape
-    bad["main.1.bias"] = bad["main.1.bias"].astype(np.float64)      # wrong dtype
+    bad["main.1.bias"] = bad["main.1.bias"].astype(np.int32)        # dtype of another kind
     with pytest.raises(RuntimeError) as info:
         net.load_state_dict(bad)
     message = str(info.value)
     for fragment in ["missing keys: 'main.4.running_var'", "unexpected keys: 'main.9.weight'",
                      "main.3.weight: checkpoint has (4, 8, 4, 4) float32, the module has "
-                     "(8, 4, 4, 4) float32", "main.1.bias: checkpoint has (8,) float64",
+                     "(8, 4, 4, 4) float32", "main.1.bias: checkpoint has (8,) int32",
                      "unchanged"]:
         assert fragment in message
     for k, v in net.state_dict().items():
@@ -304,6 +304,24 @@ def test_non_strict_load_reports_keys_but_still_rejects_mismatches():
     state["fc.bias"] = np.zeros(5, np.float32)
     with pytest.raises(RuntimeError, match="fc.bias: checkpoint has"):
         net.load_state_dict(state, strict=False)
+
+
+def test_load_state_dict_casts_within_a_kind_as_pytorch():
+    # A float32 checkpoint loads into a float64 model (and back), an int32 step count into
+    # an int64 buffer: copied and cast, as PyTorch's copy_ does; identity is kept
+    source = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    source(mg.randn(4, 3))                                   # running stats, 1 batch
+    state = {k: v.numpy() for k, v in source.state_dict().items()}
+    state["1.num_batches_tracked"] = state["1.num_batches_tracked"].astype(np.int32)
+    target = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)).to(dtype=mg.float64)
+    weight = target[0].weight
+    target.load_state_dict(state)
+    assert target[0].weight is weight and weight.dtype == mg.float64
+    np.testing.assert_array_equal(weight.numpy(), state["0.weight"].astype(np.float64))
+    np.testing.assert_array_equal(target[1].running_var.numpy(),
+                                  state["1.running_var"].astype(np.float64))
+    assert target[1].num_batches_tracked.dtype == mg.int64
+    assert target[1].num_batches_tracked.item() == 1
 
 
 # ------------------------------------------------------------------ modes, moves, grads

@@ -167,8 +167,23 @@ def test_parameters_from_a_generator_and_bad_arguments():
         mg.optim.Adam([p], betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="Nesterov"):
         mg.optim.SGD([p], lr=0.1, nesterov=True)
-    with pytest.raises(TypeError, match="unknown hyperparameter"):
-        mg.optim.SGD([{"params": [p], "betas": (0.9, 0.9)}], lr=0.1)
+
+
+def test_a_group_keeps_keys_of_its_own_and_they_survive_a_resume():
+    # As in PyTorch: a group's "name", the "initial_lr" a learning-rate schedule records;
+    # a state dict with them loads into a fresh optimizer of the same kind
+    p = mg.zeros(3, requires_grad=True)
+    opt = mg.optim.Adam([{"params": [p], "name": "D"}], lr=0.1)
+    opt.param_groups[0]["initial_lr"] = 0.1
+    assert opt.param_groups[0]["name"] == "D" and opt.param_groups[0]["betas"] == (0.9, 0.999)
+    p.grad = mg.ones(3)
+    opt.step()
+    fresh_p = mg.zeros(3, requires_grad=True)
+    fresh = mg.optim.Adam([fresh_p], lr=0.5)
+    fresh.load_state_dict(opt.state_dict())
+    group = fresh.param_groups[0]
+    assert group["name"] == "D" and group["initial_lr"] == 0.1 and group["lr"] == 0.1
+    assert group["params"] == [fresh_p]
 
 
 # ---------------------------------------------------------------------- step details

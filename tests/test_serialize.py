@@ -1,5 +1,7 @@
 """mg.save / mg.load: exact round trips, damaged files refused, atomic writes."""
+import io
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -158,8 +160,6 @@ def test_not_a_zip_and_a_missing_file(tmp_path):
 
 def _npz_with_header(path, name, shape, data: bytes, fortran_order=False, dtype="<f8"):
     """A zip with one .npy entry whose header says `shape` whatever `data` holds."""
-    import io
-    import zipfile
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": dtype, "shape": shape,
                                                   "fortran_order": fortran_order})
@@ -177,6 +177,34 @@ def test_a_header_claiming_a_huge_shape_is_refused_before_allocating(tmp_path):
     _npz_with_header(path, "w", (1001,), np.arange(1000.0).tobytes())   # one too many
     with pytest.raises(mg.SerializationError, match=r"huge\.npz.*entry 'w'"):
         mg.load(path)
+
+
+def test_a_damaged_version_3_header_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "v3.npz"
+    # Version 3: the magic, 3 0, a 4-byte length, a UTF-8 dict padded to 64 bytes
+    text = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    text += " " * (-(len(text) + 13) % 64) + "\n"
+    header = b"\x93NUMPY\x03\x00" + len(text).to_bytes(4, "little") + text.encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a.npy", header + np.arange(2.0).tobytes())
+    with pytest.raises(mg.SerializationError, match=r"v3\.npz.*entry 'a'.*16 bytes"):
+        mg.load(path)
+
+
+def test_a_key_that_a_zip_cannot_name_is_refused_and_the_old_file_kept(tmp_path):
+    path = tmp_path / "keep.npz"
+    mg.save({"w": np.arange(3)}, path)
+    for key in ("w\x00", "\ud800"):
+        with pytest.raises(mg.SerializationError, match="NUL character or is not valid"):
+            mg.save({key: np.zeros(2)}, path)
+    np.testing.assert_array_equal(mg.load(path)["w"], np.arange(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.npz"]
+
+
+def test_a_file_name_near_the_length_limit_is_saved(tmp_path):
+    path = tmp_path / ("m" * 240 + ".npz")                  # 244 characters: fits in 255
+    mg.save({"w": np.arange(3)}, path)
+    np.testing.assert_array_equal(mg.load(path)["w"], np.arange(3))
 
 
 def test_entries_read_in_c_and_fortran_order(tmp_path):

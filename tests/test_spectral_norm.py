@@ -151,6 +151,9 @@ def test_errors():
         nn.utils.spectral_norm(layer)
     with pytest.raises(ValueError, match="no parameter 'kernel'"):
         nn.utils.spectral_norm(nn.Linear(2, 2), name="kernel")
+    for count in (0, -1):          # as PyTorch: without an iteration sigma never moves
+        with pytest.raises(ValueError, match="n_power_iterations must be positive"):
+            nn.utils.spectral_norm(nn.Linear(2, 2), n_power_iterations=count)
 
 
 @pytest.mark.skipif(not hasattr(F, "conv2d") or not hasattr(F, "conv_transpose2d"),

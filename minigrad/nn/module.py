@@ -339,9 +339,11 @@ class Module:
         """Copy values (Tensors or numpy/CuPy arrays) into the parameters and buffers.
 
         Everything is checked first: missing keys and unexpected keys (errors when
-        strict), and a shape or dtype that differs from the module's (always an error).
-        One RuntimeError lists every problem, and the module is left unchanged. Values
-        are copied into the existing arrays, so Parameter identity is kept. A nested dict
+        strict), and a shape that differs from the module's, or a dtype of another kind
+        (a float checkpoint for an integer buffer; always an error). One RuntimeError
+        lists every problem, and the module is left unchanged. Values are copied into the
+        existing arrays, so Parameter identity is kept, and cast to their dtype as in
+        PyTorch (a float32 checkpoint loads into a float64 model). A nested dict
         ({"main": {"0": {"weight": ...}}}) is read as its dotted flattening.
         Returns (missing_keys, unexpected_keys)."""
         given = _flatten(state_dict)
@@ -353,7 +355,8 @@ class Module:
             if key not in given:
                 continue
             array = _as_array(given[key])
-            if tuple(array.shape) != tuple(target.shape) or array.dtype != target.dtype:
+            if (tuple(array.shape) != tuple(target.shape)
+                    or not _same_kind(array.dtype, target.dtype)):
                 mismatched.append(f"{key}: checkpoint has {tuple(array.shape)} "
                                   f"{array.dtype}, the module has {tuple(target.shape)} "
                                   f"{target.dtype}")
@@ -407,6 +410,13 @@ def _flatten(state: Mapping, prefix: str = "") -> dict:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def _same_kind(saved, ours) -> bool:
+    """Whether a checkpoint's dtype may be cast to a module's: float to float, integer to
+    integer (signed or not), bool to bool."""
+    kinds = {saved.kind, ours.kind}
+    return len(kinds) == 1 or kinds <= {"i", "u"}
 
 
 def _as_array(value):

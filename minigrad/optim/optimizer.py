@@ -74,11 +74,8 @@ class Optimizer:
         if len({id(p) for p in params}) != len(params) or seen & {id(p) for p in params}:
             raise ValueError("some parameters appear more than once (in one group or in "
                              "several groups); each parameter may be listed only once")
-        unknown = set(group) - set(self.defaults) - {"params"}
-        if unknown:
-            raise TypeError(f"{type(self).__name__}: unknown hyperparameter(s) "
-                            f"{sorted(unknown)} in a parameter group; known: "
-                            f"{sorted(self.defaults)}")
+        # Other keys ride along untouched, as in PyTorch: a group's "name", the
+        # "initial_lr" that a learning-rate schedule records.
         for name, value in self.defaults.items():
             group.setdefault(name, value)
         self._check_group(group)
@@ -172,14 +169,14 @@ class Optimizer:
         new_groups = []
         for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             saved_names = set(saved) - {"params"}
-            our_names = set(group) - {"params"}
-            if saved_names != our_names:
-                # live groups hold exactly the defaults' names (add_param_group), so a
-                # different set means another kind of optimizer (Adam's betas vs
-                # RMSprop's alpha): its state would crash the first step()
+            if not set(self.defaults) <= saved_names:
+                # a group saved by this kind of optimizer has every one of its
+                # hyperparameters (and maybe other keys, such as "initial_lr"); one that
+                # lacks some is another kind's (Adam's betas, RMSprop's alpha), whose
+                # state would crash the first step()
                 raise ValueError(f"load_state_dict: parameter group {number} of the state "
-                                 f"dict has hyperparameters {sorted(saved_names)}, but this "
-                                 f"{type(self).__name__}'s has {sorted(our_names)}; it "
+                                 f"dict has hyperparameters {sorted(saved_names)}, but a "
+                                 f"{type(self).__name__} needs {sorted(self.defaults)}; it "
                                  f"looks like another optimizer's state dict")
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"load_state_dict: parameter group {number} has "

@@ -53,8 +53,8 @@ class SpectralNorm:
     forward (with power iteration in training mode)."""
 
     def __init__(self, name: str, n_power_iterations: int, dim: int, eps: float):
-        if n_power_iterations < 0:
-            raise ValueError(f"spectral_norm: n_power_iterations must be >= 0, got "
+        if n_power_iterations <= 0:       # as PyTorch: with none, sigma would never move
+            raise ValueError(f"spectral_norm: n_power_iterations must be positive, got "
                              f"{n_power_iterations}")
         self.name, self.n_power_iterations = name, n_power_iterations
         self.dim, self.eps = dim, eps
