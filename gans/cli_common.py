@@ -14,6 +14,19 @@ def add_device_argument(parser) -> None:
                              "available)")
 
 
+def positive_int(text: str) -> int:
+    """argparse's type for a count that must be at least 1 (a batch size)."""
+    import argparse  # noqa: PLC0415
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def fail(message) -> NoReturn:
     """Print `error: message` to stderr and exit with status 2 (argparse's code for a bad
     command line): a one-line message instead of a traceback."""

@@ -15,6 +15,8 @@ bit-for-bit identical, and `get_rng_state()` is the whole random state of a run.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 CPU = "cpu"
@@ -135,6 +137,18 @@ def get_rng_state() -> dict:
     return {"bit_generator": state["bit_generator"],
             "state": int(state["state"]["state"]), "inc": int(state["state"]["inc"]),
             "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+
+
+@contextlib.contextmanager
+def fork_rng():
+    """`with fork_rng():` the draws inside leave the generator as it was (PyTorch's
+    torch.random.fork_rng): building a network whose initial weights a checkpoint then
+    overwrites, say, without moving a training run's random stream."""
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def set_rng_state(state: dict) -> None:

@@ -44,6 +44,16 @@ def test_a_mistake_is_one_error_line(argv, message, capsys, tmp_path, monkeypatc
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("size", ["0", "-1", "two"])
+def test_evaluate_refuses_a_batch_size_below_one(size, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["evaluate", "--checkpoint", "nope.npz", "--batch-size", size])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --batch-size:" in err
+    assert ("must be at least 1" if size != "two" else "expected a whole number") in err
+
+
 def test_unknown_metrics_are_refused_before_the_checkpoint_is_read(capsys, tmp_path):
     line = _error(["evaluate", "--checkpoint", str(tmp_path / "nope.npz"),
                    "--metrics", "fid,fidd", "--device", "cpu"], capsys)

@@ -323,6 +323,34 @@ def test_shipped_classifier_reaches_its_stated_accuracy():
     assert measured == pytest.approx(model.meta["held_out_accuracy"], abs=1e-6)
 
 
+def test_loading_the_classifier_leaves_minigrads_random_stream_alone(tmp_path):
+    # Building the network draws its initial weights, which the checkpoint overwrites: a
+    # training run that evaluates must draw the same numbers as one that does not (and a
+    # resumed run as an uninterrupted one), so the draws happen under fork_rng
+    import shutil
+
+    from gans.metrics.classifier import WEIGHTS, load_classifier
+
+    copy = tmp_path / "classifier.npz"                   # a new path: not the cached model
+    shutil.copy(WEIGHTS, copy)
+    mg.manual_seed(3)
+    expected = mg.randn(4).numpy()
+    mg.manual_seed(3)
+    load_classifier(copy)
+    np.testing.assert_array_equal(mg.randn(4).numpy(), expected)
+
+
+def test_fork_rng_restores_the_generator_after_the_block_even_on_error():
+    mg.manual_seed(5)
+    expected = mg.rand(3).numpy()
+    mg.manual_seed(5)
+    with pytest.raises(KeyError):
+        with mg.backend.fork_rng():
+            mg.randn(100)
+            raise KeyError("inside")
+    np.testing.assert_array_equal(mg.rand(3).numpy(), expected)
+
+
 def test_load_classifier_names_the_file_that_is_not_a_classifier(tmp_path):
     from gans.metrics.classifier import load_classifier
 

@@ -440,6 +440,27 @@ def test_shape_layers():
     assert nn.Embedding(10, 3)(mg.tensor(np.array([[1, 2], [3, 4]]))).shape == (2, 2, 3)
 
 
+def test_pytorchs_edge_cases_of_the_layers():
+    # an out-of-range Unflatten dim and an empty layer_norm shape are errors, as in
+    # PyTorch; a zero-size weight is left alone with a warning; MaxPool2d's fifth
+    # argument is return_indices
+    x = mg.randn(2, 4, 3)
+    with pytest.raises(IndexError, match=r"Unflatten: dim 3 is out of range .* \(2, 4, 3\)"):
+        nn.Unflatten(3, (2, 2))(x)
+    assert nn.Unflatten(-2, (2, 2))(x).shape == (2, 2, 2, 3)
+    with pytest.raises(ValueError, match="normalized_shape must name at least one dim"):
+        F.layer_norm(x, ())
+    with pytest.warns(UserWarning, match="zero-element tensor"):
+        empty = nn.Linear(0, 2)
+    assert empty(mg.zeros(3, 0)).shape == (3, 2)
+    for init in (nn.init.xavier_uniform_, nn.init.xavier_normal_, nn.init.kaiming_uniform_,
+                 nn.init.kaiming_normal_):
+        with pytest.warns(UserWarning, match="zero-element tensor"):
+            assert init(mg.zeros(2, 0)).shape == (2, 0)
+    values, indices = nn.MaxPool2d(2, 2, 0, 1, True)(mg.randn(1, 1, 4, 4))
+    assert values.shape == indices.shape == (1, 1, 2, 2)
+
+
 def test_conv2d_layer_takes_same_and_valid_padding():
     x = mg.randn(2, 3, 5, 6)
     same, valid = nn.Conv2d(3, 4, 3, padding="same"), nn.Conv2d(3, 4, 3, padding="valid")

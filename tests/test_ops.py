@@ -118,6 +118,8 @@ POINTWISE = [
     case("softplus-beta", lambda x: F.softplus(x, beta=2.0), normal(2, 3)),
     case("softplus-at-zero-and-far", lambda x: F.softplus(x), exact([0.0, -30.0, 30.0, 1.0])),
     case("softplus-beta-at-zero", lambda x: F.softplus(x, beta=0.5), exact([0.0, -3.0, 2.0])),
+    case("softplus-threshold", lambda x: F.softplus(x, beta=2.0, threshold=1.0),
+         exact([-1.0, 0.2, 0.4, 0.6, 2.0])),              # beta x = 1.2, 4 > 1: y = x
     case("clamp-min", lambda x: x.clamp(min=-0.5), normal(2, 3, low=0.1)),
     case("clamp-max", lambda x: x.clamp(max=0.5), normal(2, 3, low=0.1)),
     case("clamp-both", lambda x: mg.clamp(x, -0.5, 0.5), normal(2, 3, low=0.1)),
@@ -262,6 +264,24 @@ LOSSES = [
         ("nll", F.nll_loss, (normal(4, 3), labels(4, 3))),
         ("cross_entropy-per-pixel", F.cross_entropy, (normal(2, 3, 2, 2), labels((2, 2, 2), 3))),
         ("cross_entropy-one-sample", F.cross_entropy, (normal(3), labels((), 3))),
+        # PyTorch's optional arguments: weights, pos_weight, ignored targets, smoothing,
+        # class probabilities
+        ("bce-target-grad-weight", lambda p, t, w, reduction: F.binary_cross_entropy(
+            p, t, w, reduction=reduction), (unit(2, 3), unit(2, 3), unit(3))),
+        ("bce-logits-weight-pos-weight", lambda x, t, w, pw, reduction:
+            F.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=pw),
+         (normal(2, 3), unit(2, 3), unit(2, 3), positive(3))),
+        ("mse-weight", lambda a, b, w, reduction: F.mse_loss(a, b, reduction=reduction,
+                                                             weight=w),
+         (normal(2, 3), normal(2, 3), positive(2, 3))),
+        ("l1-weight", lambda a, b, w, reduction: F.l1_loss(a, b, reduction=reduction,
+                                                           weight=w),
+         (positive(2, 3), exact([[-1.0, -2.0, -0.5], [3.0, 4.0, 5.0]]), positive(2, 3))),
+        ("cross_entropy-weight-ignore-smoothing", lambda x, y, reduction: F.cross_entropy(
+            x, y, on(x, [0.5, 2.0, 1.0]), ignore_index=1, reduction=reduction,
+            label_smoothing=0.2), (normal(5, 3), labels(5, 3))),
+        ("cross_entropy-probabilities", lambda x, t, reduction: F.cross_entropy(
+            x, t, reduction=reduction, label_smoothing=0.1), (normal(2, 3, 2), unit(2, 3, 2))),
     ]
 ]
 
@@ -415,7 +435,7 @@ def test_bce_with_logits_values(device):
     x, t = make((2, 3), device, seed=8), unit(2, 3)(device, 9)
     s = 1 / (1 + np.exp(-x.numpy()))
     expected = -(t.numpy() * np.log(s) + (1 - t.numpy()) * np.log(1 - s))
-    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, t, "none").numpy(),
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, t, reduction="none").numpy(),
                                expected)
 
 
@@ -466,10 +486,10 @@ def test_bce_with_logits_reduces_inside_its_op_with_the_compositions_bits(reduct
         x = mg.tensor(x_np, device=device, requires_grad=True)
         t = mg.tensor(t_np, device=device, requires_grad=True)
         if fused:
-            loss = F.binary_cross_entropy_with_logits(x, t, reduction)
+            loss = F.binary_cross_entropy_with_logits(x, t, reduction=reduction)
             assert type(loss.creator).__name__ == "BCEWithLogits"
         else:
-            per_element = F.binary_cross_entropy_with_logits(x, t, "none")
+            per_element = F.binary_cross_entropy_with_logits(x, t, reduction="none")
             loss = per_element.mean() if reduction == "mean" else per_element.sum()
         (loss * 3.0).backward()
         return [loss.numpy(), x.grad.numpy(), t.grad.numpy()]
@@ -490,7 +510,7 @@ def test_bce_with_logits_target_gradient_in_the_wider_dtype(reduction, device):
     x_np = np.random.default_rng(12).standard_normal((5, 3)).astype(np.float32)
     x = mg.tensor(x_np, device=device, requires_grad=True)
     t = mg.tensor(np.full((5, 3), 0.25), dtype=mg.float64, device=device, requires_grad=True)
-    loss = F.binary_cross_entropy_with_logits(x, t, reduction)
+    loss = F.binary_cross_entropy_with_logits(x, t, reduction=reduction)
     assert loss.dtype == mg.float64
     loss.backward()
     scale = 1.0 / 15 if reduction == "mean" else 1.0
@@ -508,6 +528,143 @@ def test_bce_with_logits_finite_for_huge_logits(dtype, device):
     np.testing.assert_allclose(loss.item(), (7000.0 + 3000.0) / 2, rtol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), [0.35, -0.15], rtol=1e-6)
     assert x.grad.dtype == dtype
+
+
+def test_class_losses_with_weights_ignored_targets_and_smoothing_by_hand(device):
+    # PyTorch's definitions, written out in numpy: the weighted mean divides by the weights
+    # of the counted targets; an ignored target adds nothing; smoothing mixes in the loss
+    # against every class (its weights too), reduced over the counted positions
+    rng = np.random.default_rng(13)
+    logits = rng.standard_normal((5, 4))
+    y = np.array([0, 3, -100, 1, 3])
+    w = np.array([0.5, 2.0, 1.0, 1.5])
+    logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    kept = y != -100
+    picked = np.where(kept, -w[np.where(kept, y, 0)] * logp[np.arange(5), np.where(kept, y, 0)],
+                      0.0)
+    total = w[y[kept]].sum()
+    every = np.where(kept, -(logp * w).sum(1), 0.0)
+    x = mg.tensor(logits, dtype=mg.float64, device=device)
+    weight = mg.tensor(w, dtype=mg.float64, device=device)
+    target = mg.tensor(y, device=device)
+    np.testing.assert_allclose(F.nll_loss(F.log_softmax(x, 1), target, weight).item(),
+                               picked.sum() / total, rtol=1e-12)
+    np.testing.assert_allclose(F.cross_entropy(x, target, weight, reduction="none").numpy(),
+                               picked, rtol=1e-12, atol=1e-15)
+    smoothed = F.cross_entropy(x, target, weight, label_smoothing=0.2)
+    np.testing.assert_allclose(smoothed.item(), 0.8 * picked.sum() / total
+                               + 0.2 / 4 * every.sum() / total, rtol=1e-12)
+    assert np.isnan(F.cross_entropy(x, mg.tensor(np.full(5, -100), device=device)).item())
+    soft = rng.random((5, 4))
+    soft /= soft.sum(1, keepdims=True)
+    by_probabilities = F.cross_entropy(x, mg.tensor(soft, dtype=mg.float64, device=device))
+    np.testing.assert_allclose(by_probabilities.item(), -(soft * logp).sum(1).mean(),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match=r"target values must be in \[0, 4\) \(or "
+                                         r"ignore_index=-100\), got \[-2, 3\]"):
+        F.cross_entropy(x, mg.tensor([0, 3, -2, 1, 3], device=device))
+    with pytest.raises(ValueError, match=r"one entry per class, shape \(4,\), got \(3,\)"):
+        F.cross_entropy(x, target, weight[:3])
+
+
+def test_binary_losses_with_weights_by_hand(device):
+    rng = np.random.default_rng(14)
+    x_np, t_np = rng.standard_normal((4, 3)), rng.random((4, 3))
+    w_np, pw_np = rng.random((4, 3)), rng.random(3) * 3
+    x, t, w, pw = (mg.tensor(a, dtype=mg.float64, device=device)
+                   for a in (x_np, t_np, w_np, pw_np))
+    softplus_minus_x = np.log1p(np.exp(-x_np))
+    plain = x_np - x_np * t_np + softplus_minus_x                 # max(x,0) - x t + ..., here
+    with_pos = (1 - t_np) * x_np + (1 + (pw_np - 1) * t_np) * softplus_minus_x
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, t, w).item(),
+                               (w_np * plain).mean(), rtol=1e-12)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy_with_logits(x, t, w, reduction="sum", pos_weight=pw).item(),
+        (w_np * with_pos).sum(), rtol=1e-12)
+    p = mg.tensor(1 / (1 + np.exp(-x_np)), dtype=mg.float64, device=device)
+    np.testing.assert_allclose(F.binary_cross_entropy(p, t, w[0]).item(),
+                               (w_np[0] * plain).mean(), rtol=1e-10)
+    np.testing.assert_allclose(F.mse_loss(x, t, weight=w).item(),
+                               (w_np * (x_np - t_np) ** 2).sum() / w_np.sum(), rtol=1e-12)
+    np.testing.assert_allclose(F.l1_loss(x, t, reduction="sum", weight=w).item(),
+                               (w_np * abs(x_np - t_np)).sum(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"pos_weight of shape \(2,\) does not broadcast"):
+        F.binary_cross_entropy_with_logits(x, t, pos_weight=pw[:2])
+
+
+def test_loss_arguments_come_in_pytorchs_order(device):
+    # The third argument is the weight (mse_loss's and l1_loss's: PyTorch's deprecated
+    # size_average, then reduce): a reduction passed there by position is caught with a
+    # message that says what to write, and the legacy pair maps as in PyTorch, warning
+    x = make((2, 3), device, seed=15)
+    t = make((2, 3), device, seed=16, requires_grad=False)
+    for loss in (F.binary_cross_entropy_with_logits, F.cross_entropy):
+        target = t if loss is F.binary_cross_entropy_with_logits else mg.tensor([0, 2],
+                                                                               device=device)
+        with pytest.raises(TypeError, match=r"third argument is the weight: pass the "
+                                            r"reduction by name, reduction='sum'"):
+            loss(x, target, "sum")
+    with pytest.raises(TypeError, match=r"reduction='none'"):
+        F.mse_loss(x, t, "none")
+    squared = (x.numpy() - t.numpy()) ** 2
+    with pytest.warns(DeprecationWarning, match=r"use reduction='sum'"):
+        np.testing.assert_allclose(F.mse_loss(x, t, False).item(), squared.sum())
+    with pytest.warns(DeprecationWarning, match=r"use reduction='none'"):
+        np.testing.assert_allclose(F.l1_loss(x, t, None, False).numpy(), np.sqrt(squared))
+    with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
+        F.nll_loss(x, mg.tensor([0, 1], device=device), reduction="avg")
+
+
+def test_bce_gradient_at_saturated_probabilities_is_pytorchs(device):
+    # p (1 - p) is clamped at 1e-12 in dloss/dp = (p - t) / (p (1 - p)): a confidently wrong
+    # probability gets a large gradient, a right one none; the loss is 100 at most
+    p = mg.tensor([0.0, 1.0, 0.0, 1.0, 0.3], dtype=mg.float32, device=device,
+                  requires_grad=True)
+    t = mg.tensor([0.0, 1.0, 1.0, 0.0, 0.6], dtype=mg.float32, device=device)
+    loss = F.binary_cross_entropy(p, t, reduction="none")
+    np.testing.assert_allclose(loss.numpy()[:4], [0.0, 0.0, 100.0, 100.0])
+    loss.sum().backward()
+    np.testing.assert_allclose(p.grad.numpy(), [0.0, 0.0, -1e12, 1e12, -0.3 / 0.21],
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["bce", "bce-logits", "mse", "cross_entropy", "nll"])
+def test_losses_with_pytorchs_optional_arguments_match_pytorch(case):
+    torch = pytest.importorskip("torch")
+    TF = torch.nn.functional
+    rng = np.random.default_rng(17)
+    x, t, w = rng.standard_normal((4, 3)), rng.random((4, 3)), rng.random((4, 3))
+    y, cw = np.array([0, 2, -100, 1]), rng.random(3) + 0.5
+    calls = {  # (minigrad arguments, PyTorch's), the same order and names
+        "bce": lambda lib, m: lib.binary_cross_entropy(m(1 / (1 + np.exp(-x))), m(t), m(w[0])),
+        "bce-logits": lambda lib, m: lib.binary_cross_entropy_with_logits(
+            m(x), m(t), m(w), reduction="sum", pos_weight=m(cw)),
+        "mse": lambda lib, m: lib.mse_loss(m(x), m(t), reduction="mean", weight=m(w)),
+        "cross_entropy": lambda lib, m: lib.cross_entropy(m(x), m(y), m(cw),
+                                                          label_smoothing=0.3),
+        "nll": lambda lib, m: lib.nll_loss(lib.log_softmax(m(x), 1), m(y), m(cw),
+                                           reduction="sum"),
+    }
+    leaves = []
+
+    def ours(a):                     # the first argument, the input, needs a gradient
+        leaves.append(mg.tensor(a, dtype=None if a.dtype.kind == "i" else mg.float64,
+                                requires_grad=not leaves))
+        return leaves[-1]
+
+    theirs_leaves = []
+
+    def theirs(a):
+        theirs_leaves.append(torch.tensor(a, requires_grad=not theirs_leaves))
+        return theirs_leaves[-1]
+
+    mine, reference = calls[case](F, ours), calls[case](TF, theirs)
+    np.testing.assert_allclose(mine.item(), reference.item(), rtol=1e-12)
+    mine.backward()
+    reference.backward()
+    for a, b in zip(leaves, theirs_leaves):
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_mse_l1_values(device):
@@ -597,6 +754,17 @@ def test_softplus_gradient_at_zero_is_one_half_as_pytorch(beta, device):
                                atol=1e-30)
     np.testing.assert_allclose(x.grad.numpy(), [0.5, 1.0, 0.0], atol=1e-30)
     assert y.dtype == x.grad.dtype == mg.float32
+
+
+def test_softplus_is_the_line_y_x_above_its_threshold_as_pytorch(device):
+    # beta x > threshold: y = x and dy/dx = 1 (PyTorch's switch-over); below, the curve
+    x = mg.tensor([1.0, 2.0, 0.25, -1.0], dtype=mg.float64, device=device, requires_grad=True)
+    y = F.softplus(x, beta=2.0, threshold=1.0)                  # beta x = 2, 4, 0.5, -2
+    y.sum().backward()
+    curve = np.log1p(np.exp(2.0 * np.array([0.25, -1.0]))) / 2.0
+    np.testing.assert_allclose(y.numpy(), [1.0, 2.0, *curve], rtol=1e-14)
+    slope = 1 / (1 + np.exp(-2.0 * np.array([0.25, -1.0])))
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0, *slope], rtol=1e-14)
 
 
 def test_pow_0_has_gradient_zero_even_at_zero(device):

@@ -129,11 +129,17 @@ def load_classifier(path=None, device: str = "cpu") -> MNISTClassifier:
                                 f"with `python examples/train_mnist_classifier.py`")
     state = mg.load(path)
     if not isinstance(state, dict) or not isinstance(state.get("state_dict"), dict):
-        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        if isinstance(state, dict):
+            keys = sorted(state)
+            found = ", ".join(map(repr, keys[:5])) + (f", ... ({len(keys)} entries)"
+                                                      if len(keys) > 5 else "")
+        else:
+            found = type(state).__name__
         raise ValueError(f"load_classifier: {path} is not an MNIST classifier checkpoint (as "
                          f"examples/train_mnist_classifier.py saves): no 'state_dict' entry, "
                          f"it holds {found}")
-    model = MNISTClassifier()
+    with mg.backend.fork_rng():       # its random initial weights are overwritten: their
+        model = MNISTClassifier()     # draws must not move a training run's stream
     try:
         model.load_state_dict(state["state_dict"])
         model.meta = json.loads(state.get("meta", "{}"))

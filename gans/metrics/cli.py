@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from ..cli_common import add_device_argument, note_data_dir, resolve_device
+from ..cli_common import add_device_argument, note_data_dir, positive_int, resolve_device
 
 DEFAULT_METRICS = "fid,is,kid,pr,modes"
 
@@ -49,7 +49,8 @@ def build_evaluate_parser(sub) -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--offline", action="store_true", help="never try to download MNIST")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images per batch through the feature network")
     p.add_argument("--json", default=None, help="also write the results to this file")
     add_device_argument(p)
     p.set_defaults(func=cmd_evaluate)

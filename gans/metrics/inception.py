@@ -262,7 +262,8 @@ def load_inception(path, device: str = "cpu", resize_input: bool = True) -> FIDI
             f"`python tools/convert_fid_inception.py PTH {path}` (needs PyTorch)")
     loaded = mg.load(path)
     state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
-    model = FIDInceptionV3(resize_input=resize_input)
+    with mg.backend.fork_rng():       # initial weights overwritten: keep the stream
+        model = FIDInceptionV3(resize_input=resize_input)
     expected = _expected(model)
     arrays = {k: np.asarray(v.numpy() if isinstance(v, mg.Tensor) else v)
               for k, v in state.items() if not k.endswith("num_batches_tracked")}

@@ -15,6 +15,7 @@ fan_out = out * prod(kernel). (For ConvTranspose2d's (in, out, kh, kw) weight th
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -47,6 +48,16 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _empty(tensor) -> bool:
+    """A tensor with no elements has nothing to initialise (and a fan of 0 to divide by):
+    as PyTorch, warn and leave it."""
+    if math.prod(tensor.shape) == 0:
+        warnings.warn(f"initialising a zero-element tensor (shape {tuple(tensor.shape)}) "
+                      f"is a no-op", stacklevel=3)
+        return True
+    return False
 
 
 def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
@@ -95,6 +106,8 @@ def zeros_(tensor):
 
 def xavier_uniform_(tensor, gain: float = 1.0):
     """U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out))."""
+    if _empty(tensor):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
@@ -102,6 +115,8 @@ def xavier_uniform_(tensor, gain: float = 1.0):
 
 def xavier_normal_(tensor, gain: float = 1.0):
     """N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
+    if _empty(tensor):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -110,6 +125,8 @@ def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu"):
     """U(-b, b), b = gain * sqrt(3 / fan). Linear and Conv2d use a = sqrt(5), which
     gives b = 1 / sqrt(fan_in)."""
+    if _empty(tensor):
+        return tensor
     gain = calculate_gain(nonlinearity, a)
     bound = gain * math.sqrt(3.0 / _fan(tensor, mode))
     return uniform_(tensor, -bound, bound)
@@ -118,5 +135,7 @@ def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
 def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu"):
     """N(0, std^2), std = gain / sqrt(fan)."""
+    if _empty(tensor):
+        return tensor
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(_fan(tensor, mode)))

@@ -328,25 +328,30 @@ class Sigmoid(Function):
 
 class Softplus(Function):
     """y = (1/beta) ln(1 + e^(beta x))      dy/dx = sigmoid(beta x)
+    and, as in PyTorch, y = x where beta x > threshold      (dy/dx = 1 there)
 
     A primitive for numerical stability (and one op instead of six): computed as
     (1/beta) (max(beta x, 0) + ln(1 + e^-|beta x|)), where e^-|.| is at most 1 and never
     overflows. The backward is sigmoid (itself differentiable), so at x = 0 the gradient
-    is 1/2, as in PyTorch, where relu(x) + ln(1 + e^-|x|) composed gave 0 + 1/2 * 0."""
+    is 1/2, as in PyTorch, where relu(x) + ln(1 + e^-|x|) composed gave 0 + 1/2 * 0.
+    Above the threshold the curve is replaced by the line y = x (a constant mask picks
+    it: the two differ by less than e^-threshold / beta)."""
 
-    def __init__(self, beta: float):
-        self.beta = beta
+    def __init__(self, beta: float, threshold: float = 20.0):
+        self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
         xp = _xp(x)
         bx = x * self.beta if self.beta != 1.0 else x
         y = xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))
-        return y * (1.0 / self.beta) if self.beta != 1.0 else y
+        y = y * (1.0 / self.beta) if self.beta != 1.0 else y
+        self.linear = bx > self.threshold                  # where y = x (a constant)
+        return xp.where(self.linear, x, y)
 
     def backward(self, gy):
         (x,) = self.inputs
         bx = MulScalar(self.beta)(x) if self.beta != 1.0 else x
-        return gy * Sigmoid()(bx)
+        return gy * where(self.linear, 1.0, Sigmoid()(bx))
 
 
 class MaskMul(Function):
@@ -617,12 +622,9 @@ def clamp(x, min=None, max=None):
 
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0):
-    """y = (1/beta) log(1 + e^(beta x)), computed stably (the Softplus op above).
-
-    `threshold` is accepted for PyTorch compatibility and ignored: the stable form needs
-    no switch-over to y = x (which PyTorch makes where beta x > threshold, a difference
-    of less than e^-threshold / beta)."""
-    return Softplus(float(beta))(_float_input(x))
+    """y = (1/beta) log(1 + e^(beta x)), computed stably, and y = x where beta x >
+    threshold, as PyTorch's (the Softplus op above)."""
+    return Softplus(float(beta), float(threshold))(_float_input(x))
 
 
 def where(condition, a, b):

@@ -1,15 +1,22 @@
-"""Activations and losses that need no convolution. All but one are compositions of
-primitive ops, so each inherits its backward (and double backward) from them; the
-docstrings give the formula and say what makes it numerically stable.
+"""Activations and losses that need no convolution. Most are compositions of primitive
+ops, so each inherits its backward (and double backward) from them; the docstrings give
+the formula and say what makes it numerically stable.
 
-The exception is binary_cross_entropy_with_logits, the loss of every GAN step (three times
-in a DCGAN step): one op, `BCEWithLogits`, with its derivative written out, and that
+The exceptions: binary_cross_entropy_with_logits, the loss of every GAN step (three times
+in a DCGAN step), is one op, `BCEWithLogits`, with its derivative written out, and that
 derivative one op too, `BCEWithLogitsGrad`, where the composition took eleven ops forward
-and twelve backward (on the GPU, each one a kernel launch or more).
+and twelve backward (on the GPU, each one a kernel launch or more); binary_cross_entropy is
+one op, `BCE`, to give PyTorch's derivative where p saturates at 0 or 1.
+
+The arguments come in PyTorch's order: `weight` (and for the class losses `ignore_index`)
+before `reduction`, and PyTorch's deprecated `size_average` / `reduce` in their places.
 """
 from __future__ import annotations
 
 import math
+import warnings
+
+import numpy as np
 
 from kernels import pointwise
 
@@ -21,23 +28,62 @@ from .reduce import max as _max
 from .reduce import _per, mean, sum
 from .shape import sum_to
 
-_E_MINUS_100 = math.exp(-100.0)   # log clamps at -100, as in PyTorch's BCE
+def _reduction(op: str, reduction, size_average=None, reduce=None) -> str:
+    """The reduction to apply: `reduction`, or what PyTorch's legacy size_average and
+    reduce say when either is given (deprecated in PyTorch, and here)."""
+    if isinstance(size_average, str) or isinstance(reduce, str):
+        given = size_average if isinstance(size_average, str) else reduce
+        raise TypeError(f"{op}: got {given!r} for size_average or reduce (PyTorch's "
+                        f"deprecated arguments, in its order); pass the reduction by name, "
+                        f"reduction={given!r}")
+    if size_average is not None or reduce is not None:
+        reduction = "none" if reduce is False else "sum" if size_average is False else "mean"
+        warnings.warn(f"{op}: size_average and reduce are deprecated (as in PyTorch); use "
+                      f"reduction={reduction!r}", DeprecationWarning, stacklevel=3)
+    if not isinstance(reduction, str) or reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+    return reduction
 
 
-def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return mean(loss)
-    if reduction == "sum":
-        return sum(loss)
-    if reduction == "none":
+    return sum(loss) if reduction == "sum" else loss
+
+
+def _check_weight(op: str, weight) -> None:
+    """A string where the weight goes is a reduction passed by position: in PyTorch's order
+    the third argument is the weight."""
+    if isinstance(weight, str):
+        raise TypeError(f"{op}: got {weight!r} for weight; as in PyTorch the third argument "
+                        f"is the weight: pass the reduction by name, reduction={weight!r}")
+
+
+def _weighted(op: str, loss: Tensor, weight, like: Tensor) -> Tensor:
+    """loss * weight, the weight broadcast over the loss (never the other way)."""
+    _check_weight(op, weight)
+    if weight is None:
         return loss
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    weight = E.as_tensor(weight, like)
+    _check_broadcasts(op, "weight", weight, loss)
+    return loss * weight
 
 
-def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:
-    if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"{op}: input shape {tuple(input.shape)} and target shape "
-                         f"{tuple(target.shape)} must be equal")
+def _check_broadcasts(op: str, name: str, weight: Tensor, input: Tensor) -> None:
+    """A weight may repeat over the input (PyTorch's broadcasting), never grow it."""
+    shape = tuple(input.shape)
+    ok = weight.ndim <= len(shape) and all(
+        n in (1, m) for n, m in zip(tuple(weight.shape)[::-1], shape[::-1]))
+    if not ok:
+        raise ValueError(f"{op}: {name} of shape {tuple(weight.shape)} does not broadcast to "
+                         f"the input's shape {shape}")
+
+
+def _check_same_shape(op: str, input: Tensor, other: Tensor, name: str = "target") -> None:
+    if tuple(input.shape) != tuple(other.shape):
+        raise ValueError(f"{op}: input shape {tuple(input.shape)} and {name} shape "
+                         f"{tuple(other.shape)} must be equal")
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
@@ -54,33 +100,87 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     return shifted - E.log(sum(E.exp(shifted), dim, keepdim=True))
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """mean((input - target)^2)"""
+def _pointwise_loss(op: str, error: Tensor, weight, reduction: str) -> Tensor:
+    """mse_loss's and l1_loss's reduction: as PyTorch, with a weight (of the input's
+    shape) the mean is sum(weight * error) / sum(weight)."""
+    if weight is None:
+        return _reduce(error, reduction)
+    weight = E.as_tensor(weight, error)
+    _check_same_shape(op, error, weight, "weight")
+    weighted = error * weight
+    return sum(weighted) / sum(weight) if reduction == "mean" else _reduce(weighted, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight=None) -> Tensor:
+    """mean((input - target)^2)   (with a weight w: sum(w (input - target)^2) / sum(w))"""
+    reduction = _reduction("mse_loss", reduction, size_average, reduce)
     target = E.as_tensor(target, input)
     _check_same_shape("mse_loss", input, target)
     diff = input - target
-    return _reduce(diff * diff, reduction, "mse_loss")
+    return _pointwise_loss("mse_loss", diff * diff, weight, reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """mean(|input - target|)"""
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight=None) -> Tensor:
+    """mean(|input - target|)   (with a weight w: sum(w |input - target|) / sum(w))"""
+    reduction = _reduction("l1_loss", reduction, size_average, reduce)
     target = E.as_tensor(target, input)
     _check_same_shape("l1_loss", input, target)
-    return _reduce(E.abs(input - target), reduction, "l1_loss")
+    return _pointwise_loss("l1_loss", E.abs(input - target), weight, reduction)
 
 
-def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """-(t log p + (1 - t) log(1 - p)) for probabilities p = input.
+def _clamped_log(x: Tensor) -> Tensor:
+    """max(log x, -100) for x in [0, 1], as ops: -100 at x = 0, with a zero gradient there
+    (log is taken of 1 instead, under a constant mask), so no inf or nan is ever formed."""
+    positive = x.data > 0
+    safe = E.where(positive, x, 1.0)
+    return E.where(positive, E.clamp(E.log(safe), min=-100.0), -100.0)
+
+
+class BCE(Function):
+    """loss = -(t max(log p, -100) + (1 - t) max(log(1 - p), -100))   (p probabilities)
+    dloss/dp = (p - t) / max(p (1 - p), 1e-12)
+    dloss/dt = max(log(1 - p), -100) - max(log p, -100)
+
+    PyTorch's definition, clamps included: p = 0 or 1 gives a large finite loss instead of
+    inf. The derivative in p is PyTorch's too, the true one wherever p (1 - p) > 1e-12:
+    where a probability saturates (p = 0 with t = 1, say: a float32 sigmoid rounds to 0
+    below -104) it is -1e12, a confidently wrong prediction pushed hard, where the clamped
+    curve is flat (0). The backward is written in ops, for gradients of any order."""
+
+    def forward(self, p, t):
+        xp = pointwise._array_module(p)
+        with np.errstate(divide="ignore"):                        # log 0 = -inf, clamped
+            log_p = xp.maximum(xp.log(p), -100)
+            log_1mp = xp.maximum(xp.log1p(-p), -100)
+        return -(t * log_p + (1 - t) * log_1mp)
+
+    def backward(self, g):
+        p, t = self.inputs
+        grad_p = grad_t = None
+        if self.needs_input_grad[0]:
+            grad_p = g * (p - t) / E.clamp(p * (1.0 - p), min=1e-12)
+        if self.needs_input_grad[1]:
+            grad_t = g * (_clamped_log(1.0 - p) - _clamped_log(p))
+        return grad_p, grad_t
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p = input, times `weight` (which
+    broadcasts to the input's shape) if given, averaged (or summed).
 
     As in PyTorch, each log is clamped at -100 so that p = 0 or 1 gives a large finite loss
-    instead of inf. The clamp is applied to p before the log (p >= e^-100), so that the
-    gradient there is 0 rather than 0 * (1/0) = nan. Prefer
+    instead of inf, and the gradient is PyTorch's (the BCE op above). Prefer
     binary_cross_entropy_with_logits: it never needs the clamp.
 
     Also as in PyTorch, an input outside [0, 1] (or nan) is an error: the classic mistake
     of passing a discriminator's logits here would otherwise give a finite, wrong loss."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(op, reduction, size_average, reduce)
     target = E.as_tensor(target, input)
-    _check_same_shape("binary_cross_entropy", input, target)
+    _check_same_shape(op, input, target)
     if input.data.size:
         lowest, highest = float(input.data.min()), float(input.data.max())
         if not (lowest >= 0.0 and highest <= 1.0):
@@ -88,10 +188,7 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
                              f"got values in [{lowest:.4g}, {highest:.4g}]; for logits (a "
                              f"discriminator's raw output) use "
                              f"binary_cross_entropy_with_logits")
-    log_p = E.log(E.clamp(input, min=_E_MINUS_100))
-    log_1mp = E.log(E.clamp(1.0 - input, min=_E_MINUS_100))
-    loss = -(target * log_p + (1.0 - target) * log_1mp)
-    return _reduce(loss, reduction, "binary_cross_entropy")
+    return _reduce(_weighted(op, BCE()(input, target), weight, input), reduction)
 
 
 class BCEWithLogits(Function):
@@ -158,52 +255,144 @@ class BCEWithLogitsGrad(Function):
         return d_g, d_x, d_t
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
     """BCE on logits x: max(x, 0) - x t + log(1 + e^-|x|), averaged (or summed).
 
     Equal to -(t log sigmoid(x) + (1-t) log(1 - sigmoid(x))) but finite for any x: e^-|x|
     is at most 1, so nothing overflows even for |x| = 1e4 (where sigmoid(x) rounds to 0
     or 1 and the naive form takes log 0). One op, BCEWithLogits (above), the reduction
-    included."""
+    included.
+
+    As in PyTorch, `weight` multiplies each element's loss, and `pos_weight` (one per
+    class, broadcast over the last dim) the positive term: the loss is then
+    (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x), as ops."""
     op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(op, reduction, size_average, reduce)
     target = E.as_tensor(target, input)
     _check_same_shape(op, input, target)
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    return BCEWithLogits(reduction)(input, target)
+    _check_weight(op, weight)
+    if weight is None and pos_weight is None:
+        return BCEWithLogits(reduction)(input, target)
+    if pos_weight is None:
+        loss = BCEWithLogits()(input, target)
+    else:
+        pos_weight = E.as_tensor(pos_weight, input)
+        _check_broadcasts(op, "pos_weight", pos_weight, input)
+        positive = 1.0 + (pos_weight - 1.0) * target
+        loss = (1.0 - target) * input + positive * E.softplus(-input, threshold=math.inf)
+    return _reduce(_weighted(op, loss, weight, input), reduction)
 
 
-def nll_loss(log_probs: Tensor, target, reduction: str = "mean") -> Tensor:
-    """-log_probs[n, target[n]], averaged over n. As in PyTorch, the class dim is dim 1:
-    log_probs (N, C) with integer targets (N,); (N, C, d1, d2, ...) with (N, d1, d2, ...),
-    one class per position (the mean is over every position); or (C,) with a 0-d target."""
-    labels = target.data if isinstance(target, Tensor) else log_probs.xp.asarray(target)
-    shape_ok = (labels.shape == () if log_probs.ndim == 1 else
-                log_probs.ndim >= 2 and labels.shape == (log_probs.shape[0],
-                                                         *log_probs.shape[2:]))
+def _class_weights(op: str, weight, n_classes: int, like: Tensor):
+    """The per-class weight as a constant array (C,), or None."""
+    _check_weight(op, weight)
+    if weight is None:
+        return None
+    weight = weight.data if isinstance(weight, Tensor) else like.xp.asarray(weight)
+    if weight.shape != (n_classes,):
+        raise ValueError(f"{op}: weight must have one entry per class, shape "
+                         f"({n_classes},), got {tuple(weight.shape)}")
+    return weight.astype(like.dtype, copy=False)
+
+
+def nll_loss(input: Tensor, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean") -> Tensor:
+    """-w[t_n] input[n, t_n] for log-probabilities `input` and class indices t, averaged over
+    n with the weights: sum_n -w[t_n] input[n, t_n] / sum_n w[t_n] (w = 1 without a
+    weight). Positions whose target is `ignore_index` add nothing, to either sum.
+
+    As in PyTorch, the class dim is dim 1: input (N, C) with integer targets (N,); (N, C,
+    d1, d2, ...) with (N, d1, d2, ...), one class per position (the mean is over every
+    position); or (C,) with a 0-d target. The weight is a constant (no gradient)."""
+    op = "nll_loss"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    labels = target.data if isinstance(target, Tensor) else input.xp.asarray(target)
+    shape_ok = (labels.shape == () if input.ndim == 1 else
+                input.ndim >= 2 and labels.shape == (input.shape[0], *input.shape[2:]))
     if not shape_ok:
-        raise ValueError(f"nll_loss: expected log_probs (N, C) and target (N,), or (N, C, d1, "
-                         f"...) and (N, d1, ...), or (C,) and (), got "
-                         f"{tuple(log_probs.shape)} and {tuple(labels.shape)}")
+        raise ValueError(f"{op}: expected input (N, C) and target (N,), or (N, C, d1, ...) "
+                         f"and (N, d1, ...), or (C,) and (), got {tuple(input.shape)} and "
+                         f"{tuple(labels.shape)}")
     if labels.dtype.kind not in "iu":
-        raise ValueError(f"nll_loss: target must hold integer class indices, got {labels.dtype}")
-    n_classes = log_probs.shape[0] if log_probs.ndim == 1 else log_probs.shape[1]
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
-        raise ValueError(f"nll_loss: target values must be in [0, {n_classes}), got "
-                         f"[{int(labels.min())}, {int(labels.max())}]")
-    rows = log_probs.reshape(1, n_classes) if log_probs.ndim == 1 else log_probs
+        raise ValueError(f"{op}: target must hold integer class indices, got {labels.dtype}")
+    n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
+    kept = labels != ignore_index                           # the positions that count
+    counted = labels[kept]
+    if counted.size and (int(counted.min()) < 0 or int(counted.max()) >= n_classes):
+        raise ValueError(f"{op}: target values must be in [0, {n_classes}) (or "
+                         f"ignore_index={ignore_index}), got [{int(counted.min())}, "
+                         f"{int(counted.max())}]")
+    class_weight = _class_weights(op, weight, n_classes, input)
+    all_kept = counted.size == labels.size
+    labels = labels if all_kept else input.xp.where(kept, labels, 0)   # any valid index
+    rows = input.reshape(1, n_classes) if input.ndim == 1 else input
     if rows.ndim > 2:                # (N, C, d1, ...) -> (N*d1*..., C): one row a position
         rows = rows.permute(0, *range(2, rows.ndim), 1).reshape(-1, n_classes)
     flat_labels = labels.reshape(-1)
     picked = getitem(rows, (rows.xp.arange(rows.shape[0]), flat_labels))   # (rows,)
-    loss = -picked.reshape(labels.shape)                   # the target's shape
-    return _reduce(loss, reduction, "nll_loss")
+    if class_weight is None and all_kept:
+        return _reduce(-picked.reshape(labels.shape), reduction)      # the target's shape
+    weights = kept.reshape(-1).astype(input.dtype)                     # (rows,) constants
+    if class_weight is not None:
+        weights = weights * class_weight[flat_labels]
+    loss = -E.MaskMul(weights)(picked).reshape(labels.shape)
+    if reduction != "mean":
+        return _reduce(loss, reduction)
+    total = float(weights.sum())
+    return sum(loss) * (1.0 / total if total else math.nan)      # nothing counted: nan
 
 
-def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
-    """nll_loss(log_softmax(logits over the class dim), target): logits (N, C) with integer
-    targets (N,), or (N, C, d1, ...) with (N, d1, ...), or (C,) with a 0-d target."""
-    return nll_loss(log_softmax(logits, dim=0 if logits.ndim == 1 else 1), target, reduction)
+def cross_entropy(input: Tensor, target, weight=None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """nll_loss(log_softmax(input over the class dim), target, weight, ignore_index): input
+    (N, C) with integer targets (N,), or (N, C, d1, ...) with (N, d1, ...), or (C,) with a
+    0-d target. As in PyTorch, a float target of the input's shape holds class
+    probabilities instead: the loss is -sum_c w_c t_c log softmax(input)_c, averaged over
+    the positions.
+
+    label_smoothing = e mixes the targets with the uniform distribution, as PyTorch's:
+    (1 - e) times the loss above plus e/C times the loss against every class
+    (-sum_c w_c log softmax(input)_c, reduced like the first, ignored positions left out)."""
+    op = "cross_entropy"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[class_dim]
+    log_probs = log_softmax(input, dim=class_dim)
+    labels = target.data if isinstance(target, Tensor) else input.xp.asarray(target)
+    class_weight = _class_weights(op, weight, n_classes, input)
+    shape = [1] * input.ndim
+    shape[class_dim] = n_classes                                  # (1, C, 1, ...)
+    weighted = (log_probs if class_weight is None else
+                log_probs * Tensor._from_op(class_weight.reshape(shape), False))
+    if labels.dtype.kind == "f":                                  # class probabilities
+        probabilities = E.as_tensor(target, input)
+        _check_same_shape(op, input, probabilities, "target (class probabilities)")
+        if label_smoothing:
+            probabilities = (probabilities * (1.0 - label_smoothing)
+                             + label_smoothing / n_classes)
+        loss = -sum(weighted * probabilities, class_dim)          # per position
+        if reduction == "mean":
+            return sum(loss) * (1.0 / (input.data.size // n_classes or math.nan))
+        return _reduce(loss, reduction)
+    nll = nll_loss(log_probs, labels, weight, None, ignore_index, None, reduction)
+    if not label_smoothing:
+        return nll
+    kept = labels != ignore_index
+    every_class = -E.MaskMul(kept.astype(input.dtype))(sum(weighted, class_dim))
+    if reduction == "mean":
+        if class_weight is None:
+            total = float(kept.sum())
+        else:
+            total = float((class_weight[input.xp.where(kept, labels, 0)] * kept).sum())
+        every_class = sum(every_class) * (1.0 / total if total else math.nan)
+    else:
+        every_class = _reduce(every_class, reduction)
+    return nll * (1.0 - label_smoothing) + every_class * (label_smoothing / n_classes)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

@@ -299,6 +299,9 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
                         else tuple(normalized_shape))
     k = len(normalized_shape)
+    if k == 0:
+        raise ValueError(f"layer_norm: normalized_shape must name at least one dim, got "
+                         f"() (input {tuple(input.shape)})")
     if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
         raise ValueError(f"layer_norm: the trailing dims of input {tuple(input.shape)} "
                          f"must equal normalized_shape {normalized_shape}")

@@ -105,6 +105,10 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, x):
+        if not -x.ndim <= self.dim < x.ndim:
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of "
+                             f"shape {tuple(x.shape)} (expected a dim in [{-x.ndim}, "
+                             f"{x.ndim - 1}])")
         dim = self.dim % x.ndim
         return reshape(x, *x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1:])
 

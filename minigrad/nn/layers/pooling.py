@@ -31,14 +31,16 @@ class AvgPool2d(Module):
 
 class MaxPool2d(Module):
     """Max over each KH x KW window (the gradient goes to the winner). stride defaults to
-    kernel_size."""
+    kernel_size. The arguments in PyTorch's order; return_indices=True also returns each
+    maximum's flat index h*W + w."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
-                 ceil_mode: bool = False):
+                 return_indices: bool = False, ceil_mode: bool = False):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
 
     def forward(self, x):
         options = {}
@@ -46,6 +48,8 @@ class MaxPool2d(Module):
             options["dilation"] = self.dilation
         if self.ceil_mode:
             options["ceil_mode"] = True
+        if self.return_indices:
+            options["return_indices"] = True
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, **options)
 
     def extra_repr(self) -> str:
