@@ -459,6 +459,9 @@ def test_pytorchs_edge_cases_of_the_layers():
             assert init(mg.zeros(2, 0)).shape == (2, 0)
     values, indices = nn.MaxPool2d(2, 2, 0, 1, True)(mg.randn(1, 1, 4, 4))
     assert values.shape == indices.shape == (1, 1, 2, 2)
+    for f in (F.relu, F.leaky_relu, F.tanh, F.sigmoid, F.softplus, F.softmax,
+              F.log_softmax, F.dropout):            # the argument's name is PyTorch's
+        assert f(input=x).shape == x.shape
 
 
 def test_conv2d_layer_takes_same_and_valid_padding():

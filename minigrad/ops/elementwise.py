@@ -573,22 +573,22 @@ def sqrt(x):
     return Sqrt()(_float_input(x))
 
 
-def tanh(x):
-    return Tanh()(_float_input(x))
+def tanh(input):
+    return Tanh()(_float_input(input))
 
 
-def sigmoid(x):
-    return Sigmoid()(_float_input(x))
+def sigmoid(input):
+    return Sigmoid()(_float_input(input))
 
 
-def relu(x):
+def relu(input):
     """y = max(x, 0)        dy/dx = 1 where x > 0, else 0 (a constant mask)"""
-    return LeakyReLU(0.0)(x)
+    return LeakyReLU(0.0)(input)
 
 
-def leaky_relu(x, negative_slope: float = 0.01):
+def leaky_relu(input, negative_slope: float = 0.01):
     """y = x where x > 0, else slope * x      dy/dx = 1 or slope (a constant mask)"""
-    return LeakyReLU(float(negative_slope))(x)
+    return LeakyReLU(float(negative_slope))(input)
 
 
 def abs(x):
@@ -621,10 +621,10 @@ def clamp(x, min=None, max=None):
     return kept + Tensor._from_op(x.xp.where(inside, 0, clipped).astype(x.dtype), False)
 
 
-def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """y = (1/beta) log(1 + e^(beta x)), computed stably, and y = x where beta x >
     threshold, as PyTorch's (the Softplus op above)."""
-    return Softplus(float(beta), float(threshold))(_float_input(x))
+    return Softplus(float(beta), float(threshold))(_float_input(input))
 
 
 def where(condition, a, b):

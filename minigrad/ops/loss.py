@@ -86,17 +86,17 @@ def _check_same_shape(op: str, input: Tensor, other: Tensor, name: str = "target
                          f"{tuple(other.shape)} must be equal")
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
+def softmax(input: Tensor, dim: int = -1) -> Tensor:
     """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), with m = max_j x_j (a constant:
     subtracting it changes nothing mathematically and keeps e^. from overflowing)."""
-    shift = _max(x, dim, keepdim=True).values.detach()
-    e = E.exp(x - shift)
+    shift = _max(input, dim, keepdim=True).values.detach()
+    e = E.exp(input - shift)
     return e / sum(e, dim, keepdim=True)
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m)   (the log-sum-exp trick)."""
-    shifted = x - _max(x, dim, keepdim=True).values.detach()
+    shifted = input - _max(input, dim, keepdim=True).values.detach()
     return shifted - E.log(sum(E.exp(shifted), dim, keepdim=True))
 
 
@@ -395,17 +395,17 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     return nll * (1.0 - label_smoothing) + every_class * (label_smoothing / n_classes)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted
     dropout: nothing to rescale at eval time). The mask is a constant."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
-        return x
+        return input
     if p == 1.0:
-        return x * 0.0
+        return input * 0.0
     from .. import backend  # noqa: PLC0415
 
-    keep = backend.rng().random(x.shape) >= p
-    mask = (keep * (1.0 / (1.0 - p))).astype(x.dtype)
-    return E.MaskMul(backend.to_device(mask, x.device))(x)
+    keep = backend.rng().random(input.shape) >= p
+    mask = (keep * (1.0 / (1.0 - p))).astype(input.dtype)
+    return E.MaskMul(backend.to_device(mask, input.device))(input)
