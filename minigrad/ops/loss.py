@@ -21,6 +21,7 @@ import numpy as np
 from kernels import pointwise
 
 from ..autograd import Function
+from ..backend import xp_of
 from ..tensor import Tensor
 from . import elementwise as E
 from .index import getitem
@@ -150,7 +151,7 @@ class BCE(Function):
     curve is flat (0). The backward is written in ops, for gradients of any order."""
 
     def forward(self, p, t):
-        xp = pointwise._array_module(p)
+        xp = xp_of(p)
         with np.errstate(divide="ignore"):                        # log 0 = -inf, clamped
             log_p = xp.maximum(xp.log(p), -100)
             log_1mp = xp.maximum(xp.log1p(-p), -100)
