@@ -462,6 +462,15 @@ def test_pytorchs_edge_cases_of_the_layers():
     for f in (F.relu, F.leaky_relu, F.tanh, F.sigmoid, F.softplus, F.softmax,
               F.log_softmax, F.dropout):            # the argument's name is PyTorch's
         assert f(input=x).shape == x.shape
+    image = mg.randn(1, 1, 4, 4)                    # crops within the size; none past it
+    assert F.pad(image, (-2, -2)).shape == (1, 1, 4, 0)
+    assert F.pad(image, (-1, 2, 0, -4)).shape == (1, 1, 0, 5)
+    with pytest.raises(ValueError, match=r"pad: the negative widths \(-3, -3\) crop more "
+                                         r"than dim 3 holds \(size 4"):
+        F.pad(image, (-3, -3))
+    with pytest.raises(TypeError, match="interpolate: size must be an int or a pair of ints"):
+        F.interpolate(image, size=3.7)
+    assert F.interpolate(image, size=(3, np.int64(5))).shape == (1, 1, 3, 5)
 
 
 def test_conv2d_layer_takes_same_and_valid_padding():

@@ -16,6 +16,7 @@ The loops live in `kernels` (reference loops, numba, CUDA).
 from __future__ import annotations
 
 import math
+import numbers
 
 import kernels
 
@@ -279,6 +280,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor")
     if size is not None:
+        sizes = size if isinstance(size, (tuple, list)) else (size,)
+        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
+                   for s in sizes):
+            raise TypeError(f"{op}: size must be an int or a pair of ints, got {size!r}")
         out_hw, scales = tuple(int(s) for s in _pair(size, "size", op)), None
     else:
         scales = tuple(float(s) for s in _pair(scale_factor, "scale_factor", op))

@@ -267,6 +267,10 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    for dim, ((a, b), n) in enumerate(zip(widths, x.shape)):
+        if max(-a, 0) + max(-b, 0) > n:            # as PyTorch: no crop past the edge
+            raise ValueError(f"pad: the negative widths ({a}, {b}) crop more than dim "
+                             f"{dim} holds (size {n}, shape {tuple(x.shape)})")
     if any(a < 0 or b < 0 for a, b in widths):   # cropping part: slice first
         from .index import getitem  # noqa: PLC0415
 
