@@ -557,9 +557,24 @@ def test_class_losses_with_weights_ignored_targets_and_smoothing_by_hand(device)
     assert np.isnan(F.cross_entropy(x, mg.tensor(np.full(5, -100), device=device)).item())
     soft = rng.random((5, 4))
     soft /= soft.sum(1, keepdims=True)
-    by_probabilities = F.cross_entropy(x, mg.tensor(soft, dtype=mg.float64, device=device))
+    probabilities = mg.tensor(soft, dtype=mg.float64, device=device)
+    by_probabilities = F.cross_entropy(x, probabilities)
     np.testing.assert_allclose(by_probabilities.item(), -(soft * logp).sum(1).mean(),
                                rtol=1e-12)
+    # with a weight (a tensor that gets a gradient, as in PyTorch) and smoothing
+    weight.requires_grad = True
+    smooth_soft = soft * 0.9 + 0.1 / 4
+    loss = F.cross_entropy(x, probabilities, weight, label_smoothing=0.1)
+    np.testing.assert_allclose(loss.item(), -(w * smooth_soft * logp).sum(1).mean(),
+                               rtol=1e-12)
+    loss.backward()
+    np.testing.assert_allclose(weight.grad.numpy(), -(smooth_soft * logp).mean(0), rtol=1e-12)
+    with pytest.raises(ValueError, match="ignore_index is not supported for class-prob"):
+        F.cross_entropy(x, probabilities, ignore_index=0)
+    with pytest.raises(ValueError, match=r"cross_entropy: target values must be in"):
+        F.cross_entropy(x, mg.tensor([0, 3, 4, 1, 3], device=device))
+    as_float32 = F.cross_entropy(x.to_dtype(mg.float32), target, weight)   # a float64 weight
+    assert as_float32.dtype == mg.float32
     with pytest.raises(ValueError, match=r"target values must be in \[0, 4\) \(or "
                                          r"ignore_index=-100\), got \[-2, 3\]"):
         F.cross_entropy(x, mg.tensor([0, 3, -2, 1, 3], device=device))

@@ -345,13 +345,20 @@ class Softplus(Function):
         bx = x * self.beta if self.beta != 1.0 else x
         y = xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))
         y = y * (1.0 / self.beta) if self.beta != 1.0 else y
+        if self.threshold == math.inf:                     # never the line
+            self.linear = None
+            return y
         self.linear = bx > self.threshold                  # where y = x (a constant)
         return xp.where(self.linear, x, y)
 
     def backward(self, gy):
         (x,) = self.inputs
         bx = MulScalar(self.beta)(x) if self.beta != 1.0 else x
-        return gy * where(self.linear, 1.0, Sigmoid()(bx))
+        slope = Sigmoid()(bx)
+        if self.linear is not None:                        # 1 on the line, else sigmoid
+            on_line = self.linear.astype(slope.dtype)
+            slope = MaskMul(1 - on_line)(slope) + Tensor._from_op(on_line, False)
+        return gy * slope
 
 
 class MaskMul(Function):

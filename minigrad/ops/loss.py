@@ -21,7 +21,7 @@ import numpy as np
 from kernels import pointwise
 
 from ..autograd import Function
-from ..backend import xp_of
+from ..backend import to_numpy, xp_of
 from ..tensor import Tensor
 from . import elementwise as E
 from .index import getitem
@@ -66,9 +66,15 @@ def _weighted(op: str, loss: Tensor, weight, like: Tensor) -> Tensor:
     _check_weight(op, weight)
     if weight is None:
         return loss
-    weight = E.as_tensor(weight, like)
+    weight = _in_dtype(E.as_tensor(weight, like), like)
     _check_broadcasts(op, "weight", weight, loss)
     return loss * weight
+
+
+def _in_dtype(weight: Tensor, like: Tensor) -> Tensor:
+    """A weight in the input's float dtype: as in PyTorch, a float64 weight does not make
+    a float32 loss float64."""
+    return weight if weight.dtype == like.dtype else weight.to_dtype(like.dtype)
 
 
 def _check_broadcasts(op: str, name: str, weight: Tensor, input: Tensor) -> None:
@@ -279,7 +285,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, size_av
     if pos_weight is None:
         loss = BCEWithLogits()(input, target)
     else:
-        pos_weight = E.as_tensor(pos_weight, input)
+        pos_weight = _in_dtype(E.as_tensor(pos_weight, input), input)
         _check_broadcasts(op, "pos_weight", pos_weight, input)
         positive = 1.0 + (pos_weight - 1.0) * target
         loss = (1.0 - target) * input + positive * E.softplus(-input, threshold=math.inf)
@@ -307,8 +313,13 @@ def nll_loss(input: Tensor, target, weight=None, size_average=None, ignore_index
     As in PyTorch, the class dim is dim 1: input (N, C) with integer targets (N,); (N, C,
     d1, d2, ...) with (N, d1, d2, ...), one class per position (the mean is over every
     position); or (C,) with a 0-d target. The weight is a constant (no gradient)."""
-    op = "nll_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = _reduction("nll_loss", reduction, size_average, reduce)
+    return _nll("nll_loss", input, target, weight, ignore_index, reduction)
+
+
+def _labels(op: str, input: Tensor, target, ignore_index: int):
+    """The class indices, checked (one wait for the GPU: three numbers come back at once),
+    and where they are not ignore_index."""
     labels = target.data if isinstance(target, Tensor) else input.xp.asarray(target)
     shape_ok = (labels.shape == () if input.ndim == 1 else
                 input.ndim >= 2 and labels.shape == (input.shape[0], *input.shape[2:]))
@@ -320,13 +331,25 @@ def nll_loss(input: Tensor, target, weight=None, size_average=None, ignore_index
         raise ValueError(f"{op}: target must hold integer class indices, got {labels.dtype}")
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
     kept = labels != ignore_index                           # the positions that count
-    counted = labels[kept]
-    if counted.size and (int(counted.min()) < 0 or int(counted.max()) >= n_classes):
-        raise ValueError(f"{op}: target values must be in [0, {n_classes}) (or "
-                         f"ignore_index={ignore_index}), got [{int(counted.min())}, "
-                         f"{int(counted.max())}]")
+    if labels.size:
+        xp = input.xp
+        counted = xp.where(kept, labels, 0)
+        lowest, highest, n_kept = (int(v) for v in to_numpy(xp.stack(
+            [counted.min(), counted.max(), kept.sum()]).astype(np.int64)))
+        if lowest < 0 or highest >= n_classes:
+            raise ValueError(f"{op}: target values must be in [0, {n_classes}) (or "
+                             f"ignore_index={ignore_index}), got [{lowest}, {highest}]")
+        all_kept = n_kept == labels.size
+    else:
+        all_kept = True
+    return labels, kept, all_kept
+
+
+def _nll(op: str, input: Tensor, target, weight, ignore_index: int, reduction: str):
+    """nll_loss, with `op` the name its errors give."""
+    n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
+    labels, kept, all_kept = _labels(op, input, target, ignore_index)
     class_weight = _class_weights(op, weight, n_classes, input)
-    all_kept = counted.size == labels.size
     labels = labels if all_kept else input.xp.where(kept, labels, 0)   # any valid index
     rows = input.reshape(1, n_classes) if input.ndim == 1 else input
     if rows.ndim > 2:                # (N, C, d1, ...) -> (N*d1*..., C): one row a position
@@ -339,10 +362,16 @@ def nll_loss(input: Tensor, target, weight=None, size_average=None, ignore_index
     if class_weight is not None:
         weights = weights * class_weight[flat_labels]
     loss = -E.MaskMul(weights)(picked).reshape(labels.shape)
-    if reduction != "mean":
-        return _reduce(loss, reduction)
-    total = float(weights.sum())
-    return sum(loss) * (1.0 / total if total else math.nan)      # nothing counted: nan
+    return _weighted_mean(loss, weights) if reduction == "mean" else _reduce(loss, reduction)
+
+
+def _weighted_mean(loss: Tensor, weights) -> Tensor:
+    """sum(loss) / sum(weights), the weights constants: their sum stays on the device (no
+    wait for the GPU). Nothing counted: nan, as PyTorch's 0 / 0 (without numpy's warning)."""
+    xp, total = xp_of(weights), weights.sum().astype(loss.dtype)
+    with np.errstate(divide="ignore"):
+        scale = xp.where(total != 0, 1 / total, xp.nan).astype(loss.dtype)
+    return sum(loss) * Tensor._from_op(scale, False)
 
 
 def cross_entropy(input: Tensor, target, weight=None, size_average=None,
@@ -352,7 +381,7 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     (N, C) with integer targets (N,), or (N, C, d1, ...) with (N, d1, ...), or (C,) with a
     0-d target. As in PyTorch, a float target of the input's shape holds class
     probabilities instead: the loss is -sum_c w_c t_c log softmax(input)_c, averaged over
-    the positions.
+    the positions (the weight, a tensor, then gets a gradient too; no ignore_index).
 
     label_smoothing = e mixes the targets with the uniform distribution, as PyTorch's:
     (1 - e) times the loss above plus e/C times the loss against every class
@@ -368,29 +397,35 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     class_weight = _class_weights(op, weight, n_classes, input)
     shape = [1] * input.ndim
     shape[class_dim] = n_classes                                  # (1, C, 1, ...)
-    weighted = (log_probs if class_weight is None else
-                log_probs * Tensor._from_op(class_weight.reshape(shape), False))
     if labels.dtype.kind == "f":                                  # class probabilities
+        if ignore_index != -100:
+            raise ValueError(f"{op}: ignore_index is not supported for class-probability "
+                             f"(floating point) targets, as in PyTorch")
         probabilities = E.as_tensor(target, input)
         _check_same_shape(op, input, probabilities, "target (class probabilities)")
         if label_smoothing:
             probabilities = (probabilities * (1.0 - label_smoothing)
                              + label_smoothing / n_classes)
+        weighted = log_probs
+        if weight is not None:
+            w = weight if isinstance(weight, Tensor) else Tensor._from_op(class_weight, False)
+            weighted = log_probs * _in_dtype(w, input).reshape(shape)
         loss = -sum(weighted * probabilities, class_dim)          # per position
         if reduction == "mean":
             return sum(loss) * (1.0 / (input.data.size // n_classes or math.nan))
         return _reduce(loss, reduction)
-    nll = nll_loss(log_probs, labels, weight, None, ignore_index, None, reduction)
+    nll = _nll(op, log_probs, labels, weight, ignore_index, reduction)
     if not label_smoothing:
         return nll
+    weighted = (log_probs if class_weight is None else
+                log_probs * Tensor._from_op(class_weight.reshape(shape), False))
     kept = labels != ignore_index
     every_class = -E.MaskMul(kept.astype(input.dtype))(sum(weighted, class_dim))
     if reduction == "mean":
-        if class_weight is None:
-            total = float(kept.sum())
-        else:
-            total = float((class_weight[input.xp.where(kept, labels, 0)] * kept).sum())
-        every_class = sum(every_class) * (1.0 / total if total else math.nan)
+        counted = kept.astype(input.dtype)
+        if class_weight is not None:
+            counted = counted * class_weight[input.xp.where(kept, labels, 0)]
+        every_class = _weighted_mean(every_class, counted)
     else:
         every_class = _reduce(every_class, reduction)
     return nll * (1.0 - label_smoothing) + every_class * (label_smoothing / n_classes)
