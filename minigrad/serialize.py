@@ -72,11 +72,11 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     if not os.path.isdir(directory):           # else mkstemp's error names a .tmp file
         raise FileNotFoundError(f"save: cannot write {path}: the folder {directory} does "
                                 f"not exist")
-    # The temporary file sits beside the target, named after it; cut to 100 characters,
-    # so that a target name near the file system's 255-character limit still fits.
-    handle, tmp = tempfile.mkstemp(dir=directory,
-                                   prefix="." + os.path.basename(path)[:100] + ".",
-                                   suffix=".tmp")
+    # The temporary file sits beside the target, named after it, cut to 100 bytes (not
+    # characters: the file system's limit is 255 bytes) so that a target name near the
+    # limit still fits.
+    stem = os.fsdecode(os.fsencode(os.path.basename(path))[:100])
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix="." + stem + ".", suffix=".tmp")
     try:
         os.chmod(tmp, _new_file_mode(path))  # mkstemp makes 0600 files
         with os.fdopen(handle, "wb") as f:

@@ -364,6 +364,14 @@ def test_load_classifier_names_the_file_that_is_not_a_classifier(tmp_path):
         load_classifier(wrong)
 
 
+def test_feature_net_refuses_a_batch_size_below_one():
+    from gans.metrics.evaluate import feature_net
+
+    for size in (0, -1):
+        with pytest.raises(ValueError, match=f"batch_size must be at least 1, got {size}"):
+            feature_net("mnist", batch_size=size)
+
+
 def test_mnist_feature_net_resizes_every_image_layout_to_28():
     """The docstring's promise: uint8 or float, (N, H, W) or (N, 1, H, W), any size."""
     from gans.data import to_float_images

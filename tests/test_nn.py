@@ -463,6 +463,7 @@ def test_pytorchs_edge_cases_of_the_layers():
               F.log_softmax, F.dropout):            # the argument's name is PyTorch's
         assert f(input=x).shape == x.shape
     image = mg.randn(1, 1, 4, 4)                    # crops within the size; none past it
+    assert F.pad(input=image, pad=(1, 1)).shape == (1, 1, 4, 6)
     assert F.pad(image, (-2, -2)).shape == (1, 1, 4, 0)
     assert F.pad(image, (-1, 2, 0, -4)).shape == (1, 1, 0, 5)
     with pytest.raises(ValueError, match=r"pad: the negative widths \(-3, -3\) crop more "

@@ -186,6 +186,29 @@ def test_a_group_keeps_keys_of_its_own_and_they_survive_a_resume():
     assert group["params"] == [fresh_p]
 
 
+def test_pytorchs_options_that_are_not_implemented_are_refused_unless_neutral():
+    p = mg.zeros(3, requires_grad=True)
+    mg.optim.Adam([{"params": [p], "amsgrad": False, "foreach": None}])     # asks nothing
+    for option in ({"amsgrad": True}, {"maximize": True}, {"fused": True}):
+        with pytest.raises(NotImplementedError, match=f"Adam: {next(iter(option))}=True "
+                                                      f"is not implemented"):
+            mg.optim.Adam([{"params": [p], **option}])
+
+
+def test_another_optimizers_state_is_refused_by_its_entries_too():
+    # An SGD group that happens to carry Adam's hyperparameters as extra keys passes the
+    # group check; its per-parameter state (momentum_buffer) does not
+    p = mg.ones(3, requires_grad=True)
+    sgd = mg.optim.SGD([{"params": [p], "betas": (0.9, 0.999), "eps": 1e-8}], lr=0.1,
+                       momentum=0.9)
+    p.grad = mg.ones(3)
+    sgd.step()
+    adam = mg.optim.Adam([mg.ones(3, requires_grad=True)])
+    with pytest.raises(ValueError, match=r"holds \['momentum_buffer'\], which a Adam never "
+                                         r"keeps; it looks like another optimizer's"):
+        adam.load_state_dict(sgd.state_dict())
+
+
 # ---------------------------------------------------------------------- step details
 def test_step_bumps_the_version_counter(device):
     p = mg.tensor([1.0, 2.0], device=device, requires_grad=True)

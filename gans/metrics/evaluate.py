@@ -63,6 +63,8 @@ def feature_net(name: str = "mnist", weights=None, device: str = "cpu",
     """A function images -> Features. name "mnist": the shipped classifier (128-d
     features, 10 classes; images resized to 28 x 28 if needed); "inception": the FID
     Inception-v3 (2048-d, 1008 classes) with the weights file `weights` (required)."""
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"feature_net: batch_size must be at least 1, got {batch_size}")
     if name == "mnist":
         from .classifier import as_model_input, extract, load_classifier  # noqa: PLC0415
 

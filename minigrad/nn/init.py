@@ -52,7 +52,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def _empty(tensor) -> bool:
     """A tensor with no elements has nothing to initialise (and a fan of 0 to divide by):
-    as PyTorch, warn and leave it."""
+    warn and leave it, as PyTorch's kaiming functions do (its xavier ones may divide by
+    zero instead)."""
     if math.prod(tensor.shape) == 0:
         warnings.warn(f"initialising a zero-element tensor (shape {tuple(tensor.shape)}) "
                       f"is a no-op", stacklevel=3)

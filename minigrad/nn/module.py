@@ -342,8 +342,9 @@ class Module:
         strict), and a shape that differs from the module's, or a dtype of another kind
         (a float checkpoint for an integer buffer; always an error). One RuntimeError
         lists every problem, and the module is left unchanged. Values are copied into the
-        existing arrays, so Parameter identity is kept, and cast to their dtype as in
-        PyTorch (a float32 checkpoint loads into a float64 model). A nested dict
+        existing arrays, so Parameter identity is kept, and cast to their dtype within a
+        kind (a float32 checkpoint loads into a float64 model; PyTorch's copy_ would cast
+        across kinds too). A nested dict
         ({"main": {"0": {"weight": ...}}}) is read as its dotted flattening.
         Returns (missing_keys, unexpected_keys)."""
         given = _flatten(state_dict)

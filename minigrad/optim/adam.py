@@ -27,6 +27,8 @@ class Adam(Optimizer):
     lr=1e-4, betas=(0.0, 0.9).
     """
 
+    state_names = frozenset({"step", "exp_avg", "exp_avg_sq"})
+
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)

@@ -34,8 +34,18 @@ from ..autograd import enable_grad
 from ..tensor import Tensor
 
 
+# PyTorch's optimizer options that minigrad's lack, with the value that asks for nothing:
+# a parameter group may carry them only with that value.
+_NOT_IMPLEMENTED = {"amsgrad": False, "maximize": False, "foreach": None, "fused": None,
+                    "capturable": False, "differentiable": False,
+                    "decoupled_weight_decay": False}
+
+
 class Optimizer:
     """Base class. Subclasses pass their `defaults` (hyperparameters) and write `_update`."""
+    # The names of the per-parameter state a subclass keeps (load_state_dict refuses
+    # others); None: not checked.
+    state_names: frozenset | None = None
 
     def __init__(self, params, defaults: dict[str, Any]):
         self.defaults = dict(defaults)
@@ -75,7 +85,13 @@ class Optimizer:
             raise ValueError("some parameters appear more than once (in one group or in "
                              "several groups); each parameter may be listed only once")
         # Other keys ride along untouched, as in PyTorch: a group's "name", the
-        # "initial_lr" that a learning-rate schedule records.
+        # "initial_lr" that a learning-rate schedule records. But an option PyTorch's
+        # optimizers have and this one lacks is refused unless it asks for nothing.
+        for name, neutral in _NOT_IMPLEMENTED.items():
+            if name in group and name not in self.defaults and group[name] != neutral:
+                raise NotImplementedError(f"{type(self).__name__}: {name}={group[name]!r} is "
+                                          f"not implemented (PyTorch's option; only "
+                                          f"{name}={neutral!r} is)")
         for name, value in self.defaults.items():
             group.setdefault(name, value)
         self._check_group(group)
@@ -187,6 +203,12 @@ class Optimizer:
             new_group = {k: v for k, v in saved.items() if k != "params"}
             new_group["params"] = group["params"]
             new_groups.append(new_group)
+        for index, entries in state_dict["state"].items():
+            unknown = set(entries) - self.state_names if self.state_names else set()
+            if unknown:                # SGD's momentum_buffer in an Adam, say
+                raise ValueError(f"load_state_dict: the state of parameter {index} holds "
+                                 f"{sorted(unknown)}, which a {type(self).__name__} never "
+                                 f"keeps; it looks like another optimizer's state dict")
         new_state: dict[Tensor, dict[str, Any]] = {}
         for index, entries in state_dict["state"].items():
             p = param_of.get(int(index))

@@ -18,6 +18,8 @@ class RMSprop(Optimizer):
     The original WGAN uses RMSprop(lr=5e-5) on the critic, with weight clipping.
     """
 
+    state_names = frozenset({"step", "square_avg", "momentum_buffer", "grad_avg"})
+
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False):

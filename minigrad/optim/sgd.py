@@ -16,6 +16,8 @@ class SGD(Optimizer):
     With momentum = 0 this is plain gradient descent, p = p - lr * g.
     """
 
+    state_names = frozenset({"momentum_buffer"})
+
     def __init__(self, params: Params, lr: float, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,

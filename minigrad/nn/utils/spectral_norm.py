@@ -73,7 +73,7 @@ class SpectralNorm:
             v.copy_(v_arr)
 
     def compute_weight(self, module: Module, do_power_iteration: bool) -> Tensor:
-        if do_power_iteration and self.n_power_iterations > 0:
+        if do_power_iteration:
             self.power_iteration(module, self.n_power_iterations)
         weight = getattr(module, self.name + "_orig")
         # Copies of u and v: the next step updates the buffers in place, which must not
