@@ -334,8 +334,9 @@ def _labels(op: str, input: Tensor, target, ignore_index: int):
     if labels.size:
         xp = input.xp
         counted = xp.where(kept, labels, 0)
+        checks = [counted.min(), counted.max(), kept.sum()]
         lowest, highest, n_kept = (int(v) for v in to_numpy(xp.stack(
-            [counted.min(), counted.max(), kept.sum()]).astype(np.int64)))
+            [v.astype(np.int64) for v in checks])))
         if lowest < 0 or highest >= n_classes:
             raise ValueError(f"{op}: target values must be in [0, {n_classes}) (or "
                              f"ignore_index={ignore_index}), got [{lowest}, {highest}]")
