@@ -27,6 +27,8 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
     integer and boolean data keep their kind (labels, indices)."""
     if isinstance(data, Tensor):
         data = data.data
+    elif isinstance(data, (list, tuple)):
+        data = _without_tensors(data)       # [mg.tensor(1.), mg.tensor(2.)]: their values
     device = backend.normalize_device(device)
     xp = backend.get_xp(device)
     if backend.is_gpu_array(data) and device == "cpu":
@@ -35,6 +37,15 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
     if dtype is None and array.dtype.kind == "f" and array.dtype != np.float32:
         array = array.astype(np.float32)
     return Tensor(array, requires_grad=requires_grad)
+
+
+def _without_tensors(data):
+    """A (nested) list with each Tensor in it replaced by its values (as numpy)."""
+    if isinstance(data, Tensor):
+        return data.numpy()
+    if isinstance(data, (list, tuple)):
+        return [_without_tensors(item) for item in data]
+    return data
 
 
 def as_tensor(data, dtype=None, device="cpu") -> Tensor:
@@ -65,6 +76,11 @@ def ones(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
 
 
 def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """As PyTorch: without a dtype, a bool fill gives bool, an int int64, a float float32."""
+    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
+        dtype = np.bool_
+    elif dtype is None and isinstance(fill_value, (int, np.integer)):
+        dtype = np.int64
     return _make(lambda xp, s, d: xp.full(s, fill_value, dtype=d), (shape,), dtype, device,
                  requires_grad)
 

@@ -16,6 +16,8 @@ the math lives there, next to its derivative.
 """
 from __future__ import annotations
 
+import contextlib
+
 import weakref
 
 import numpy as np
@@ -220,6 +222,15 @@ class Tensor:
     def double(self) -> "Tensor":
         return self.to(dtype=np.float64)
 
+    def long(self) -> "Tensor":
+        return self.to(dtype=np.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(dtype=np.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(dtype=np.bool_)
+
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
@@ -299,7 +310,8 @@ class Tensor:
     #   missing from backward;
     # * the value written in requires grad (acc.add_(w * 2)): its gradient would be lost,
     #   as nothing records that self now depends on it.
-    _OUT_OF_PLACE = {"add_": "acc = acc + x", "mul_": "y = y * x", "copy_": "y = x.clone()",
+    _OUT_OF_PLACE = {"add_": "acc = acc + x", "sub_": "acc = acc - x", "mul_": "y = y * x",
+                     "div_": "y = y / x", "copy_": "y = x.clone()",
                      "__setitem__": "mg.where(mask, value, y), or mg.stack/mg.cat the parts"}
 
     def _check_in_place(self, op: str, source=None) -> None:
@@ -344,13 +356,63 @@ class Tensor:
     def add_(self, other, alpha: float = 1.0) -> "Tensor":
         self._check_in_place("add_", other)
         source = other.data if isinstance(other, Tensor) else other
-        self._data += alpha * source if alpha != 1.0 else source
+        with self._storable("add_", other):
+            self._data += alpha * source if alpha != 1.0 else source
+        return self._bump()
+
+    def sub_(self, other, alpha: float = 1.0) -> "Tensor":
+        self._check_in_place("sub_", other)
+        source = other.data if isinstance(other, Tensor) else other
+        with self._storable("sub_", other):
+            self._data -= alpha * source if alpha != 1.0 else source
         return self._bump()
 
     def mul_(self, other) -> "Tensor":
         self._check_in_place("mul_", other)
-        self._data *= other.data if isinstance(other, Tensor) else other
+        with self._storable("mul_", other):
+            self._data *= other.data if isinstance(other, Tensor) else other
         return self._bump()
+
+    def div_(self, other) -> "Tensor":
+        self._check_in_place("div_", other)
+        with self._storable("div_", other):
+            self._data /= other.data if isinstance(other, Tensor) else other
+        return self._bump()
+
+    @contextlib.contextmanager
+    def _storable(self, op: str, other):
+        """numpy's casting error, said as PyTorch says it: an in-place result must fit
+        this tensor's dtype (an integer tensor cannot take 1.5)."""
+        try:
+            yield
+        except TypeError:
+            given = other.dtype if isinstance(other, Tensor) else type(other).__name__
+            raise TypeError(f"{op}: the result with {given} cannot be stored in place in a "
+                            f"{self.dtype} tensor of shape {self.shape}; compute a new "
+                            f"tensor, or convert this one first") from None
+
+    # x += y, x -= y, x *= y, x /= y: in place, as in PyTorch (so that `with mg.no_grad():
+    # p -= lr * p.grad` updates p, and every view of it). Where autograd is recording and
+    # x was computed by an op, or y requires grad (loss += penalty), an in-place change
+    # could not be differentiated here: the name is bound to the new tensor x + y
+    # instead, which is what backward needs (other references keep the old value).
+    def _in_place_or_new(self, other, in_place: str, op):
+        if _grad_on() and (self.creator is not None
+                           or isinstance(other, Tensor) and other._requires_grad):
+            return op(self, other)
+        return getattr(self, in_place)(other)
+
+    def __iadd__(self, other):
+        return self._in_place_or_new(other, "add_", ops.add)
+
+    def __isub__(self, other):
+        return self._in_place_or_new(other, "sub_", ops.sub)
+
+    def __imul__(self, other):
+        return self._in_place_or_new(other, "mul_", ops.mul)
+
+    def __itruediv__(self, other):
+        return self._in_place_or_new(other, "div_", ops.div)
 
     def clamp_(self, min=None, max=None) -> "Tensor":
         self._check_in_place("clamp_")
@@ -464,6 +526,19 @@ class Tensor:
             raise RuntimeError(f"the truth value of a tensor with shape {self.shape} is "
                                f"ambiguous")
         return bool(self._data)
+
+    # float(loss), int(count), items[index]: one-element tensors only, as in PyTorch
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to "
+                            f"an index, got {self.dtype} of shape {self.shape}")
+        return int(self.item())
 
     # ------------------------------------------------------------------ methods
     def exp(self): return ops.exp(self)

@@ -923,3 +923,79 @@ def test_linear_with_a_1d_weight_and_a_bias_or_wrong_size_raises(device):
         F.linear(x, mg.zeros(3, device=device), mg.zeros(1, device=device))
     with pytest.raises(ValueError, match=r"linear.*\(5,\).*\(4, 3\)"):
         F.linear(x, mg.zeros(5, device=device))
+
+
+# ----------------------------------------------------------------------- the Tensor API, as PyTorch
+def test_augmented_assignment_is_in_place_where_autograd_allows(device):
+    # `with no_grad(): p -= lr * p.grad` updates p and its views, as in PyTorch; in a graph
+    # (a non-leaf, or a value that requires grad) the name takes the new tensor x + y
+    w = mg.tensor([1.0, -2.0, 3.0], device=device, requires_grad=True)
+    for _ in range(3):
+        (w * w).sum().backward()
+        with mg.no_grad():
+            w -= 0.1 * w.grad
+        w.grad = None
+    np.testing.assert_allclose(w.numpy(), [0.512, -1.024, 1.536], rtol=1e-6)
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    row, same = x[0], x
+    row += 10
+    same *= 2
+    same /= 4
+    np.testing.assert_allclose(x.numpy(), [[5.5, 6.0], [1.5, 2.0]])
+    assert same is x
+    a = make((3,), device, seed=20)
+    y = a * 2
+    y += a                                   # a non-leaf: the graph's x + y, not in place
+    loss = (a * a).sum()
+    loss += a.sum()                          # a value that requires grad: the same
+    (y.sum() + loss).backward()
+    np.testing.assert_allclose(a.grad.numpy(), 3 + 2 * a.numpy() + 1)
+    counts = mg.tensor([1, 2], device=device)
+    with pytest.raises(TypeError, match=r"add_: the result with float cannot be stored in "
+                                        r"place in a int64 tensor"):
+        counts += 1.5
+
+
+def test_tensor_conversions_and_construction_as_pytorch(device):
+    t = mg.tensor(2.5, device=device)
+    assert float(t) == 2.5 and int(t) == 2
+    assert [10, 11, 12][mg.tensor(1, device=device)] == 11
+    with pytest.raises(TypeError, match="only integer tensors of a single element"):
+        [10, 11][mg.tensor(1.0, device=device)]
+    x = mg.tensor([1.5, -2.5], device=device, requires_grad=True)
+    assert x.long().dtype == mg.int64 and x.int().dtype == np.int32
+    np.testing.assert_array_equal(x.long().numpy(), [1, -2])
+    assert not x.long().requires_grad and not x.to(mg.int64).requires_grad   # no gradient
+    assert x.bool().numpy().tolist() == [True, True]
+    stacked = mg.tensor([mg.tensor(1.0), mg.tensor(2.0)], device=device)
+    assert stacked.dtype == mg.float32 and stacked.numpy().tolist() == [1.0, 2.0]
+    assert mg.full((2,), 3).dtype == mg.int64 and mg.full((2,), True).dtype == np.bool_
+    assert mg.full((2,), 1.5).dtype == mg.float32
+
+
+def test_an_array_of_a_higher_kind_is_not_truncated(device):
+    # int tensor + float array: float (numpy's float64, as torch.from_numpy), not int;
+    # a float64 array beside a float32 tensor still takes the tensor's float32
+    counts = mg.tensor([1, 2], device=device)
+    half = np.array([0.5, 0.5])
+    for result, expected in ((counts + half, [1.5, 2.5]), (counts / half, [2.0, 4.0]),
+                             (half * counts, [0.5, 1.0])):
+        assert result.dtype == mg.float64
+        np.testing.assert_allclose(result.numpy(), expected)
+    assert (mg.tensor([1.0, 2.0], device=device) + half).dtype == mg.float32
+
+
+def test_nan_wins_maximum_minimum_and_max_with_its_gradient(device):
+    a = mg.tensor([np.nan, 5.0, 1.0], device=device, requires_grad=True)
+    b = mg.tensor([1.5, np.nan, 2.0], device=device, requires_grad=True)
+    for f, finite in ((mg.maximum, 2.0), (mg.minimum, 1.0)):
+        y = f(a, b)
+        np.testing.assert_array_equal(y.numpy(), [np.nan, np.nan, finite])
+    mg.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [0.0, 1.0, 1.0])
+    x = mg.tensor([1.0, np.nan, 3.0], device=device, requires_grad=True)
+    top = x.max()
+    top.backward()
+    assert np.isnan(top.item())
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0])

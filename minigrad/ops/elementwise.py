@@ -429,10 +429,16 @@ def _xp(array):
 
 # ------------------------------------------------------------------ public functions
 def as_tensor(value, like: Tensor) -> Tensor:
-    """Wrap a number or array as a constant Tensor with `like`'s dtype and device."""
+    """Wrap a number or array as a constant Tensor on `like`'s device, in `like`'s dtype:
+    a float64 array beside a float32 tensor does not make the computation float64. But an
+    array of a higher kind keeps its own dtype (a float array beside an integer tensor:
+    int + 0.5 must not be truncated), and the op then promotes as PyTorch does."""
     if isinstance(value, Tensor):
         return value
-    return Tensor._from_op(like.xp.asarray(value, dtype=like.dtype), False)
+    array = like.xp.asarray(value)
+    if _KIND_RANK.get(array.dtype.kind, 3) > _KIND_RANK.get(like._data.dtype.kind, 3):
+        return Tensor._from_op(array, False)
+    return Tensor._from_op(array.astype(like.dtype, copy=False), False)
 
 
 def _is_number(value) -> bool:
@@ -655,9 +661,12 @@ def where(condition, a, b):
     return MaskMul(mask)(expand(a, *shape)) + MaskMul(1 - mask)(expand(b, *shape))
 
 
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}       # bool < integer < float
+
+
 def _common_dtype(op: str, a, b):
     """a and b as Tensors (at least one is one), promoted as PyTorch promotes them where
-    that needs no gradient: a number as in _with_number, an array to the tensor's dtype,
+    that needs no gradient: a number as in _with_number, an array as in as_tensor,
     an integer or bool tensor to the dtype of a float (or a wider integer) tensor beside
     it. Two float tensors of different dtypes are left as they are (the op promotes)."""
     if not isinstance(a, Tensor):
@@ -683,13 +692,20 @@ def compare(a, b, how: str):
 
 
 def maximum(a, b):
-    """Elementwise max; the gradient goes to the larger (to `a` on ties)."""
+    """Elementwise max; the gradient goes to the larger (to `a` on ties). A nan wins, as in
+    PyTorch (and its gradient goes to it)."""
     a, b = _common_dtype("maximum", a, b)
     _broadcast_shape("maximum", a, b)
-    return where(a.data >= b.data, a, b)
+    return where((a.data >= b.data) | _isnan(a.data), a, b)
 
 
 def minimum(a, b):
+    """Elementwise min; as maximum, the gradient to the smaller (`a` on ties), nan wins."""
     a, b = _common_dtype("minimum", a, b)
     _broadcast_shape("minimum", a, b)
-    return where(a.data <= b.data, a, b)
+    return where((a.data <= b.data) | _isnan(a.data), a, b)
+
+
+def _isnan(array):
+    """nan where the array is float; never for integers."""
+    return _xp(array).isnan(array) if array.dtype.kind == "f" else False

@@ -216,7 +216,9 @@ def _extreme(x: Tensor, dim, keepdim: bool, which: str):
     if not floating:
         return Tensor._from_op(pick(x.data, axis=axes, keepdims=keepdim), False)
     best = pick(x.data, axis=axes, keepdims=True)
-    winners = (x.data == best).astype(x.dtype)
+    winners = x.data == best
+    winners |= xp.isnan(x.data) & xp.isnan(best)   # a nan is the max (and min): it wins
+    winners = winners.astype(x.dtype)
     winners /= winners.sum(axis=axes, keepdims=True)
     return Sum(axes, keepdim)(MaskMul(winners)(x))      # the max (ties: k equal shares)
 

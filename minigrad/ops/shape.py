@@ -299,7 +299,13 @@ class ToDtype(Function):
 
 
 def to_dtype(x: Tensor, dtype) -> Tensor:
-    return x if np.dtype(dtype) == x.dtype else ToDtype(dtype)(x)
+    """x in another dtype; to an integer or bool dtype the result has no gradient (its
+    values are not differentiable), as in PyTorch."""
+    if np.dtype(dtype) == x.dtype:
+        return x
+    if np.dtype(dtype).kind not in "fc":
+        return Tensor._from_op(x.data.astype(dtype), False)
+    return ToDtype(dtype)(x)
 
 
 class ToDevice(Function):
