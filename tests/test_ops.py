@@ -999,3 +999,16 @@ def test_nan_wins_maximum_minimum_and_max_with_its_gradient(device):
     top.backward()
     assert np.isnan(top.item())
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0])
+
+
+def test_cat_and_stack_promote_as_pytorch(device):
+    counts = mg.tensor([1, 2], device=device)
+    half = mg.tensor([0.5], device=device, requires_grad=True)
+    y = mg.cat([counts, half])                  # numpy alone: int64 and float32 -> float64
+    assert y.dtype == mg.float32
+    np.testing.assert_array_equal(y.numpy(), [1.0, 2.0, 0.5])
+    y.sum().backward()
+    np.testing.assert_array_equal(half.grad.numpy(), [1.0])
+    assert mg.stack([half, mg.tensor([2], device=device)]).dtype == mg.float32
+    wide = mg.tensor([1.0], dtype=mg.float64, device=device)
+    assert mg.cat([wide, half]).dtype == mg.float64

@@ -222,7 +222,19 @@ def cat(tensors, dim: int = 0) -> Tensor:
                                  if i != dim):
             shapes = ", ".join(str(tuple(u.shape)) for u in tensors)
             raise ValueError(f"cat: shapes {shapes} must agree except in dimension {dim}")
-    return Cat(dim)(*tensors)
+    return Cat(dim)(*_promoted(tensors))
+
+
+def _promoted(tensors: list) -> list:
+    """The tensors in one dtype, as PyTorch promotes them: beside a float tensor an integer
+    or bool one takes the widest float dtype there (float32 stays float32; numpy alone
+    would make int64 and float32 float64); without one, numpy's integer promotion."""
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) == 1:
+        return tensors
+    floats = [d for d in dtypes if d.kind == "f"]
+    target = np.result_type(*floats) if floats else np.result_type(*dtypes)
+    return [to_dtype(t, target) for t in tensors]
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
