@@ -28,7 +28,9 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
     if isinstance(data, Tensor):
         data = data.data
     elif isinstance(data, (list, tuple)):
-        data = _without_tensors(data)       # [mg.tensor(1.), mg.tensor(2.)]: their values
+        probe = np.asarray(data)
+        # [mg.tensor(1.), mg.tensor(2.)] reads as objects: their values (walked only then)
+        data = probe if probe.dtype != object else np.asarray(_without_tensors(data))
     device = backend.normalize_device(device)
     xp = backend.get_xp(device)
     if backend.is_gpu_array(data) and device == "cpu":

@@ -385,34 +385,49 @@ class Tensor:
         this tensor's dtype (an integer tensor cannot take 1.5)."""
         try:
             yield
-        except TypeError:
+        except TypeError as exc:
+            if "cast" not in str(exc):           # only numpy's casting error is ours to say
+                raise
             given = other.dtype if isinstance(other, Tensor) else type(other).__name__
             raise TypeError(f"{op}: the result with {given} cannot be stored in place in a "
                             f"{self.dtype} tensor of shape {self.shape}; compute a new "
                             f"tensor, or convert this one first") from None
 
     # x += y, x -= y, x *= y, x /= y: in place, as in PyTorch (so that `with mg.no_grad():
-    # p -= lr * p.grad` updates p, and every view of it). Where autograd is recording and
-    # x was computed by an op, or y requires grad (loss += penalty), an in-place change
-    # could not be differentiated here: the name is bound to the new tensor x + y
-    # instead, which is what backward needs (other references keep the old value).
-    def _in_place_or_new(self, other, in_place: str, op):
-        if _grad_on() and (self.creator is not None
-                           or isinstance(other, Tensor) and other._requires_grad):
-            return op(self, other)
-        return getattr(self, in_place)(other)
+    # p -= lr * p.grad` updates p, and every view of it). While autograd records:
+    # - x a parameter (a leaf that requires grad): an error, as in PyTorch;
+    # - x computed by an op, or y requiring grad (loss += penalty): an in-place change
+    #   could not be differentiated here, so the name is bound to the new tensor x + y,
+    #   which backward needs. It must keep x's shape and dtype, as in place it would
+    #   (other references to x keep the old value: PyTorch would update them).
+    def _in_place_or_new(self, other, symbol: str, in_place: str, op):
+        if not _grad_on():
+            return getattr(self, in_place)(other)
+        if self.creator is None and self._requires_grad:
+            raise RuntimeError(f"x {symbol} y: x, of shape {self.shape}, is a leaf that "
+                               f"requires grad (a parameter), which cannot change in place "
+                               f"while gradients are recorded; update it under "
+                               f"`with mg.no_grad():`, as an optimizer does")
+        if self.creator is None and not (isinstance(other, Tensor) and other._requires_grad):
+            return getattr(self, in_place)(other)
+        result = op(self, other)
+        if result.shape != self.shape or result.dtype != self.dtype:
+            raise RuntimeError(f"x {symbol} y: the result, {result.dtype} of shape "
+                               f"{result.shape}, must keep x's {self.dtype} and shape "
+                               f"{self.shape} (it is in place, as in PyTorch)")
+        return result
 
     def __iadd__(self, other):
-        return self._in_place_or_new(other, "add_", ops.add)
+        return self._in_place_or_new(other, "+=", "add_", ops.add)
 
     def __isub__(self, other):
-        return self._in_place_or_new(other, "sub_", ops.sub)
+        return self._in_place_or_new(other, "-=", "sub_", ops.sub)
 
     def __imul__(self, other):
-        return self._in_place_or_new(other, "mul_", ops.mul)
+        return self._in_place_or_new(other, "*=", "mul_", ops.mul)
 
     def __itruediv__(self, other):
-        return self._in_place_or_new(other, "div_", ops.div)
+        return self._in_place_or_new(other, "/=", "div_", ops.div)
 
     def clamp_(self, min=None, max=None) -> "Tensor":
         self._check_in_place("clamp_")

@@ -954,6 +954,15 @@ def test_augmented_assignment_is_in_place_where_autograd_allows(device):
     with pytest.raises(TypeError, match=r"add_: the result with float cannot be stored in "
                                         r"place in a int64 tensor"):
         counts += 1.5
+    # as in PyTorch: a parameter does not change in place while gradients are recorded,
+    # and the result keeps x's shape and dtype
+    with pytest.raises(RuntimeError, match=r"x -= y: x, of shape \(3,\), is a leaf that "
+                                           r"requires grad"):
+        w -= 0.5 * w
+    y = a * 2
+    with pytest.raises(RuntimeError, match=r"x \+= y: the result, float64 of shape "
+                                           r"\(2, 3\), must keep x's float64 and shape"):
+        y += mg.ones(2, 3, dtype=mg.float64, device=device)
 
 
 def test_tensor_conversions_and_construction_as_pytorch(device):
