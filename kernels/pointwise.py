@@ -205,6 +205,14 @@ def mask_mul(x, mask):
     return y
 
 
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` broadcasts to `target` without growing it."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
 def _float(*arrays) -> bool:
     """True when the arrays share one shape and one float dtype: what the fused loops take."""
     first = arrays[0]
@@ -250,8 +258,7 @@ def bce_with_logits_grad(g, x, t):
     number: the CPU loop first copies it into a contiguous array of x's shape); other
     arrays of different shapes, or of different dtypes, get the numpy expression, with
     numpy's broadcasting and promotion."""
-    if g.shape != x.shape and x.shape == t.shape and g.ndim <= x.ndim and all(
-            n in (1, m) for n, m in zip(g.shape[::-1], x.shape[::-1])):
+    if g.shape != x.shape and x.shape == t.shape and _broadcasts_to(g.shape, x.shape):
         g = _array_module(x).broadcast_to(g, x.shape)
     if not _float(g, x, t):
         return bce_with_logits_grad_reference(g, x, t)

@@ -17,7 +17,6 @@ the math lives there, next to its derivative.
 from __future__ import annotations
 
 import contextlib
-
 import weakref
 
 import numpy as np
@@ -401,21 +400,21 @@ class Tensor:
     #   which backward needs. It must keep x's shape and dtype, as in place it would
     #   (other references to x keep the old value: PyTorch would update them).
     def _in_place_or_new(self, other, symbol: str, in_place: str, op):
-        if not _grad_on():
-            return getattr(self, in_place)(other)
-        if self.creator is None and self._requires_grad:
-            raise RuntimeError(f"x {symbol} y: x, of shape {self.shape}, is a leaf that "
-                               f"requires grad (a parameter), which cannot change in place "
-                               f"while gradients are recorded; update it under "
-                               f"`with mg.no_grad():`, as an optimizer does")
-        if self.creator is None and not (isinstance(other, Tensor) and other._requires_grad):
-            return getattr(self, in_place)(other)
-        result = op(self, other)
-        if result.shape != self.shape or result.dtype != self.dtype:
-            raise RuntimeError(f"x {symbol} y: the result, {result.dtype} of shape "
-                               f"{result.shape}, must keep x's {self.dtype} and shape "
-                               f"{self.shape} (it is in place, as in PyTorch)")
-        return result
+        if _grad_on():
+            if self.creator is None and self._requires_grad:
+                raise RuntimeError(f"x {symbol} y: x, of shape {self.shape}, is a leaf that "
+                                   f"requires grad (a parameter), which cannot change in "
+                                   f"place while gradients are recorded; update it under "
+                                   f"`with mg.no_grad():`, as an optimizer does")
+            if self.creator is not None or (isinstance(other, Tensor)
+                                            and other._requires_grad):
+                result = op(self, other)
+                if result.shape != self.shape or result.dtype != self.dtype:
+                    raise RuntimeError(f"x {symbol} y: the result, {result.dtype} of shape "
+                                       f"{result.shape}, must keep x's {self.dtype} and "
+                                       f"shape {self.shape} (it is in place, as in PyTorch)")
+                return result
+        return getattr(self, in_place)(other)
 
     def __iadd__(self, other):
         return self._in_place_or_new(other, "+=", "add_", ops.add)

@@ -428,6 +428,9 @@ def _xp(array):
 
 
 # ------------------------------------------------------------------ public functions
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}       # bool < integer < float
+
+
 def as_tensor(value, like: Tensor) -> Tensor:
     """Wrap a number or array as a constant Tensor on `like`'s device, in `like`'s dtype:
     a float64 array beside a float32 tensor does not make the computation float64. But an
@@ -659,9 +662,6 @@ def where(condition, a, b):
     from .shape import expand  # noqa: PLC0415
 
     return MaskMul(mask)(expand(a, *shape)) + MaskMul(1 - mask)(expand(b, *shape))
-
-
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}       # bool < integer < float
 
 
 def _common_dtype(op: str, a, b):

@@ -29,6 +29,7 @@ from .reduce import max as _max
 from .reduce import _per, mean, sum
 from .shape import sum_to
 
+
 def _reduction(op: str, reduction, size_average=None, reduce=None) -> str:
     """The reduction to apply: `reduction`, or what PyTorch's legacy size_average and
     reduce say when either is given (deprecated in PyTorch, and here)."""
@@ -80,8 +81,10 @@ def _in_dtype(weight: Tensor, like: Tensor) -> Tensor:
 def _check_broadcasts(op: str, name: str, weight: Tensor, input: Tensor) -> None:
     """A weight may repeat over the input (PyTorch's broadcasting), never grow it."""
     shape = tuple(input.shape)
-    ok = weight.ndim <= len(shape) and all(
-        n in (1, m) for n, m in zip(tuple(weight.shape)[::-1], shape[::-1]))
+    try:
+        ok = np.broadcast_shapes(tuple(weight.shape), shape) == shape
+    except ValueError:
+        ok = False
     if not ok:
         raise ValueError(f"{op}: {name} of shape {tuple(weight.shape)} does not broadcast to "
                          f"the input's shape {shape}")
@@ -112,7 +115,7 @@ def _pointwise_loss(op: str, error: Tensor, weight, reduction: str) -> Tensor:
     shape) the mean is sum(weight * error) / sum(weight)."""
     if weight is None:
         return _reduce(error, reduction)
-    weight = E.as_tensor(weight, error)
+    weight = _in_dtype(E.as_tensor(weight, error), error)
     _check_same_shape(op, error, weight, "weight")
     weighted = error * weight
     return sum(weighted) / sum(weight) if reduction == "mean" else _reduce(weighted, reduction)
@@ -359,11 +362,18 @@ def _nll(op: str, input: Tensor, target, weight, ignore_index: int, reduction: s
     picked = getitem(rows, (rows.xp.arange(rows.shape[0]), flat_labels))   # (rows,)
     if class_weight is None and all_kept:
         return _reduce(-picked.reshape(labels.shape), reduction)      # the target's shape
-    weights = kept.reshape(-1).astype(input.dtype)                     # (rows,) constants
-    if class_weight is not None:
-        weights = weights * class_weight[flat_labels]
+    weights = _position_weights(labels, kept, class_weight, input).reshape(-1)   # (rows,)
     loss = -E.MaskMul(weights)(picked).reshape(labels.shape)
     return _weighted_mean(loss, weights) if reduction == "mean" else _reduce(loss, reduction)
+
+
+def _position_weights(labels, kept, class_weight, like: Tensor):
+    """Each position's weight, a constant array of the target's shape: 0 where the target
+    is ignore_index, else its class's weight (1 without a weight)."""
+    weights = kept.astype(like.dtype)
+    if class_weight is not None:
+        weights = weights * class_weight[like.xp.where(kept, labels, 0)]
+    return weights
 
 
 def _weighted_mean(loss: Tensor, weights) -> Tensor:
@@ -423,10 +433,8 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     kept = labels != ignore_index
     every_class = -E.MaskMul(kept.astype(input.dtype))(sum(weighted, class_dim))
     if reduction == "mean":
-        counted = kept.astype(input.dtype)
-        if class_weight is not None:
-            counted = counted * class_weight[input.xp.where(kept, labels, 0)]
-        every_class = _weighted_mean(every_class, counted)
+        every_class = _weighted_mean(every_class,
+                                     _position_weights(labels, kept, class_weight, input))
     else:
         every_class = _reduce(every_class, reduction)
     return nll * (1.0 - label_smoothing) + every_class * (label_smoothing / n_classes)

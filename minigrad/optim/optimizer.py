@@ -203,14 +203,13 @@ class Optimizer:
             new_group = {k: v for k, v in saved.items() if k != "params"}
             new_group["params"] = group["params"]
             new_groups.append(new_group)
+        new_state: dict[Tensor, dict[str, Any]] = {}
         for index, entries in state_dict["state"].items():
             unknown = set(entries) - self.state_names if self.state_names else set()
             if unknown:                # SGD's momentum_buffer in an Adam, say
                 raise ValueError(f"load_state_dict: the state of parameter {index} holds "
                                  f"{sorted(unknown)}, which a {type(self).__name__} never "
                                  f"keeps; it looks like another optimizer's state dict")
-        new_state: dict[Tensor, dict[str, Any]] = {}
-        for index, entries in state_dict["state"].items():
             p = param_of.get(int(index))
             if p is None:
                 raise ValueError(f"load_state_dict: state for parameter {index}, but the "
