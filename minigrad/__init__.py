@@ -43,9 +43,10 @@ from .check import GradcheckError, gradcheck, gradgradcheck
 from .creation import (arange, as_tensor, bool_, float32, float64, full, full_like, int32,
                        int64, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        tensor, uint8, zeros, zeros_like)
-from .ops import (abs, cat, clamp, exp, flatten, leaky_relu, log, matmul, maximum, mean,
-                  minimum, permute, relu, reshape, sigmoid, softplus, sqrt, squeeze, stack,
-                  sum, tanh, transpose, unsqueeze, var, where)
+from .ops import (abs, argmax, argmin, cat, chunk, clamp, exp, flatten, floor_divide,
+                  leaky_relu, log, matmul, maximum, mean, minimum, permute, relu, remainder,
+                  reshape, sigmoid, softplus, split, sqrt, squeeze, stack, sum, tanh,
+                  transpose, unsqueeze, var, where)
 from .ops import max, min  # noqa: A004 (PyTorch's names)
 from .serialize import SerializationError, load, save
 from .tensor import Tensor

@@ -490,6 +490,18 @@ class Tensor:
     def __rtruediv__(self, other):
         return ops.rdiv(self, other)
 
+    def __floordiv__(self, other):
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return ops.remainder(other, self)
+
     def __pow__(self, exponent):
         return ops.pow(self, exponent)
 
@@ -585,6 +597,7 @@ class Tensor:
     def min(self, dim=None, keepdim=False): return ops.min(self, dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
+    def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)
 
     def reshape(self, *shape): return ops.reshape(self, *shape)
     view = reshape
@@ -600,6 +613,11 @@ class Tensor:
     def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
     def squeeze(self, dim=None): return ops.squeeze(self, dim)
     def expand(self, *shape): return ops.expand(self, *shape)
+    def split(self, split_size_or_sections, dim=0):
+        return ops.split(self, split_size_or_sections, dim)
+    def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
+    def floor_divide(self, other): return ops.floor_divide(self, other)
+    def remainder(self, other): return ops.remainder(self, other)
     def expand_as(self, other): return ops.expand(self, *other.shape)
     def matmul(self, other): return ops.matmul(self, other)
     def pow(self, exponent): return ops.pow(self, exponent)

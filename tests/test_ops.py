@@ -103,6 +103,12 @@ ARITHMETIC = [
          whole(1, 3)),                    # bases of both signs, exponents 1, 2 and 3
     case("pow-tensor-both-broadcast", lambda x, p: x ** p, positive(2, 1), normal(1, 3)),
     case("rpow-array-base", lambda x: np.array([0.5, 2.0, 3.0]) ** x, normal(2, 3)),
+    # a % b: dy/da = 1, dy/db = -floor(a / b); random inputs sit off the jumps
+    case("remainder-broadcast", lambda a, b: a % b, normal(3, 1, 4), positive(2, 4)),
+    case("remainder-negative-divisor", lambda a, b: a % -b, normal(2, 3), positive(3)),
+    case("remainder-batch1", lambda a, b: mg.remainder(a, b), normal(1, 3), positive(1, 1)),
+    case("remainder-scalar", lambda x: x % 0.7, normal(2, 3)),
+    case("rmod-scalar", lambda x: 2.5 % x, positive(2, 3)),
 ]
 
 POINTWISE = [
@@ -125,6 +131,13 @@ POINTWISE = [
     case("clamp-both", lambda x: mg.clamp(x, -0.5, 0.5), normal(2, 3, low=0.1)),
     case("clamp-min-above-max", lambda x: x.clamp(1.0, -1.0),            # y = -1: no gradient
          exact([-2.0, -1.0, 0.0, 1.0, 2.0])),
+    # tensor bounds, broadcast against x: the gradient goes to whichever of x, lo, hi y is
+    case("clamp-tensor-bounds", lambda x, lo, hi: x.clamp(lo, hi), normal(2, 3),
+         exact([-0.5, -0.3, 0.2]), exact([[0.4], [0.9]])),
+    case("clamp-tensor-min-number-max", lambda x, lo: mg.clamp(x, lo, 0.5), normal(2, 3),
+         exact([-0.5, -0.3, 0.2])),
+    case("clamp-tensor-min-above-max", lambda x, lo, hi: x.clamp(lo, hi),   # all to hi
+         exact([-2.0, 0.0, 2.0]), exact([0.5]), exact([-0.5])),
     case("where-broadcast", lambda a, b: mg.where(on(a, [[True], [False], [True]]), a, b),
          normal(3, 4), normal(4)),
     case("where-scalar", lambda a: mg.where(on(a, [True, False, True]), a, 0.0), normal(2, 3)),
@@ -202,6 +215,10 @@ SHAPE = [
          normal(1, 3)),
     case("stack-0", lambda a, b: mg.stack([a, b]), normal(2, 3), normal(2, 3)),
     case("stack-neg", lambda a, b: mg.stack([a, b], dim=-1), normal(2, 3), normal(2, 3)),
+    case("split-sizes", lambda x: x.split([1, 3], dim=1)[1], normal(2, 4)),
+    case("split-uneven-glued-back-reversed",
+         lambda x: mg.cat(mg.split(x, 2, dim=-1)[::-1], dim=-1), normal(2, 5)),
+    case("chunk-batch1", lambda x: x.chunk(2, 1)[1], normal(1, 5, 1)),       # 3 and 2
     case("pad-last", lambda x: F.pad(x, (1, 2)), normal(2, 3)),
     case("pad-two-dims", lambda x: F.pad(x, (1, 1, 2, 0)), normal(2, 3)),
     case("pad-crop", lambda x: F.pad(x, (-1, 1, 1, -1)), normal(3, 4)),
@@ -1021,3 +1038,97 @@ def test_cat_and_stack_promote_as_pytorch(device):
     assert mg.stack([half, mg.tensor([2], device=device)]).dtype == mg.float32
     wide = mg.tensor([1.0], dtype=mg.float64, device=device)
     assert mg.cat([wide, half]).dtype == mg.float64
+
+
+def test_floor_divide_and_remainder_as_pytorch(device):
+    """Python's rounding (down, the divisor's sign), PyTorch's dtypes and its errors."""
+    ints = mg.tensor([5, -3, 7], device=device)
+    np.testing.assert_array_equal((ints // 2).numpy(), [2, -2, 3])
+    np.testing.assert_array_equal((ints % 2).numpy(), [1, 1, 1])
+    np.testing.assert_array_equal((ints % -2).numpy(), [-1, -1, -1])
+    np.testing.assert_array_equal((7 // mg.tensor([2, -3], device=device)).numpy(), [3, -3])
+    np.testing.assert_array_equal((7 % mg.tensor([2, -3], device=device)).numpy(), [1, -2])
+    assert (ints // 2).dtype == mg.int64
+    assert (mg.tensor([5], dtype=mg.int32, device=device) % 2).dtype == mg.int32
+    assert (ints // 2.5).dtype == mg.float32 and (ints % 2.5).dtype == mg.float32
+    floats = mg.tensor([-7.5, 7.5], device=device)
+    np.testing.assert_array_equal((floats % 2).numpy(), [0.5, 1.5])
+    np.testing.assert_array_equal((floats % -2).numpy(), [-1.5, -0.5])
+    np.testing.assert_array_equal((floats // 2).numpy(), [-4.0, 3.0])
+    by_zero = mg.tensor([5.0, 0.0, -5.0], device=device)
+    np.testing.assert_array_equal((by_zero // 0).numpy(), [np.inf, np.nan, -np.inf])
+    assert np.isnan((by_zero % 0).numpy()).all()
+    with pytest.raises(ZeroDivisionError, match="floor_divide: integer division by zero"):
+        ints // 0
+    with pytest.raises(ZeroDivisionError, match="remainder"):
+        ints % mg.tensor([1, 0, 1], device=device)
+    mask = mg.tensor([True], device=device)
+    with pytest.raises(RuntimeError, match="remainder: not implemented for two bool"):
+        mask % mask
+
+
+def test_remainder_gradients_and_floor_divide_refusing_backward(device):
+    a = mg.tensor([5.5, -3.2, 7.0], dtype=mg.float64, device=device, requires_grad=True)
+    b = mg.tensor([2.0, 2.0, -3.0], dtype=mg.float64, device=device, requires_grad=True)
+    y = a % b
+    np.testing.assert_allclose(y.numpy(), [1.5, 0.8, -2.0], rtol=1e-12)
+    y.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [-2.0, 2.0, 3.0])     # -floor(a / b)
+    with pytest.raises(RuntimeError, match="floor_divide .*no derivative"):
+        (a // b).sum().backward()
+
+
+def test_argmin_as_argmax(device):
+    x = mg.tensor([[1.0, 0.0, 0.0], [2.0, 2.0, -1.0]], device=device)
+    np.testing.assert_array_equal(x.argmin(1).numpy(), [1, 2])           # ties: the first
+    assert x.argmin().item() == 5 and mg.argmin(x, 0, keepdim=True).shape == (1, 3)
+    assert mg.tensor([np.nan, 1.0], device=device).argmin().item() == 0  # nan: the smallest
+    assert mg.tensor([3, 1, 1], device=device).argmin().item() == 1
+    assert mg.argmax(x, 1).dtype == mg.int64
+
+
+def test_split_and_chunk_as_pytorch(device):
+    x = mg.arange(10.0, device=device)
+    shapes = lambda pieces: [p.shape for p in pieces]     # noqa: E731
+    assert shapes(x.chunk(3)) == [(4,), (4,), (2,)]
+    assert shapes(x.chunk(4)) == [(3,), (3,), (3,), (1,)]
+    assert shapes(mg.arange(6.0, device=device).chunk(4)) == [(2,), (2,), (2,)]
+    assert shapes(x.split(4)) == [(4,), (4,), (2,)]
+    assert shapes(mg.split(x, [3, 7])) == [(3,), (7,)]
+    assert shapes(mg.zeros(0, device=device).chunk(2)) == [(0,), (0,)]
+    assert shapes(mg.zeros(0, device=device).split(2)) == [(0,)]
+    assert shapes(mg.chunk(mg.zeros(2, 5, device=device), 2, dim=-1)) == [(2, 3), (2, 2)]
+    np.testing.assert_array_equal(x.split([3, 7])[1].numpy(), np.arange(3.0, 10.0))
+    with pytest.raises(ValueError, match=r"split: sizes \[3, 6\] must .* add up to 10"):
+        x.split([3, 6])
+    with pytest.raises(ValueError, match="split: split_size must be positive"):
+        x.split(0)
+    with pytest.raises(ValueError, match="chunk: chunks must be positive"):
+        x.chunk(0)
+    with pytest.raises(TypeError, match="chunk: chunks must be an int"):
+        x.chunk(2.0)
+    with pytest.raises(ValueError, match="at least 1 dimension"):
+        mg.tensor(1.0, device=device).chunk(1)
+    with pytest.raises(IndexError, match="chunk: dimension 1 is out of range"):
+        x.chunk(2, dim=1)
+
+
+def test_clamp_with_tensor_bounds_routes_the_gradient_as_pytorch(device):
+    """Each y is x, lo or hi, and its gradient goes there; ties go to x (PyTorch's
+    numbers, from torch.clamp on the same values)."""
+    x = mg.tensor([0.0, 1.0, 2.0, 3.0], device=device, requires_grad=True)
+    lo = mg.tensor([1.0, 1.0, 1.0, 1.0], device=device, requires_grad=True)
+    hi = mg.tensor([2.0, 2.0, 2.0, 2.5], device=device, requires_grad=True)
+    y = x.clamp(lo, hi)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [1.0, 1.0, 2.0, 2.5])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(lo.grad.numpy(), [1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(hi.grad.numpy(), [0.0, 0.0, 0.0, 1.0])
+    ints = mg.tensor([1, 5, 9], device=device)
+    clipped = ints.clamp(mg.tensor(2, device=device), mg.tensor([3, 4, 8], device=device))
+    assert clipped.dtype == mg.int64
+    np.testing.assert_array_equal(clipped.numpy(), [2, 4, 8])
+    assert np.isnan(mg.tensor([1.0], device=device).clamp(
+        max=mg.tensor([np.nan], device=device)).numpy()).all()

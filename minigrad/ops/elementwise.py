@@ -144,6 +144,55 @@ class Div(Function):
         return grad_a, grad_b
 
 
+class FloorDivide(Function):
+    """y = floor(a / b)     (Python's //, PyTorch's floor_divide: 7 // 2 = 3, -7 // 2 = -4)
+
+    A step function: its derivative is 0 between the steps and undefined on them.
+    PyTorch refuses to differentiate it, and so does this backward."""
+    save_inputs = False
+
+    def forward(self, a, b):
+        return _divide_rounding_down("floor_divide", a, b)
+
+    def backward(self, gy):
+        raise RuntimeError("floor_divide (//): has no derivative (a step function), as in "
+                           "PyTorch; detach() its result, or use true division (/)")
+
+
+class Remainder(Function):
+    """y = a - b floor(a / b)   (Python's %, torch.remainder: the sign of b; -7 % 2 = 1)
+    dy/da = 1, dy/db = -floor(a / b): between its jumps y is a minus a whole number of
+    b's. Each is summed back to its input's shape, as in every binary op here."""
+
+    def forward(self, a, b):
+        return _divide_rounding_down("remainder", a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        grad_a = sum_to(gy, a.shape) if self.needs_input_grad[0] else None
+        grad_b = None
+        if self.needs_input_grad[1]:                     # -floor(a / b): a constant
+            quotient = _divide_rounding_down("floor_divide", a.data, b.data)
+            grad_b = sum_to(MaskMul((-quotient).astype(gy.dtype))(gy), b.shape)
+        return grad_a, grad_b
+
+
+def _divide_rounding_down(op: str, a, b):
+    """xp.floor_divide or xp.remainder of two arrays, as PyTorch computes them: promoted
+    as in every binary op, an integer division by zero an error, and for floats x // 0 =
+    +-inf, 0 // 0 = nan, x % 0 = nan without numpy's warnings."""
+    a, b = _promote(a, b)
+    _broadcast_shape(op, a, b)
+    if a.dtype.kind == "b" and b.dtype.kind == "b":
+        raise RuntimeError(f"{op}: not implemented for two bool tensors, as in PyTorch; "
+                           f"convert them first, e.g. mask.to(mg.int64)")
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu" and bool((b == 0).any()):
+        raise ZeroDivisionError(f"{op}: integer division by zero ({a.dtype} "
+                                f"{tuple(a.shape)} by {b.dtype} {tuple(b.shape)})")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return getattr(_xp(a), op)(a, b)
+
+
 class Neg(Function):
     """y = -x               dy/dx = -1"""
     save_inputs = False
@@ -552,6 +601,16 @@ def rdiv(a, b):
     return Div()(as_tensor(b, a), a)
 
 
+def floor_divide(a, b):
+    """a // b, rounding down (PyTorch's floor_divide and //); no gradient (FloorDivide)."""
+    return FloorDivide()(*_common_dtype("floor_divide", a, b))
+
+
+def remainder(a, b):
+    """a % b, with b's sign (PyTorch's remainder and %)."""
+    return Remainder()(*_common_dtype("remainder", a, b))
+
+
 def neg(x):
     return Neg()(x)
 
@@ -620,6 +679,8 @@ def clamp(x, min=None, max=None):
     gradient 0."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_to_tensors(x, min, max)
     if x._data.dtype.kind != "f":      # integer or bool: no gradient, PyTorch's dtype
         to_float = any(isinstance(v, (float, np.floating)) for v in (min, max))
         if not to_float:               # int bounds: the integer type (bool -> int64)
@@ -635,6 +696,26 @@ def clamp(x, min=None, max=None):
         inside &= x.data <= max
     kept = MaskMul(inside.astype(x.dtype))(x)
     return kept + Tensor._from_op(x.xp.where(inside, 0, clipped).astype(x.dtype), False)
+
+
+def _clamp_to_tensors(x, min, max):
+    """clamp with a tensor bound (either may also be a number or None), broadcast against
+    x: y = min(max(x, lo), hi), as two `where`s. Each element of y is one of x, lo and hi,
+    and its gradient goes there, as in PyTorch: to hi where max(x, lo) > hi (also where
+    lo > hi), else to lo where x < lo, else to x (lo <= x <= hi, ties to x). A nan
+    bound gives nan."""
+    for bound in (min, max):
+        if isinstance(bound, Tensor) and bound.device != x.device:
+            raise ValueError(f"clamp: the bound is on {bound.device} and the input on "
+                             f"{x.device}; move them to one device")
+    y = x
+    if min is not None:
+        lo = min.data if isinstance(min, Tensor) else min
+        y = where((x.data < lo) | (lo != lo), min, y)          # lo != lo: lo is nan
+    if max is not None:
+        hi = max.data if isinstance(max, Tensor) else max
+        y = where((y.data > hi) | (hi != hi), max, y)
+    return y
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):

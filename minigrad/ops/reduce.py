@@ -235,12 +235,23 @@ def min(x: Tensor, dim=None, keepdim: bool = False):
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """The index of the largest element: in the flattened tensor, or along an int dim.
     With dim None and keepdim, the index has every dim kept as 1 (shape (1, 1, ...)), as
-    in PyTorch."""
+    in PyTorch. Ties: the first index; a nan counts as the largest."""
+    return _arg_extreme(x, dim, keepdim, "argmax")
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The index of the smallest element, as argmax (a nan counts as the smallest)."""
+    return _arg_extreme(x, dim, keepdim, "argmin")
+
+
+def _arg_extreme(x: Tensor, dim, keepdim: bool, op: str) -> Tensor:
+    """argmax and argmin: int64 indices, no gradient."""
+    pick = getattr(x.xp, op)                       # xp.argmax or xp.argmin
     if dim is None:
-        return Tensor._from_op(x.xp.asarray(x.xp.argmax(x.data, keepdims=keepdim)), False)
+        return Tensor._from_op(x.xp.asarray(pick(x.data, keepdims=keepdim)), False)
     if not _is_int(dim):
-        raise TypeError(f"argmax: dim must be an int or None, got {dim!r}")
-    axes = _normalize_dims(dim, x.shape, "argmax")
+        raise TypeError(f"{op}: dim must be an int or None, got {dim!r}")
+    axes = _normalize_dims(dim, x.shape, op)
     if not axes:                                   # dim 0 of a 0-d tensor: index 0
         return Tensor._from_op(x.xp.asarray(0), False)
-    return Tensor._from_op(x.xp.argmax(x.data, axis=axes[0], keepdims=keepdim), False)
+    return Tensor._from_op(pick(x.data, axis=axes[0], keepdims=keepdim), False)

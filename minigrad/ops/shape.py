@@ -248,6 +248,53 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """x cut along dim into pieces, as in PyTorch: an int gives pieces of that size (the
+    last one smaller when the size does not divide), a list gives the pieces' sizes, which
+    must add up to the dim's size. Each piece is a slice x[..., start:stop] (a view), so
+    its gradient flows back into the matching part of x's gradient."""
+    if x.ndim == 0:
+        raise ValueError("split: expected a tensor with at least 1 dimension, got a 0-d one")
+    dim = _normalize_dim(dim, x.ndim, "split")
+    size = x.shape[dim]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step < 0 or (step == 0 and size != 0):
+            raise ValueError(f"split: split_size must be positive (0 only for an empty "
+                             f"dim), got {step} for dim {dim} of size {size}")
+        sizes = [step] * (size // step) + ([size % step] if size % step else []) \
+            if step else []
+        sizes = sizes or [0]                     # an empty dim: one empty piece
+    else:
+        sizes = [int(n) for n in split_size_or_sections]
+        if any(n < 0 for n in sizes) or sum(sizes) != size:
+            raise ValueError(f"split: sizes {sizes} must be non-negative and add up to "
+                             f"{size}, the size of dim {dim} of shape {tuple(x.shape)}")
+    from .index import getitem  # noqa: PLC0415
+
+    pieces, start = [], 0
+    for n in sizes:                              # x[:, ..., start:start + n]
+        pieces.append(getitem(x, (slice(None),) * dim + (slice(start, start + n),)))
+        start += n
+    return tuple(pieces)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """x cut along dim into `chunks` pieces of ceil(size / chunks) each, as in PyTorch (the
+    last may be smaller, and there may be fewer pieces than asked: 6 in 4 chunks gives 2,
+    2 and 2)."""
+    if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool):
+        raise TypeError(f"chunk: chunks must be an int, got {chunks!r}")
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    if x.ndim == 0:
+        raise ValueError("chunk: expected a tensor with at least 1 dimension, got a 0-d one")
+    size = x.shape[_normalize_dim(dim, x.ndim, "chunk")]
+    if size == 0:                                       # an empty dim: chunks empty pieces
+        return split(x, [0] * int(chunks), dim)
+    return split(x, -(-size // int(chunks)), dim)       # ceil(size / chunks) each
+
+
 class Pad(Function):
     """y = x surrounded by a constant (zeros by default).   dy/dx = the middle of gy"""
     save_inputs = False
