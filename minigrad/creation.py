@@ -109,8 +109,15 @@ def randint(low, high, shape, device="cpu") -> Tensor:
 
 
 def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
+    """start, start + step, ... up to (not including) end, as torch.arange: int64 for
+    whole-number arguments, float32 where one is a float (unless dtype says otherwise)."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError(f"arange: step must be nonzero (start {start}, end {end})")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: the range from {start} to {end} goes against the sign of "
+                         f"step {step}, as PyTorch refuses (numpy would give an empty one)")
     xp = backend.get_xp(device)
     array = xp.arange(start, end, step)
     if dtype is not None:

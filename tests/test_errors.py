@@ -73,6 +73,14 @@ BAD_SHAPES = [
                  id="bce-given-logits"),
     pytest.param(lambda d: F.mse_loss(t(2, device=d), t(2, device=d), reduction="avg"),
                  ["mse_loss", "'avg'"], id="reduction"),
+    pytest.param(lambda d: t(3, device=d) % t(4, device=d), ["remainder", "(3,)", "(4,)"],
+                 id="remainder-broadcast"),
+    pytest.param(lambda d: t(3, device=d).clamp(t(4, device=d)), ["clamp", "(3,)", "(4,)"],
+                 id="clamp-tensor-bound"),
+    pytest.param(lambda d: mg.arange(5, 0, 1, device=d), ["arange", "5", "0", "sign"],
+                 id="arange-against-step"),
+    pytest.param(lambda d: mg.arange(0, 5, 0, device=d), ["arange", "nonzero"],
+                 id="arange-step-0"),
 ]
 
 

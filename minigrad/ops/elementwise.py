@@ -708,6 +708,8 @@ def _clamp_to_tensors(x, min, max):
         if isinstance(bound, Tensor) and bound.device != x.device:
             raise ValueError(f"clamp: the bound is on {bound.device} and the input on "
                              f"{x.device}; move them to one device")
+        if isinstance(bound, Tensor):
+            _broadcast_shape("clamp", x, bound)
     y = x
     if min is not None:
         lo = min.data if isinstance(min, Tensor) else min
