@@ -27,6 +27,7 @@ suggests `retain_graph=True`. (Ops that saved nothing, such as reshape, stay usa
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import NamedTuple, Sequence
 
 # ---------------------------------------------------------------------- grad mode
@@ -58,11 +59,40 @@ class _GradMode:
         return False               # an exception goes on up
 
     def __call__(self, func):
+        if inspect.isgeneratorfunction(func):      # a sampling loop that yields batches
+            @functools.wraps(func)
+            def generate_in_mode(*args, **kwargs):
+                return (yield from _resume_in_mode(func(*args, **kwargs), self.mode))
+            return generate_in_mode
+
         @functools.wraps(func)
         def run_in_mode(*args, **kwargs):
             with _GradMode(self.mode):   # a new one per call: calls may nest (recursion)
                 return func(*args, **kwargs)
         return run_in_mode
+
+
+def _resume_in_mode(generator, mode: bool):
+    """Run a generator with the grad mode set each time it resumes, and the caller's own
+    mode while the caller has control, as PyTorch's decorators do: `@mg.no_grad()` on a
+    generator function would otherwise only cover creating it, which runs none of its
+    code. Values sent and exceptions thrown in are passed on."""
+    resume, value = generator.send, None
+    while True:
+        try:
+            with _GradMode(mode):
+                response = resume(value)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            value = yield response
+            resume = generator.send
+        except GeneratorExit:
+            with _GradMode(mode):
+                generator.close()
+            raise
+        except BaseException as error:          # thrown in by the caller: pass it on
+            resume, value = generator.throw, error
 
 
 class _NoArgumentMode(_GradMode):

@@ -28,12 +28,14 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not numpy's
 
     def __init__(self, data, requires_grad: bool = False):
-        if isinstance(data, Tensor):
+        version_counter = [0]        # one cell, shared with views (see _version)
+        if isinstance(data, Tensor):   # an alias of the same memory: the same counter, so
+            version_counter = data._version_counter    # that a change through it is seen
             data = data.data
         if not (isinstance(data, np.ndarray) or backend.is_gpu_array(data)):
             data = np.asarray(data)
         self._data = data
-        self._version_counter = [0]  # one cell, shared with views (see _version)
+        self._version_counter = version_counter
         self._grad: Tensor | None = None   # (the property `grad` checks what is assigned)
         self.creator = None
         self._output_index = 0

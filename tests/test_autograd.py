@@ -524,6 +524,42 @@ def test_no_grad_as_decorator(device):
     assert mg.is_grad_enabled()
 
 
+def test_no_grad_decorates_a_generator_function_each_time_it_resumes(device):
+    """As in PyTorch: the mode holds inside the generator's code, and the caller's own
+    mode holds between its steps; sent values, thrown exceptions and the return value
+    pass through."""
+    @mg.no_grad()
+    def sample(x):
+        sent = yield x * 2.0
+        try:
+            yield sent, mg.is_grad_enabled()
+        except KeyError:
+            yield "caught", mg.is_grad_enabled()
+        return "done"
+
+    x = make((3,), device, seed=21)
+    steps = sample(x)
+    assert not next(steps).requires_grad
+    assert mg.is_grad_enabled() and (x * 2.0).requires_grad       # the caller's mode
+    assert steps.send("hello") == ("hello", False)
+    assert steps.throw(KeyError("k")) == ("caught", False)
+    with pytest.raises(StopIteration) as stop:
+        next(steps)
+    assert stop.value.value == "done" and mg.is_grad_enabled()
+
+
+def test_a_tensor_made_from_a_tensor_shares_its_version_counter(device):
+    """mg.Tensor(t) is an alias of t's memory: a change through it must be seen by the
+    ops that saved t, or their gradients would be silently wrong."""
+    x = make((2,), device, seed=22)
+    y = x * x
+    alias = mg.Tensor(x)
+    with mg.no_grad():
+        alias.add_(10.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.sum().backward()
+
+
 def test_set_grad_enabled_as_a_plain_call_switches_at_once(device):
     x = make((3,), device, seed=56)
     try:

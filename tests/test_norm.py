@@ -574,3 +574,23 @@ def test_embedding_rejects_bad_indices():
         F.embedding(mg.tensor(np.array([3])), weight)
     with pytest.raises(TypeError, match="integers"):
         F.embedding(mg.tensor([0.0]), weight)
+
+
+def test_a_channel_mismatch_is_named_and_leaves_the_running_statistics_alone(device):
+    """The per-channel tensors are checked before the update (it was a mul_ then add_,
+    and the mul_ landed before the shapes failed)."""
+    norm = nn.InstanceNorm2d(3, track_running_stats=True).to(device)
+    batch = nn.BatchNorm1d(3).to(device)
+    for module, x in ((norm, mg.randn(2, 4, 3, 3, device=device)),
+                      (batch, mg.randn(2, 4, device=device))):
+        with pytest.raises(ValueError, match=r"running_mean should have shape \(4,\)"):
+            module(x)
+        np.testing.assert_array_equal(module.running_mean.numpy(), [0.0, 0.0, 0.0])
+        np.testing.assert_array_equal(module.running_var.numpy(), [1.0, 1.0, 1.0])
+        module.eval()
+        with pytest.raises(ValueError, match=r"should have shape \(4,\)"):
+            module(x)
+    with pytest.raises(ValueError, match=r"instance_norm: weight should have shape \(4,\)"):
+        nn.InstanceNorm2d(3, affine=True).to(device)(mg.randn(2, 4, 3, 3, device=device))
+    with pytest.raises(ValueError, match=r"layer_norm: weight should have shape .*\(4,\)"):
+        F.layer_norm(mg.randn(2, 4, device=device), (4,), mg.randn(3, device=device))

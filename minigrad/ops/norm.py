@@ -200,6 +200,17 @@ def _affine(x_hat: Tensor, weight, bias, shape) -> Tensor:
     return y if bias is None else y + reshape(bias, shape)
 
 
+def _check_per_channel(op: str, input: Tensor, **vectors) -> None:
+    """Each given per-channel tensor (running_mean, weight, ...) must hold one number per
+    channel of input (N, C, ...): checked before anything is computed or updated, so a
+    wrong input leaves the running statistics as they were."""
+    for name, vector in vectors.items():
+        if vector is not None and tuple(vector.shape) != (input.shape[1],):
+            raise ValueError(f"{op}: {name} should have shape ({input.shape[1]},), one "
+                             f"number per channel of input {tuple(input.shape)}, got "
+                             f"{tuple(vector.shape)}")
+
+
 def _update_running(running: Tensor | None, batch_value, momentum: float) -> None:
     """running = (1 - momentum) * running + momentum * batch_value, in place."""
     if running is not None:
@@ -223,6 +234,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input (N, C, ...), got shape "
                          f"{tuple(input.shape)}")
+    _check_per_channel("batch_norm", input, running_mean=running_mean,
+                       running_var=running_var, weight=weight, bias=bias)
     shape = _channel_shape(input)
     if not training:
         if running_mean is None or running_var is None:
@@ -273,6 +286,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     if input.ndim < 3:
         raise ValueError(f"instance_norm: expected input (N, C, ...) with spatial dims, "
                          f"got shape {tuple(input.shape)}")
+    _check_per_channel("instance_norm", input, running_mean=running_mean,
+                       running_var=running_var, weight=weight, bias=bias)
     if not use_input_stats:
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum,
                           eps)
@@ -305,6 +320,10 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
         raise ValueError(f"layer_norm: the trailing dims of input {tuple(input.shape)} "
                          f"must equal normalized_shape {normalized_shape}")
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and tuple(param.shape) != normalized_shape:
+            raise ValueError(f"layer_norm: {name} should have shape normalized_shape "
+                             f"{normalized_shape}, got {tuple(param.shape)}")
     x_hat = Standardize(tuple(range(input.ndim - k, input.ndim)), eps)(input)
     y = x_hat if weight is None else x_hat * weight
     return y if bias is None else y + bias
