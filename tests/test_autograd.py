@@ -761,7 +761,7 @@ FLOAT32_OPS = [
     lambda x: x.sigmoid(), F.relu, F.softplus, lambda x: F.leaky_relu(x, 0.1),
     lambda x: x.clamp(-0.5, 0.5), lambda x: mg.where(x.data > 0, x, 0.0),
     lambda x: x.mean(0), lambda x: x.var(1, unbiased=True), lambda x: x.max(1).values,
-    lambda x: F.softmax(x), lambda x: F.log_softmax(x, 0), lambda x: F.dropout(x),
+    lambda x: F.softmax(x, 1), lambda x: F.log_softmax(x, 0), lambda x: F.dropout(x),
     lambda x: F.pad(x, (1, 1)), lambda x: x[[0, 0]], lambda x: x @ x.T,
     lambda x: F.mse_loss(x, x.detach() * 0.5), lambda x: F.l1_loss(x, x.detach() * 0.5),
     lambda x: F.binary_cross_entropy_with_logits(x, x.detach().sigmoid()),

@@ -459,9 +459,14 @@ def test_pytorchs_edge_cases_of_the_layers():
             assert init(mg.zeros(2, 0)).shape == (2, 0)
     values, indices = nn.MaxPool2d(2, 2, 0, 1, True)(mg.randn(1, 1, 4, 4))
     assert values.shape == indices.shape == (1, 1, 2, 2)
-    for f in (F.relu, F.leaky_relu, F.tanh, F.sigmoid, F.softplus, F.softmax,
-              F.log_softmax, F.dropout):            # the argument's name is PyTorch's
-        assert f(input=x).shape == x.shape
+    for f in (F.relu, F.leaky_relu, F.tanh, F.sigmoid, F.softplus, F.dropout):
+        assert f(input=x).shape == x.shape          # the argument's name is PyTorch's
+    for f in (F.softmax, F.log_softmax):
+        assert f(input=x, dim=1).shape == x.shape
+    # PyTorch's positional inplace flags (the result is a new tensor, as nn.ReLU(True)'s)
+    for y in (F.relu(x, False), F.leaky_relu(x, 0.2, False), F.dropout(x, 0.5, True, False)):
+        assert y.shape == x.shape and y is not x
+    np.testing.assert_array_equal(F.pad(x, (1, 0), value=None).numpy()[..., 0], 0.0)
     image = mg.randn(1, 1, 4, 4)                    # crops within the size; none past it
     assert F.pad(input=image, pad=(1, 1)).shape == (1, 1, 4, 6)
     assert F.pad(image, (-2, -2)).shape == (1, 1, 4, 0)

@@ -405,8 +405,21 @@ def test_softmax_values_and_stability(device):
     np.testing.assert_allclose(F.log_softmax(x, dim=1).numpy(),
                                np.log(e / e.sum(1, keepdims=True)))
     big = mg.tensor([[1000.0, 0.0, -1000.0]], dtype=mg.float64, device=device)
-    np.testing.assert_allclose(F.softmax(big).numpy(), [[1.0, 0.0, 0.0]])
-    np.testing.assert_allclose(F.log_softmax(big).numpy(), [[0.0, -1000.0, -2000.0]])
+    np.testing.assert_allclose(F.softmax(big, 1).numpy(), [[1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(F.log_softmax(big, -1).numpy(), [[0.0, -1000.0, -2000.0]])
+    probs = F.softmax(mg.tensor([1, 2], device=device), 0, dtype=mg.float64)   # cast first
+    assert probs.dtype == mg.float64
+
+
+@pytest.mark.parametrize("shape, implicit_dim", [((4,), 0), ((2, 3), 1), ((2, 3, 4), 0),
+                                                 ((2, 3, 2, 2), 1)])
+def test_softmax_without_dim_picks_pytorchs_deprecated_implicit_dim(shape, implicit_dim,
+                                                                    device):
+    x = make(shape, device, seed=6)
+    for f in (F.softmax, F.log_softmax):
+        with pytest.warns(UserWarning, match=f"implicit choice of dim.*dim={implicit_dim}"):
+            implicit = f(x)
+        np.testing.assert_array_equal(implicit.numpy(), f(x, implicit_dim).numpy())
 
 
 def test_cross_entropy_values(device):
@@ -586,8 +599,10 @@ def test_class_losses_with_weights_ignored_targets_and_smoothing_by_hand(device)
                                rtol=1e-12)
     loss.backward()
     np.testing.assert_allclose(weight.grad.numpy(), -(smooth_soft * logp).mean(0), rtol=1e-12)
-    with pytest.raises(ValueError, match="ignore_index is not supported for class-prob"):
+    with pytest.raises(ValueError, match="ignore_index 0 is not supported for class-prob"):
         F.cross_entropy(x, probabilities, ignore_index=0)
+    assert F.cross_entropy(x, probabilities, ignore_index=-1).item() == \
+        F.cross_entropy(x, probabilities).item()          # a negative one: as PyTorch, unused
     with pytest.raises(ValueError, match=r"cross_entropy: target values must be in"):
         F.cross_entropy(x, mg.tensor([0, 3, 4, 1, 3], device=device))
     as_float32 = F.cross_entropy(x.to_dtype(mg.float32), target, weight)   # a float64 weight

@@ -656,13 +656,15 @@ def sigmoid(input):
     return Sigmoid()(_float_input(input))
 
 
-def relu(input):
-    """y = max(x, 0)        dy/dx = 1 where x > 0, else 0 (a constant mask)"""
+def relu(input, inplace: bool = False):
+    """y = max(x, 0)        dy/dx = 1 where x > 0, else 0 (a constant mask)
+    `inplace` is accepted for PyTorch's calls; y is always a new tensor (as nn.ReLU's)."""
     return LeakyReLU(0.0)(input)
 
 
-def leaky_relu(input, negative_slope: float = 0.01):
-    """y = x where x > 0, else slope * x      dy/dx = 1 or slope (a constant mask)"""
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """y = x where x > 0, else slope * x      dy/dx = 1 or slope (a constant mask)
+    `inplace`: as relu's."""
     return LeakyReLU(float(negative_slope))(input)
 
 

@@ -96,18 +96,40 @@ def _check_same_shape(op: str, input: Tensor, other: Tensor, name: str = "target
                          f"{tuple(other.shape)} must be equal")
 
 
-def softmax(input: Tensor, dim: int = -1) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype=None) -> Tensor:
     """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), with m = max_j x_j (a constant:
-    subtracting it changes nothing mathematically and keeps e^. from overflowing)."""
+    subtracting it changes nothing mathematically and keeps e^. from overflowing).
+    dtype: the input is cast to it first. dim None: PyTorch's deprecated implicit
+    choice, with its warning (see _softmax_input)."""
+    input, dim = _softmax_input("softmax", input, dim, dtype, _stacklevel)
     shift = _max(input, dim, keepdim=True).values.detach()
     e = E.exp(input - shift)
     return e / sum(e, dim, keepdim=True)
 
 
-def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m)   (the log-sum-exp trick)."""
+    input, dim = _softmax_input("log_softmax", input, dim, dtype, _stacklevel)
     shifted = input - _max(input, dim, keepdim=True).values.detach()
     return shifted - E.log(sum(E.exp(shifted), dim, keepdim=True))
+
+
+def _softmax_input(op: str, input: Tensor, dim, dtype, stacklevel: int):
+    """(input cast to dtype, the dim to normalize over). Without a dim PyTorch picks one,
+    with a deprecation warning: dim 0 for 0-, 1- and 3-D input, dim 1 otherwise (the
+    classes of (N, C) and (N, C, H, W)). Old code relies on it, so the same rule here."""
+    if dtype is not None:
+        from .shape import to_dtype  # noqa: PLC0415
+
+        input = to_dtype(input, dtype)
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+        warnings.warn(f"{op}: the implicit choice of dim is deprecated (as in PyTorch); "
+                      f"it picked dim={dim} for an input of shape {tuple(input.shape)}. "
+                      f"Pass dim={dim} to keep this.", UserWarning, stacklevel=stacklevel)
+    return input, dim
 
 
 def _pointwise_loss(op: str, error: Tensor, weight, reduction: str) -> Tensor:
@@ -409,9 +431,9 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     shape = [1] * input.ndim
     shape[class_dim] = n_classes                                  # (1, C, 1, ...)
     if labels.dtype.kind == "f":                                  # class probabilities
-        if ignore_index != -100:
-            raise ValueError(f"{op}: ignore_index is not supported for class-probability "
-                             f"(floating point) targets, as in PyTorch")
+        if ignore_index >= 0:                 # (a negative one cannot name a class)
+            raise ValueError(f"{op}: ignore_index {ignore_index} is not supported for "
+                             f"class-probability (floating point) targets, as in PyTorch")
         probabilities = E.as_tensor(target, input)
         _check_same_shape(op, input, probabilities, "target (class probabilities)")
         if label_smoothing:
@@ -440,9 +462,11 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     return nll * (1.0 - label_smoothing) + every_class * (label_smoothing / n_classes)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted
-    dropout: nothing to rescale at eval time). The mask is a constant."""
+    dropout: nothing to rescale at eval time). The mask is a constant. `inplace` is
+    accepted for PyTorch's calls; the result is always a new tensor (as nn.Dropout's)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:

@@ -315,10 +315,12 @@ class Pad(Function):
         return getitem(gy, key)
 
 
-def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """PyTorch's F.pad: `pad` lists (left, right) pairs starting from the LAST dimension,
-    e.g. (1, 1, 2, 2) pads W by 1 and H by 2 on each side. Negative widths crop."""
+    e.g. (1, 1, 2, 2) pads W by 1 and H by 2 on each side. Negative widths crop. The
+    padding holds `value` (None: 0, PyTorch's default)."""
     x = input
+    value = 0.0 if value is None else value
     if mode != "constant":
         raise NotImplementedError(f"pad: mode {mode!r} is not implemented (only 'constant')")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
