@@ -89,12 +89,15 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         error = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
         wrong = ~(error <= 0)            # not "error > 0": a nan gradient must fail too
         if wrong.any():
-            worst = np.unravel_index(int(np.argmax(np.where(wrong, np.inf, error))), x.shape)
+            # the worst element: the largest error, a nan before any number
+            worst = np.unravel_index(int(np.argmax(np.where(np.isnan(error), np.inf, error))),
+                                     x.shape)
             raise GradcheckError(
                 f"{_who}: gradient of input {i} (shape {tuple(x.shape)}) is wrong at "
                 f"index {tuple(int(k) for k in worst)}: analytical {analytical[worst]:.8g}, "
                 f"numerical {numerical[worst]:.8g} (atol {atol}, rtol {rtol}; "
-                f"{int(wrong.sum())} of {error.size} elements disagree)"
+                f"{int(wrong.sum())} of {error.size} elements disagree; the values are "
+                f"(v . df/dx) for a random v, see minigrad/check.py)"
             )
     return True
 

@@ -263,6 +263,16 @@ def test_gradcheck_failure_names_input_index_and_values():
     np.testing.assert_allclose(float(found.group(3).rstrip(",")), numerical[j], rtol=1e-6)
 
 
+def test_gradcheck_names_the_worst_element_not_the_first_wrong_one():
+    """x^2 with derivative 3x: the error |x| v is largest at the largest |x| (index 3),
+    though every element is wrong."""
+    x = mg.tensor([1.0, -1.0, 2.0, 40.0], dtype=mg.float64, requires_grad=True)
+    with raises(mg.GradcheckError, "4 of 4 elements disagree"):
+        mg.gradcheck(lambda a: WrongSquare()(a).sum(), [x])
+    with pytest.raises(mg.GradcheckError, match=r"wrong at index \(3,\)"):
+        mg.gradcheck(lambda a: WrongSquare()(a).sum(), [x])
+
+
 def test_gradgradcheck_catches_a_wrong_second_derivative():
     x = mg.tensor([1.0, -2.0, 0.5], dtype=mg.float64, requires_grad=True)
     assert mg.gradcheck(lambda a: FlatSquare()(a), [x])
