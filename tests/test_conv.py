@@ -19,6 +19,7 @@ CONV_CASES = [  # x shape, weight shape, bias, stride, padding, dilation
     ((2, 1, 6, 5), (2, 1, 2, 3), False, 1, 0, 2),          # channels 1, non-square, dilation
     ((2, 3, 4, 4), (2, 3, 4, 4), True, 2, 1, 1),           # the DCGAN layer, in miniature
     ((1, 5, 5, 5), (2, 5, 4, 4), True, 2, 1, 1),           # C*KH*KW = 80 > 64: one big GEMM
+    ((2, 5, 5), (3, 2, 3, 3), True, 2, 1, 1),              # one image (C, H, W), no batch dim
 ]
 
 
@@ -90,6 +91,7 @@ TRANSPOSED_CASES = [  # input shape, weight (in, out, kh, kw), bias, stride, pad
     ((2, 2, 3, 2), (2, 1, 3, 3), False, 2, 1, 1),          # output_padding 1
     ((1, 2, 2, 3), (2, 2, 2, 3), True, 3, 0, 2),           # stride 3, output_padding 2
     ((1, 2, 3, 3), (2, 5, 4, 4), True, 2, 1, 0),           # out C*KH*KW = 80: one big GEMM
+    ((3, 3, 3), (3, 2, 4, 4), True, 2, 1, 0),              # one image (C, H, W), no batch dim
 ]
 
 
@@ -216,8 +218,8 @@ def test_wgan_gp_penalty_through_a_conv_critic_passes_gradcheck(device):
 
 def test_bad_convolution_inputs():
     x, w = mg.zeros(2, 3, 5, 5), mg.zeros(4, 3, 3, 3)
-    with pytest.raises(ValueError, match=r"conv2d: input must be 4-D, got shape \(3, 5, 5\)"):
-        F.conv2d(x[0], w)
+    with pytest.raises(ValueError, match=r"conv2d: input must be 4-D .* got shape \(5, 5\)"):
+        F.conv2d(x[0, 0], w)
     with pytest.raises(ValueError, match=r"conv2d: input \(2, 3, 5, 5\) has 3 channels but "
                                          r"weight \(4, 2, 3, 3\) expects 2"):
         F.conv2d(x, mg.zeros(4, 2, 3, 3))
@@ -234,3 +236,15 @@ def test_bad_convolution_inputs():
     with pytest.raises(ValueError, match=r"output_padding \(2, 2\) must be >= 0 and smaller "
                                          r"than stride \(2, 2\)"):
         F.conv_transpose2d(x, mg.zeros(3, 4, 3, 3), stride=2, output_padding=2)
+
+
+def test_one_image_without_a_batch_dim_is_a_batch_of_one(device):
+    """PyTorch reads 3-D input (C, H, W) as one image; the result has no batch dim."""
+    x, w = make((2, 6, 6), device, seed=7), make((3, 2, 3, 3), device, seed=8)
+    y = F.conv2d(x, w, padding=1)
+    assert y.shape == (3, 6, 6)
+    np.testing.assert_array_equal(y.numpy(), F.conv2d(x.unsqueeze(0), w, padding=1).numpy()[0])
+    up = F.conv_transpose2d(x, make((2, 4, 4, 4), device, seed=9), stride=2, padding=1)
+    assert up.shape == (4, 12, 12)
+    with pytest.raises(ValueError, match=r"conv2d: input must be 4-D \(N, C, H, W\) or 3-D"):
+        F.conv2d(make((6, 6), device, seed=7), w)

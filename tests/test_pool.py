@@ -37,6 +37,26 @@ def test_gradcheck_and_gradgradcheck(device, name):
     assert mg.gradgradcheck(fn, [x])
 
 
+UNBATCHED = {                                       # one image (C, H, W), as PyTorch reads it
+    "avg": lambda x: F.avg_pool2d(x, 3, 2, 1),
+    "max": lambda x: F.max_pool2d(x, 3, 2, 1),
+    "adaptive": lambda x: F.adaptive_avg_pool2d(x, (3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", list(UNBATCHED))
+def test_one_image_without_a_batch_dim(device, name):
+    x = make((2, 5, 4), device, seed=2)
+    fn = UNBATCHED[name]
+    y = fn(x)
+    assert y.ndim == 3
+    np.testing.assert_array_equal(y.numpy(), fn(x.unsqueeze(0)).numpy()[0])
+    assert mg.gradcheck(fn, [x])
+    assert mg.gradgradcheck(fn, [x])
+    values, indices = F.max_pool2d(x, 2, return_indices=True)
+    assert values.shape == indices.shape == (2, 2, 2)
+
+
 def test_max_pool_double_backward_in_a_penalty():
     """A gradient penalty through max pooling: the second derivative flows through the
     scatter/gather pair (argmax is a constant)."""
@@ -80,9 +100,9 @@ def test_layers_use_the_functional_forms():
 
 def test_bad_inputs():
     x = mg.zeros(2, 3, 5, 5)
-    with pytest.raises(ValueError, match=r"avg_pool2d: input must be 4-D \(N, C, H, W\), got "
-                                         r"shape \(3, 5, 5\)"):
-        F.avg_pool2d(x[0], 2)
+    with pytest.raises(ValueError, match=r"avg_pool2d: input must be 4-D \(N, C, H, W\) or "
+                                         r"3-D \(C, H, W\), got shape \(5, 5\)"):
+        F.avg_pool2d(x[0, 0], 2)
     with pytest.raises(ValueError, match=r"max_pool2d: padding \(2, 2\) must be at most half "
                                          r"the kernel size \(3, 3\)"):
         F.max_pool2d(x, 3, 1, 2)

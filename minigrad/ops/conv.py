@@ -35,6 +35,7 @@ import kernels
 
 from ..autograd import Function
 from ..tensor import Tensor
+from .shape import unbatched
 
 
 # Conv2d's forward builds the im2col matrix `cols` of x; the weight gradient needs the same
@@ -147,9 +148,11 @@ class Conv2dDW(Function):
 def _check(op: str, input: Tensor, weight: Tensor, groups: int) -> None:
     if groups != 1:
         raise NotImplementedError(f"{op}: groups={groups} is not implemented (only groups=1)")
-    for name, t in (("input", input), ("weight", weight)):
-        if t.ndim != 4:
-            raise ValueError(f"{op}: {name} must be 4-D, got shape {tuple(t.shape)}")
+    if input.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got "
+                         f"shape {tuple(input.shape)}")
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D, got shape {tuple(weight.shape)}")
 
 
 def conv_padding(padding, kernel_hw, dilation, stride, op: str) -> tuple:
@@ -188,6 +191,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     input (N, C, H, W), weight (O, C, KH, KW), bias (O,) -> (N, O, OH, OW) with
     OH = (H + 2*padding - dilation*(KH - 1) - 1) // stride + 1 (likewise OW)."""
     op = "conv2d"
+    if input.ndim == 3:                              # one image (C, H, W), as PyTorch
+        return unbatched(conv2d, input, weight, bias, stride, padding, dilation, groups)
     _check(op, input, weight, groups)
     if input.shape[1] != weight.shape[1]:
         raise ValueError(f"{op}: input {tuple(input.shape)} has {input.shape[1]} channels but "
@@ -206,6 +211,9 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     OH = (H - 1)*stride - 2*padding + dilation*(KH - 1) + output_padding + 1 (likewise OW).
     output_padding must be smaller than stride (PyTorch also allows < dilation; not here)."""
     op = "conv_transpose2d"
+    if input.ndim == 3:                              # one image (C, H, W), as PyTorch
+        return unbatched(conv_transpose2d, input, weight, bias, stride, padding,
+                         output_padding, groups, dilation)
     _check(op, input, weight, groups)
     if input.shape[1] != weight.shape[0]:
         raise ValueError(f"{op}: input {tuple(input.shape)} has {input.shape[1]} channels but "

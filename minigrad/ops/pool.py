@@ -22,6 +22,7 @@ import kernels
 
 from ..autograd import Function
 from ..tensor import Tensor
+from .shape import unbatched
 
 
 def _pair(value, name: str, op: str) -> tuple:
@@ -34,7 +35,8 @@ def _pair(value, name: str, op: str) -> tuple:
 
 def _check_4d(op: str, x: Tensor) -> None:
     if x.ndim != 4:
-        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got "
+                         f"shape {tuple(x.shape)}")
 
 
 # ---------------------------------------------------------------------- average pooling
@@ -75,6 +77,9 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     """Mean over each kernel_size window, as torch.nn.functional.avg_pool2d (stride defaults
     to kernel_size; count_include_pad=True divides by the full window size)."""
     op = "avg_pool2d"
+    if input.ndim == 3:                              # one image (C, H, W), as PyTorch
+        return unbatched(avg_pool2d, input, kernel_size, stride, padding, ceil_mode,
+                         count_include_pad, divisor_override)
     _check_4d(op, input)
     if ceil_mode or divisor_override is not None:
         raise NotImplementedError(f"{op}: ceil_mode=True and divisor_override are not "
@@ -140,6 +145,9 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     to kernel_size; padding never wins). return_indices=True also returns the flat index
     h*W + w of each maximum (int64, no gradient)."""
     op = "max_pool2d"
+    if input.ndim == 3:                              # one image (C, H, W), as PyTorch
+        return unbatched(max_pool2d, input, kernel_size, stride, padding, dilation,
+                         ceil_mode, return_indices)
     _check_4d(op, input)
     if _pair(dilation, "dilation", op) != (1, 1) or ceil_mode:
         raise NotImplementedError(f"{op}: dilation != 1 and ceil_mode=True are not implemented")
@@ -190,6 +198,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average pooling to a fixed output size (any input size), as PyTorch; None in
     output_size keeps that input dimension."""
     op = "adaptive_avg_pool2d"
+    if input.ndim == 3:                              # one image (C, H, W), as PyTorch
+        return unbatched(adaptive_avg_pool2d, input, output_size)
     _check_4d(op, input)
     out = _pair(output_size, "output_size", op)
     out = tuple(int(i if o is None else o) for o, i in zip(out, input.shape[2:]))

@@ -188,6 +188,16 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     return reshape(x, *[n for i, n in enumerate(x.shape) if not (i in drop and n == 1)])
 
 
+def unbatched(fn, input: Tensor, *args):
+    """fn (a 2-D convolution or pooling) on one image (C, H, W) without its batch dim,
+    as PyTorch reads 3-D input there: fn on (1, C, H, W), then the batch dim dropped
+    again from each result."""
+    result = fn(unsqueeze(input, 0), *args)
+    if isinstance(result, tuple):                     # max_pool2d(..., return_indices)
+        return tuple(squeeze(r, 0) for r in result)
+    return squeeze(result, 0)
+
+
 class Cat(Function):
     """y = the inputs glued along `dim`.   dy/dx_i = the slice of gy that came from x_i"""
     save_inputs = False
