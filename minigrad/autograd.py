@@ -437,18 +437,23 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
 
         if targets is None:
             for leaf, g, owned in leaf_grads.values():
+                if not leaf._requires_grad:    # switched off since the graph was built:
+                    continue                   # no .grad, as PyTorch's AccumulateGrad
                 hooked = bool(leaf._hooks)     # (read first: a hook may remove itself)
                 g = _run_leaf_hooks(leaf, g)
                 _store_grad(leaf, g, create_graph, owned=owned and not hooked)
             return None
 
-        results = []
+        results, hooked_leaf_grads = [], {}
         for position, t in enumerate(inputs):
             if t.creator is not None:
                 g = captured.get((t.creator, t._output_index))
+            elif id(t) in hooked_leaf_grads:   # the same leaf asked for twice: its hooks
+                g = hooked_leaf_grads[id(t)]   # run once, as in PyTorch
             else:
                 entry = leaf_grads.get(id(t))
                 g = None if entry is None else _run_leaf_hooks(t, entry[1])
+                hooked_leaf_grads[id(t)] = g
             if g is None and not allow_unused:
                 raise RuntimeError(
                     f"grad: input {position} (shape {tuple(t.shape)}) was not used to "

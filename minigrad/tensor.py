@@ -287,6 +287,9 @@ class Tensor:
         its own anyway). A flag: calling it twice changes nothing. The engine stores the
         gradient after every hook of this tensor has run (whenever registered), as a copy
         of its own, and adds later backward passes onto it, like a leaf's."""
+        if not self._requires_grad:
+            raise RuntimeError(f"retain_grad: this tensor (shape {tuple(self.shape)}) does "
+                               f"not require grad, so it will never have a gradient")
         if self.creator is None:
             return
         fn = self.creator

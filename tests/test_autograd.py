@@ -548,6 +548,31 @@ def test_no_grad_decorates_a_generator_function_each_time_it_resumes(device):
     assert stop.value.value == "done" and mg.is_grad_enabled()
 
 
+def test_a_leaf_switched_off_after_the_graph_was_built_gets_no_grad(device):
+    """As PyTorch's AccumulateGrad: requires_grad_(False) before backward means no .grad."""
+    x, w = make((3,), device, seed=23), make((3,), device, seed=24)
+    loss = (x * w).sum()
+    x.requires_grad_(False)
+    loss.backward()
+    assert x.grad is None and w.grad is not None
+
+
+def test_retain_grad_on_a_tensor_that_does_not_require_grad_is_an_error(device):
+    x = make((3,), device, seed=25, requires_grad=False)
+    with pytest.raises(RuntimeError, match="retain_grad: .* does not require grad"):
+        (x * 2.0).retain_grad()
+
+
+def test_the_same_leaf_asked_for_twice_runs_its_hooks_once(device):
+    x = make((3,), device, seed=26)
+    calls = []
+    x.register_hook(lambda g: calls.append(1) or g * 2.0)
+    first, second = mg.grad((x * x).sum(), [x, x])
+    assert len(calls) == 1
+    np.testing.assert_allclose(first.numpy(), 4.0 * x.numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(first.numpy(), second.numpy())
+
+
 def test_a_tensor_made_from_a_tensor_shares_its_version_counter(device):
     """mg.Tensor(t) is an alias of t's memory: a change through it must be seen by the
     ops that saved t, or their gradients would be silently wrong."""
