@@ -11,6 +11,7 @@ import pytest
 from conftest import make
 
 import minigrad as mg
+import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad.ops.loss import BCEWithLogitsGrad
 from minigrad.ops.reduce import Sum, SumGrad
@@ -223,6 +224,13 @@ SHAPE = [
     case("pad-two-dims", lambda x: F.pad(x, (1, 1, 2, 0)), normal(2, 3)),
     case("pad-crop", lambda x: F.pad(x, (-1, 1, 1, -1)), normal(3, 4)),
     case("pad-value", lambda x: F.pad(x, (1, 1), value=0.5), normal(2, 3)),
+    # the border copies pixels: their gradient is the sum over every copy (scatter-add)
+    case("pad-reflect-2d", lambda x: F.pad(x, (2, 1, 1, 2), mode="reflect"), normal(1, 2, 3, 4)),
+    case("pad-replicate-2d", lambda x: F.pad(x, (2, 0, 3, 1), mode="replicate"),
+         normal(1, 1, 2, 3)),
+    case("pad-circular-1d", lambda x: F.pad(x, (3, 1), mode="circular"), normal(2, 3)),
+    case("pad-circular-crop", lambda x: F.pad(x, (-1, 2), mode="circular"), normal(1, 2, 4)),
+    case("pad-reflect-crop", lambda x: F.pad(x, (2, -1), mode="reflect"), normal(1, 2, 4)),
 ]
 
 INDEX = [
@@ -1147,3 +1155,45 @@ def test_clamp_with_tensor_bounds_routes_the_gradient_as_pytorch(device):
     np.testing.assert_array_equal(clipped.numpy(), [2, 4, 8])
     assert np.isnan(mg.tensor([1.0], device=device).clamp(
         max=mg.tensor([np.nan], device=device)).numpy()).all()
+
+
+def test_pad_modes_as_pytorch(device):
+    """PyTorch's numbers for a row 0 1 2 3 (from torch.nn.functional.pad)."""
+    row = mg.arange(4.0, device=device).reshape(1, 1, 4)
+    expected = {
+        ("reflect", (2, 3)): [2, 1, 0, 1, 2, 3, 2, 1, 0],
+        ("replicate", (2, 3)): [0, 0, 0, 1, 2, 3, 3, 3, 3],
+        ("circular", (2, 3)): [2, 3, 0, 1, 2, 3, 0, 1, 2],
+        ("reflect", (-1, 2)): [1, 2, 3, 2, 1],
+        ("replicate", (-1, 2)): [1, 2, 3, 3, 3],
+        ("circular", (-1, 2)): [1, 2, 3, 1, 2],           # crops first, then wraps
+        ("circular", (2, -1)): [1, 2, 0, 1, 2],
+    }
+    for (mode, widths), values in expected.items():
+        np.testing.assert_array_equal(F.pad(row, widths, mode=mode).numpy().ravel(), values)
+    x = make((1, 1, 2, 2), device, seed=3)
+    y = F.pad(x, (1, 1, 1, 1), mode="replicate")          # each corner pixel: 4 copies
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((1, 1, 2, 2), 4.0))
+    with pytest.raises(ValueError, match="pad: mode 'reflect' needs widths of at most 3"):
+        F.pad(row, (4, 0), mode="reflect")
+    with pytest.raises(ValueError, match="pads the last 1, 2 or 3 dims"):
+        F.pad(mg.zeros(4, device=device), (1, 1), mode="reflect")
+    with pytest.raises(ValueError, match="takes no value"):
+        F.pad(row, (1, 1), mode="replicate", value=0.0)
+    with pytest.raises(NotImplementedError, match="mode 'symmetric' is not implemented"):
+        F.pad(row, (1, 1), mode="symmetric")
+
+
+def test_padding_layers(device):
+    image = mg.arange(4.0, device=device).reshape(1, 1, 2, 2)
+    np.testing.assert_array_equal(nn.ReflectionPad2d((1, 0, 0, 1))(image).numpy()[0, 0],
+                                  [[1, 0, 1], [3, 2, 3], [1, 0, 1]])
+    np.testing.assert_array_equal(nn.ReplicationPad2d(1)(image).numpy()[0, 0, 0], [0, 0, 1, 1])
+    np.testing.assert_array_equal(nn.CircularPad2d((1, 0, 0, 0))(image).numpy()[0, 0],
+                                  [[1, 0, 1], [3, 2, 3]])
+    np.testing.assert_array_equal(nn.ZeroPad2d(1)(image).numpy()[0, 0, 0], [0, 0, 0, 0])
+    assert nn.ConstantPad2d(2, 0.5)(image).numpy()[0, 0, 0, 0] == 0.5
+    assert nn.ReflectionPad2d(1)(image[0]).shape == (1, 4, 4)           # (C, H, W)
+    with pytest.raises(ValueError, match="ReflectionPad2d: padding must be an int or"):
+        nn.ReflectionPad2d((1, 1))

@@ -327,18 +327,26 @@ class Pad(Function):
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """PyTorch's F.pad: `pad` lists (left, right) pairs starting from the LAST dimension,
-    e.g. (1, 1, 2, 2) pads W by 1 and H by 2 on each side. Negative widths crop. The
-    padding holds `value` (None: 0, PyTorch's default)."""
+    e.g. (1, 1, 2, 2) pads W by 1 and H by 2 on each side. Negative widths crop.
+    mode "constant": the padding holds `value` (None: 0, PyTorch's default);
+    "reflect" (d c b | a b c d | c b a), "replicate" (a a | a b c d | d d) and "circular"
+    (c d | a b c d | a b): see _pad_by_index."""
     x = input
-    value = 0.0 if value is None else value
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not implemented (only 'constant')")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: mode {mode!r} is not implemented ('constant', "
+                                  f"'reflect', 'replicate' and 'circular' are)")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: {tuple(pad)} must hold (before, after) pairs for at most "
                          f"{x.ndim} dimensions of shape {tuple(x.shape)}")
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if mode != "constant":
+        if value is not None:
+            raise ValueError(f"pad: mode {mode!r} takes no value (got {value!r}), as in "
+                             f"PyTorch")
+        return _pad_by_index(x, len(pad) // 2, widths, mode)
+    value = 0.0 if value is None else value
     for dim, ((a, b), n) in enumerate(zip(widths, x.shape)):
         if max(-a, 0) + max(-b, 0) > n:            # as PyTorch: no crop past the edge
             raise ValueError(f"pad: the negative widths ({a}, {b}) crop more than dim "
@@ -351,6 +359,53 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         x = getitem(x, key)
         widths = [(max(a, 0), max(b, 0)) for a, b in widths]
     return Pad(tuple(widths), float(value))(x)
+
+
+def _pad_by_index(x: Tensor, dims: int, widths: list, mode: str) -> Tensor:
+    """reflect, replicate and circular padding, one padded dim at a time: output position
+    j copies input position i = j - before (before < 0 crops), brought into [0, n):
+        reflect     mirror at the edges, the edge itself not repeated: |i|, then
+                    2 (n - 1) - i past the end (so widths must be < n)
+        replicate   the edge repeated: clip(i, 0, n - 1)
+        circular    wrapped around: i mod n (widths at most n; a negative one crops
+                    first, as in PyTorch)
+    Each is x indexed with an array of positions (index_select), so the backward is
+    GetItem's scatter-add: an input pixel copied into the border also receives the
+    border's gradient. As PyTorch, the last 1, 2 or 3 dims of an input with one or two
+    more (a batch and/or channel dim)."""
+    if not 1 <= dims <= 3 or x.ndim not in (dims + 1, dims + 2):
+        raise ValueError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of an input with "
+                         f"one or two dims more (as PyTorch); got {2 * dims} widths for "
+                         f"shape {tuple(x.shape)}")
+    from .index import getitem, index_select  # noqa: PLC0415
+
+    for dim, (before, after) in enumerate(widths):
+        if before == after == 0:
+            continue
+        n = x.shape[dim]
+        if mode == "circular" and min(before, after) < 0:   # as PyTorch: crop, then wrap
+            x = getitem(x, (slice(None),) * dim + (slice(max(-before, 0), n - max(-after, 0)),))
+            n, before, after = x.shape[dim], max(before, 0), max(after, 0)
+            if before == after == 0:
+                continue
+        limit = n - 1 if mode == "reflect" else n if mode == "circular" else None
+        if limit is not None and max(before, after) > limit:
+            raise ValueError(f"pad: mode {mode!r} needs widths of at most {limit} for dim "
+                             f"{dim} of size {n} (shape {tuple(x.shape)}), got "
+                             f"({before}, {after})")
+        if n + before + after < 1:
+            raise ValueError(f"pad: widths ({before}, {after}) leave nothing of dim {dim} "
+                             f"(size {n}, shape {tuple(x.shape)})")
+        source = np.arange(-before, n + after)            # for each output position
+        if mode == "reflect":
+            source = np.abs(source)
+            source = np.where(source > n - 1, 2 * (n - 1) - source, source)
+        elif mode == "replicate":
+            source = np.clip(source, 0, n - 1)
+        else:
+            source = source % n
+        x = index_select(x, dim, source)
+    return x
 
 
 class ToDtype(Function):
