@@ -276,3 +276,16 @@ def inverse_std(var, eps: float):
     if _is_cupy(var):
         return _gpu("inverse_std")(var, var.dtype.type(eps))
     return (1.0 / np.sqrt(var + eps)).astype(var.dtype, copy=False)
+
+
+def erf(x):
+    """The error function erf(x) = 2/sqrt(pi) * integral from 0 to x of e^(-t^2) dt, on
+    either device (scipy's, or CuPy's copy of it): GELU's Gaussian CDF is
+    (1 + erf(x / sqrt(2))) / 2."""
+    if _is_cupy(x):
+        import cupyx.scipy.special  # noqa: PLC0415 (GPU only)
+
+        return cupyx.scipy.special.erf(x)
+    import scipy.special  # noqa: PLC0415
+
+    return scipy.special.erf(x)

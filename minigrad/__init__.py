@@ -40,14 +40,17 @@ from . import backend  # noqa: E402 (the rest of minigrad, after numpy)
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import gpu_available, manual_seed
 from .check import GradcheckError, gradcheck, gradgradcheck
-from .creation import (arange, as_tensor, bool_, float32, float64, full, full_like, int32,
-                       int64, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+from .creation import (arange, as_tensor, bool_, empty, empty_like, eye, float32, float64,
+                       from_numpy, full, full_like, int32, int64, is_tensor, linspace, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, randperm,
                        tensor, uint8, zeros, zeros_like)
-from .ops import (abs, argmax, argmin, cat, chunk, clamp, exp, flatten, floor_divide,
-                  leaky_relu, log, matmul, maximum, mean, minimum, permute, relu, remainder,
-                  reshape, sigmoid, softplus, split, sqrt, squeeze, stack, sum, tanh,
-                  transpose, unsqueeze, var, where)
+from .ops import (abs, amax, amin, argmax, argmin, cat, ceil, chunk, clamp, cos, erf, exp,
+                  expm1, flatten, flip, floor, floor_divide, gather, leaky_relu, log, log1p,
+                  logsumexp, matmul, maximum, mean, minimum, permute, relu, remainder,
+                  reshape, round, sigmoid, sign, sin, softplus, split, sqrt, squeeze, stack,
+                  sum, tanh, transpose, trunc, unbind, unsqueeze, var, where)
 from .ops import max, min  # noqa: A004 (PyTorch's names)
+from .ops.reduce import norm
 from .serialize import SerializationError, load, save
 from .tensor import Tensor
 

@@ -103,6 +103,46 @@ def rand(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     return _make(fill, shape, dtype, device, requires_grad)
 
 
+def empty(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """PyTorch leaves an empty tensor's memory as it was; here it is zeros (a value you
+    can rely on is easier to debug than leftover numbers)."""
+    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, device="cpu",
+        requires_grad=False) -> Tensor:
+    """The n x m identity matrix (m = n by default): ones on the diagonal."""
+    return _make(lambda xp, s, d: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, device="cpu",
+             requires_grad=False) -> Tensor:
+    """`steps` evenly spaced numbers from start to end, both included (the walk between
+    two latent vectors: mg.linspace(0, 1, 8))."""
+    if steps < 0:
+        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    return _make(lambda xp, s, d: xp.linspace(start, end, steps, dtype=np.float64).astype(d),
+                 (), dtype, device, requires_grad)
+
+
+def randperm(n: int, dtype=None, device="cpu") -> Tensor:
+    """A random permutation of 0 .. n-1 (int64) from the library's seeded generator."""
+    order = backend.rng().permutation(n).astype(dtype or np.int64)
+    return Tensor(backend.to_device(order, device))
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing the numpy array's memory (and its dtype, float64 included), as
+    torch.from_numpy: a change to one shows in the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
 def randint(low, high, shape, device="cpu") -> Tensor:
     sample = backend.rng().integers(low, high, size=_shape((shape,)))
     return Tensor(backend.to_device(sample, device))
@@ -145,6 +185,10 @@ def randn_like(x, dtype=None, requires_grad=False):
 
 def rand_like(x, dtype=None, requires_grad=False):
     return _like(rand, x, dtype, requires_grad)
+
+
+def empty_like(x, dtype=None, requires_grad=False):
+    return _like(empty, x, dtype, requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad=False):

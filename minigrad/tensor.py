@@ -232,6 +232,31 @@ class Tensor:
     def bool(self) -> "Tensor":
         return self.to(dtype=np.bool_)
 
+    def type_as(self, other: "Tensor") -> "Tensor":
+        """self in other's dtype (the device stays)."""
+        return self.to(dtype=other.dtype)
+
+    # new tensors on self's device, in self's dtype unless told otherwise (PyTorch's new_*)
+    def new_zeros(self, *size, dtype=None, requires_grad=False) -> "Tensor":
+        from .creation import zeros  # noqa: PLC0415
+        return zeros(*size, dtype=dtype or self.dtype, device=self.device,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False) -> "Tensor":
+        from .creation import ones  # noqa: PLC0415
+        return ones(*size, dtype=dtype or self.dtype, device=self.device,
+                    requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False) -> "Tensor":
+        from .creation import full  # noqa: PLC0415
+        return full(size, fill_value, dtype=dtype or self.dtype, device=self.device,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False) -> "Tensor":
+        from .creation import tensor  # noqa: PLC0415
+        return tensor(data, dtype=dtype or self.dtype, device=self.device,
+                      requires_grad=requires_grad)
+
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
@@ -582,6 +607,79 @@ class Tensor:
 
     def clamp(self, min=None, max=None): return ops.clamp(self, min, max)
     clip = clamp
+    def clamp_min(self, min): return ops.clamp(self, min=min)
+    def clamp_max(self, max): return ops.clamp(self, max=max)
+
+    def sin(self): return ops.sin(self)
+    def cos(self): return ops.cos(self)
+    def log1p(self): return ops.log1p(self)
+    def expm1(self): return ops.expm1(self)
+    def erf(self): return ops.erf(self)
+    def square(self): return self * self
+    def rsqrt(self): return ops.pow(self, -0.5)
+    def reciprocal(self): return ops.rdiv(self, 1.0)
+    def neg(self): return ops.neg(self)
+    def floor(self): return ops.floor(self)
+    def ceil(self): return ops.ceil(self)
+    def round(self, decimals=0): return ops.round(self, decimals)
+    def trunc(self): return ops.trunc(self)
+    def sign(self): return ops.sign(self)
+    def maximum(self, other): return ops.maximum(self, other)
+    def minimum(self, other): return ops.minimum(self, other)
+
+    # the operators by name, as PyTorch's methods (add and sub also take alpha)
+    def add(self, other, alpha=1):
+        return ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other): return ops.mul(self, other)
+
+    def div(self, other, rounding_mode=None):
+        """self / other; rounding_mode "floor" is //, "trunc" rounds toward zero."""
+        if rounding_mode is None:
+            return ops.div(self, other)
+        if rounding_mode == "floor":
+            return ops.floor_divide(self, other)
+        if rounding_mode == "trunc":
+            quotient = ops.trunc(ops.div(self, other))
+            integral = self.dtype.kind in "iu" and (
+                getattr(other, "dtype", np.dtype(type(other))).kind in "iu")
+            return quotient.to(dtype=self.dtype) if integral else quotient
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                         f"{rounding_mode!r}")
+
+    def eq(self, other): return self == other
+    def ne(self, other): return self != other
+    def lt(self, other): return self < other
+    def le(self, other): return self <= other
+    def gt(self, other): return self > other
+    def ge(self, other): return self >= other
+
+    def isnan(self): return Tensor._from_op(self.xp.isnan(self._data), False)
+    def isfinite(self): return Tensor._from_op(self.xp.isfinite(self._data), False)
+    def logical_not(self): return Tensor._from_op(self.xp.logical_not(self._data), False)
+
+    def all(self, dim=None, keepdim=False):
+        return Tensor._from_op(self.xp.asarray(self.xp.all(self._data, axis=dim,
+                                                           keepdims=keepdim)), False)
+
+    def any(self, dim=None, keepdim=False):
+        return Tensor._from_op(self.xp.asarray(self.xp.any(self._data, axis=dim,
+                                                           keepdims=keepdim)), False)
+
+    def masked_fill(self, mask, value):
+        """value where mask is True, self elsewhere (mask broadcasts to self's shape)."""
+        return ops.where(mask, value, self)
+
+    def softmax(self, dim):
+        from .ops.loss import softmax  # noqa: PLC0415
+        return softmax(self, dim)
+
+    def log_softmax(self, dim):
+        from .ops.loss import log_softmax  # noqa: PLC0415
+        return log_softmax(self, dim)
 
     def sum(self, dim=None, keepdim=False): return ops.sum(self, dim, keepdim)
     def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
@@ -603,6 +701,11 @@ class Tensor:
 
     def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
     def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)
+    def amax(self, dim=(), keepdim=False): return ops.amax(self, dim, keepdim)
+    def amin(self, dim=(), keepdim=False): return ops.amin(self, dim, keepdim)
+    def logsumexp(self, dim, keepdim=False): return ops.logsumexp(self, dim, keepdim)
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return ops.reduce.norm(self, p, dim, keepdim)
 
     def reshape(self, *shape): return ops.reshape(self, *shape)
     view = reshape
@@ -618,6 +721,33 @@ class Tensor:
     def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
     def squeeze(self, dim=None): return ops.squeeze(self, dim)
     def expand(self, *shape): return ops.expand(self, *shape)
+    def view_as(self, other): return ops.reshape(self, *other.shape)
+    reshape_as = view_as
+    def repeat(self, *sizes): return ops.repeat(self, *sizes)
+    def flip(self, dims): return ops.flip(self, dims)
+    def unbind(self, dim=0): return ops.unbind(self, dim)
+    def gather(self, dim, index): return ops.gather(self, dim, index)
+    def index_select(self, dim, index): return ops.index_select(self, dim, index)
+
+    def t(self):
+        """The transpose of a matrix (a 0-d or 1-d tensor is itself), as PyTorch's t()."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with at most 2 dims, got shape "
+                             f"{self.shape}; use transpose(dim0, dim1)")
+        return ops.permute(self, *reversed(range(self.ndim)))
+
+    def mm(self, other):
+        if self.ndim != 2 or other.ndim != 2:
+            raise ValueError(f"mm: both operands must be 2-D, got {self.shape} and "
+                             f"{tuple(other.shape)}; matmul (@) takes other shapes")
+        return ops.matmul(self, other)
+
+    def bmm(self, other):
+        if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]:
+            raise ValueError(f"bmm: both operands must be 3-D with the same batch size, "
+                             f"got {self.shape} and {tuple(other.shape)}")
+        return ops.matmul(self, other)
+
     def split(self, split_size_or_sections, dim=0):
         return ops.split(self, split_size_or_sections, dim)
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)

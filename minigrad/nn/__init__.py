@@ -2,24 +2,31 @@
 
     module.py      Module (registration, state_dict, train/eval, to), hooks
     parameter.py   Parameter
-    container.py   Sequential, ModuleList
-    layers/        Linear, Conv2d, BatchNorm2d, ReflectionPad2d, ... (one file per family)
+    container.py   Sequential, ModuleList, ModuleDict
+    layers/        Linear, Conv2d, BatchNorm2d, ReflectionPad2d, BCELoss, ... (one file per
+                   family)
     init.py        nn.init: normal_, kaiming_uniform_, ...
     functional.py  F: the functional forms (re-exported from minigrad/ops)
     utils/         spectral_norm, remove_spectral_norm, clip_grad_norm_
 """
 from . import functional, init, utils
-from .container import ModuleList, Sequential
-from .layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, CircularPad2d, ConstantPad2d,
-                     Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, Identity,
-                     InstanceNorm2d, LayerNorm, LeakyReLU, Linear, MaxPool2d, ReflectionPad2d,
-                     ReLU, ReplicationPad2d, Sigmoid, Tanh, Unflatten, Upsample, ZeroPad2d)
+from .container import ModuleDict, ModuleList, Sequential
+from .layers import (ELU, GELU, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d,
+                     BCELoss, BCEWithLogitsLoss, CircularPad2d, ConstantPad2d, Conv2d,
+                     ConvTranspose2d, CrossEntropyLoss, Dropout, Embedding, Flatten,
+                     GroupNorm, Hardtanh, Identity, InstanceNorm2d, L1Loss, LayerNorm,
+                     LeakyReLU, Linear, LogSigmoid, LogSoftmax, MaxPool2d, MSELoss, NLLLoss,
+                     ReflectionPad2d, ReLU, ReLU6, ReplicationPad2d, Sigmoid, SiLU, Softmax,
+                     Softplus, Tanh, Unflatten, Upsample, ZeroPad2d)
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "CircularPad2d", "ConstantPad2d",
-           "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "Flatten", "Identity",
-           "InstanceNorm2d", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "Module",
-           "ModuleList", "Parameter", "ReflectionPad2d", "ReLU", "ReplicationPad2d",
-           "Sequential", "Sigmoid", "Tanh", "Unflatten", "Upsample", "ZeroPad2d", "functional",
-           "init", "utils"]
+__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
+           "BCEWithLogitsLoss", "CircularPad2d", "ConstantPad2d", "Conv2d",
+           "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten",
+           "GELU", "GroupNorm", "Hardtanh", "Identity", "InstanceNorm2d", "L1Loss",
+           "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2d",
+           "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "Parameter",
+           "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad2d", "Sequential", "Sigmoid",
+           "SiLU", "Softmax", "Softplus", "Tanh", "Unflatten", "Upsample", "ZeroPad2d",
+           "functional", "init", "utils"]

@@ -1,12 +1,14 @@
-"""Containers: Sequential (a chain of layers) and ModuleList (a list that registers).
+"""Containers: Sequential (a chain of layers), ModuleList (a list that registers) and
+ModuleDict (a dict that registers).
 
-Their children are named "0", "1", ... so that a Sequential's state dict reads
-"main.0.weight", "main.1.running_mean", exactly as PyTorch's does.
+The children of the first two are named "0", "1", ... so that a Sequential's state dict
+reads "main.0.weight", "main.1.running_mean", exactly as PyTorch's does; a ModuleDict's
+are named by their keys ("blocks.encoder.weight").
 """
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from .module import Module
 
@@ -91,3 +93,77 @@ class ModuleList(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward: iterate over it instead")
+
+
+class ModuleDict(Module):
+    """A Python dict of modules whose parameters the parent sees, keys in insertion order:
+    ModuleDict({"real": nn.Linear(4, 1), "fake": nn.Linear(4, 1)}). Each key is the
+    child's name, so it must be a string that is a valid module name (no ".")."""
+
+    def __init__(self, modules: Mapping | Iterable | None = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict keys must be strings (they name the submodules in "
+                            f"state_dict()), got {key!r} of type {type(key).__name__}")
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def pop(self, key: str) -> Module:
+        """Remove the module under `key` and return it."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def update(self, modules: Mapping | Iterable) -> None:
+        """Add (or replace, in place) modules from a mapping (a dict, an OrderedDict, a
+        ModuleDict), in its order, or from an iterable of (key, module) pairs."""
+        if isinstance(modules, (Mapping, ModuleDict)):
+            for key, module in modules.items():
+                self[key] = module
+            return
+        if isinstance(modules, (str, bytes)) or not isinstance(modules, Iterable):
+            raise TypeError(f"ModuleDict.update takes a mapping or an iterable of "
+                            f"(key, module) pairs, got {type(modules).__name__}")
+        for i, pair in enumerate(modules):
+            if isinstance(pair, (str, bytes)) or not isinstance(pair, Iterable):
+                raise TypeError(f"ModuleDict.update: element #{i} should be a (key, module) "
+                                f"pair, got {type(pair).__name__}")
+            pair = tuple(pair)
+            if len(pair) != 2:
+                raise ValueError(f"ModuleDict.update: element #{i} has length {len(pair)}; "
+                                 f"a (key, module) pair has 2")
+            self[pair[0]] = pair[1]
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleDict has no forward: look its modules up by key "
+                                  "instead")

@@ -1,11 +1,16 @@
 """All ops, one family per file. Each op is a Function with forward and backward side by
 side (see `minigrad.autograd`); the lowercase functions here are what Tensor's operators and
 `minigrad.nn.functional` call."""
-from .elementwise import (abs, add, as_tensor, clamp, compare, div, exp, floor_divide,
-                          leaky_relu, log, maximum, minimum, mul, neg, pow, rdiv, relu,
-                          remainder, rpow, rsub, sigmoid, softplus, sqrt, sub, tanh, where)
-from .index import getitem, index_select, unwrap_index
+from .elementwise import (abs, add, as_tensor, ceil, clamp, compare, cos, div, elu, erf, exp,
+                          expm1, floor, floor_divide, gelu, hardtanh, leaky_relu, log, log1p,
+                          logsigmoid, maximum, minimum, mul, neg, pow, rdiv, relu, relu6,
+                          remainder, round, rpow, rsub, sigmoid, sign, silu, sin, softplus,
+                          sqrt, sub, tanh, trunc, where)
+from .index import gather, getitem, index_select, one_hot, unwrap_index
 from .matmul import matmul
-from .reduce import argmax, argmin, max, mean, min, sum, var
-from .shape import (broadcast_to, cat, chunk, clone, expand, flatten, pad, permute, reshape,
-                    split, squeeze, stack, sum_to, to_device, to_dtype, transpose, unsqueeze)
+from .reduce import (amax, amin, argmax, argmin, logsumexp, max, mean, min, normalize, sum,
+                     var)
+# (the p-norm is ops.reduce.norm: `ops.norm` is the batch/layer norm module)
+from .shape import (broadcast_to, cat, chunk, clone, expand, flatten, flip, pad, permute,
+                    pixel_shuffle, pixel_unshuffle, repeat, reshape, split, squeeze, stack,
+                    sum_to, to_device, to_dtype, transpose, unbind, unsqueeze)

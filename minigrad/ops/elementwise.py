@@ -332,6 +332,83 @@ class Log(Function):
         return gy / x
 
 
+class Log1p(Function):
+    """y = ln(1 + x), accurate for small x      dy/dx = 1 / (1 + x)"""
+
+    def forward(self, x):
+        return _xp(x).log1p(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy / (x + 1.0)
+
+
+class Expm1(Function):
+    """y = e^x - 1, accurate for small x       dy/dx = e^x = y + 1"""
+    save_inputs = False
+    save_outputs = True
+
+    def forward(self, x):
+        return _xp(x).expm1(x)
+
+    def backward(self, gy):
+        (y,) = self.outputs
+        return gy * (y + 1.0)
+
+
+class Sin(Function):
+    """y = sin x            dy/dx = cos x"""
+
+    def forward(self, x):
+        return _xp(x).sin(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * Cos()(x)
+
+
+class Cos(Function):
+    """y = cos x            dy/dx = -sin x"""
+
+    def forward(self, x):
+        return _xp(x).cos(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * -Sin()(x)
+
+
+class Erf(Function):
+    """y = erf x = 2/sqrt(pi) * integral from 0 to x of e^(-t^2) dt
+    dy/dx = 2/sqrt(pi) e^(-x^2)"""
+
+    def forward(self, x):
+        return pointwise.erf(x).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * MulScalar(2.0 / math.sqrt(math.pi))(Exp()(-(x * x)))
+
+
+class Rounding(Function):
+    """y = floor x, ceil x, round x (halves to even, as PyTorch), trunc x or sign x
+    dy/dx = 0: each is a step function, flat between its jumps, and PyTorch defines its
+    derivative as 0 everywhere (the jumps too). So y stays on the graph, and the
+    gradient that flows back is zeros (a straight-through estimator writes
+    x + (x.round() - x).detach() instead, to pass the gradient on unchanged)."""
+    save_inputs = False
+    holds_no_arrays = True   # backward needs nothing saved (see Function)
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def forward(self, x):
+        return getattr(_xp(x), self.kind)(x)
+
+    def backward(self, gy):
+        return Tensor._from_op(_xp(gy.data).zeros_like(gy.data), False)
+
+
 class Sqrt(Function):
     """y = sqrt(x)          dy/dx = 1 / (2 sqrt(x)) = 0.5 / y"""
     save_inputs = False
@@ -648,6 +725,60 @@ def sqrt(x):
     return Sqrt()(_float_input(x))
 
 
+def log1p(x):
+    return Log1p()(_float_input(x))
+
+
+def expm1(x):
+    return Expm1()(_float_input(x))
+
+
+def sin(x):
+    return Sin()(_float_input(x))
+
+
+def cos(x):
+    return Cos()(_float_input(x))
+
+
+def erf(x):
+    return Erf()(_float_input(x))
+
+
+def _rounding(kind: str, x):
+    """floor, ceil, round, trunc, sign: an integer or bool tensor is its own answer (sign:
+    -1, 0, 1 in its dtype), as in PyTorch; a float one goes through Rounding."""
+    if x._data.dtype.kind != "f":
+        if kind == "sign" and x._data.dtype.kind != "b":
+            return Tensor._from_op(x.xp.sign(x.data), False)
+        return x
+    return Rounding(kind)(x)
+
+
+def floor(x):
+    return _rounding("floor", x)
+
+
+def ceil(x):
+    return _rounding("ceil", x)
+
+
+def round(x, decimals: int = 0):
+    """Halves to even (0.5 -> 0, 1.5 -> 2), as PyTorch; decimals: to 10^-decimals."""
+    if decimals == 0:
+        return _rounding("round", x)
+    scale = 10.0 ** decimals
+    return _rounding("round", x * scale) / scale
+
+
+def trunc(x):
+    return _rounding("trunc", x)
+
+
+def sign(x):
+    return _rounding("sign", x)
+
+
 def tanh(input):
     return Tanh()(_float_input(input))
 
@@ -666,6 +797,51 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """y = x where x > 0, else slope * x      dy/dx = 1 or slope (a constant mask)
     `inplace`: as relu's."""
     return LeakyReLU(float(negative_slope))(input)
+
+
+def silu(input, inplace: bool = False):
+    """y = x sigmoid(x) (SiLU, "swish")   dy/dx = s + x s (1 - s), s = sigmoid(x)
+    (composed of Sigmoid and Mul, whose backward gives exactly this)."""
+    return input * sigmoid(input)
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    """y = x where x > 0, else alpha (e^x - 1)      dy/dx = 1, or alpha e^x"""
+    x = _float_input(input)
+    return where(x.data > 0, x, MulScalar(float(alpha))(expm1(x)))
+
+
+def gelu(input, approximate: str = "none"):
+    """y = x Phi(x), Phi the standard normal CDF (1 + erf(x / sqrt 2)) / 2, as PyTorch's
+    GELU; approximate="tanh": Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2.
+    The derivative, Phi(x) + x phi(x), comes from the composition's ops."""
+    x = _float_input(input)
+    if approximate == "none":
+        cdf = AddScalar(0.5)(MulScalar(0.5)(erf(MulScalar(1 / math.sqrt(2.0))(x))))
+    elif approximate == "tanh":
+        inner = MulScalar(math.sqrt(2.0 / math.pi))(x + MulScalar(0.044715)(x * x * x))
+        cdf = AddScalar(0.5)(MulScalar(0.5)(tanh(inner)))
+    else:
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return x * cdf
+
+
+def logsigmoid(input):
+    """y = log sigmoid(x) = -softplus(-x), computed without overflow for large |x|."""
+    return -softplus(-_float_input(input))
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """y = x clipped to [min_val, max_val]; dy/dx = 1 strictly inside, 0 elsewhere (at the
+    bounds too, as PyTorch's hardtanh, where clamp's gradient there is 1)."""
+    x = _float_input(input)
+    return _clip_where_inside(x, float(min_val), float(max_val),
+                              (x.data > min_val) & (x.data < max_val))
+
+
+def relu6(input, inplace: bool = False):
+    """y = min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
 
 
 def abs(x):
@@ -690,12 +866,17 @@ def clamp(x, min=None, max=None):
             return Tensor._from_op(x.xp.clip(x.data, min, max).astype(x.dtype, copy=False),
                                    False)
         x = _cast(x, np.float32)       # a float bound: float32, the default float dtype
-    clipped = x.xp.clip(x.data, min, max)
     inside = x.xp.ones(x.shape, dtype=bool)               # min <= x <= max (False for nan)
     if min is not None:
         inside &= x.data >= min
     if max is not None:
         inside &= x.data <= max
+    return _clip_where_inside(x, min, max, inside)
+
+
+def _clip_where_inside(x, min, max, inside):
+    """x where `inside` (gradient 1), else the clipped constant (gradient 0)."""
+    clipped = x.xp.clip(x.data, min, max)
     kept = MaskMul(inside.astype(x.dtype))(x)
     return kept + Tensor._from_op(x.xp.where(inside, 0, clipped).astype(x.dtype), False)
 

@@ -217,3 +217,51 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
 
     key = (slice(None),) * _normalize_dim(dim, x.ndim, "index_select") + (index,)
     return getitem(x, key)
+
+
+def gather(x: Tensor, dim: int, index) -> Tensor:
+    """y[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (likewise for the other dims), as
+    torch.gather: y has index's shape, and index may be smaller than x in the other dims.
+    An integer-array index (getitem), so the gradient is scattered back into x's shape,
+    adding where an element was picked twice."""
+    from .shape import _normalize_dim  # noqa: PLC0415
+
+    positions = index.data if isinstance(index, Tensor) else x.xp.asarray(index)
+    if positions.dtype.kind not in "iu":
+        raise TypeError(f"gather: index must be an integer tensor, got {positions.dtype}")
+    if positions.ndim != x.ndim:
+        raise ValueError(f"gather: index {tuple(positions.shape)} must have as many dims as "
+                         f"input {tuple(x.shape)}")
+    dim = _normalize_dim(dim, x.ndim, "gather")
+    if any(positions.shape[d] > x.shape[d] for d in range(x.ndim) if d != dim):
+        raise ValueError(f"gather: index {tuple(positions.shape)} is larger than input "
+                         f"{tuple(x.shape)} outside dim {dim}")
+    if positions.size and (int(positions.min()) < 0 or int(positions.max()) >= x.shape[dim]):
+        raise IndexError(f"gather: index values must be in [0, {x.shape[dim]}) for dim {dim} "
+                         f"of input {tuple(x.shape)}, got [{int(positions.min())}, "
+                         f"{int(positions.max())}]")
+    xp = x.xp
+    key = tuple(positions if d == dim else                  # along dim: the given index;
+                xp.arange(positions.shape[d]).reshape(      # elsewhere: each position
+                    [-1 if e == d else 1 for e in range(x.ndim)])
+                for d in range(x.ndim))
+    return getitem(x, key)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices (any shape, int64) -> (*shape, num_classes) int64 of 0s and a 1 at
+    each index, as torch.nn.functional.one_hot (num_classes -1: the largest index + 1).
+    No gradient: a conditional GAN feeds it (as float) next to z."""
+    labels = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: class indices must be integers, got {labels.dtype}")
+    xp = xp_of(labels)
+    if num_classes == -1:
+        if labels.size == 0:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
+        num_classes = int(labels.max()) + 1
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got "
+                         f"[{int(labels.min())}, {int(labels.max())}]")
+    classes = xp.arange(num_classes)                                # (num_classes,)
+    return Tensor._from_op((labels[..., None] == classes).astype(np.int64), False)

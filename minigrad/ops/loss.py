@@ -162,6 +162,64 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _pointwise_loss("l1_loss", E.abs(input - target), weight, reduction)
 
 
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Per element, with d = |input - target|: 0.5 d^2 / beta where d < beta, else
+    d - 0.5 beta (quadratic near 0, then linear: L1 that is smooth at 0). beta = 0 is L1."""
+    reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    target = E.as_tensor(target, input)
+    _check_same_shape("smooth_l1_loss", input, target)
+    d = E.abs(input - target)
+    if beta == 0:
+        return _reduce(d, reduction)
+    small = d.data < beta
+    return _reduce(E.where(small, d * d * (0.5 / beta), d - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
+    """Per element, with d = |input - target|: 0.5 d^2 where d < delta, else
+    delta (d - 0.5 delta): smooth_l1_loss with beta = delta, times delta."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    reduction = _reduction("huber_loss", reduction)
+    target = E.as_tensor(target, input)
+    _check_same_shape("huber_loss", input, target)
+    d = E.abs(input - target)
+    small = d.data < delta
+    return _reduce(E.where(small, d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(target || q) pointwise, with input = log q (log-probabilities, as PyTorch):
+        target (log target - input),  0 where target = 0 (0 log 0 = 0);
+        log_target=True: target is given as log-probabilities, exp(t) (t - input).
+    reduction "batchmean" divides the sum by the batch size: the true KL divergence per
+    sample. "mean" divides by every element (PyTorch's default, and its warning)."""
+    if reduction == "batchmean":
+        kind = "batchmean"
+    else:
+        kind = _reduction("kl_div", reduction, size_average, reduce)
+    target = E.as_tensor(target, input)
+    _check_same_shape("kl_div", input, target)
+    if log_target:
+        pointwise = E.exp(target) * (target - input)
+    else:
+        positive = target.data > 0                     # t log t -> 0 as t -> 0
+        log_t = E.log(E.where(positive, target, 1.0))
+        pointwise = E.where(positive, target * (log_t - input), 0.0)
+    if kind == "batchmean":
+        return sum(pointwise) / (input.shape[0] if input.ndim else 1)
+    if kind == "mean":
+        warnings.warn("kl_div: reduction='mean' divides by the number of elements, not by "
+                      "the batch size; reduction='batchmean' gives the KL divergence (as "
+                      "PyTorch warns)", UserWarning, stacklevel=2)
+    return _reduce(pointwise, kind)
+
+
 def _clamped_log(x: Tensor) -> Tensor:
     """max(log x, -100) for x in [0, 1], as ops: -100 at x = 0, with a zero gradient there
     (log is taken of 1 instead, under a constant mask), so no inf or nan is ever formed."""

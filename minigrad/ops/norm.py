@@ -305,6 +305,26 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     return _affine(x_hat, weight, bias, _channel_shape(input))
 
 
+# ------------------------------------------------------------------ group norm
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """The C channels in num_groups groups; per sample and group: y = (x - mean) /
+    sqrt(var + eps), statistics over the group's channels and all their positions, then
+    weight and bias per channel (C,). num_groups = 1 is layer norm over (C, H, W) with a
+    per-channel affine; num_groups = C is instance norm. No running statistics."""
+    if input.ndim < 2:
+        raise ValueError(f"group_norm: expected input (N, C, ...), got shape "
+                         f"{tuple(input.shape)}")
+    N, C = input.shape[:2]
+    if num_groups < 1 or C % num_groups:
+        raise ValueError(f"group_norm: {C} channels (input {tuple(input.shape)}) cannot be "
+                         f"split into {num_groups} groups of equal size")
+    _check_per_channel("group_norm", input, weight=weight, bias=bias)
+    grouped = reshape(input, N, num_groups, -1)          # (N, G, C/G * positions)
+    x_hat = reshape(Standardize((2,), eps)(grouped), *input.shape)
+    return _affine(x_hat, weight, bias, _channel_shape(input))
+
+
 # ------------------------------------------------------------------ layer norm
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:

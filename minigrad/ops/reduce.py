@@ -163,9 +163,9 @@ class StdSqrt(Function):
     """y = sqrt(v), the last step of std = sqrt(var)
     dy/dv = 0.5 / y where y > 0, and 0 where y = 0
 
-    As PyTorch's std: a constant slice has std 0 and gradient 0 (Sqrt's 0.5 / 0 = inf
-    would become nan in var's backward, inf * 0). Used only by std; sqrt keeps its
-    infinite slope at 0. The division uses 1 in place of y where y = 0, so that no inf is
+    As PyTorch's std and norm: a constant slice has std 0 (an all-zero one norm 0) and
+    gradient 0 (Sqrt's 0.5 / 0 = inf would become nan in var's backward, inf * 0). Used by
+    std and norm; sqrt keeps its infinite slope at 0. The division uses 1 in place of y where y = 0, so that no inf is
     formed in the double backward either (it is masked away)."""
     save_inputs = False
     save_outputs = True
@@ -255,3 +255,70 @@ def _arg_extreme(x: Tensor, dim, keepdim: bool, op: str) -> Tensor:
     if not axes:                                   # dim 0 of a 0-d tensor: index 0
         return Tensor._from_op(x.xp.asarray(0), False)
     return Tensor._from_op(pick(x.data, axis=axes[0], keepdims=keepdim), False)
+
+
+def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """The largest value over dim (an int or a tuple; () or None: every dim), values only.
+    Unlike x.max(dim), tied winners share the gradient evenly, as PyTorch's amax."""
+    return _extreme(x, _all_or_tuple(dim), keepdim, "max")
+
+
+def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """The smallest value over dim, as amax."""
+    return _extreme(x, _all_or_tuple(dim), keepdim, "min")
+
+
+def _all_or_tuple(dim):
+    """PyTorch's amax/amin dims: () or None mean every dim; an int is one dim."""
+    if dim is None or dim == ():
+        return None
+    return (dim,) if _is_int(dim) else tuple(dim)
+
+
+def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """log sum_i e^(x_i) over dim, computed as m + log sum_i e^(x_i - m) with m the max (a
+    constant: no overflow, the same value). Its gradient is softmax(x) along dim. Where
+    every x_i is -inf the answer is -inf (m is taken as 0 there, not -inf - -inf = nan)."""
+    _require_float(x, "logsumexp")
+    from .elementwise import exp, log  # noqa: PLC0415
+    from .shape import reshape  # noqa: PLC0415
+
+    axes = _normalize_dims(dim, x.shape, "logsumexp")
+    m = x.xp.max(x.data, axis=axes, keepdims=True) if x.data.size else \
+        x.xp.zeros(_keepdim_shape(x.shape, axes), dtype=x.dtype)
+    m = Tensor._from_op(x.xp.where(x.xp.isinf(m), 0, m).astype(x.dtype), False)
+    total = log(sum(exp(x - m), axes, keepdim=True)) + m             # keepdim's shape
+    if keepdim:
+        return total
+    return reshape(total, *[n for i, n in enumerate(total.shape) if i not in axes])
+
+
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
+    """The p-norm over dim (every dim when None), as torch.norm / Tensor.norm:
+        p = 2 or "fro"   sqrt(sum x^2), with gradient x / norm, and 0 where the norm is 0
+                         (StdSqrt: no nan for an all-zero slice, as PyTorch)
+        p = 1            sum |x|
+        p = inf, -inf    max |x|, min |x|
+        other p > 0      (sum |x|^p)^(1/p) (its gradient at an all-zero slice is nan,
+                         where PyTorch's is 0)
+    The WGAN-GP penalty is (grad.norm(2, dim=1) - 1)^2."""
+    _require_float(x, "norm")
+    from .elementwise import abs as abs_  # noqa: PLC0415
+
+    if p == "fro" or p == 2:
+        return StdSqrt()(sum(x * x, dim, keepdim))
+    if p == 1:
+        return sum(abs_(x), dim, keepdim)
+    if p == math.inf or p == -math.inf:
+        return (amax if p > 0 else amin)(abs_(x), _all_or_tuple(dim), keepdim)
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
+        return sum(abs_(x) ** float(p), dim, keepdim) ** (1.0 / p)
+    raise ValueError(f"norm: p must be 'fro', a positive number, inf or -inf, got {p!r}")
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along dim, as torch.nn.functional.normalize: each row (dim=1)
+    scaled to unit length; eps keeps an all-zero row at 0 instead of 0/0."""
+    from .elementwise import clamp  # noqa: PLC0415
+
+    return input / clamp(norm(input, p, dim, keepdim=True), min=float(eps))

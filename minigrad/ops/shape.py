@@ -188,6 +188,84 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     return reshape(x, *[n for i, n in enumerate(x.shape) if not (i in drop and n == 1)])
 
 
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """x tiled sizes[i] times along each dim, as PyTorch's Tensor.repeat (numpy's tile):
+    (2, 3).repeat(2, 1, 2) -> (2, 2, 6). Written as an expand and a reshape, each copy a
+    new axis before its dim: (a, b) -> (r1, a, r2, b) -> (r1 a, r2 b); so the gradient of
+    x is the sum over its copies (expand's backward)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    sizes = tuple(int(n) for n in sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: {len(sizes)} sizes {sizes} for a tensor with {x.ndim} "
+                         f"dims (shape {tuple(x.shape)}); give at least one per dim")
+    if any(n < 0 for n in sizes):
+        raise ValueError(f"repeat: sizes must be non-negative, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)    # new leading dims of size 1
+    spaced = reshape(x, *[n for size in shape for n in (1, size)])          # (1, a, 1, b)
+    tiled = expand(spaced, *[n for r, size in zip(sizes, shape) for n in (r, size)])
+    return reshape(tiled, *[r * size for r, size in zip(sizes, shape)])     # (r1 a, r2 b)
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    """x reversed along each dim in dims (a slice with step -1: a view; the gradient is
+    flipped back)."""
+    from .index import getitem  # noqa: PLC0415
+
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    axes = {_normalize_dim(d, x.ndim, "flip") for d in dims}
+    if len(axes) != len(dims):
+        raise RuntimeError(f"flip: dims {dims} name a dim more than once")
+    if x.ndim == 0:
+        return getitem(x, ())
+    return getitem(x, tuple(slice(None, None, -1) if i in axes else slice(None)
+                            for i in range(x.ndim)))
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """The slices of x along dim, each without that dim: x.unbind(0) = (x[0], x[1], ...)."""
+    from .index import getitem  # noqa: PLC0415
+
+    if x.ndim == 0:
+        raise ValueError("unbind: expected a tensor with at least 1 dimension, got a 0-d one")
+    dim = _normalize_dim(dim, x.ndim, "unbind")
+    return tuple(getitem(x, (slice(None),) * dim + (i,)) for i in range(x.shape[dim]))
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(N, C r^2, H, W) -> (N, C, H r, W r): each group of r^2 channels becomes an r x r
+    block of pixels (sub-pixel convolution, the upsampling of super-resolution GANs).
+    A reshape, a permute and a reshape: the gradient moves the numbers back."""
+    r = int(upscale_factor)
+    *lead, channels, h, w = _image_shape("pixel_shuffle", input)
+    if r < 1 or channels % (r * r):
+        raise ValueError(f"pixel_shuffle: {channels} channels (input {tuple(input.shape)}) "
+                         f"are not divisible by upscale_factor^2 = {r * r}")
+    c = channels // (r * r)
+    x = reshape(input, -1, c, r, r, h, w)                         # (B, C, r, r, H, W)
+    x = permute(x, 0, 1, 4, 2, 5, 3)                              # (B, C, H, r, W, r)
+    return reshape(x, *lead, c, h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """The inverse of pixel_shuffle: (N, C, H r, W r) -> (N, C r^2, H, W)."""
+    r = int(downscale_factor)
+    *lead, c, height, width = _image_shape("pixel_unshuffle", input)
+    if r < 1 or height % r or width % r:
+        raise ValueError(f"pixel_unshuffle: height and width of input {tuple(input.shape)} "
+                         f"are not divisible by downscale_factor = {r}")
+    h, w = height // r, width // r
+    x = reshape(input, -1, c, h, r, w, r)                         # (B, C, H, r, W, r)
+    x = permute(x, 0, 1, 3, 5, 2, 4)                              # (B, C, r, r, H, W)
+    return reshape(x, *lead, c * r * r, h, w)
+
+
+def _image_shape(op: str, x: Tensor) -> tuple:
+    if x.ndim < 3:
+        raise ValueError(f"{op}: expected input (..., C, H, W), got shape {tuple(x.shape)}")
+    return tuple(x.shape)
+
+
 def unbatched(fn, input: Tensor, *args):
     """fn (a 2-D convolution or pooling) on one image (C, H, W) without its batch dim,
     as PyTorch reads 3-D input there: fn on (1, C, H, W), then the batch dim dropped

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ...ops import leaky_relu, relu, sigmoid, tanh
 from ...ops.loss import dropout
+from .. import functional as F
 from ..module import Module
 
 
@@ -72,3 +73,121 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Softmax(Module):
+    """y_i = e^(x_i) / sum_j e^(x_j) over `dim`: values in (0, 1) that sum to 1. dim None is
+    PyTorch's deprecated implicit choice (dim 0 for 0-, 1- and 3-D input, else 1), with
+    its warning."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        # _stacklevel 5, as PyTorch's: the implicit-dim warning names the line that called
+        # the module (softmax's helper, softmax, forward, Module.__call__, that line).
+        return F.softmax(x, self.dim, _stacklevel=5)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """y_i = log softmax(x)_i = x_i - log sum_j e^(x_j) over `dim` (the log-sum-exp trick);
+    NLLLoss after LogSoftmax is CrossEntropyLoss. dim None as Softmax's."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim, _stacklevel=5)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softplus(Module):
+    """y = (1/beta) log(1 + e^(beta x)), a smooth ReLU; y = x where beta x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class SiLU(Module):
+    """y = x sigmoid(x) ("swish")."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+class ELU(Module):
+    """y = x where x > 0, else alpha (e^x - 1)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + _inplace_repr(self.inplace, ", ")
+
+
+class GELU(Module):
+    """y = x Phi(x), Phi the standard normal CDF (approximate="tanh": its tanh formula)."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Hardtanh(Module):
+    """y = x clipped to [min_val, max_val]."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_repr(
+            self.inplace, ", ")
+
+
+class ReLU6(Hardtanh):
+    """y = min(max(x, 0), 6)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class LogSigmoid(Module):
+    """y = log sigmoid(x) = -softplus(-x)."""
+
+    def forward(self, x):
+        return F.logsigmoid(x)

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm.
+"""Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm, GroupNorm.
 
 They hold the learned affine parameters (weight = gamma, bias = beta) and the running
 statistics (buffers); the math is in minigrad/ops/norm.py.
@@ -14,7 +14,7 @@ import numpy as np
 
 from ...autograd import no_grad
 from ...creation import ones, tensor, zeros
-from ...ops.norm import batch_norm, instance_norm, layer_norm
+from ...ops.norm import batch_norm, group_norm, instance_norm, layer_norm
 from .. import init
 from ..module import Module
 from ..parameter import zeros_parameter
@@ -159,3 +159,31 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Statistics per sample over each of num_groups groups of channels (and all their
+    positions); weight (ones) and bias (zeros) per channel when affine. No running
+    statistics: the same in train and eval, and independent of the batch size."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels {num_channels} must be divisible by "
+                             f"num_groups {num_groups}")
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        if affine:
+            self.weight = zeros_parameter(num_channels, device=device, dtype=dtype)
+            init.ones_(self.weight)
+            self.bias = zeros_parameter(num_channels, device=device, dtype=dtype)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -1,5 +1,5 @@
-"""Pooling and resampling layers: AvgPool2d, MaxPool2d, Upsample (the math is in
-minigrad/ops/pool.py, reached through minigrad.nn.functional)."""
+"""Pooling and resampling layers: AvgPool2d, MaxPool2d, AdaptiveAvgPool2d, Upsample (the
+math is in minigrad/ops/pool.py, reached through minigrad.nn.functional)."""
 from __future__ import annotations
 
 from .. import functional as F
@@ -80,3 +80,19 @@ class Upsample(Module):
         else:
             text = f"size={self.size!r}"
         return text + f", mode={self.mode!r}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Mean over windows chosen to give a fixed output size (OH, OW) for any input size:
+    output_size is an int (square) or a pair; None in the pair keeps that input dim.
+    AdaptiveAvgPool2d(1) is global average pooling."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

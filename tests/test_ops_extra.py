@@ -1,0 +1,251 @@
+"""The ops beyond API.md's list that PyTorch code reaches for (norm, repeat, gather, gelu,
+group_norm, ...), proved like the rest: gradcheck and gradgradcheck in float64 on both
+devices, values against numpy formulas here, and against PyTorch when it is installed.
+"""
+import math
+
+import numpy as np
+import pytest
+from conftest import make
+
+import minigrad as mg
+import minigrad.nn.functional as F
+
+
+def normal(*shape, low=None):
+    return lambda device, seed: make(shape, device, seed=seed, low=low)
+
+
+def fixed(values):
+    return lambda device, seed: mg.tensor(values, dtype=mg.float64, device=device,
+                                          requires_grad=True)
+
+
+def probabilities(*shape):
+    """Rows that sum to 1 (no gradient): KL targets."""
+    def make_rows(device, seed):
+        rows = np.random.default_rng(seed).dirichlet(np.ones(shape[-1]), shape[:-1])
+        return mg.tensor(rows, dtype=mg.float64, device=device)
+    return make_rows
+
+
+def labels_like(shape, high):
+    return lambda device, seed: mg.tensor(
+        np.random.default_rng(seed).integers(0, high, shape), device=device)
+
+
+def case(id, fn, *makers):
+    return pytest.param(fn, makers, id=id)
+
+
+CASES = [
+    # norms: the WGAN-GP penalty's grad.norm(2, dim=1), and the others
+    case("norm-2-dim1", lambda x: x.norm(2, dim=1), normal(3, 4)),
+    case("norm-fro-all", lambda x: mg.norm(x), normal(2, 3)),
+    case("norm-1-keepdim", lambda x: x.norm(1, dim=0, keepdim=True), normal(3, 2, low=0.1)),
+    case("norm-inf", lambda x: x.norm(math.inf, dim=1), normal(2, 4)),
+    case("norm-3", lambda x: x.norm(3, dim=(0, 1)), normal(2, 3, low=0.1)),
+    case("norm-batch1", lambda x: x.flatten(1).norm(2, dim=1), normal(1, 2, 2)),
+    case("normalize", lambda x: F.normalize(x, dim=1), normal(3, 4)),
+    case("amax-two-dims", lambda x: x.amax((0, 2)), normal(2, 3, 2)),
+    case("amin-all", lambda x: x.amin(), normal(2, 3)),
+    case("logsumexp", lambda x: x.logsumexp(1), normal(3, 4)),
+    case("logsumexp-keepdim", lambda x: mg.logsumexp(x, (0, 2), keepdim=True), normal(2, 3, 2)),
+    # pointwise
+    case("sin", lambda x: x.sin(), normal(2, 3)),
+    case("cos", lambda x: mg.cos(x), normal(2, 3)),
+    case("log1p", lambda x: x.abs().log1p(), normal(2, 3, low=0.1)),
+    case("expm1", lambda x: x.expm1(), normal(2, 3)),
+    case("erf", lambda x: x.erf(), normal(2, 3)),
+    case("silu", lambda x: F.silu(x), normal(2, 3)),
+    case("elu", lambda x: F.elu(x, 0.7), normal(2, 3, low=0.1)),
+    case("gelu", lambda x: F.gelu(x), normal(2, 3)),
+    case("gelu-tanh", lambda x: F.gelu(x, approximate="tanh"), normal(2, 3)),
+    case("logsigmoid", lambda x: F.logsigmoid(x), fixed([-40.0, -1.0, 0.0, 2.0, 40.0])),
+    case("hardtanh", lambda x: F.hardtanh(x, -0.5, 0.7), normal(2, 3, low=0.1)),
+    case("relu6", lambda x: F.relu6(x * 4.0), normal(2, 3, low=0.1)),
+    case("round-floor-sign-zero-gradient",
+         lambda x: x.round() + x.floor() + x.ceil() + x.sign() + x.trunc() + x,
+         fixed([0.3, -1.7, 2.2, 0.6])),                   # off the jumps: slope 1 (the x)
+    case("square-rsqrt-reciprocal", lambda x: x.square() + x.rsqrt() + x.reciprocal(),
+         fixed([0.5, 1.5, 2.0])),
+    case("masked_fill", lambda x: x.masked_fill(x.detach() > 0, 0.5), normal(2, 3)),
+    # shapes and indexing
+    case("repeat", lambda x: x.repeat(2, 1, 3), normal(2, 3)),
+    case("repeat-batch1", lambda x: x.repeat(3, 1), normal(1, 2)),
+    case("flip", lambda x: x.flip((0, 2)), normal(2, 3, 2)),
+    case("unbind", lambda x: x.unbind(1)[2] * 2.0 + x.unbind(1)[0], normal(2, 3)),
+    case("gather-repeats", lambda x: x.gather(1, mg.tensor([[0, 0, 3], [1, 2, 1]],
+                                                          device=x.device)), normal(2, 4)),
+    case("gather-dim0-smaller-index", lambda x: mg.gather(x, 0, mg.tensor(
+        [[2, 0]], device=x.device)), normal(3, 3)),
+    case("pixel_shuffle", lambda x: F.pixel_shuffle(x, 2), normal(1, 8, 2, 3)),
+    case("pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2), normal(2, 1, 4, 2)),
+    # group norm: statistics per sample and group of channels
+    case("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), normal(2, 4, 2, 2),
+         normal(4), normal(4)),
+    case("group_norm-batch1-1d", lambda x: F.group_norm(x, 3), normal(1, 6, 3)),
+    # losses
+    case("smooth_l1", lambda x, t: F.smooth_l1_loss(x, t, beta=0.5), normal(2, 3),
+         normal(2, 3)),
+    case("huber-sum", lambda x, t: F.huber_loss(x, t, reduction="sum", delta=0.7),
+         normal(2, 3), normal(2, 3)),
+    case("kl_div-batchmean", lambda q: F.kl_div(F.log_softmax(q, 1), mg.tensor(
+        [[0.2, 0.8, 0.0], [0.5, 0.25, 0.25]], dtype=mg.float64, device=q.device),
+        reduction="batchmean"), normal(2, 3)),
+    case("kl_div-log-target", lambda q, t: F.kl_div(q, t, reduction="sum", log_target=True),
+         normal(2, 3), normal(2, 3)),
+]
+
+
+@pytest.mark.parametrize("fn, makers", CASES)
+def test_gradcheck_and_gradgradcheck(fn, makers, device):
+    inputs = [make_input(device, seed) for seed, make_input in enumerate(makers)]
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+def test_values_against_numpy(device):
+    x_np = np.array([[3.0, -4.0, 0.0], [0.0, 0.0, 0.0]])
+    x = mg.tensor(x_np, dtype=mg.float64, device=device, requires_grad=True)
+    np.testing.assert_allclose(x.norm(2, dim=1).numpy(), [5.0, 0.0])
+    np.testing.assert_allclose(x.norm(1).item(), 7.0)
+    np.testing.assert_allclose(x.norm(math.inf).item(), 4.0)
+    x.norm(2, dim=1).sum().backward()                 # an all-zero row: 0, not nan
+    np.testing.assert_allclose(x.grad.numpy(), [[0.6, -0.8, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(F.normalize(x, dim=1).numpy(), [[0.6, -0.8, 0.0], [0, 0, 0]])
+    tied = mg.tensor([[1.0, 3.0, 3.0]], dtype=mg.float64, device=device, requires_grad=True)
+    tied.amax(1).sum().backward()                     # tied winners share, as PyTorch's amax
+    np.testing.assert_array_equal(tied.grad.numpy(), [[0.0, 0.5, 0.5]])
+    y = mg.tensor([[1.0, 2.0], [-np.inf, -np.inf]], dtype=mg.float64, device=device)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(y.logsumexp(1).numpy(), [np.log(np.e + np.e ** 2), -np.inf])
+    z = mg.tensor([-1.5, -0.5, 0.5, 1.5, 2.5], device=device)
+    np.testing.assert_array_equal(z.round().numpy(), [-2.0, -0.0, 0.0, 2.0, 2.0])  # to even
+    np.testing.assert_array_equal(z.floor().numpy(), [-2.0, -1.0, 0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(z.sign().numpy(), [-1.0, -1.0, 1.0, 1.0, 1.0])
+    np.testing.assert_allclose(mg.tensor([1.234, -5.678], device=device).round(2).numpy(),
+                               [1.23, -5.68], rtol=1e-6)
+    np.testing.assert_array_equal(mg.tensor([-3, 0, 2], device=device).sign().numpy(),
+                                  [-1, 0, 1])
+    a = mg.tensor([[1, 2, 3], [4, 5, 6]], device=device)
+    np.testing.assert_array_equal(a.repeat(2, 2).numpy(), np.tile(a.numpy(), (2, 2)))
+    np.testing.assert_array_equal(a.flip(1).numpy(), [[3, 2, 1], [6, 5, 4]])
+    np.testing.assert_array_equal(
+        a.gather(1, mg.tensor([[2, 0], [1, 1]], device=device)).numpy(), [[3, 1], [5, 5]])
+    np.testing.assert_array_equal(F.one_hot(mg.tensor([0, 2, 1], device=device)).numpy(),
+                                  np.eye(3, dtype=np.int64)[[0, 2, 1]])
+    assert F.one_hot(mg.tensor([[1]], device=device), 4).shape == (1, 1, 4)
+    np.testing.assert_array_equal(mg.linspace(0, 1, 5, device=device).numpy(),
+                                  [0.0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_array_equal(mg.eye(2, 3, device=device).numpy(), np.eye(2, 3))
+    assert sorted(mg.randperm(6, device=device).numpy().tolist()) == list(range(6))
+    shuffled = F.pixel_shuffle(mg.arange(8.0, device=device).reshape(1, 4, 1, 2), 2)
+    np.testing.assert_array_equal(shuffled.numpy()[0, 0], [[0, 2, 1, 3], [4, 6, 5, 7]])
+    np.testing.assert_array_equal(F.pixel_unshuffle(shuffled, 2).numpy().ravel(), np.arange(8))
+
+
+def test_activations_against_their_formulas(device):
+    x_np = np.linspace(-3.0, 3.0, 13)
+    x = mg.tensor(x_np, dtype=mg.float64, device=device)
+    sigmoid = 1 / (1 + np.exp(-x_np))
+    erf = np.vectorize(math.erf)
+    np.testing.assert_allclose(F.silu(x).numpy(), x_np * sigmoid, rtol=1e-12)
+    np.testing.assert_allclose(F.elu(x).numpy(), np.where(x_np > 0, x_np, np.expm1(x_np)))
+    np.testing.assert_allclose(F.gelu(x).numpy(), x_np * (1 + erf(x_np / np.sqrt(2))) / 2,
+                               rtol=1e-12, atol=1e-15)
+    tanh_form = 0.5 * x_np * (1 + np.tanh(np.sqrt(2 / np.pi) * (x_np + 0.044715 * x_np**3)))
+    np.testing.assert_allclose(F.gelu(x, approximate="tanh").numpy(), tanh_form, rtol=1e-12)
+    np.testing.assert_allclose(F.logsigmoid(x).numpy(), np.log(sigmoid), rtol=1e-12)
+    np.testing.assert_allclose(x.erf().numpy(), erf(x_np), rtol=1e-12, atol=1e-15)
+    edges = mg.tensor([-1.0, 0.0, 1.0, 6.0], dtype=mg.float64, device=device,
+                      requires_grad=True)
+    F.relu6(edges).sum().backward()                   # at the bounds: 0, as PyTorch
+    np.testing.assert_array_equal(edges.grad.numpy(), [0.0, 0.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="gelu: approximate must be"):
+        F.gelu(x, approximate="fast")
+
+
+def test_losses_against_their_formulas(device):
+    x_np, t_np = np.array([0.0, 0.3, 2.0, -1.5]), np.array([0.5, 0.0, 0.0, 0.0])
+    x = mg.tensor(x_np, dtype=mg.float64, device=device)
+    t = mg.tensor(t_np, dtype=mg.float64, device=device)
+    d = np.abs(x_np - t_np)                            # 0.5, 0.3, 2.0, 1.5
+    np.testing.assert_allclose(F.smooth_l1_loss(x, t, reduction="none").numpy(),
+                               np.where(d < 1, 0.5 * d**2, d - 0.5))
+    np.testing.assert_allclose(F.huber_loss(x, t, reduction="none", delta=0.4).numpy(),
+                               np.where(d < 0.4, 0.5 * d**2, 0.4 * (d - 0.2)))
+    p = np.array([[0.5, 0.5, 0.0]])
+    log_q = np.log(np.array([[0.25, 0.25, 0.5]]))
+    kl = F.kl_div(mg.tensor(log_q, dtype=mg.float64, device=device),
+                  mg.tensor(p, dtype=mg.float64, device=device), reduction="batchmean")
+    np.testing.assert_allclose(kl.item(), 0.5 * np.log(2) * 2, rtol=1e-12)   # 0 log 0 = 0
+    with pytest.warns(UserWarning, match="batchmean"):
+        F.kl_div(mg.tensor(log_q, device=device), mg.tensor(p, device=device))
+
+
+def test_group_norm_is_layer_norm_and_instance_norm_at_its_extremes(device):
+    x = make((2, 4, 3, 3), device, seed=5)
+    np.testing.assert_allclose(F.group_norm(x, 1).numpy(),
+                               F.layer_norm(x, (4, 3, 3)).numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(F.group_norm(x, 4).numpy(), F.instance_norm(x).numpy(),
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="4 channels .* cannot be split into 3 groups"):
+        F.group_norm(x, 3)
+    with pytest.raises(ValueError, match=r"group_norm: weight should have shape \(4,\)"):
+        F.group_norm(x, 2, mg.ones(3, device=device))
+
+
+def test_tensor_methods_pytorch_code_uses(device):
+    x = make((2, 3), device, seed=6)
+    assert x.new_zeros(2, 2).dtype == x.dtype and x.new_ones((1,)).device == x.device
+    assert x.new_full((2,), 3.0).numpy().tolist() == [3.0, 3.0]
+    assert mg.tensor([1, 2], device=device).type_as(x).dtype == mg.float64
+    assert x.view_as(mg.zeros(3, 2)).shape == (3, 2) and x.t().shape == (3, 2)
+    np.testing.assert_allclose(x.mm(x.t()).numpy(), x.numpy() @ x.numpy().T)
+    np.testing.assert_allclose(x.add(x, alpha=2).numpy(), 3 * x.numpy())
+    np.testing.assert_allclose(x.sub(x, alpha=0.5).numpy(), 0.5 * x.numpy())
+    ints = mg.tensor([7, -7], device=device)
+    np.testing.assert_array_equal(ints.div(2, rounding_mode="trunc").numpy(), [3, -3])
+    np.testing.assert_array_equal(ints.div(2, rounding_mode="floor").numpy(), [3, -4])
+    assert ints.div(2, rounding_mode="trunc").dtype == mg.int64
+    nan = mg.tensor([1.0, np.nan], device=device)
+    assert nan.isnan().any().item() and not nan.isfinite().all().item()
+    assert x.softmax(1).sum(1).numpy() == pytest.approx([1.0, 1.0])
+    with pytest.raises(ValueError, match="mm: both operands must be 2-D"):
+        x.mm(mg.zeros(3, device=device))
+    with pytest.raises(ValueError, match="repeat: 1 sizes"):
+        x.repeat(2)
+    with pytest.raises(IndexError, match=r"gather: index values must be in \[0, 3\)"):
+        x.gather(1, mg.tensor([[3]], device=device))
+
+
+def test_the_extras_match_pytorch():
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    rng = np.random.default_rng(7)
+    x_np = rng.standard_normal((2, 4, 3, 3))
+    pairs = {
+        "norm": (lambda x: x.norm(2, dim=1), lambda x: x.norm(2, dim=1)),
+        "normalize": (lambda x: F.normalize(x, dim=2), lambda x: tf.normalize(x, dim=2)),
+        "logsumexp": (lambda x: x.logsumexp(1), lambda x: x.logsumexp(1)),
+        "amax": (lambda x: x.amax((1, 3)), lambda x: x.amax((1, 3))),
+        "gelu": (F.gelu, tf.gelu),
+        "silu": (F.silu, tf.silu),
+        "elu": (F.elu, tf.elu),
+        "repeat": (lambda x: x.repeat(1, 2, 1, 1, 2), lambda x: x.repeat(1, 2, 1, 1, 2)),
+        "group_norm": (lambda x: F.group_norm(x, 2), lambda x: tf.group_norm(x, 2)),
+        "pixel_shuffle": (lambda x: F.pixel_shuffle(x, 2), lambda x: tf.pixel_shuffle(x, 2)),
+        "smooth_l1": (lambda x: F.smooth_l1_loss(x, x * 0.3, beta=0.5),
+                      lambda x: tf.smooth_l1_loss(x, x * 0.3, beta=0.5)),
+    }
+    for name, (ours, theirs) in pairs.items():
+        x = mg.tensor(x_np, dtype=mg.float64, requires_grad=True)
+        t = torch.tensor(x_np, requires_grad=True)
+        y, y_torch = ours(x), theirs(t)
+        np.testing.assert_allclose(y.numpy(), y_torch.detach().numpy(), rtol=1e-10,
+                                   atol=1e-12, err_msg=name)
+        (y * y).sum().backward()
+        (y_torch * y_torch).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
