@@ -1197,3 +1197,11 @@ def test_padding_layers(device):
     assert nn.ReflectionPad2d(1)(image[0]).shape == (1, 4, 4)           # (C, H, W)
     with pytest.raises(ValueError, match="ReflectionPad2d: padding must be an int or"):
         nn.ReflectionPad2d((1, 1))
+
+
+def test_an_empty_dim_tuple_reduces_every_dim_as_pytorch(device):
+    """PyTorch reads x.sum(dim=()) as every dim (numpy would reduce none)."""
+    x = mg.arange(6.0, device=device).reshape(2, 3)
+    assert x.sum(dim=()).item() == 15.0 and x.mean(dim=[]).item() == 2.5
+    assert x.sum(dim=(), keepdim=True).shape == (1, 1)
+    assert x.amax(()).item() == 5.0 and x.var(()).item() == pytest.approx(35 / 12)

@@ -31,10 +31,11 @@ def _is_int(dim) -> bool:
 
 def _normalize_dims(dim, shape: tuple, op: str) -> tuple:
     """None -> all axes; an int (a numpy int too) or a tuple of them -> a sorted tuple of
-    non-negative axes. As in PyTorch, a 0-d tensor takes dim 0 or -1, meaning no axes,
-    and naming one dim twice is an error."""
+    non-negative axes. As in PyTorch, an empty tuple also means all axes (numpy's reading
+    would be none), a 0-d tensor takes dim 0 or -1, meaning no axes, and naming one dim
+    twice is an error."""
     ndim = len(shape)
-    if dim is None:
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     dims = (dim,) if _is_int(dim) else dim
     if not isinstance(dims, (tuple, list)) or not all(_is_int(d) for d in dims):
@@ -269,8 +270,9 @@ def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 
 def _all_or_tuple(dim):
-    """PyTorch's amax/amin dims: () or None mean every dim; an int is one dim."""
-    if dim is None or dim == ():
+    """amax/amin's dims as a tuple (None or () for every dim): an int dim is one dim, not
+    _extreme's x.max(dim) with its indices."""
+    if dim is None:
         return None
     return (dim,) if _is_int(dim) else tuple(dim)
 
