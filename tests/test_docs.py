@@ -62,3 +62,36 @@ def test_tour_concept_table_names_functions_defined_in_its_files():
             if not re.search(rf"^\s*(def|class) {last}\b", sources, re.MULTILINE):
                 wrong.append(f"{concept.strip()}: {name}")
     assert not wrong, f"docs/tour.md's concept table names what its files lack: {wrong}"
+
+
+def test_the_differences_docs_pytorch_md_lists_hold():
+    """Each row of docs/pytorch.md's table, checked, so the page cannot drift."""
+    import numpy as np
+    import pytest
+
+    import minigrad as mg
+    import minigrad.nn.functional as F
+
+    page = (ROOT / "docs" / "pytorch.md").read_text()
+    assert "| `mg.tensor(numpy_float64_array)`" in page
+    assert mg.tensor(np.zeros(2)).dtype == mg.float32
+    assert mg.tensor([1.0, 3.0]).var().item() == 1.0                  # biased
+    x = mg.tensor([1.0, -2.0], requires_grad=True)
+    g, = mg.grad(x.relu().sum(), x, create_graph=True)
+    assert not g.requires_grad                                        # no edge back to x
+    y = x * 2.0
+    alias = y
+    y += 1.0
+    assert alias is not y and alias.numpy().tolist() == [2.0, -4.0]
+    (x * 2.0).sum().backward()
+    first = x.grad
+    (x * 2.0).sum().backward()
+    assert first is not x.grad and first.numpy().tolist() == [2.0, 2.0]
+    with pytest.raises(ValueError, match="must be equal"):
+        F.mse_loss(mg.zeros(4, 1), mg.zeros(4))
+    mixed = mg.zeros(2, 2) @ mg.zeros(2, 2, dtype=mg.float64)
+    assert mixed.dtype == mg.float64
+    assert mg.tensor([1.0, 2.0])[::-1].numpy().tolist() == [2.0, 1.0]
+    assert mg.empty(3).numpy().tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(NotImplementedError, match="groups=2"):
+        F.conv2d(mg.zeros(1, 2, 4, 4), mg.zeros(2, 1, 3, 3), groups=2)
