@@ -558,9 +558,13 @@ class Tensor:
 
     # comparisons: no gradient, a boolean tensor
     def __eq__(self, other):  # type: ignore[override]
+        if other is None:              # `x == None` is a question about x, as in PyTorch
+            return False
         return ops.compare(self, other, "eq")
 
     def __ne__(self, other):  # type: ignore[override]
+        if other is None:
+            return True
         return ops.compare(self, other, "ne")
 
     def __lt__(self, other):

@@ -249,3 +249,9 @@ def test_the_extras_match_pytorch():
         (y_torch * y_torch).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=name)
+
+
+def test_comparing_with_none_is_a_question_about_the_tensor(device):
+    t = mg.tensor([1, 2], device=device)
+    assert (t == None) is False and (t != None) is True      # noqa: E711 (PyTorch's answer)
+    np.testing.assert_array_equal((t == 1).numpy(), [True, False])
