@@ -17,6 +17,12 @@ CASES = {
     "max k3 s2 p1": lambda x: F.max_pool2d(x, 3, 2, 1),
     "max k2 (overlap-free)": lambda x: F.max_pool2d(x, 2),
     "max k3 s1 (overlapping)": lambda x: F.max_pool2d(x, 3, 1),
+    "avg k2 s2 ceil_mode": lambda x: F.avg_pool2d(x, 2, 2, ceil_mode=True),      # 5x4 -> 3x2
+    "avg k3 s2 p1 ceil real-pixel mean": lambda x: F.avg_pool2d(
+        x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    "avg divisor_override": lambda x: F.avg_pool2d(x, 2, 1, divisor_override=3),
+    "max k2 s2 ceil_mode": lambda x: F.max_pool2d(x, 2, 2, ceil_mode=True),
+    "max k3 s2 p1 ceil_mode": lambda x: F.max_pool2d(x, (3, 2), 2, 1, ceil_mode=True),
     "adaptive 3x2": lambda x: F.adaptive_avg_pool2d(x, (3, 2)),
     "adaptive 1": lambda x: F.adaptive_avg_pool2d(x, 1),
     "nearest size 9x11": lambda x: F.interpolate(x, size=(9, 11)),
@@ -109,8 +115,8 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match=r"max_pool2d: kernel \(6, 6\).*larger than the padded "
                                          r"input \(5, 5\)"):
         F.max_pool2d(x, 6)
-    with pytest.raises(NotImplementedError, match="ceil_mode"):
-        F.max_pool2d(x, 2, ceil_mode=True)
+    with pytest.raises(NotImplementedError, match="dilation != 1"):
+        F.max_pool2d(x, 2, dilation=2)
     with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
         F.interpolate(x, size=4, scale_factor=2)
     with pytest.raises(ValueError, match="align_corners can only be set with mode='bilinear'"):
@@ -119,3 +125,22 @@ def test_bad_inputs():
         F.interpolate(x, size=4, mode="bicubic")
     with pytest.raises(ValueError, match=r"output size \(0, 0\)"):
         F.interpolate(x, scale_factor=0.1)
+
+
+def test_ceil_mode_and_divisor_override_as_pytorch(device):
+    """PyTorch's numbers for a 1 x 1 x 3 x 3 image 1..9, k2 s2 (from torch)."""
+    x = mg.arange(1.0, 10.0, device=device).reshape(1, 1, 3, 3)
+    np.testing.assert_array_equal(F.avg_pool2d(x, 2, ceil_mode=True).numpy()[0, 0],
+                                  [[3.0, 4.5], [7.5, 9.0]])     # the edge windows: 2 and 1
+    np.testing.assert_array_equal(
+        F.avg_pool2d(x, 2, padding=1, ceil_mode=True).numpy()[0, 0],
+        [[0.25, 1.25], [2.75, 7.0]])         # the padding counts, what hangs past it not
+    np.testing.assert_array_equal(F.avg_pool2d(x, 2, divisor_override=1).numpy()[0, 0],
+                                  [[12.0]])
+    values, indices = F.max_pool2d(x, 2, ceil_mode=True, return_indices=True)
+    np.testing.assert_array_equal(values.numpy()[0, 0], [[5.0, 6.0], [8.0, 9.0]])
+    np.testing.assert_array_equal(indices.numpy()[0, 0], [[4, 5], [7, 8]])   # h * 3 + w
+    assert nn.AvgPool2d(2, ceil_mode=True)(x).shape == (1, 1, 2, 2)
+    assert nn.MaxPool2d(2, ceil_mode=True)(x).shape == (1, 1, 2, 2)
+    with pytest.raises(ValueError, match="divisor_override must be positive"):
+        F.avg_pool2d(x, 2, divisor_override=0)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 import kernels
 
 from ..autograd import Function
@@ -75,18 +77,62 @@ class AvgPool2dBackward(Function):
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
     """Mean over each kernel_size window, as torch.nn.functional.avg_pool2d (stride defaults
-    to kernel_size; count_include_pad=True divides by the full window size)."""
+    to kernel_size; count_include_pad=True divides by the full window size). ceil_mode:
+    the last window of a dim may hang past the edge (PyTorch's output size and divisors);
+    divisor_override: every window's sum divided by that number."""
     op = "avg_pool2d"
     if input.ndim == 3:                              # one image (C, H, W), as PyTorch
         return unbatched(avg_pool2d, input, kernel_size, stride, padding, ceil_mode,
                          count_include_pad, divisor_override)
     _check_4d(op, input)
-    if ceil_mode or divisor_override is not None:
-        raise NotImplementedError(f"{op}: ceil_mode=True and divisor_override are not "
-                                  f"implemented")
     kernel = _pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None else _pair(stride, "stride", op)
-    return AvgPool2d(kernel, stride, _pair(padding, "padding", op), bool(count_include_pad))(input)
+    padding = _pair(padding, "padding", op)
+    extra = _ceil_mode_extra(op, input, kernel, stride, padding) if ceil_mode else (0, 0)
+    if extra == (0, 0) and divisor_override is None:
+        return AvgPool2d(kernel, stride, padding, bool(count_include_pad))(input)
+    # The windows' sums (the mean over the full window, times its size), each divided by
+    # its own divisor: PyTorch's rule for windows that hang past the edge (ceil_mode), or
+    # divisor_override. The zeros that pad the last windows add nothing to the sums.
+    from .elementwise import MulScalar  # noqa: PLC0415
+    from .shape import pad  # noqa: PLC0415
+
+    padded = pad(input, (0, extra[1], 0, extra[0])) if extra != (0, 0) else input
+    sums = MulScalar(float(kernel[0] * kernel[1]))(AvgPool2d(kernel, stride, padding,
+                                                             True)(padded))
+    if divisor_override is not None:
+        if divisor_override <= 0:
+            raise ValueError(f"{op}: divisor_override must be positive, got "
+                             f"{divisor_override}")
+        return MulScalar(1.0 / divisor_override)(sums)
+    divisor = np.outer(*(_window_sizes(n, o, k, s, p, count_include_pad) for n, o, k, s, p
+                         in zip(input.shape[2:], sums.shape[2:], kernel, stride, padding)))
+    return sums * Tensor._from_op(input.xp.asarray((1.0 / divisor).astype(input.dtype)),
+                                  False)                         # (OH, OW), broadcast
+
+
+def _ceil_mode_extra(op: str, x: Tensor, kernel, stride, padding) -> tuple:
+    """ceil_mode=True: how many rows and columns to add below and right of x (beyond the
+    padding) so that the last window of each dim, which may hang past the edge, is whole.
+    PyTorch's output size: ceil((n + 2p - k) / s) + 1, less one where that last window
+    would start in the right-hand padding."""
+    extra = []
+    for n, k, s, p in zip(x.shape[2:], kernel, stride, padding):
+        out = -(-(n + 2 * p - k) // s) + 1
+        if (out - 1) * s >= n + p:
+            out -= 1
+        extra.append(max(0, (out - 1) * s + k - (n + 2 * p)))
+    return tuple(extra)
+
+
+def _window_sizes(n: int, out: int, k: int, s: int, p: int, count_include_pad: bool):
+    """Along one dim, each window's share of the divisor, as PyTorch counts it: the window
+    cut at the far edge of the padding (count_include_pad), or at the input's own edges."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, n + p)
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, n) - np.maximum(start, 0)
 
 
 # -------------------------------------------------------------------------- max pooling
@@ -142,22 +188,34 @@ class MaxPoolGather(Function):
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """Max over each kernel_size window, as torch.nn.functional.max_pool2d (stride defaults
-    to kernel_size; padding never wins). return_indices=True also returns the flat index
+    to kernel_size; padding never wins). ceil_mode: the last window of a dim may hang past
+    the edge (PyTorch's output size). return_indices=True also returns the flat index
     h*W + w of each maximum (int64, no gradient)."""
     op = "max_pool2d"
     if input.ndim == 3:                              # one image (C, H, W), as PyTorch
         return unbatched(max_pool2d, input, kernel_size, stride, padding, dilation,
                          ceil_mode, return_indices)
     _check_4d(op, input)
-    if _pair(dilation, "dilation", op) != (1, 1) or ceil_mode:
-        raise NotImplementedError(f"{op}: dilation != 1 and ceil_mode=True are not implemented")
+    if _pair(dilation, "dilation", op) != (1, 1):
+        raise NotImplementedError(f"{op}: dilation != 1 is not implemented")
     kernel = _pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None else _pair(stride, "stride", op)
-    fn = MaxPool2d(kernel, stride, _pair(padding, "padding", op))
-    y = fn(input)
-    if return_indices:
-        return y, Tensor(fn.argmax)
-    return y
+    padding = _pair(padding, "padding", op)
+    extra = _ceil_mode_extra(op, input, kernel, stride, padding) if ceil_mode else (0, 0)
+    padded = input
+    if extra != (0, 0):               # ceil_mode: -inf below and right, which never wins
+        from .shape import pad  # noqa: PLC0415
+
+        padded = pad(input, (0, extra[1], 0, extra[0]), value=-math.inf)
+    fn = MaxPool2d(kernel, stride, padding)
+    y = fn(padded)
+    if not return_indices:
+        return y
+    index = fn.argmax                 # h * W' + w in the padded image: back to h * W + w
+    if extra[1]:
+        width = input.shape[3]
+        index = index // (width + extra[1]) * width + index % (width + extra[1])
+    return y, Tensor(index)
 
 
 # ----------------------------------------------------------------- adaptive average pool

@@ -10,20 +10,16 @@ class AvgPool2d(Module):
     """Mean over each KH x KW window. stride defaults to kernel_size."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True):
+                 count_include_pad: bool = True, divisor_override=None):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.ceil_mode = padding, ceil_mode
-        self.count_include_pad = count_include_pad
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x):
-        options = {}
-        if self.ceil_mode:
-            options["ceil_mode"] = True
-        if not self.count_include_pad:
-            options["count_include_pad"] = False
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, **options)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
