@@ -387,8 +387,9 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
             slots = fn_grads.pop(fn, None)
             if slots is None:
                 continue
-            if targets is not None:            # mg.grad's answer for an input: the
-                for index, g in enumerate(slots):  # gradient before its hooks (PyTorch's)
+            if targets is not None:            # mg.grad's answer for a non-leaf input: the
+                for index, g in enumerate(slots):  # gradient before its hooks (PyTorch's
+                                               # when the input's own creator runs too)
                     if (fn, index) in targets and g is not None:
                         captured[(fn, index)] = g
             if fn.output_hooks is not None:    # set by register_hook() or retain_grad()
@@ -437,11 +438,11 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
 
         if targets is None:
             for leaf, g, owned in leaf_grads.values():
-                if not leaf._requires_grad:    # switched off since the graph was built:
-                    continue                   # no .grad, as PyTorch's AccumulateGrad
                 hooked = bool(leaf._hooks)     # (read first: a hook may remove itself)
                 g = _run_leaf_hooks(leaf, g)
-                _store_grad(leaf, g, create_graph, owned=owned and not hooked)
+                if leaf._requires_grad:        # (switched off since the graph was built:
+                    _store_grad(leaf, g, create_graph, owned=owned and not hooked)
+                                               # no .grad, as PyTorch's AccumulateGrad)
             return None
 
         results, hooked_leaf_grads = [], {}

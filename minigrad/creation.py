@@ -14,6 +14,12 @@ uint8 = np.uint8
 bool_ = np.bool_
 
 
+def _number(value):
+    """A one-element tensor as the Python number it holds (arange's and linspace's
+    bounds may be tensors, as in PyTorch); anything else as it is."""
+    return value.item() if isinstance(value, Tensor) else value
+
+
 def _shape(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
@@ -119,6 +125,7 @@ def linspace(start, end, steps: int, dtype=None, device="cpu",
              requires_grad=False) -> Tensor:
     """`steps` evenly spaced numbers from start to end, both included (the walk between
     two latent vectors: mg.linspace(0, 1, 8))."""
+    start, end = _number(start), _number(end)
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
     return _make(lambda xp, s, d: xp.linspace(start, end, steps, dtype=np.float64).astype(d),
@@ -151,6 +158,7 @@ def randint(low, high, shape, device="cpu") -> Tensor:
 def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
     """start, start + step, ... up to (not including) end, as torch.arange: int64 for
     whole-number arguments, float32 where one is a float (unless dtype says otherwise)."""
+    start, end, step = _number(start), _number(end), _number(step)
     if end is None:
         start, end = 0, start
     if step == 0:

@@ -641,18 +641,11 @@ class Tensor:
     def mul(self, other): return ops.mul(self, other)
 
     def div(self, other, rounding_mode=None):
-        """self / other; rounding_mode "floor" is //, "trunc" rounds toward zero."""
+        """self / other; rounding_mode "floor" rounds down (the values of //), "trunc"
+        toward zero; either has derivative 0, as PyTorch's."""
         if rounding_mode is None:
             return ops.div(self, other)
-        if rounding_mode == "floor":
-            return ops.floor_divide(self, other)
-        if rounding_mode == "trunc":
-            quotient = ops.trunc(ops.div(self, other))
-            integral = self.dtype.kind in "iu" and (
-                getattr(other, "dtype", np.dtype(type(other))).kind in "iu")
-            return quotient.to(dtype=self.dtype) if integral else quotient
-        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
-                         f"{rounding_mode!r}")
+        return ops.elementwise.rounded_divide(self, other, rounding_mode)
 
     def eq(self, other): return self == other
     def ne(self, other): return self != other
@@ -674,8 +667,25 @@ class Tensor:
                                                            keepdims=keepdim)), False)
 
     def masked_fill(self, mask, value):
-        """value where mask is True, self elsewhere (mask broadcasts to self's shape)."""
-        return ops.where(mask, value, self)
+        """value where the bool mask is True, self elsewhere, in self's dtype and shape (the
+        mask broadcasts to it; value is a number or a 0-d tensor), as in PyTorch."""
+        mask_data = mask._data if isinstance(mask, Tensor) else self.xp.asarray(mask)
+        if mask_data.dtype.kind != "b":
+            raise TypeError(f"masked_fill: the mask must be a bool tensor, got "
+                            f"{mask_data.dtype}")
+        if np.broadcast_shapes(mask_data.shape, self.shape) != self.shape:
+            raise ValueError(f"masked_fill: mask {tuple(mask_data.shape)} does not broadcast "
+                             f"to the tensor's shape {self.shape}")
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, "
+                                 f"got shape {value.shape}")
+            value = value.to(dtype=self.dtype)
+        elif self.dtype.kind in "iu":
+            value = int(value)                    # into the integer type, as PyTorch
+        elif self.dtype.kind == "b":
+            value = bool(value)
+        return ops.where(mask_data, value, self)
 
     def softmax(self, dim):
         from .ops.loss import softmax  # noqa: PLC0415

@@ -895,3 +895,24 @@ def test_gradcheck_and_gradgradcheck_refuse_a_nan_gradient():
     assert mg.gradcheck(lambda t: t * t, [x])
     with pytest.raises(mg.GradcheckError, match="gradgradcheck.*analytical nan"):
         mg.gradgradcheck(lambda t: NanSecond()(t), [x])
+
+
+def test_review_fixes_parameter_alias_and_hooks_of_a_switched_off_leaf(device):
+    """nn.Parameter(t) shares t's version counter as mg.Tensor(t) does; a leaf switched off
+    after its graph was built still runs its hooks (PyTorch skips only the .grad)."""
+    import minigrad.nn as nn
+
+    a, w = make((2,), device, seed=27), make((2,), device, seed=28, requires_grad=False)
+    loss = (a * w).sum()
+    param = nn.Parameter(w)
+    with mg.no_grad():
+        param.mul_(3.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+    x = make((2,), device, seed=29)
+    calls = []
+    x.register_hook(lambda g: calls.append(1))
+    y = (x * 2.0).sum()
+    x.requires_grad_(False)
+    y.backward()
+    assert calls == [1] and x.grad is None

@@ -255,3 +255,53 @@ def test_comparing_with_none_is_a_question_about_the_tensor(device):
     t = mg.tensor([1, 2], device=device)
     assert (t == None) is False and (t != None) is True      # noqa: E711 (PyTorch's answer)
     np.testing.assert_array_equal((t == 1).numpy(), [True, False])
+
+
+def test_review_fixes_rounded_division_rounding_copies_and_masked_fill(device):
+    """From a review against PyTorch: each line failed before its fix."""
+    big = mg.tensor([100000001, -7, 7], device=device)
+    np.testing.assert_array_equal(big.div(3, rounding_mode="trunc").numpy(),
+                                  [33333333, -2, 2])          # integer arithmetic, not float32
+    np.testing.assert_array_equal(big.div(3, rounding_mode="floor").numpy(),
+                                  [33333333, -3, 2])
+    assert mg.tensor([7], dtype=mg.int32, device=device).div(
+        mg.tensor([2], device=device), rounding_mode="trunc").dtype == mg.int64   # promoted
+    with pytest.raises(ZeroDivisionError, match="div: integer division by zero"):
+        big.div(0, rounding_mode="trunc")
+    np.testing.assert_array_equal(mg.tensor([1.0], device=device).div(
+        0.1, rounding_mode="trunc").numpy(), [10.0])          # the true quotient, truncated
+    x = mg.tensor([5.5, -3.2], dtype=mg.float64, device=device, requires_grad=True)
+    x.div(2.0, rounding_mode="floor").sum().backward()        # 0, where // refuses
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+    ints = mg.tensor([1, 2], device=device)
+    copy = ints.floor()
+    copy += 10
+    np.testing.assert_array_equal(ints.numpy(), [1, 2])       # a new tensor, not ints itself
+    filled = ints.masked_fill(mg.tensor([True, False], device=device), 1.5)
+    assert filled.dtype == mg.int64 and filled.numpy().tolist() == [1, 2]
+    floats = mg.zeros(2, device=device)
+    wide = mg.tensor(2.0, dtype=mg.float64, device=device)
+    assert floats.masked_fill(mg.tensor([True, False], device=device), wide).dtype == mg.float32
+    with pytest.raises(TypeError, match="masked_fill: the mask must be a bool tensor"):
+        floats.masked_fill(mg.tensor([1, 0], device=device), 0.0)
+    np.testing.assert_array_equal(F.relu6(mg.tensor([-1, 3, 8], device=device)).numpy(),
+                                  [0, 3, 6])                  # integers stay integers
+    with pytest.raises(ValueError, match="hardtanh: min_val 2 must not be greater"):
+        F.hardtanh(floats, 2, 1)
+
+
+def test_review_fixes_empty_and_0d_inputs(device):
+    assert F.group_norm(mg.zeros(0, 6, 2, 2, device=device), 3).shape == (0, 6, 2, 2)
+    assert F.pixel_shuffle(mg.zeros(1, 4, 0, 3, device=device), 2).shape == (1, 1, 0, 6)
+    assert mg.tensor(5.0, device=device).gather(0, mg.tensor(0, device=device)).item() == 5.0
+    with pytest.raises(IndexError, match="argmin: cannot reduce over an empty dim"):
+        mg.zeros(0, device=device).argmin()
+    with pytest.raises(IndexError, match=r"cannot reduce over an empty dim .*\(0, 3\)"):
+        mg.zeros(0, 3, device=device).amax(0)
+    np.testing.assert_array_equal(mg.linspace(mg.tensor(0.0), mg.tensor(1.0), 3,
+                                              device=device).numpy(), [0.0, 0.5, 1.0])
+    assert mg.arange(mg.tensor(3), device=device).numpy().tolist() == [0, 1, 2]
+    with np.errstate(invalid="ignore"):
+        kl = F.kl_div(mg.zeros(2, device=device), mg.tensor([-0.5, 0.5], device=device),
+                      reduction="none")
+    assert np.isnan(kl.numpy()[0]) and not np.isnan(kl.numpy()[1])   # nan, as PyTorch

@@ -23,7 +23,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, dtype=np.float32)
         if isinstance(data, Tensor):
-            data = data.data
+            pass                  # Tensor.__init__ shares its array and version counter
         elif not (isinstance(data, np.ndarray) or backend.is_gpu_array(data)):
             data = tensor(data).data          # lists and numbers: float32, like mg.tensor
         super().__init__(data, requires_grad=requires_grad)

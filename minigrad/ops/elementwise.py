@@ -177,10 +177,42 @@ class Remainder(Function):
         return grad_a, grad_b
 
 
-def _divide_rounding_down(op: str, a, b):
-    """xp.floor_divide or xp.remainder of two arrays, as PyTorch computes them: promoted
-    as in every binary op, an integer division by zero an error, and for floats x // 0 =
-    +-inf, 0 // 0 = nan, x % 0 = nan without numpy's warnings."""
+class RoundedDivide(Function):
+    """y = a / b rounded: mode "floor" (the values of //) or "trunc" (toward zero), as
+    torch.div(a, b, rounding_mode=...). dy/da = dy/db = 0: a step function, and PyTorch
+    defines this derivative as 0 (only floor_divide, //, refuses to be differentiated)."""
+    save_inputs = False
+    holds_no_arrays = True   # backward needs only the input shapes (see Function)
+
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    def forward(self, a, b):
+        quotient = _divide_rounding_down("div", a, b, "floor_divide")   # floor(a / b)
+        if self.mode == "floor":
+            return quotient
+        if quotient.dtype.kind == "f":        # floats: the true quotient, truncated
+            a, b = _promote(a, b)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return _xp(a).trunc(a / b)
+        # integers: floor, plus 1 where the division was inexact and a / b < 0
+        remainder = _divide_rounding_down("div", a, b, "remainder")
+        a, b = _promote(a, b)
+        up = (remainder != 0) & ((a < 0) != (b < 0))
+        return quotient + up.astype(quotient.dtype)
+
+    def backward(self, gy):
+        xp = _xp(gy.data)
+        return tuple(Tensor._from_op(xp.zeros(shape, dtype=dtype), False) if need else None
+                     for (shape, dtype), need in zip(self.input_meta, self.needs_input_grad))
+
+
+def _divide_rounding_down(op: str, a, b, what: str | None = None):
+    """xp.floor_divide or xp.remainder (`what`, by default the op's own name) of two
+    arrays, as PyTorch computes them: promoted as in every binary op, an integer division
+    by zero an error, and for floats x // 0 = +-inf, 0 // 0 = nan, x % 0 = nan without
+    numpy's warnings."""
+    what = what or op
     a, b = _promote(a, b)
     _broadcast_shape(op, a, b)
     if a.dtype.kind == "b" and b.dtype.kind == "b":
@@ -190,7 +222,7 @@ def _divide_rounding_down(op: str, a, b):
         raise ZeroDivisionError(f"{op}: integer division by zero ({a.dtype} "
                                 f"{tuple(a.shape)} by {b.dtype} {tuple(b.shape)})")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return getattr(_xp(a), op)(a, b)
+        return getattr(_xp(a), what)(a, b)
 
 
 class Neg(Function):
@@ -683,6 +715,14 @@ def floor_divide(a, b):
     return FloorDivide()(*_common_dtype("floor_divide", a, b))
 
 
+def rounded_divide(a, b, rounding_mode: str):
+    """torch.div(a, b, rounding_mode="floor" or "trunc"): RoundedDivide."""
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                         f"{rounding_mode!r}")
+    return RoundedDivide(rounding_mode)(*_common_dtype("div", a, b))
+
+
 def remainder(a, b):
     """a % b, with b's sign (PyTorch's remainder and %)."""
     return Remainder()(*_common_dtype("remainder", a, b))
@@ -751,7 +791,7 @@ def _rounding(kind: str, x):
     if x._data.dtype.kind != "f":
         if kind == "sign" and x._data.dtype.kind != "b":
             return Tensor._from_op(x.xp.sign(x.data), False)
-        return x
+        return Tensor._from_op(x.data.copy(), False)     # a new tensor, as PyTorch's
     return Rounding(kind)(x)
 
 
@@ -834,9 +874,14 @@ def logsigmoid(input):
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
     """y = x clipped to [min_val, max_val]; dy/dx = 1 strictly inside, 0 elsewhere (at the
     bounds too, as PyTorch's hardtanh, where clamp's gradient there is 1)."""
-    x = _float_input(input)
-    return _clip_where_inside(x, float(min_val), float(max_val),
-                              (x.data > min_val) & (x.data < max_val))
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} must not be greater than max_val "
+                         f"{max_val}")
+    if input._data.dtype.kind in "iub":     # integers stay integers (no gradient), as PyTorch
+        return Tensor._from_op(input.xp.clip(input.data, min_val, max_val).astype(
+            np.int64 if input.dtype.kind == "b" else input.dtype), False)
+    return _clip_where_inside(input, float(min_val), float(max_val),
+                              (input.data > min_val) & (input.data < max_val))
 
 
 def relu6(input, inplace: bool = False):

@@ -229,6 +229,11 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
     positions = index.data if isinstance(index, Tensor) else x.xp.asarray(index)
     if positions.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got {positions.dtype}")
+    if x.ndim == 0 and positions.ndim == 0:          # a 0-d tensor: index 0 picks itself
+        if int(positions) != 0:
+            raise IndexError(f"gather: index {int(positions)} is out of range for a 0-d "
+                             f"input (only 0)")
+        return getitem(x, ())
     if positions.ndim != x.ndim:
         raise ValueError(f"gather: index {tuple(positions.shape)} must have as many dims as "
                          f"input {tuple(x.shape)}")

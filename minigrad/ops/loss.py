@@ -208,9 +208,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if log_target:
         pointwise = E.exp(target) * (target - input)
     else:
-        positive = target.data > 0                     # t log t -> 0 as t -> 0
-        log_t = E.log(E.where(positive, target, 1.0))
-        pointwise = E.where(positive, target * (log_t - input), 0.0)
+        zero = target.data == 0                        # t log t -> 0 as t -> 0
+        log_t = E.log(E.where(zero, 1.0, target))      # (a negative t: nan, as PyTorch)
+        pointwise = E.where(zero, 0.0, target * (log_t - input))
     if kind == "batchmean":
         return sum(pointwise) / (input.shape[0] if input.ndim else 1)
     if kind == "mean":

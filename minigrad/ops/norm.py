@@ -320,7 +320,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         raise ValueError(f"group_norm: {C} channels (input {tuple(input.shape)}) cannot be "
                          f"split into {num_groups} groups of equal size")
     _check_per_channel("group_norm", input, weight=weight, bias=bias)
-    grouped = reshape(input, N, num_groups, -1)          # (N, G, C/G * positions)
+    if input.data.size == 0:                             # nothing to normalise
+        return _affine(input, weight, bias, _channel_shape(input))
+    per_group = input.data.size // (N * num_groups)
+    grouped = reshape(input, N, num_groups, per_group)   # (N, G, C/G * positions)
     x_hat = reshape(Standardize((2,), eps)(grouped), *input.shape)
     return _affine(x_hat, weight, bias, _channel_shape(input))
 

@@ -166,8 +166,9 @@ class StdSqrt(Function):
 
     As PyTorch's std and norm: a constant slice has std 0 (an all-zero one norm 0) and
     gradient 0 (Sqrt's 0.5 / 0 = inf would become nan in var's backward, inf * 0). Used by
-    std and norm; sqrt keeps its infinite slope at 0. The division uses 1 in place of y where y = 0, so that no inf is
-    formed in the double backward either (it is masked away)."""
+    std and norm; sqrt keeps its infinite slope at 0. The division uses 1 in place of y
+    where y = 0, so that no inf is formed in the double backward either (it is masked
+    away)."""
     save_inputs = False
     save_outputs = True
 
@@ -194,6 +195,7 @@ def _extreme(x: Tensor, dim, keepdim: bool, which: str):
     gets the whole gradient; over all dims (x.max()) or several, tied winners share it
     evenly. An integer or bool tensor (no gradient) gets its values only, in its dtype."""
     axes = _normalize_dims(dim, x.shape, which)
+    _check_not_empty(x, axes, which)
     xp = x.xp
     floating = x.is_floating_point()
     if _is_int(dim) and x.ndim == 0:               # dim 0 of a 0-d tensor: itself, index 0
@@ -245,9 +247,19 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _arg_extreme(x, dim, keepdim, "argmin")
 
 
+def _check_not_empty(x: Tensor, axes: tuple, op: str) -> None:
+    """A max, min or arg of either over an empty dim has no answer (numpy's error would
+    not name the op)."""
+    if any(x.shape[a] == 0 for a in axes):
+        raise IndexError(f"{op}: cannot reduce over an empty dim (tensor of shape "
+                         f"{tuple(x.shape)}, dims {axes})")
+
+
 def _arg_extreme(x: Tensor, dim, keepdim: bool, op: str) -> Tensor:
     """argmax and argmin: int64 indices, no gradient."""
     pick = getattr(x.xp, op)                       # xp.argmax or xp.argmin
+    _check_not_empty(x, tuple(range(x.ndim)) if dim is None else
+                     _normalize_dims(dim, x.shape, op) if _is_int(dim) else (), op)
     if dim is None:
         return Tensor._from_op(x.xp.asarray(pick(x.data, keepdims=keepdim)), False)
     if not _is_int(dim):

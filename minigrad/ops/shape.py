@@ -6,6 +6,8 @@ what `cat`/`pad` glued on. Linear maps all: their double backward needs nothing 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -241,8 +243,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     if r < 1 or channels % (r * r):
         raise ValueError(f"pixel_shuffle: {channels} channels (input {tuple(input.shape)}) "
                          f"are not divisible by upscale_factor^2 = {r * r}")
-    c = channels // (r * r)
-    x = reshape(input, -1, c, r, r, h, w)                         # (B, C, r, r, H, W)
+    c, batch = channels // (r * r), math.prod(lead)
+    x = reshape(input, batch, c, r, r, h, w)                      # (B, C, r, r, H, W)
     x = permute(x, 0, 1, 4, 2, 5, 3)                              # (B, C, H, r, W, r)
     return reshape(x, *lead, c, h * r, w * r)
 
@@ -254,8 +256,8 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     if r < 1 or height % r or width % r:
         raise ValueError(f"pixel_unshuffle: height and width of input {tuple(input.shape)} "
                          f"are not divisible by downscale_factor = {r}")
-    h, w = height // r, width // r
-    x = reshape(input, -1, c, h, r, w, r)                         # (B, C, H, r, W, r)
+    h, w, batch = height // r, width // r, math.prod(lead)
+    x = reshape(input, batch, c, h, r, w, r)                      # (B, C, H, r, W, r)
     x = permute(x, 0, 1, 3, 5, 2, 4)                              # (B, C, r, r, H, W)
     return reshape(x, *lead, c * r * r, h, w)
 

@@ -132,6 +132,9 @@ class SiLU(Module):
     def forward(self, x):
         return F.silu(x)
 
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
 
 class ELU(Module):
     """y = x where x > 0, else alpha (e^x - 1)."""
