@@ -529,3 +529,24 @@ def test_group_norm_module(device):
     assert nn.GroupNorm(2, 4, affine=False).weight is None
     with pytest.raises(ValueError, match="GroupNorm: num_channels 4 must be divisible"):
         nn.GroupNorm(3, 4)
+
+
+def test_conv_transpose2d_output_size_and_embedding_from_pretrained(device):
+    up = nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1).to(device)
+    x = make((1, 2, 5, 5), device, seed=33).float()
+    assert up(x).shape == (1, 3, 10, 10)
+    assert up(x, output_size=(11, 10)).shape == (1, 3, 11, 10)       # output_padding (1, 0)
+    assert up(x, output_size=(1, 3, 11, 11)).shape == (1, 3, 11, 11)
+    np.testing.assert_array_equal(
+        up(x, output_size=(11, 11)).numpy(),
+        F.conv_transpose2d(x, up.weight, up.bias, 2, 1, output_padding=1).numpy())
+    with pytest.raises(ValueError, match=r"output_size \(13, 10\) is not reachable"):
+        up(x, output_size=(13, 10))
+    table = mg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    frozen = nn.Embedding.from_pretrained(table)
+    np.testing.assert_array_equal(frozen(mg.tensor([1, 0], device=device)).numpy(),
+                                  [[3.0, 4.0], [1.0, 2.0]])
+    assert not frozen.weight.requires_grad
+    assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
+    table.data[0, 0] = 9.0                                           # copied, not shared
+    assert frozen.weight.numpy()[0, 0] == 1.0

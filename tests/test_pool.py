@@ -32,6 +32,9 @@ CASES = {
     "bilinear x1.5 corners": lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear",
                                                      align_corners=True),
     "bilinear down 3x2": lambda x: F.interpolate(x, size=(3, 2), mode="bilinear"),
+    "nearest-exact size 9x7": lambda x: F.interpolate(x, size=(9, 7), mode="nearest-exact"),
+    "nearest-exact x1.7": lambda x: F.interpolate(x, scale_factor=1.7, mode="nearest-exact"),
+    "area down 3x3": lambda x: F.interpolate(x, size=(3, 3), mode="area"),
 }
 
 
@@ -144,3 +147,17 @@ def test_ceil_mode_and_divisor_override_as_pytorch(device):
     assert nn.MaxPool2d(2, ceil_mode=True)(x).shape == (1, 1, 2, 2)
     with pytest.raises(ValueError, match="divisor_override must be positive"):
         F.avg_pool2d(x, 2, divisor_override=0)
+
+
+def test_nearest_exact_and_area_as_pytorch(device):
+    """PyTorch's numbers for a row 0..3 resized to 3 and 6 (from torch): nearest-exact
+    picks by pixel centres, where nearest's floor(d * in/out) shifts by half a pixel."""
+    row = mg.arange(4.0, device=device).reshape(1, 1, 1, 4)
+    assert F.interpolate(row, size=(1, 3), mode="nearest-exact").numpy().ravel().tolist() == \
+        [0.0, 2.0, 3.0]
+    assert F.interpolate(row, size=(1, 3), mode="nearest").numpy().ravel().tolist() == \
+        [0.0, 1.0, 2.0]
+    assert F.interpolate(row, size=(1, 6), mode="nearest-exact").numpy().ravel().tolist() == \
+        [0.0, 1.0, 1.0, 2.0, 3.0, 3.0]
+    np.testing.assert_allclose(F.interpolate(row, size=(1, 3), mode="area").numpy().ravel(),
+                               [0.5, 1.5, 2.5])

@@ -333,17 +333,18 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """Resize (N, C, H, W) to `size`, or by `scale_factor` (output floor(H * scale)), as
-    torch.nn.functional.interpolate with mode "nearest" or "bilinear". As in PyTorch, a
+    torch.nn.functional.interpolate with mode "nearest", "nearest-exact", "bilinear" or
+    "area" (adaptive average pooling). As in PyTorch, a
     given scale_factor is also what maps output to input coordinates (1/scale rather than
     in/out) unless recompute_scale_factor=True."""
     op = "interpolate"
     _check_4d(op, input)
-    if mode not in ("nearest", "bilinear"):
-        raise NotImplementedError(f"{op}: mode {mode!r} is not implemented "
-                                  f"(only 'nearest' and 'bilinear')")
+    if mode not in ("nearest", "nearest-exact", "bilinear", "area"):
+        raise NotImplementedError(f"{op}: mode {mode!r} is not implemented ('nearest', "
+                                  f"'nearest-exact', 'bilinear' and 'area' are)")
     if antialias:
         raise NotImplementedError(f"{op}: antialias=True is not implemented")
-    if mode == "nearest" and align_corners is not None:
+    if mode != "bilinear" and align_corners is not None:
         raise ValueError(f"{op}: align_corners can only be set with mode='bilinear'")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor")
@@ -365,4 +366,23 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                          f"positive")
     if mode == "nearest":
         return UpsampleNearest2d(out_hw, scales)(input)
+    if mode == "nearest-exact":
+        return _nearest_exact(input, out_hw, scales)
+    if mode == "area":                   # each output pixel: the mean of its input area
+        return adaptive_avg_pool2d(input, out_hw)
     return UpsampleBilinear2d(out_hw, bool(align_corners), scales)(input)
+
+
+def _nearest_exact(x: Tensor, out_hw: tuple, scales) -> Tensor:
+    """mode "nearest-exact": output pixel d copies input pixel floor((d + 0.5) * in/out)
+    (1/scale_factor when one was given), the nearest by pixel centres; "nearest" uses
+    floor(d * in/out), which shifts the image by half a pixel. Two index_selects, so the
+    gradients of the copies add up (the scatter-add of getitem's backward)."""
+    from .index import index_select  # noqa: PLC0415
+
+    for axis, (size_in, size_out) in enumerate(zip(x.shape[2:], out_hw)):
+        ratio = size_in / size_out if scales is None else 1.0 / scales[axis]
+        source = np.minimum(np.floor((np.arange(size_out) + 0.5) * ratio).astype(np.int64),
+                            size_in - 1)
+        x = index_select(x, 2 + axis, source)
+    return x

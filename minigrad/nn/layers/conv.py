@@ -98,7 +98,29 @@ class ConvTranspose2d(_ConvNd):
                          output_padding, groups, bias, padding_mode,
                          (in_channels, out_channels), device, dtype)
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
+        """output_size (H, W), or (N, C, H, W): one of the `stride` sizes that all give
+        back x's size under the matching conv2d; it picks the output_padding, as PyTorch."""
+        output_padding = self.output_padding
+        if output_size is not None:
+            output_padding = self._output_padding_for(x, tuple(output_size))
         return F.conv_transpose2d(x, self.weight, self.bias, stride=self.stride,
-                                  padding=self.padding, output_padding=self.output_padding,
+                                  padding=self.padding, output_padding=output_padding,
                                   dilation=self.dilation)
+
+    def _output_padding_for(self, x, output_size: tuple) -> tuple:
+        wanted = output_size[-2:]
+        if len(output_size) not in (2, 4):
+            raise ValueError(f"ConvTranspose2d: output_size must be (H, W) or (N, C, H, W), "
+                             f"got {output_size}")
+        padding = []
+        for n, want, k, s, p, d in zip(x.shape[-2:], wanted, self.kernel_size, self.stride,
+                                       self.padding, self.dilation):
+            smallest = (n - 1) * s - 2 * p + d * (k - 1) + 1
+            if not smallest <= want < smallest + s:
+                raise ValueError(f"ConvTranspose2d: output_size {tuple(wanted)} is not "
+                                 f"reachable from input {tuple(x.shape)}: each size must be "
+                                 f"in [smallest, smallest + stride - 1], smallest here "
+                                 f"{smallest}, stride {s}")
+            padding.append(want - smallest)
+        return tuple(padding)

@@ -69,6 +69,21 @@ class Embedding(Module):
                                       dtype=dtype)
         self.reset_parameters()
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True,
+                        padding_idx: int | None = None) -> "Embedding":
+        """An Embedding whose rows are `embeddings` (num, dim), copied; frozen (no
+        gradient) unless freeze=False, as PyTorch's."""
+        if embeddings.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (num, dim), "
+                             f"got shape {tuple(embeddings.shape)}")
+        layer = cls(*embeddings.shape, padding_idx=padding_idx, device=embeddings.device,
+                    dtype=embeddings.dtype)
+        with no_grad():
+            layer.weight.copy_(embeddings)
+        layer.weight.requires_grad = not freeze
+        return layer
+
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
