@@ -35,10 +35,13 @@ def _pair(value, name: str, op: str) -> tuple:
     return value, value
 
 
-def _check_4d(op: str, x: Tensor) -> None:
+def _check_4d(op: str, x: Tensor, one_image_too: bool = True) -> None:
+    """(N, C, H, W); the pools also take one image (C, H, W), interpolate does not (to
+    PyTorch, 3-D input there is a 1-D resize, not implemented here)."""
     if x.ndim != 4:
-        raise ValueError(f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got "
-                         f"shape {tuple(x.shape)}")
+        also = " or 3-D (C, H, W)" if one_image_too else ""
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W){also}, got shape "
+                         f"{tuple(x.shape)}")
 
 
 # ---------------------------------------------------------------------- average pooling
@@ -338,7 +341,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     given scale_factor is also what maps output to input coordinates (1/scale rather than
     in/out) unless recompute_scale_factor=True."""
     op = "interpolate"
-    _check_4d(op, input)
+    _check_4d(op, input, one_image_too=False)
     if mode not in ("nearest", "nearest-exact", "bilinear", "area"):
         raise NotImplementedError(f"{op}: mode {mode!r} is not implemented ('nearest', "
                                   f"'nearest-exact', 'bilinear' and 'area' are)")
