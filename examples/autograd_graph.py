@@ -25,7 +25,8 @@ from gans import losses
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--out", default="runs/autograd")
-parser.add_argument("--mlp", action="store_true", help="trace an MLP GAN instead of a DCGAN")
+parser.add_argument("--mlp", action="store_true",
+                    help="trace an MLP GAN instead of a DCGAN")
 args = parser.parse_args()
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)

@@ -20,13 +20,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gans.cli_common import finite_float, non_negative_float, positive_int  # noqa: E402
 from gans.toys import bilinear  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--lr", type=float, default=0.2)
-parser.add_argument("--steps", type=int, default=150)
-parser.add_argument("--start", type=float, nargs=2, default=(1.0, 0.5), metavar=("X", "Y"))
+parser.add_argument("--lr", type=non_negative_float, default=0.2)
+parser.add_argument("--steps", type=positive_int, default=150)
+parser.add_argument("--start", type=finite_float, nargs=2, default=(1.0, 0.5),
+                    metavar=("X", "Y"))
 parser.add_argument("--out", default="runs/toys")
 args = parser.parse_args()
 out = Path(args.out)

@@ -17,27 +17,30 @@ import minigrad as mg  # before numpy, so that OpenBLAS's idle threads sleep (mi
 import minigrad.nn.functional as F
 import numpy as np
 from gans import viz
-from gans.cli_common import add_device_argument, resolve_device
+from gans.cli_common import (add_device_argument, non_negative_float, non_negative_int,
+                              positive_int, resolve_device)
 from gans.data import BatchIterator, load_mnist, to_float_images
 from gans.models import DCGANDiscriminator, DCGANGenerator, weights_init
 
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 add_device_argument(parser)
-parser.add_argument("--epochs", type=int, default=5)
-parser.add_argument("--batch-size", type=int, default=32,
+parser.add_argument("--epochs", type=positive_int, default=5)
+parser.add_argument("--batch-size", type=positive_int, default=32,
                     help="32: the shipped 10k digits make short epochs; a smaller batch gives "
                          "G more updates per epoch (PyTorch's example uses 128 on 60k)")
-parser.add_argument("--lr", type=float, default=2e-4)
-parser.add_argument("--z-dim", type=int, default=100)
+parser.add_argument("--lr", type=non_negative_float, default=2e-4)
+parser.add_argument("--z-dim", type=positive_int, default=100)
 parser.add_argument("--image-size", type=int, choices=[28, 64], default=28)
 parser.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
 parser.add_argument("--data-dir", default=None, help="folder with the canonical IDX files")
 parser.add_argument("--offline", action="store_true", help="never try to download")
 parser.add_argument("--out", default="runs/dcgan")
-parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-parser.add_argument("--max-steps", type=int, default=0, help="stop early (0 = no limit)")
+parser.add_argument("--seed", type=non_negative_int, default=0)
+parser.add_argument("--resume", action="store_true",
+                    help="continue from OUT/checkpoint.npz")
+parser.add_argument("--max-steps", type=non_negative_int, default=0,
+                    help="stop early (0 = no limit)")
 args = parser.parse_args()
 device = resolve_device(args.device)      # 'gpu' without CuPy exits with install advice
 out = Path(args.out)

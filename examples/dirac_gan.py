@@ -27,13 +27,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gans.cli_common import finite_float, non_negative_float, positive_int  # noqa: E402
 from gans.toys import dirac  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--lr", type=float, default=0.1, help="step size of both players")
-parser.add_argument("--steps", type=int, default=400)
-parser.add_argument("--start", type=float, nargs=2, default=(1.0, 1.0),
+parser.add_argument("--lr", type=non_negative_float, default=0.1,
+                    help="step size of both players")
+parser.add_argument("--steps", type=positive_int, default=400)
+parser.add_argument("--start", type=finite_float, nargs=2, default=(1.0, 1.0),
                     metavar=("THETA", "PSI"))
 parser.add_argument("--out", default="runs/toys")
 args = parser.parse_args()

@@ -24,6 +24,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+from gans.cli_common import non_negative_float, non_negative_int, positive_int
 from gans.toys import mixtures
 
 default = mixtures.WGAN_GP_RING
@@ -33,14 +34,15 @@ parser.add_argument("--data", choices=["ring", "grid"], default=default.data)
 parser.add_argument("--loss", default=default.loss,
                     help="minimax | nonsaturating | lsgan | wgan | hinge")
 parser.add_argument("--penalty", default=default.penalty, help="none | wgan-gp | r1 | r2")
-parser.add_argument("--penalty-weight", type=float, default=default.penalty_weight)
-parser.add_argument("--n-critic", type=int, default=default.n_critic)
-parser.add_argument("--lr-d", type=float, default=default.lr_d)
-parser.add_argument("--lr-g", type=float, default=default.lr_g)
-parser.add_argument("--steps", type=int, default=default.steps)
-parser.add_argument("--hidden", type=int, default=default.hidden)
-parser.add_argument("--every", type=int, default=100, help="steps between frames")
-parser.add_argument("--seed", type=int, default=default.seed)
+parser.add_argument("--penalty-weight", type=non_negative_float,
+                    default=default.penalty_weight)
+parser.add_argument("--n-critic", type=positive_int, default=default.n_critic)
+parser.add_argument("--lr-d", type=non_negative_float, default=default.lr_d)
+parser.add_argument("--lr-g", type=non_negative_float, default=default.lr_g)
+parser.add_argument("--steps", type=positive_int, default=default.steps)
+parser.add_argument("--hidden", type=positive_int, default=default.hidden)
+parser.add_argument("--every", type=positive_int, default=100, help="steps between frames")
+parser.add_argument("--seed", type=non_negative_int, default=default.seed)
 parser.add_argument("--out", default="runs/mixtures")
 args = parser.parse_args()
 config = dataclasses.replace(

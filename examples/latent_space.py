@@ -26,6 +26,7 @@ import numpy as np
 import minigrad as mg
 import minigrad.nn as nn
 from gans import latent, losses, viz
+from gans.cli_common import non_negative_int, positive_int
 from gans.data import BatchIterator, load_mnist, to_float_images
 from gans.models import MLPDiscriminator
 from gans.toys.blas import blas_threads
@@ -34,12 +35,14 @@ parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--checkpoint", default="runs/dcgan/checkpoint.npz",
                     help="a generator checkpoint (used when the file exists)")
-parser.add_argument("--z-dim", type=int, default=100, help="z_dim of the DCGAN checkpoint")
-parser.add_argument("--train-steps", type=int, default=2000, help="for the MLP GAN")
+parser.add_argument("--z-dim", type=positive_int, default=100,
+                    help="z_dim of the DCGAN checkpoint")
+parser.add_argument("--train-steps", type=positive_int, default=2000,
+                    help="for the MLP GAN")
 parser.add_argument("--labels", choices=["classifier", "invert"], default="classifier")
-parser.add_argument("--restarts", type=int, default=4)
-parser.add_argument("--invert-steps", type=int, default=300)
-parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--restarts", type=positive_int, default=4)
+parser.add_argument("--invert-steps", type=positive_int, default=300)
+parser.add_argument("--seed", type=non_negative_int, default=0)
 parser.add_argument("--out", default="runs/latent")
 args = parser.parse_args()
 out = Path(args.out)

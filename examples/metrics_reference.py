@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from gans.cli_common import non_negative_int
 from gans.data import to_float_images
 from gans.metrics.classifier import shipped_digits
 from gans.metrics.evaluate import compute_metrics, feature_net, generate
@@ -30,8 +31,8 @@ from gans.metrics.evaluate import compute_metrics, feature_net, generate
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--checkpoint", default=None, help="a generator checkpoint (optional)")
-parser.add_argument("--collapsed-class", type=int, default=3)
-parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--collapsed-class", type=int, choices=range(10), default=3)
+parser.add_argument("--seed", type=non_negative_int, default=0)
 args = parser.parse_args()
 rng = np.random.default_rng(args.seed)
 net = feature_net("mnist")

@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gans import viz  # noqa: E402
+from gans.cli_common import non_negative_int, positive_int  # noqa: E402
 from gans.data import load_mnist, to_float_images  # noqa: E402
 from gans.toys.baseline import (FullGaussian, PixelGaussian, neighbour_correlation,  # noqa: E402
                                 pixel_histogram)
@@ -32,8 +33,8 @@ parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--data-dir", default=None, help="folder with the canonical IDX files")
 parser.add_argument("--offline", action="store_true", help="never try to download")
-parser.add_argument("--n", type=int, default=10, help="images per row")
-parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--n", type=positive_int, default=10, help="images per row")
+parser.add_argument("--seed", type=non_negative_int, default=0)
 parser.add_argument("--out", default="runs/toys")
 args = parser.parse_args()
 out = Path(args.out)

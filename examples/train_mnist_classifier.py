@@ -24,18 +24,20 @@ import numpy as np
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from gans.cli_common import add_device_argument, resolve_device
+from gans.cli_common import (add_device_argument, non_negative_float, non_negative_int,
+                              positive_int, resolve_device)
 from gans.data import to_float_images
 from gans.metrics.classifier import WEIGHTS, MNISTClassifier, accuracy, shipped_digits
 
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 add_device_argument(parser)
-parser.add_argument("--epochs", type=int, default=10)
-parser.add_argument("--batch-size", type=int, default=64)
-parser.add_argument("--lr", type=float, default=1e-3)
-parser.add_argument("--shift", type=int, default=1, help="max random shift in pixels")
-parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--epochs", type=positive_int, default=10)
+parser.add_argument("--batch-size", type=positive_int, default=64)
+parser.add_argument("--lr", type=non_negative_float, default=1e-3)
+parser.add_argument("--shift", type=non_negative_int, default=1,
+                    help="max random shift in pixels")
+parser.add_argument("--seed", type=non_negative_int, default=0)
 parser.add_argument("--out", default="runs/mnist_classifier.npz")
 parser.add_argument("--into-package", action="store_true",
                     help=f"write the package's own weights, {WEIGHTS}, instead of --out")

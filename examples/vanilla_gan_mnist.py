@@ -15,7 +15,8 @@ import argparse
 
 import minigrad as mg
 from gans import losses
-from gans.cli_common import add_device_argument, resolve_device
+from gans.cli_common import (add_device_argument, non_negative_float, non_negative_int,
+                              positive_int, resolve_device)
 from gans.data import load_mnist
 from gans.training import TrainConfig, Trainer
 
@@ -23,15 +24,15 @@ parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 add_device_argument(parser)
 parser.add_argument("--loss", choices=["minimax", "nonsaturating"], default="nonsaturating")
-parser.add_argument("--epochs", type=int, default=40,
+parser.add_argument("--epochs", type=positive_int, default=40,
                     help="40 epochs = 6,240 steps, about 3 minutes on 2 CPU cores")
-parser.add_argument("--max-steps", type=int, default=0)
-parser.add_argument("--batch-size", type=int, default=64)
-parser.add_argument("--lr", type=float, default=2e-4)
+parser.add_argument("--max-steps", type=non_negative_int, default=0)
+parser.add_argument("--batch-size", type=positive_int, default=64)
+parser.add_argument("--lr", type=non_negative_float, default=2e-4)
 parser.add_argument("--data-dir", default=None)
 parser.add_argument("--offline", action="store_true")
 parser.add_argument("--out", default="runs/vanilla_gan")
-parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--seed", type=non_negative_int, default=0)
 args = parser.parse_args()
 device = resolve_device(args.device)
 

@@ -13,24 +13,26 @@ lambda = 10, Adam(lr 1e-4, betas (0, 0.9)).
 """
 import argparse
 
-from gans.cli_common import add_device_argument, resolve_device
+from gans.cli_common import (add_device_argument, non_negative_float, non_negative_int,
+                              positive_int, resolve_device)
 from gans.data import load_mnist
 from gans.training import TrainConfig, Trainer
 
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 add_device_argument(parser)
-parser.add_argument("--epochs", type=int, default=20,
+parser.add_argument("--epochs", type=positive_int, default=20,
                     help="20 epochs = 1,240 generator steps, about 6 minutes on 2 CPU cores")
-parser.add_argument("--max-steps", type=int, default=0)
-parser.add_argument("--batch-size", type=int, default=32)
-parser.add_argument("--n-critic", type=int, default=5)
-parser.add_argument("--lambda-gp", type=float, default=10.0)
+parser.add_argument("--max-steps", type=non_negative_int, default=0)
+parser.add_argument("--batch-size", type=positive_int, default=32)
+parser.add_argument("--n-critic", type=positive_int, default=5)
+parser.add_argument("--lambda-gp", type=non_negative_float, default=10.0)
 parser.add_argument("--data-dir", default=None)
 parser.add_argument("--offline", action="store_true")
 parser.add_argument("--out", default="runs/wgan_gp")
-parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+parser.add_argument("--seed", type=non_negative_int, default=0)
+parser.add_argument("--resume", action="store_true",
+                    help="continue from OUT/checkpoint.npz")
 args = parser.parse_args()
 device = resolve_device(args.device)
 

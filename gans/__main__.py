@@ -17,7 +17,8 @@ import warnings
 
 import minigrad as mg
 
-from .cli_common import add_device_argument, fail, note_data_dir, resolve_device
+from .cli_common import (add_device_argument, check_out_folder, fail, finite_float,
+                         non_negative_float, non_negative_int, note_data_dir, resolve_device)
 
 
 def build_train_parser(sub) -> None:
@@ -26,22 +27,24 @@ def build_train_parser(sub) -> None:
     p.add_argument("--loss", default="nonsaturating",
                    choices=["minimax", "nonsaturating", "lsgan", "wgan", "hinge"])
     p.add_argument("--penalty", default="none", choices=["none", "wgan-gp", "r1", "r2"])
-    p.add_argument("--penalty-weight", type=float, default=10.0,
+    p.add_argument("--penalty-weight", type=non_negative_float, default=10.0,
                    help="lambda for wgan-gp, gamma for r1/r2 (default 10)")
     p.add_argument("--spectral-norm", action="store_true", help="spectral norm on D")
     p.add_argument("--d-norm", default="batch", choices=["batch", "instance", "layer", "none"])
-    p.add_argument("--clip", type=float, default=0.0, help="WGAN weight clipping c (e.g. 0.01)")
+    p.add_argument("--clip", type=non_negative_float, default=0.0,
+                   help="WGAN weight clipping c (e.g. 0.01)")
     p.add_argument("--n-critic", type=int, default=1)
     p.add_argument("--optimizer", choices=["adam", "rmsprop"], default="adam")
-    p.add_argument("--lr-d", type=float, default=2e-4)
-    p.add_argument("--lr-g", type=float, default=2e-4)
-    p.add_argument("--betas", type=float, nargs=2, default=(0.5, 0.999))
-    p.add_argument("--label-smoothing", type=float, default=0.0,
+    p.add_argument("--lr-d", type=non_negative_float, default=2e-4)
+    p.add_argument("--lr-g", type=non_negative_float, default=2e-4)
+    p.add_argument("--betas", type=finite_float, nargs=2, default=(0.5, 0.999))
+    p.add_argument("--label-smoothing", type=finite_float, default=0.0,
                    help="real label = 1 - this, in [0, 1) (BCE losses only, e.g. 0.1)")
-    p.add_argument("--label-flip", type=float, default=0.0,
+    p.add_argument("--label-flip", type=finite_float, default=0.0,
                    help="probability of swapping the labels in a D step (BCE losses only)")
     p.add_argument("--history", type=int, default=0, help="pool of old fakes (e.g. 50)")
-    p.add_argument("--ema", type=float, default=0.0, help="EMA decay of G (e.g. 0.999)")
+    p.add_argument("--ema", type=finite_float, default=0.0,
+                   help="EMA decay of G (e.g. 0.999)")
     p.add_argument("--epochs", type=int, default=5, help="passes over the digits (>= 1)")
     p.add_argument("--max-steps", type=int, default=0,
                    help="stop after this many steps (0 = no limit: --epochs decides)")
@@ -53,7 +56,7 @@ def build_train_parser(sub) -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--offline", action="store_true", help="never try to download")
     p.add_argument("--out", default="runs/gan")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--checkpoint-every", type=int, default=500,
                    help="steps between checkpoints (0 = only at the end; one is always "
                         "written at the end)")
@@ -69,6 +72,7 @@ def cmd_train(args) -> int:
     from .training import TrainConfig, Trainer  # noqa: PLC0415
 
     device = resolve_device(args.device)
+    check_out_folder(args.out, resuming=bool(args.resume))
     note_data_dir(args.data_dir, "train", args.dataset)
     images, _ = load_mnist(args.data_dir, "train", download=not args.offline,
                            dataset=args.dataset)
@@ -130,9 +134,9 @@ def main(argv=None) -> int:
         warnings.showwarning = _show_warning
         try:
             return args.func(args)
-        except (FileNotFoundError, IsADirectoryError, ValueError,
-                mg.SerializationError) as error:
-            fail(error)                     # `error: ...` and exit status 2
+        except (OSError, ValueError, mg.SerializationError) as error:
+            fail(error)                     # `error: ...` and exit status 2 (OSError: a
+                                            # full disk, a path that is a file, ...)
 
 
 if __name__ == "__main__":

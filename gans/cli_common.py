@@ -27,6 +27,57 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse's type for a whole number that may be 0 (a seed)."""
+    import argparse  # noqa: PLC0415
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse's type for a number that must be finite: a nan or inf learning rate or
+    penalty weight would train on, and save a checkpoint of nan weights."""
+    import argparse  # noqa: PLC0415
+    import math  # noqa: PLC0415
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse's type for a finite number >= 0 (a learning rate, a penalty weight)."""
+    import argparse  # noqa: PLC0415
+
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def check_out_folder(out, resuming: bool) -> None:
+    """Before any work: --out must be a folder (or not exist yet), and a fresh run must
+    not write over another run's checkpoint there (pass --resume to continue it)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file, not a folder")
+    if any(parent.exists() and not parent.is_dir() for parent in out.parents):
+        fail(f"--out {out}: a part of that path is a file, not a folder")
+    if not resuming and (out / "checkpoint.npz").exists():
+        fail(f"{out} already holds a run ({out / 'checkpoint.npz'}); pass --resume "
+             f"{out / 'checkpoint.npz'} to continue it, or another --out")
+
+
 def fail(message) -> NoReturn:
     """Print `error: message` to stderr and exit with status 2 (argparse's code for a bad
     command line): a one-line message instead of a traceback."""

@@ -25,6 +25,7 @@ run is bit-identical to an uninterrupted one (tests/test_training.py checks it).
 from __future__ import annotations
 
 import json
+import math
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -84,6 +85,12 @@ class TrainConfig:
         or 'Minimax', so validate stores get(loss).name ('nonsaturating', 'minimax'). Every
         later comparison, and the config saved in a checkpoint, sees that one spelling."""
         self.loss = gan_losses.get(self.loss).name
+        for name in ("lr_d", "lr_g", "clip", "penalty_weight", "ema", "label_smoothing",
+                     "label_flip"):
+            if not math.isfinite(getattr(self, name)):     # (nan passes every < check)
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
+        if not all(math.isfinite(beta) for beta in self.betas):
+            raise ValueError(f"betas must be finite numbers, got {self.betas}")
         if self.penalty not in ("none", "wgan-gp", "r1", "r2"):
             raise ValueError(f"unknown penalty {self.penalty!r}: none, wgan-gp, r1 or r2")
         bce = self.loss in ("minimax", "nonsaturating")

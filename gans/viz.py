@@ -52,9 +52,20 @@ def save_grid(images, path, nrow: int | None = None, scale: int = 2) -> Path:
 
 
 def _atomic_image_save(image, path: Path, **kwargs) -> None:
+    _write_atomically(path, lambda tmp: image.save(
+        tmp, format=path.suffix.lstrip(".").upper().replace("JPG", "JPEG"), **kwargs))
+
+
+def _write_atomically(path: Path, write) -> None:
+    """write(tmp) into a temporary file beside path, then rename it to path: a failed
+    write (a full disk) leaves the old file whole and no temporary behind."""
     tmp = path.with_name(path.name + ".tmp")
-    image.save(tmp, format=path.suffix.lstrip(".").upper().replace("JPG", "JPEG"), **kwargs)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def plot_losses(history: dict, path, title: str = "GAN losses") -> Path:
@@ -83,8 +94,10 @@ def plot_losses(history: dict, path, title: str = "GAN losses") -> Path:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        _write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -104,8 +117,7 @@ def make_gif(frame_paths, path, duration_ms: int = 400) -> Path | None:
     if not frames:
         return None
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=duration_ms, loop=0)
-    os.replace(tmp, path)
+    _write_atomically(path, lambda tmp: frames[0].save(
+        tmp, format="GIF", save_all=True, append_images=frames[1:], duration=duration_ms,
+        loop=0))
     return path

@@ -111,3 +111,60 @@ def test_evaluate_describes_an_mlp_generator_without_a_width(tmp_path):
                                                          "width": 64})}, path)
     _, z_dim, description = load_generator(path)
     assert z_dim == 8 and "width" not in description and "hidden 256-512-1024" in description
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--lr-g", "nan", "argument --lr-g: must be a finite number, got nan"),
+    ("--lr-d", "-1", "argument --lr-d: must be 0 or more"),
+    ("--penalty-weight", "inf", "argument --penalty-weight: must be a finite number"),
+    ("--clip", "nan", "argument --clip: must be a finite number"),
+    ("--seed", "-1", "argument --seed: must be 0 or more, got -1"),
+])
+def test_a_non_finite_or_negative_setting_is_refused_before_any_work(flag, value, message,
+                                                                    capsys, tmp_path):
+    """nan passes every `< 0` check: it trained, and saved a checkpoint of nan weights."""
+    with pytest.raises(SystemExit) as info:
+        main(["train", *TINY, "--max-steps", "1", "--out", str(tmp_path / "run"),
+              flag, value])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_config_refuses_nan_settings():
+    from gans.training import TrainConfig
+
+    with pytest.raises(ValueError, match="lr_g must be a finite number, got nan"):
+        TrainConfig(lr_g=float("nan")).validate()
+    with pytest.raises(ValueError, match="betas must be finite"):
+        TrainConfig(betas=(0.5, float("inf"))).validate()
+
+
+def test_a_fresh_run_does_not_write_over_another_run_or_into_a_file(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--max-steps", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    before = (out / "checkpoint.npz").read_bytes()
+    line = _error(["train", *TINY, "--max-steps", "1", "--out", str(out)], capsys)
+    assert "already holds a run" in line and "--resume" in line
+    assert (out / "checkpoint.npz").read_bytes() == before           # the old run is whole
+    a_file = tmp_path / "afile"
+    a_file.write_text("not a folder")
+    assert "is a file, not a folder" in _error(
+        ["train", *TINY, "--max-steps", "1", "--out", str(a_file)], capsys)
+    assert "a part of that path is a file" in _error(
+        ["train", *TINY, "--max-steps", "1", "--out", str(a_file / "sub")], capsys)
+
+
+def test_evaluate_names_a_checkpoint_that_does_not_fit_and_checks_json_first(capsys,
+                                                                             tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--max-steps", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    state = mg.load(out / "checkpoint.npz")
+    mg.save({"G": state["G"]}, tmp_path / "g_only.npz")      # no config: flags describe G
+    line = _error(["evaluate", "--checkpoint", str(tmp_path / "g_only.npz"), "--model",
+                   "dcgan", "--offline", "--device", "cpu"], capsys)
+    assert "g_only.npz: its G does not fit a dcgan generator 28x28" in line
+    line = _error(["evaluate", "--checkpoint", str(out / "checkpoint.npz"), "--json",
+                   str(tmp_path), "--offline", "--device", "cpu"], capsys)
+    assert "--json" in line and "needs a file name in an existing folder" in line

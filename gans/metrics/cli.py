@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 
-from ..cli_common import add_device_argument, note_data_dir, positive_int, resolve_device
+from ..cli_common import (add_device_argument, fail, non_negative_int, note_data_dir,
+                          positive_int, resolve_device)
 
 DEFAULT_METRICS = "fid,is,kid,pr,modes"
 
@@ -48,7 +49,7 @@ def build_evaluate_parser(sub) -> None:
     p.add_argument("--no-ema", action="store_true", help="use G even if an EMA copy exists")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--offline", action="store_true", help="never try to download MNIST")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="images per batch through the feature network")
     p.add_argument("--json", default=None, help="also write the results to this file")
@@ -79,7 +80,13 @@ def load_generator(path, model: str = "dcgan", image_size: int = 28, z_dim: int 
     weights, which = state["G"], "G"
     if use_ema and isinstance(state.get("ema"), dict) and state["ema"]:
         weights, which = state["ema"], "EMA of G"
-    G.load_state_dict(weights)
+    try:
+        G.load_state_dict(weights)
+    except (RuntimeError, ValueError) as error:     # shapes or keys of another generator
+        details = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        raise ValueError(f"{path}: its {which} does not fit a {model} generator "
+                         f"{image_size}x{image_size} with z_dim {z_dim}, width {width} "
+                         f"({source}): {details}") from None
     G.to(device)
     G.eval()
     shape = f"width {width}" if model == "dcgan" else "hidden 256-512-1024"   # MLP: fixed
@@ -96,6 +103,12 @@ def cmd_evaluate(args) -> int:
     metrics = check_metrics(m.strip() for m in args.metrics.split(",") if m.strip())
     if args.num_samples < 2:
         raise ValueError(f"--num-samples must be at least 2, got {args.num_samples}")
+    if args.json:                      # before the work, not after it
+        from pathlib import Path  # noqa: PLC0415
+
+        target = Path(args.json)
+        if target.is_dir() or not target.parent.is_dir():
+            fail(f"--json {args.json}: needs a file name in an existing folder")
     note_data_dir(args.data_dir, "all")
     t0 = time.perf_counter()
     G, z_dim, description = load_generator(
@@ -115,7 +128,11 @@ def cmd_evaluate(args) -> int:
     title = (f"{args.checkpoint}: {len(fake_images)} generated vs {len(real_images)} real "
              f"digits, {args.feature_net} features ({time.perf_counter() - t0:.0f} s)")
     print(format_table(results, title))
-    if args.json:
-        with open(args.json, "w") as f:
+    if args.json:                      # atomically: a temporary file, then renamed
+        import os  # noqa: PLC0415
+
+        temporary = f"{args.json}.tmp"
+        with open(temporary, "w") as f:
             json.dump({k: float(v) for k, v in results.items()}, f, indent=2)
+        os.replace(temporary, args.json)
     return 0
