@@ -68,11 +68,15 @@ history = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
 step, ckpt = 0, out / "checkpoint.npz"
 if args.resume and ckpt.exists():
     state = mg.load(ckpt, device=device)
-    G.load_state_dict(state["G"])
-    D.load_state_dict(state["D"])
-    opt_G.load_state_dict(state["opt_G"])
-    opt_D.load_state_dict(state["opt_D"])
-    batches.load_state_dict(state["batches"])
+    try:
+        G.load_state_dict(state["G"])
+        D.load_state_dict(state["D"])
+        opt_G.load_state_dict(state["opt_G"])
+        opt_D.load_state_dict(state["opt_D"])
+        batches.load_state_dict(state["batches"])
+    except (KeyError, RuntimeError, ValueError) as error:      # another run's settings
+        parser.error(f"--resume: {ckpt} does not fit these settings: "
+                     f"{' '.join(str(error).split())}")
     mg.backend.set_rng_state(state["rng"])
     fixed_z, step = mg.as_tensor(state["fixed_z"], device=device), int(state["step"])
     history = {k: [tuple(r) for r in v.reshape(-1, 2)] for k, v in state["history"].items()}

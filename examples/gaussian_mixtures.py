@@ -32,8 +32,9 @@ parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--data", choices=["ring", "grid"], default=default.data)
 parser.add_argument("--loss", default=default.loss,
-                    help="minimax | nonsaturating | lsgan | wgan | hinge")
-parser.add_argument("--penalty", default=default.penalty, help="none | wgan-gp | r1 | r2")
+                    choices=["minimax", "nonsaturating", "lsgan", "wgan", "hinge"])
+parser.add_argument("--penalty", default=default.penalty,
+                    choices=["none", "wgan-gp", "r1", "r2"])
 parser.add_argument("--penalty-weight", type=non_negative_float,
                     default=default.penalty_weight)
 parser.add_argument("--n-critic", type=positive_int, default=default.n_critic)

@@ -33,8 +33,9 @@ from gans.toys.blas import blas_threads
 
 parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--checkpoint", default="runs/dcgan/checkpoint.npz",
-                    help="a generator checkpoint (used when the file exists)")
+parser.add_argument("--checkpoint", default=None,
+                    help="a generator checkpoint (default: runs/dcgan/checkpoint.npz, used "
+                         "when that file exists)")
 parser.add_argument("--z-dim", type=positive_int, default=100,
                     help="z_dim of the DCGAN checkpoint")
 parser.add_argument("--train-steps", type=positive_int, default=2000,
@@ -45,6 +46,10 @@ parser.add_argument("--invert-steps", type=positive_int, default=300)
 parser.add_argument("--seed", type=non_negative_int, default=0)
 parser.add_argument("--out", default="runs/latent")
 args = parser.parse_args()
+if args.checkpoint is None:
+    args.checkpoint = "runs/dcgan/checkpoint.npz"
+elif not Path(args.checkpoint).is_file():          # a file asked for by name must be there
+    parser.error(f"--checkpoint {args.checkpoint}: no such file")
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
 t0 = time.perf_counter()
