@@ -16,6 +16,7 @@ downloaded here: pass the file.
 """
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -29,7 +30,13 @@ def main(argv=None) -> int:
 
     import torch  # noqa: PLC0415 (only here, and only in this script)
 
-    state = torch.load(args.pth, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(args.pth, map_location="cpu", weights_only=True)
+    except Exception as error:               # missing, a folder, text, an .npz, ...
+        parser.error(f"{args.pth}: not a PyTorch checkpoint that torch.load reads "
+                     f"({type(error).__name__}: {' '.join(str(error).split())[:200]})")
+    if not isinstance(state, dict):
+        parser.error(f"{args.pth}: holds a {type(state).__name__}, not a state dict")
     if "state_dict" in state and not hasattr(state["state_dict"], "shape"):
         state = state["state_dict"]
     arrays = {name: tensor.detach().cpu().numpy().astype(np.float32)
@@ -39,7 +46,12 @@ def main(argv=None) -> int:
     from gans.metrics.inception import load_inception  # noqa: PLC0415
 
     mg.save(arrays, args.out)
-    load_inception(args.out)          # raises, naming the tensors, if anything is off
+    try:
+        load_inception(args.out)      # raises, naming the tensors, if anything is off
+    except (ValueError, RuntimeError, mg.SerializationError) as error:
+        Path(args.out).unlink(missing_ok=True)        # no file that looks converted
+        parser.error(f"{args.pth} is not pytorch-fid's FID Inception: "
+                     f"{' '.join(str(error).split())[:400]}")
     total = sum(a.size for a in arrays.values())
     print(f"wrote {len(arrays)} tensors ({total:,} values) to {args.out}; "
           f"load_inception() accepts it")
