@@ -483,7 +483,8 @@ class Trainer:
         is refused by mg.load before anything changes. A sound file that does not fit this
         trainer (another model, width or normalisation: G may fit where D does not) is
         refused too: everything loaded so far is put back, and the ValueError names the
-        file and the settings in which the two differ."""
+        file and the settings in which the two differ. One that fits but was saved with
+        other settings (another loss, say) is loaded, with a warning that lists them."""
         state = mg.load(path, device=self.device)
         missing = [key for key in _CHECKPOINT_KEYS if key not in state]
         if missing:
@@ -495,6 +496,10 @@ class Trainer:
             self._load_state(before)
             raise ValueError(f"{path} does not fit this trainer; nothing was loaded"
                              f"{_config_differences(state, self.config)}. {error}") from error
+        differences = _config_differences(state, self.config)
+        if differences:               # it fits, but the run goes on with other settings
+            warnings.warn(f"{path}: resumed with settings other than the checkpoint's"
+                          f"{differences}; the run goes on with this trainer's", stacklevel=2)
 
     def _load_state(self, state: dict) -> None:
         self.G.load_state_dict(state["G"])

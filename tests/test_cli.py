@@ -168,3 +168,14 @@ def test_evaluate_names_a_checkpoint_that_does_not_fit_and_checks_json_first(cap
     line = _error(["evaluate", "--checkpoint", str(out / "checkpoint.npz"), "--json",
                    str(tmp_path), "--offline", "--device", "cpu"], capsys)
     assert "--json" in line and "needs a file name in an existing folder" in line
+
+
+def test_resuming_with_other_settings_that_fit_is_said(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--max-steps", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["train", *TINY, "--max-steps", "2", "--out", str(out), "--loss", "lsgan",
+                 "--resume", str(out / "checkpoint.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "resumed with settings other than the checkpoint's" in err
+    assert "loss 'nonsaturating' / 'lsgan'" in err

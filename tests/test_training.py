@@ -323,7 +323,8 @@ def test_ema_resumed_from_a_checkpoint_without_one_starts_from_the_loaded_G(digi
                                                                            tmp_path):
     path = _checkpoint(tmp_path, "plain", digits)
     trainer = Trainer(tiny(tmp_path / "ema", ema=0.9), digits)
-    trainer.load_checkpoint(path)
+    with pytest.warns(UserWarning, match="ema 0.0 / 0.9"):
+        trainer.load_checkpoint(path)
     loaded_g = trainer.G.state_dict()
     ema = trainer.G_ema.state_dict()
     assert list(ema) == list(loaded_g)
@@ -349,7 +350,8 @@ def test_a_history_pool_of_another_size_is_refused(target_history, digits, tmp_p
 def test_an_empty_history_pool_fits_any_size(digits, tmp_path):
     path = _checkpoint(tmp_path, "nopool", digits)          # history=0: nothing pooled
     trainer = Trainer(tiny(tmp_path / "pool", history=4), digits)
-    trainer.load_checkpoint(path)
+    with pytest.warns(UserWarning, match="history 0 / 4"):
+        trainer.load_checkpoint(path)
     assert trainer.pool.size == 4 and trainer.pool.count == 0
     trainer.train_step()
     assert trainer.pool.count == 4
