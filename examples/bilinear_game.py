@@ -31,6 +31,8 @@ parser.add_argument("--start", type=finite_float, nargs=2, default=(1.0, 0.5),
                     metavar=("X", "Y"))
 parser.add_argument("--out", default="runs/toys")
 args = parser.parse_args()
+if not 0 < args.lr < 2:                     # the alternating orbit is bounded only there
+    parser.error(f"--lr must be between 0 and 2, got {args.lr}")
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
 t0 = time.perf_counter()

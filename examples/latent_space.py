@@ -46,9 +46,10 @@ parser.add_argument("--invert-steps", type=positive_int, default=300)
 parser.add_argument("--seed", type=non_negative_int, default=0)
 parser.add_argument("--out", default="runs/latent")
 args = parser.parse_args()
-if args.checkpoint is None:
+named_checkpoint = args.checkpoint is not None     # asked for by name: it must be usable
+if not named_checkpoint:
     args.checkpoint = "runs/dcgan/checkpoint.npz"
-elif not Path(args.checkpoint).is_file():          # a file asked for by name must be there
+elif not Path(args.checkpoint).is_file():
     parser.error(f"--checkpoint {args.checkpoint}: no such file")
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
@@ -111,7 +112,10 @@ with blas_threads(1):            # small matrices: one BLAS thread is faster (se
     if Path(args.checkpoint).exists():
         try:
             G, D, z_dim, description = load_dcgan(args.checkpoint)
-        except Exception as exc:                        # e.g. conv layers not available
+        except Exception as exc:                        # e.g. another z_dim
+            if named_checkpoint:
+                parser.error(f"--checkpoint {args.checkpoint}: cannot use it "
+                             f"({type(exc).__name__}: {' '.join(str(exc).split())})")
             print(f"cannot use {args.checkpoint} ({type(exc).__name__}: {exc})")
     if G is None:
         print(f"no usable DCGAN checkpoint: training a small MLP GAN ({args.train_steps} steps)")

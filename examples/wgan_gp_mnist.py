@@ -47,7 +47,10 @@ config = TrainConfig(
     out=args.out, seed=args.seed, device=device)
 trainer = Trainer(config, images)
 if args.resume and (trainer.out / "checkpoint.npz").exists():
-    trainer.load_checkpoint(trainer.out / "checkpoint.npz")
+    try:
+        trainer.load_checkpoint(trainer.out / "checkpoint.npz")
+    except ValueError as error:            # another run's settings: nothing was loaded
+        parser.error(f"--resume: {error}")
     print(f"resumed at step {trainer.step}")
 elif args.resume:
     print(f"--resume: no checkpoint at {trainer.out / 'checkpoint.npz'}; starting fresh")

@@ -2,9 +2,13 @@
 
     python -m gans train --model dcgan --loss nonsaturating --epochs 5
     python -m gans train --model dcgan --loss wgan --penalty wgan-gp --d-norm none \\
-        --n-critic 5 --lr-d 1e-4 --lr-g 1e-4 --betas 0 0.9
-    python -m gans train --model mlp --loss minimax --label-smoothing 0.1 --history 50 --ema 0.999
+        --n-critic 5 --lr-d 1e-4 --lr-g 1e-4 --betas 0 0.9 --out runs/wgan-gp
+    python -m gans train --model mlp --loss minimax --label-smoothing 0.1 --history 50 \\
+        --ema 0.999 --out runs/mlp
     python -m gans train ... --resume runs/gan/checkpoint.npz
+
+Each run goes into its own --out folder (default runs/gan): a fresh run refuses a folder
+that holds another run's checkpoint (pass --resume to continue that one).
 
 A mistake (a missing file, a value out of range, a checkpoint of other settings) ends with
 one line, `error: ...`, and exit status 2; a setting that has no effect is warned about.

@@ -95,7 +95,8 @@ def plot_losses(history: dict, path, title: str = "GAN losses") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+        _write_atomically(path, lambda tmp: fig.savefig(
+            tmp, dpi=100, format=path.suffix.lstrip(".") or "png"))   # (tmp: no suffix)
     finally:
         plt.close(fig)
     return path

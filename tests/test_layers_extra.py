@@ -548,5 +548,7 @@ def test_conv_transpose2d_output_size_and_embedding_from_pretrained(device):
                                   [[3.0, 4.0], [1.0, 2.0]])
     assert not frozen.weight.requires_grad
     assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
-    table.data[0, 0] = 9.0                                           # copied, not shared
-    assert frozen.weight.numpy()[0, 0] == 1.0
+    table.data[0, 0] = 9.0                                  # shared, as in PyTorch
+    assert frozen.weight.numpy()[0, 0] == 9.0
+    one = nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1).to(device)
+    assert one(x[0], output_size=(3, 11, 11)).shape == (3, 11, 11)   # one image (C, H, W)

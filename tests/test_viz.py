@@ -127,3 +127,27 @@ def test_make_gif_skips_missing_frames_and_says_how_many(tmp_path, capsys):
     with Image.open(gif) as image:
         assert image.n_frames == 2
     assert gans_viz.make_gif([tmp_path / "gone.png"], tmp_path / "none.gif") is None
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    """A full disk while losses.png is written: the old picture stays whole, no .tmp."""
+    import matplotlib.figure
+
+    from gans import viz as gans_viz
+
+    path = gans_viz.plot_losses({"loss_d": [1.0, 2.0]}, tmp_path / "losses.png")
+    before = path.read_bytes()
+
+    def disk_full(self, target, **kwargs):
+        with open(target, "wb") as f:
+            f.write(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        gans_viz.plot_losses({"loss_d": [3.0]}, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["losses.png"]
+    monkeypatch.undo()
+    pdf = gans_viz.plot_losses({"loss_d": [1.0]}, tmp_path / "losses.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")                 # the format of its suffix

@@ -39,19 +39,26 @@ def main(argv=None) -> int:
         parser.error(f"{args.pth}: holds a {type(state).__name__}, not a state dict")
     if "state_dict" in state and not hasattr(state["state_dict"], "shape"):
         state = state["state_dict"]
+    not_tensors = [name for name, value in state.items() if not hasattr(value, "detach")]
+    if not_tensors:
+        parser.error(f"{args.pth}: not a state dict of tensors ({', '.join(not_tensors[:5])} "
+                     f"{'are' if len(not_tensors) > 1 else 'is'} not)")
     arrays = {name: tensor.detach().cpu().numpy().astype(np.float32)
               for name, tensor in state.items() if not name.endswith("num_batches_tracked")}
 
     import minigrad as mg  # noqa: PLC0415
     from gans.metrics.inception import load_inception  # noqa: PLC0415
 
-    mg.save(arrays, args.out)
+    out = Path(args.out)
+    checked = out.with_name(out.name + ".unchecked.npz")    # the result goes to args.out
+    mg.save(arrays, checked)                                 # only once it has passed
     try:
-        load_inception(args.out)      # raises, naming the tensors, if anything is off
+        load_inception(checked)       # raises, naming the tensors, if anything is off
     except (ValueError, RuntimeError, mg.SerializationError) as error:
-        Path(args.out).unlink(missing_ok=True)        # no file that looks converted
+        checked.unlink(missing_ok=True)
         parser.error(f"{args.pth} is not pytorch-fid's FID Inception: "
                      f"{' '.join(str(error).split())[:400]}")
+    checked.replace(out)
     total = sum(a.size for a in arrays.values())
     print(f"wrote {len(arrays)} tensors ({total:,} values) to {args.out}; "
           f"load_inception() accepts it")

@@ -83,10 +83,10 @@ def load_generator(path, model: str = "dcgan", image_size: int = 28, z_dim: int 
     try:
         G.load_state_dict(weights)
     except (RuntimeError, ValueError) as error:     # shapes or keys of another generator
-        details = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        shape = f", width {width}" if model == "dcgan" else ""      # (the MLP has none)
         raise ValueError(f"{path}: its {which} does not fit a {model} generator "
-                         f"{image_size}x{image_size} with z_dim {z_dim}, width {width} "
-                         f"({source}): {details}") from None
+                         f"{image_size}x{image_size} with z_dim {z_dim}{shape} ({source}): "
+                         f"{' '.join(str(error).split())}") from None
     G.to(device)
     G.eval()
     shape = f"width {width}" if model == "dcgan" else "hidden 256-512-1024"   # MLP: fixed
@@ -129,10 +129,10 @@ def cmd_evaluate(args) -> int:
              f"digits, {args.feature_net} features ({time.perf_counter() - t0:.0f} s)")
     print(format_table(results, title))
     if args.json:                      # atomically: a temporary file, then renamed
-        import os  # noqa: PLC0415
+        from pathlib import Path  # noqa: PLC0415
 
-        temporary = f"{args.json}.tmp"
-        with open(temporary, "w") as f:
-            json.dump({k: float(v) for k, v in results.items()}, f, indent=2)
-        os.replace(temporary, args.json)
+        from ..viz import _write_atomically  # noqa: PLC0415
+
+        text = json.dumps({k: float(v) for k, v in results.items()}, indent=2)
+        _write_atomically(Path(args.json), lambda tmp: tmp.write_text(text))
     return 0

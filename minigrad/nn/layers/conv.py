@@ -99,7 +99,7 @@ class ConvTranspose2d(_ConvNd):
                          (in_channels, out_channels), device, dtype)
 
     def forward(self, x, output_size=None):
-        """output_size (H, W), or (N, C, H, W): one of the `stride` sizes that all give
+        """output_size (H, W), or the whole shape: one of the `stride` sizes that all give
         back x's size under the matching conv2d; it picks the output_padding, as PyTorch."""
         output_padding = self.output_padding
         if output_size is not None:
@@ -110,9 +110,9 @@ class ConvTranspose2d(_ConvNd):
 
     def _output_padding_for(self, x, output_size: tuple) -> tuple:
         wanted = output_size[-2:]
-        if len(output_size) not in (2, 4):
-            raise ValueError(f"ConvTranspose2d: output_size must be (H, W) or (N, C, H, W), "
-                             f"got {output_size}")
+        if len(output_size) not in (2, x.ndim):
+            raise ValueError(f"ConvTranspose2d: output_size must be (H, W) or the whole "
+                             f"output shape ({x.ndim} dims), got {output_size}")
         padding = []
         for n, want, k, s, p, d in zip(x.shape[-2:], wanted, self.kernel_size, self.stride,
                                        self.padding, self.dilation):

@@ -8,7 +8,7 @@ from ...ops import flatten, reshape
 from ...ops.norm import embedding, linear
 from .. import init
 from ..module import Module
-from ..parameter import zeros_parameter
+from ..parameter import Parameter, zeros_parameter
 
 
 class Identity(Module):
@@ -72,16 +72,14 @@ class Embedding(Module):
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True,
                         padding_idx: int | None = None) -> "Embedding":
-        """An Embedding whose rows are `embeddings` (num, dim), copied; frozen (no
-        gradient) unless freeze=False, as PyTorch's."""
+        """An Embedding whose weight is `embeddings` (num, dim), its memory shared as in
+        PyTorch; frozen (no gradient) unless freeze=False."""
         if embeddings.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (num, dim), "
                              f"got shape {tuple(embeddings.shape)}")
         layer = cls(*embeddings.shape, padding_idx=padding_idx, device=embeddings.device,
                     dtype=embeddings.dtype)
-        with no_grad():
-            layer.weight.copy_(embeddings)
-        layer.weight.requires_grad = not freeze
+        layer.weight = Parameter(embeddings, requires_grad=not freeze)
         return layer
 
     def reset_parameters(self) -> None:

@@ -22,7 +22,14 @@ class AvgPool2d(Module):
                             self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        text = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        if self.ceil_mode:
+            text += ", ceil_mode=True"
+        if not self.count_include_pad:
+            text += ", count_include_pad=False"
+        if self.divisor_override is not None:
+            text += f", divisor_override={self.divisor_override}"
+        return text
 
 
 class MaxPool2d(Module):
@@ -54,7 +61,8 @@ class MaxPool2d(Module):
 
 
 class Upsample(Module):
-    """Resize (N, C, H, W) to `size` or by `scale_factor`, mode "nearest" or "bilinear"."""
+    """Resize (N, C, H, W) to `size` or by `scale_factor`, mode "nearest",
+    "nearest-exact", "bilinear" or "area" (see F.interpolate)."""
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
                  align_corners: bool | None = None):
