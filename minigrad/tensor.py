@@ -396,6 +396,20 @@ class Tensor:
             self._data -= alpha * source if alpha != 1.0 else source
         return self._bump()
 
+    def lerp_(self, end, weight) -> "Tensor":
+        """self += weight * (end - self), in place: an EMA of G's weights is
+        `ema_p.lerp_(p, 1 - decay)` under no_grad, as in PyTorch."""
+        self._check_in_place("lerp_", end)
+        target = end.data if isinstance(end, Tensor) else end
+        step = weight.data if isinstance(weight, Tensor) else weight
+        with self._storable("lerp_", end):
+            self._data += step * (target - self._data)
+        return self._bump()
+
+    def lerp(self, end, weight) -> "Tensor":
+        """self + weight * (end - self), differentiable in self, end and weight."""
+        return self + (end - self) * weight
+
     def mul_(self, other) -> "Tensor":
         self._check_in_place("mul_", other)
         with self._storable("mul_", other):

@@ -552,3 +552,68 @@ def test_conv_transpose2d_output_size_and_embedding_from_pretrained(device):
     assert frozen.weight.numpy()[0, 0] == 9.0
     one = nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1).to(device)
     assert one(x[0], output_size=(3, 11, 11)).shape == (3, 11, 11)   # one image (C, H, W)
+
+
+def test_module_api_as_pytorch_after_a_sweep(device):
+    """Each line was wrong or missing before (from a sweep against torch.nn)."""
+    linear = nn.Linear(2, 2).to(device)
+    with pytest.raises(TypeError, match="only floating point dtypes, got int32"):
+        linear.to(mg.int32)                           # weights truncated to 0 before
+    assert linear.weight.dtype == mg.float32
+    with pytest.raises(KeyError, match="attribute 'weight' already exists on Linear"):
+        linear.register_buffer("weight", mg.zeros(2, device=device))
+    with pytest.raises(KeyError, match="attribute 'bias' already exists"):
+        linear.add_module("bias", nn.ReLU())
+    assert [name for name, _ in linear.named_parameters()] == ["weight", "bias"]
+    with pytest.raises(TypeError, match="expected a dict of tensors"):
+        linear.load_state_dict(nn.Linear(2, 2))
+    with pytest.raises(RuntimeError, match="weight: checkpoint has a NoneType, not a tensor"):
+        linear.load_state_dict({"weight": None, "bias": mg.zeros(2)})
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 3), nn.Tanh()).to(device)
+    del seq[1]                                        # keys renumbered, as PyTorch
+    assert list(seq._modules) == ["0", "1", "2"] and isinstance(seq[1], nn.Linear)
+    seq.insert(1, nn.ReLU())
+    assert [type(m).__name__ for m in seq] == ["Linear", "ReLU", "Linear", "Tanh"]
+    assert isinstance(seq.pop(0), nn.Linear) and list(seq._modules) == ["0", "1", "2"]
+    seq += [nn.Sigmoid()]
+    assert len(seq) == 4 and len(seq + nn.Sequential(nn.ReLU())) == 5
+    assert "1.weight" in seq.state_dict()
+    blocks = nn.ModuleList([nn.ReLU()])
+    blocks += [nn.Tanh()]
+    blocks.insert(0, nn.Sigmoid())
+    assert [type(m).__name__ for m in blocks] == ["Sigmoid", "ReLU", "Tanh"]
+    nested = nn.Sequential(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))
+    assert nested.get_submodule("0.1") is nested[0][1]
+    assert nested.get_parameter("0.0.weight") is nested[0][0].weight
+    assert nested.get_buffer("0.1.running_mean") is nested[0][1].running_mean
+    with pytest.raises(AttributeError, match="get_submodule: .* no submodule '5'"):
+        nested.get_submodule("0.5")
+    norm = nn.BatchNorm1d(2)
+    old = {k: v for k, v in norm.state_dict().items() if "num_batches" not in k}
+    norm.load_state_dict(old)                         # a checkpoint from before the counter
+    assert int(norm.num_batches_tracked.item()) == 0
+
+    class PlainAttributeFirst(nn.Module):
+        def __init__(self):
+            self.hidden = 3                           # before super().__init__(): fine
+            super().__init__()
+            self.layer = nn.Linear(1, 1)
+
+    assert PlainAttributeFirst().hidden == 3
+    layer = nn.Linear(2, 1).to(device)
+    layer(mg.randn(1, 2, device=device)).sum().backward()
+    grad = layer.weight.grad
+    layer.zero_grad(set_to_none=False)                # the same tensor, zeroed
+    assert layer.weight.grad is grad and float(grad.abs().sum().item()) == 0.0
+    assert nn.Linear(2, 2).to("cpu", non_blocking=True).weight.device == "cpu"
+
+
+def test_lerp_for_an_ema_of_the_weights(device):
+    ema = mg.tensor([1.0, 2.0], device=device)
+    with mg.no_grad():
+        ema.lerp_(mg.tensor([3.0, 6.0], device=device), 0.25)
+    np.testing.assert_allclose(ema.numpy(), [1.5, 3.0])
+    a = make((3,), device, seed=34)
+    b = make((3,), device, seed=35)
+    assert mg.gradcheck(lambda x, y: x.lerp(y, 0.3), [a, b])
+    assert mg.gradgradcheck(lambda x, y: x.lerp(y, 0.3), [a, b])

@@ -19,7 +19,63 @@ def _index(i: int, n: int, who: str) -> int:
     return i % n
 
 
-class Sequential(Module):
+class _NumberedModules(Module):
+    """What Sequential and ModuleList share: children named "0", "1", ... in order, and
+    list-like editing that keeps the names counting from 0 (as PyTorch renumbers them
+    after del, insert and pop, so that state_dict keys stay "0", "1", ...)."""
+
+    def _renumber(self, modules) -> None:
+        modules = list(modules)
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self._modules[str(i)] = module
+
+    def append(self, module: Module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.insert: expected a Module, got "
+                            f"{type(module).__name__}")
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+
+    def pop(self, index: int = -1) -> Module:
+        modules = list(self._modules.values())
+        module = modules.pop(_index(index, len(modules), type(self).__name__))
+        self._renumber(modules)
+        return module
+
+    def __delitem__(self, index) -> None:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            del modules[index]
+        else:
+            del modules[_index(index, len(modules), type(self).__name__)]
+        self._renumber(modules)
+
+    def __iadd__(self, modules: Iterable[Module]):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        return type(self)(*list(self), *list(other)) if isinstance(self, Sequential) \
+            else ModuleList(list(self) + list(other))
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(_NumberedModules):
     """Sequential(m0, m1, ...) or Sequential(OrderedDict(name=module)):
     forward(x) = ... m1(m0(x))."""
 
@@ -37,10 +93,6 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
-
     def __getitem__(self, index):
         items = list(self._modules.items())
         if isinstance(index, slice):
@@ -51,14 +103,8 @@ class Sequential(Module):
         name = list(self._modules)[_index(index, len(self), "Sequential")]
         setattr(self, name, module)
 
-    def __len__(self) -> int:
-        return len(self._modules)
 
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A Python list of modules whose parameters the parent sees (a plain list would hide
     them from parameters(), state_dict() and to())."""
 
@@ -66,15 +112,6 @@ class ModuleList(Module):
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        for module in modules:
-            self.append(module)
-        return self
 
     def __getitem__(self, index):
         values = list(self._modules.values())
@@ -84,12 +121,6 @@ class ModuleList(Module):
 
     def __setitem__(self, index: int, module: Module) -> None:
         setattr(self, str(_index(index, len(self), "ModuleList")), module)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward: iterate over it instead")

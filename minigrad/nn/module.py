@@ -70,9 +70,12 @@ class Module:
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value) -> None:
         if "_parameters" not in self.__dict__:
-            raise AttributeError(f"cannot assign {name!r} before Module.__init__() is "
-                                 f"called: call super().__init__() first in "
-                                 f"{type(self).__name__}.__init__")
+            if isinstance(value, (Parameter, Module)):    # (a plain attribute may come first)
+                raise AttributeError(f"cannot assign {name!r} before Module.__init__() is "
+                                     f"called: call super().__init__() first in "
+                                     f"{type(self).__name__}.__init__")
+            object.__setattr__(self, name, value)
+            return
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
             self._forget(name, keep=params)
@@ -124,16 +127,20 @@ class Module:
         else:
             object.__delattr__(self, name)
 
-    def _check_new_name(self, name: str, kind: str) -> None:
+    def _check_new_name(self, name: str, kind: str, registry: OrderedDict) -> None:
+        """A new name, or one already registered as the same kind (then replaced). As in
+        PyTorch, a name that is something else here (another kind of entry, a method, a
+        plain attribute) is refused: register_buffer("weight", ...) on a Linear would
+        otherwise take its weight out of parameters(), and so out of the optimizer."""
         if not isinstance(name, str) or not name or "." in name:
             raise KeyError(f"{kind} name must be a non-empty string without '.', "
                            f"got {name!r}")
-        if name in self.__dict__:
+        if name not in registry and hasattr(self, name):
             raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register a Parameter (or None: 'this layer has no bias') under `name`."""
-        self._check_new_name(name, "parameter")
+        self._check_new_name(name, "parameter", self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or "
                             f"None, got {type(param).__name__}")
@@ -144,7 +151,7 @@ class Module:
                         persistent: bool = True) -> None:
         """Register state that is not learned (running statistics, spectral-norm vectors).
         Persistent buffers are part of state_dict(); all buffers move with to(device)."""
-        self._check_new_name(name, "buffer")
+        self._check_new_name(name, "buffer", self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
@@ -154,7 +161,7 @@ class Module:
             self._non_persistent_buffers.add(name)
 
     def add_module(self, name: str, module: "Module | None") -> None:
-        self._check_new_name(name, "module")
+        self._check_new_name(name, "module", self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got "
                             f"{type(module).__name__}")
@@ -162,6 +169,34 @@ class Module:
         self._modules[name] = module
 
     register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at a dotted path ("main.0"; "" is self), as in PyTorch."""
+        module = self
+        for name in target.split(".") if target else []:
+            child = module._modules.get(name)
+            if child is None:
+                raise AttributeError(f"get_submodule: {type(module).__name__} has no "
+                                     f"submodule {name!r} (path {target!r})")
+            module = child
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path ("main.0.weight")."""
+        return self._get_entry(target, "_parameters", "parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path ("main.1.running_mean")."""
+        return self._get_entry(target, "_buffers", "buffer")
+
+    def _get_entry(self, target: str, registry: str, kind: str):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        entries = getattr(module, registry)
+        if name not in entries:
+            raise AttributeError(f"get_{kind}: {type(module).__name__} has no {kind} "
+                                 f"{name!r} (path {target!r})")
+        return entries[name]
 
     def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
         """hook(module, args) runs before forward; it may return new args."""
@@ -264,8 +299,9 @@ class Module:
                 continue
             if set_to_none:
                 param.grad = None
-            else:
-                param.grad = Tensor(param.xp.zeros_like(param.data))
+            else:                                   # the same tensor, zeroed, as PyTorch
+                with no_grad():
+                    param.grad.zero_()
 
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
         """Call fn on every submodule (children first) and then on self:
@@ -275,10 +311,12 @@ class Module:
         fn(self)
         return self
 
-    def to(self, *args, device=None, dtype=None) -> "Module":
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False) -> "Module":
         """Move parameters and buffers to a device and/or cast floating ones to a dtype,
         in place: each Parameter stays the same object (an optimizer built before the
-        move still holds it). `model.to("gpu")`, `model.to(mg.float64)`."""
+        move still holds it). `model.to("gpu")`, `model.to(mg.float64)`. Only a float
+        dtype, as in PyTorch (weights cast to integers would be truncated).
+        non_blocking is accepted for PyTorch's calls (every copy here is synchronous)."""
         for arg in args:
             if isinstance(arg, str):
                 device = arg
@@ -286,6 +324,9 @@ class Module:
                 dtype = arg
         device = None if device is None else backend.normalize_device(device)
         dtype = None if dtype is None else np.dtype(dtype)
+        if dtype is not None and dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: only floating point dtypes, got "
+                            f"{dtype}")
 
         def convert(array):
             if dtype is not None and array.dtype.kind == "f" and array.dtype != dtype:
@@ -347,13 +388,24 @@ class Module:
         across kinds too). A nested dict
         ({"main": {"0": {"weight": ...}}}) is read as its dotted flattening.
         Returns (missing_keys, unexpected_keys)."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a dict of tensors (a state_dict()), "
+                            f"got {type(state_dict).__name__}")
         given = _flatten(state_dict)
         targets = self.state_dict(keep_vars=True)
-        missing = [key for key in targets if key not in given]
+        for key, target in targets.items():        # checkpoints from before batch norm
+            if key not in given and key.rpartition(".")[2] == "num_batches_tracked":
+                given[key] = target.xp.zeros((), dtype=target.dtype)   # counted: 0, as
+        missing = [key for key in targets if key not in given]         # PyTorch fills in
         unexpected = [key for key in given if key not in targets]
         mismatched, arrays = [], {}
         for key, target in targets.items():
             if key not in given:
+                continue
+            if not (isinstance(given[key], Tensor) or hasattr(given[key], "shape")
+                    or isinstance(given[key], (list, tuple, int, float, bool))):
+                mismatched.append(f"{key}: checkpoint has a {type(given[key]).__name__}, "
+                                  f"not a tensor")
                 continue
             array = _as_array(given[key])
             if (tuple(array.shape) != tuple(target.shape)
