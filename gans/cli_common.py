@@ -16,27 +16,24 @@ def add_device_argument(parser) -> None:
 
 def positive_int(text: str) -> int:
     """argparse's type for a count that must be at least 1 (a batch size)."""
-    import argparse  # noqa: PLC0415
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return _whole_number(text, smallest=1)
 
 
 def non_negative_int(text: str) -> int:
     """argparse's type for a whole number that may be 0 (a seed)."""
+    return _whole_number(text, smallest=0)
+
+
+def _whole_number(text: str, smallest: int) -> int:
     import argparse  # noqa: PLC0415
 
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    if value < smallest:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}" if smallest == 1
+                                         else f"must be {smallest} or more, got {value}")
     return value
 
 
