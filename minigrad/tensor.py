@@ -398,17 +398,32 @@ class Tensor:
 
     def lerp_(self, end, weight) -> "Tensor":
         """self += weight * (end - self), in place: an EMA of G's weights is
-        `ema_p.lerp_(p, 1 - decay)` under no_grad, as in PyTorch."""
+        `ema_p.lerp_(p, 1 - decay)` under no_grad, as in PyTorch (whose formula this is:
+        from the end for weight >= 0.5, so that weight 1 gives end exactly)."""
+        if self.dtype.kind != "f":
+            raise TypeError(f"lerp_: only floating point tensors, got {self.dtype}")
         self._check_in_place("lerp_", end)
+        if isinstance(weight, Tensor):
+            self._check_in_place("lerp_", weight)
         target = end.data if isinstance(end, Tensor) else end
         step = weight.data if isinstance(weight, Tensor) else weight
         with self._storable("lerp_", end):
-            self._data += step * (target - self._data)
+            gap = target - self._data
+            self._data[...] = self.xp.where(step < 0.5, self._data + step * gap,
+                                            target - gap * (1 - step))
         return self._bump()
 
     def lerp(self, end, weight) -> "Tensor":
-        """self + weight * (end - self), differentiable in self, end and weight."""
-        return self + (end - self) * weight
+        """self + weight * (end - self) (from the end for weight >= 0.5, as PyTorch), and
+        differentiable in self, end and weight."""
+        if self.dtype.kind != "f":
+            raise TypeError(f"lerp: only floating point tensors, got {self.dtype}")
+        if isinstance(weight, Tensor):
+            return ops.where(weight.data < 0.5, self + (end - self) * weight,
+                             end - (end - self) * (1 - weight))
+        if weight < 0.5:
+            return self + (end - self) * weight
+        return end - (end - self) * (1 - weight)
 
     def mul_(self, other) -> "Tensor":
         self._check_in_place("mul_", other)

@@ -589,9 +589,22 @@ def test_module_api_as_pytorch_after_a_sweep(device):
     with pytest.raises(AttributeError, match="get_submodule: .* no submodule '5'"):
         nested.get_submodule("0.5")
     norm = nn.BatchNorm1d(2)
+    norm(mg.randn(4, 2))
+    norm(mg.randn(4, 2))
     old = {k: v for k, v in norm.state_dict().items() if "num_batches" not in k}
-    norm.load_state_dict(old)                         # a checkpoint from before the counter
-    assert int(norm.num_batches_tracked.item()) == 0
+    norm.load_state_dict(old)                         # a checkpoint from before the counter:
+    assert int(norm.num_batches_tracked.item()) == 2  # the count is kept, as PyTorch
+    assert seq.insert(0, nn.ReLU()) is seq and type(seq.pop(slice(0, 2))) is nn.Sequential
+    with pytest.raises(IndexError, match="insert: index 10 is out of range"):
+        seq.insert(10, nn.ReLU())
+
+    class TwoLayers(nn.Sequential):
+        def __init__(self, n):
+            super().__init__(nn.Linear(n, n), nn.ReLU())
+
+    assert type(TwoLayers(2) + nn.Sequential(nn.Tanh())) is nn.Sequential
+    with pytest.raises(AttributeError, match="get_parameter: Linear has no parameter 'bias'"):
+        nn.Linear(1, 1, bias=False).get_parameter("bias")
 
     class PlainAttributeFirst(nn.Module):
         def __init__(self):
@@ -605,6 +618,10 @@ def test_module_api_as_pytorch_after_a_sweep(device):
     grad = layer.weight.grad
     layer.zero_grad(set_to_none=False)                # the same tensor, zeroed
     assert layer.weight.grad is grad and float(grad.abs().sum().item()) == 0.0
+    x = mg.randn(2, 2, device=device)
+    (layer(x) ** 2).sum().backward(create_graph=True)   # a .grad with a graph: let go of it
+    layer.zero_grad(set_to_none=False)
+    assert layer.weight.grad.creator is None and not layer.weight.grad.requires_grad
     assert nn.Linear(2, 2).to("cpu", non_blocking=True).weight.device == "cpu"
 
 
@@ -613,6 +630,10 @@ def test_lerp_for_an_ema_of_the_weights(device):
     with mg.no_grad():
         ema.lerp_(mg.tensor([3.0, 6.0], device=device), 0.25)
     np.testing.assert_allclose(ema.numpy(), [1.5, 3.0])
+    far = mg.tensor([1e8], device=device)
+    assert far.lerp(mg.tensor([1.0], device=device), 1.0).item() == 1.0   # exact at 1
+    with pytest.raises(TypeError, match="lerp: only floating point"):
+        mg.tensor([1, 2], device=device).lerp(mg.tensor([3, 4], device=device), 0.5)
     a = make((3,), device, seed=34)
     b = make((3,), device, seed=35)
     assert mg.gradcheck(lambda x, y: x.lerp(y, 0.3), [a, b])

@@ -39,19 +39,24 @@ class _NumberedModules(Module):
             self.append(module)
         return self
 
-    def insert(self, index: int, module: Module) -> None:
+    def insert(self, index: int, module: Module):
         if not isinstance(module, Module):
             raise TypeError(f"{type(self).__name__}.insert: expected a Module, got "
                             f"{type(module).__name__}")
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range "
+                             f"for {n} modules")
         modules = list(self._modules.values())
         modules.insert(index, module)
         self._renumber(modules)
+        return self
 
-    def pop(self, index: int = -1) -> Module:
-        modules = list(self._modules.values())
-        module = modules.pop(_index(index, len(modules), type(self).__name__))
-        self._renumber(modules)
-        return module
+    def pop(self, index=-1):
+        """Remove and return the module at index (a slice: a container of them)."""
+        popped = self[index]
+        del self[index]
+        return popped
 
     def __delitem__(self, index) -> None:
         modules = list(self._modules.values())
@@ -65,8 +70,9 @@ class _NumberedModules(Module):
         return self.extend(modules)
 
     def __add__(self, other):
-        return type(self)(*list(self), *list(other)) if isinstance(self, Sequential) \
-            else ModuleList(list(self) + list(other))
+        if isinstance(self, Sequential):
+            return Sequential(*list(self), *list(other))
+        return ModuleList(list(self) + list(other))
 
     def __len__(self) -> int:
         return len(self._modules)

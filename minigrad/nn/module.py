@@ -70,7 +70,7 @@ class Module:
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value) -> None:
         if "_parameters" not in self.__dict__:
-            if isinstance(value, (Parameter, Module)):    # (a plain attribute may come first)
+            if isinstance(value, (Parameter, Module)):    # (a plain attribute may go first)
                 raise AttributeError(f"cannot assign {name!r} before Module.__init__() is "
                                      f"called: call super().__init__() first in "
                                      f"{type(self).__name__}.__init__")
@@ -193,7 +193,7 @@ class Module:
         path, _, name = target.rpartition(".")
         module = self.get_submodule(path)
         entries = getattr(module, registry)
-        if name not in entries:
+        if entries.get(name) is None:
             raise AttributeError(f"get_{kind}: {type(module).__name__} has no {kind} "
                                  f"{name!r} (path {target!r})")
         return entries[name]
@@ -299,6 +299,8 @@ class Module:
                 continue
             if set_to_none:
                 param.grad = None
+            elif param.grad.creator is not None:    # a graph's (create_graph): let it go
+                param.grad = Tensor(param.xp.zeros_like(param.data))
             else:                                   # the same tensor, zeroed, as PyTorch
                 with no_grad():
                     param.grad.zero_()
@@ -318,7 +320,9 @@ class Module:
         dtype, as in PyTorch (weights cast to integers would be truncated).
         non_blocking is accepted for PyTorch's calls (every copy here is synchronous)."""
         for arg in args:
-            if isinstance(arg, str):
+            if isinstance(arg, bool):               # to("gpu", mg.float32, True)
+                non_blocking = arg
+            elif isinstance(arg, str):
                 device = arg
             else:
                 dtype = arg
@@ -395,8 +399,8 @@ class Module:
         targets = self.state_dict(keep_vars=True)
         for key, target in targets.items():        # checkpoints from before batch norm
             if key not in given and key.rpartition(".")[2] == "num_batches_tracked":
-                given[key] = target.xp.zeros((), dtype=target.dtype)   # counted: 0, as
-        missing = [key for key in targets if key not in given]         # PyTorch fills in
+                given[key] = target        # counted batches: kept as they are, as PyTorch
+        missing = [key for key in targets if key not in given]
         unexpected = [key for key in given if key not in targets]
         mismatched, arrays = [], {}
         for key, target in targets.items():
