@@ -382,9 +382,11 @@ class Trainer:
         """Train to the configured number of steps; returns the last step's scalars ({} when
         the step count is already reached). self.written lists the files it wrote."""
         c = self.config
-        self.out.mkdir(parents=True, exist_ok=True)
         self.written = []
         total = self.total_steps()
+        if self.step >= total:        # a finished run resumed: nothing to train or write
+            return {}
+        self.out.mkdir(parents=True, exist_ok=True)
         bar = None
         if c.progress:
             from tqdm import tqdm  # noqa: PLC0415

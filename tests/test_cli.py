@@ -82,6 +82,7 @@ def test_train_says_what_it_wrote_and_a_finished_run_is_already_there(capsys, tm
     text = capsys.readouterr().out
     assert "already at step 2" in text
     assert "checkpoint.npz" not in text.split("written in")[-1]     # none written this time
+    assert text.split("written in")[-1].strip().endswith(": nothing")     # nor anything
 
 
 def test_settings_without_effect_and_an_empty_data_dir_are_said(capsys, tmp_path):
