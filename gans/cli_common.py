@@ -32,8 +32,7 @@ def _whole_number(text: str, smallest: int) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < smallest:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}" if smallest == 1
-                                         else f"must be {smallest} or more, got {value}")
+        raise argparse.ArgumentTypeError(f"must be at least {smallest}, got {value}")
     return value
 
 

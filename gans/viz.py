@@ -52,11 +52,11 @@ def save_grid(images, path, nrow: int | None = None, scale: int = 2) -> Path:
 
 
 def _atomic_image_save(image, path: Path, **kwargs) -> None:
-    _write_atomically(path, lambda tmp: image.save(
+    write_atomically(path, lambda tmp: image.save(
         tmp, format=path.suffix.lstrip(".").upper().replace("JPG", "JPEG"), **kwargs))
 
 
-def _write_atomically(path: Path, write) -> None:
+def write_atomically(path: Path, write) -> None:
     """write(tmp) into a temporary file beside path, then rename it to path: a failed
     write (a full disk) leaves the old file whole and no temporary behind."""
     tmp = path.with_name(path.name + ".tmp")
@@ -95,8 +95,8 @@ def plot_losses(history: dict, path, title: str = "GAN losses") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _write_atomically(path, lambda tmp: fig.savefig(
-            tmp, dpi=100, format=path.suffix.lstrip(".") or "png"))   # (tmp: no suffix)
+        write_atomically(path, lambda tmp: fig.savefig(
+            tmp, dpi=100, format=path.suffix.lstrip(".") or "png"))   # (tmp ends in .tmp)
     finally:
         plt.close(fig)
     return path
@@ -118,7 +118,7 @@ def make_gif(frame_paths, path, duration_ms: int = 400) -> Path | None:
     if not frames:
         return None
     path = Path(path)
-    _write_atomically(path, lambda tmp: frames[0].save(
+    write_atomically(path, lambda tmp: frames[0].save(
         tmp, format="GIF", save_all=True, append_images=frames[1:], duration=duration_ms,
         loop=0))
     return path

@@ -387,9 +387,10 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
             slots = fn_grads.pop(fn, None)
             if slots is None:
                 continue
-            if targets is not None:            # mg.grad's answer for a non-leaf input: the
-                for index, g in enumerate(slots):  # gradient before its hooks (PyTorch's
-                                               # when the input's own creator runs too)
+            # mg.grad's answer for a non-leaf input: its gradient before its hooks run
+            # (as PyTorch answers when that input's own creator runs too)
+            if targets is not None:
+                for index, g in enumerate(slots):
                     if (fn, index) in targets and g is not None:
                         captured[(fn, index)] = g
             if fn.output_hooks is not None:    # set by register_hook() or retain_grad()
@@ -440,9 +441,10 @@ def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
             for leaf, g, owned in leaf_grads.values():
                 hooked = bool(leaf._hooks)     # (read first: a hook may remove itself)
                 g = _run_leaf_hooks(leaf, g)
-                if leaf._requires_grad:        # (switched off since the graph was built:
+                # requires_grad switched off after the graph was built: the hooks run,
+                # but no .grad is stored (as PyTorch's AccumulateGrad does)
+                if leaf._requires_grad:
                     _store_grad(leaf, g, create_graph, owned=owned and not hooked)
-                                               # no .grad, as PyTorch's AccumulateGrad)
             return None
 
         results, hooked_leaf_grads = [], {}

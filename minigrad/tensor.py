@@ -674,7 +674,7 @@ class Tensor:
         toward zero; either has derivative 0, as PyTorch's."""
         if rounding_mode is None:
             return ops.div(self, other)
-        return ops.elementwise.rounded_divide(self, other, rounding_mode)
+        return ops.rounded_divide(self, other, rounding_mode)
 
     def eq(self, other): return self == other
     def ne(self, other): return self != other
@@ -695,26 +695,7 @@ class Tensor:
         return Tensor._from_op(self.xp.asarray(self.xp.any(self._data, axis=dim,
                                                            keepdims=keepdim)), False)
 
-    def masked_fill(self, mask, value):
-        """value where the bool mask is True, self elsewhere, in self's dtype and shape (the
-        mask broadcasts to it; value is a number or a 0-d tensor), as in PyTorch."""
-        mask_data = mask._data if isinstance(mask, Tensor) else self.xp.asarray(mask)
-        if mask_data.dtype.kind != "b":
-            raise TypeError(f"masked_fill: the mask must be a bool tensor, got "
-                            f"{mask_data.dtype}")
-        if np.broadcast_shapes(mask_data.shape, self.shape) != self.shape:
-            raise ValueError(f"masked_fill: mask {tuple(mask_data.shape)} does not broadcast "
-                             f"to the tensor's shape {self.shape}")
-        if isinstance(value, Tensor):
-            if value.ndim != 0:
-                raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, "
-                                 f"got shape {value.shape}")
-            value = value.to(dtype=self.dtype)
-        elif self.dtype.kind in "iu":
-            value = int(value)                    # into the integer type, as PyTorch
-        elif self.dtype.kind == "b":
-            value = bool(value)
-        return ops.where(mask_data, value, self)
+    def masked_fill(self, mask, value): return ops.masked_fill(self, mask, value)
 
     def softmax(self, dim):
         from .ops.loss import softmax  # noqa: PLC0415

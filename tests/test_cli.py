@@ -119,7 +119,7 @@ def test_evaluate_describes_an_mlp_generator_without_a_width(tmp_path):
     ("--lr-d", "-1", "argument --lr-d: must be 0 or more"),
     ("--penalty-weight", "inf", "argument --penalty-weight: must be a finite number"),
     ("--clip", "nan", "argument --clip: must be a finite number"),
-    ("--seed", "-1", "argument --seed: must be 0 or more, got -1"),
+    ("--seed", "-1", "argument --seed: must be at least 0, got -1"),
 ])
 def test_a_non_finite_or_negative_setting_is_refused_before_any_work(flag, value, message,
                                                                     capsys, tmp_path):

@@ -305,3 +305,10 @@ def test_review_fixes_empty_and_0d_inputs(device):
         kl = F.kl_div(mg.zeros(2, device=device), mg.tensor([-0.5, 0.5], device=device),
                       reduction="none")
     assert np.isnan(kl.numpy()[0]) and not np.isnan(kl.numpy()[1])   # nan, as PyTorch
+
+
+def test_elu_has_a_finite_gradient_for_a_large_input(device):
+    """where's backward multiplies the unused branch by 0: e^x there must not be inf."""
+    x = mg.tensor([-1.0, 0.5, 100.0], device=device, requires_grad=True)
+    F.elu(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [np.exp(-1.0), 1.0, 1.0], rtol=1e-6)

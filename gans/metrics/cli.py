@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from ..cli_common import (add_device_argument, fail, non_negative_int, note_data_dir,
-                          positive_int, resolve_device)
+from ..cli_common import (add_device_argument, non_negative_int, note_data_dir, positive_int,
+                          resolve_device)
 
 DEFAULT_METRICS = "fid,is,kid,pr,modes"
 
@@ -108,7 +108,7 @@ def cmd_evaluate(args) -> int:
 
         target = Path(args.json)
         if target.is_dir() or not target.parent.is_dir():
-            fail(f"--json {args.json}: needs a file name in an existing folder")
+            raise ValueError(f"--json {args.json}: needs a file name in an existing folder")
     note_data_dir(args.data_dir, "all")
     t0 = time.perf_counter()
     G, z_dim, description = load_generator(
@@ -131,8 +131,8 @@ def cmd_evaluate(args) -> int:
     if args.json:                      # atomically: a temporary file, then renamed
         from pathlib import Path  # noqa: PLC0415
 
-        from ..viz import _write_atomically  # noqa: PLC0415
+        from ..viz import write_atomically  # noqa: PLC0415
 
         text = json.dumps({k: float(v) for k, v in results.items()}, indent=2)
-        _write_atomically(Path(args.json), lambda tmp: tmp.write_text(text))
+        write_atomically(Path(args.json), lambda tmp: tmp.write_text(text))
     return 0

@@ -69,11 +69,6 @@ class _NumberedModules(Module):
     def __iadd__(self, modules: Iterable[Module]):
         return self.extend(modules)
 
-    def __add__(self, other):
-        if isinstance(self, Sequential):
-            return Sequential(*list(self), *list(other))
-        return ModuleList(list(self) + list(other))
-
     def __len__(self) -> int:
         return len(self._modules)
 
@@ -109,6 +104,9 @@ class Sequential(_NumberedModules):
         name = list(self._modules)[_index(index, len(self), "Sequential")]
         setattr(self, name, module)
 
+    def __add__(self, other) -> "Sequential":
+        return Sequential(*list(self), *list(other))
+
 
 class ModuleList(_NumberedModules):
     """A Python list of modules whose parameters the parent sees (a plain list would hide
@@ -127,6 +125,9 @@ class ModuleList(_NumberedModules):
 
     def __setitem__(self, index: int, module: Module) -> None:
         setattr(self, str(_index(index, len(self), "ModuleList")), module)
+
+    def __add__(self, other) -> "ModuleList":
+        return ModuleList(list(self) + list(other))
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward: iterate over it instead")

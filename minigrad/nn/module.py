@@ -397,9 +397,11 @@ class Module:
                             f"got {type(state_dict).__name__}")
         given = _flatten(state_dict)
         targets = self.state_dict(keep_vars=True)
-        for key, target in targets.items():        # checkpoints from before batch norm
+        # A state dict without batch norm's num_batches_tracked (PyTorch before 0.4.1, or
+        # stripped weights) loads, keeping this module's count, as PyTorch does.
+        for key, target in targets.items():
             if key not in given and key.rpartition(".")[2] == "num_batches_tracked":
-                given[key] = target        # counted batches: kept as they are, as PyTorch
+                given[key] = target
         missing = [key for key in targets if key not in given]
         unexpected = [key for key in given if key not in targets]
         mismatched, arrays = [], {}

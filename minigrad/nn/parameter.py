@@ -22,9 +22,8 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
             data = np.empty(0, dtype=np.float32)
-        if isinstance(data, Tensor):
-            pass                  # Tensor.__init__ shares its array and version counter
-        elif not (isinstance(data, np.ndarray) or backend.is_gpu_array(data)):
+        # a Tensor: Tensor.__init__ shares its array and version counter; an ndarray: shared
+        if not (isinstance(data, (Tensor, np.ndarray)) or backend.is_gpu_array(data)):
             data = tensor(data).data          # lists and numbers: float32, like mg.tensor
         super().__init__(data, requires_grad=requires_grad)
 

@@ -3,9 +3,9 @@ side (see `minigrad.autograd`); the lowercase functions here are what Tensor's o
 `minigrad.nn.functional` call."""
 from .elementwise import (abs, add, as_tensor, ceil, clamp, compare, cos, div, elu, erf, exp,
                           expm1, floor, floor_divide, gelu, hardtanh, leaky_relu, log, log1p,
-                          logsigmoid, maximum, minimum, mul, neg, pow, rdiv, relu, relu6,
-                          remainder, round, rpow, rsub, sigmoid, sign, silu, sin, softplus,
-                          sqrt, sub, tanh, trunc, where)
+                          logsigmoid, masked_fill, maximum, minimum, mul, neg, pow, rdiv,
+                          relu, relu6, remainder, round, rounded_divide, rpow, rsub, sigmoid,
+                          sign, silu, sin, softplus, sqrt, sub, tanh, trunc, where)
 from .index import gather, getitem, index_select, one_hot, unwrap_index
 from .matmul import matmul
 from .reduce import (amax, amin, argmax, argmin, logsumexp, max, mean, min, normalize, sum,

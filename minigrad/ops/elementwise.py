@@ -152,7 +152,7 @@ class FloorDivide(Function):
     save_inputs = False
 
     def forward(self, a, b):
-        return _divide_rounding_down("floor_divide", a, b)
+        return _checked_divide("floor_divide", a, b, "floor_divide")
 
     def backward(self, gy):
         raise RuntimeError("floor_divide (//): has no derivative (a step function), as in "
@@ -165,14 +165,14 @@ class Remainder(Function):
     b's. Each is summed back to its input's shape, as in every binary op here."""
 
     def forward(self, a, b):
-        return _divide_rounding_down("remainder", a, b)
+        return _checked_divide("remainder", a, b, "remainder")
 
     def backward(self, gy):
         a, b = self.inputs
         grad_a = sum_to(gy, a.shape) if self.needs_input_grad[0] else None
         grad_b = None
         if self.needs_input_grad[1]:                     # -floor(a / b): a constant
-            quotient = _divide_rounding_down("floor_divide", a.data, b.data)
+            quotient = _checked_divide("floor_divide", a.data, b.data, "remainder")
             grad_b = sum_to(MaskMul((-quotient).astype(gy.dtype))(gy), b.shape)
         return grad_a, grad_b
 
@@ -188,18 +188,16 @@ class RoundedDivide(Function):
         self.mode = mode
 
     def forward(self, a, b):
-        quotient = _divide_rounding_down("div", a, b, "floor_divide")   # floor(a / b)
         if self.mode == "floor":
-            return quotient
-        if quotient.dtype.kind == "f":        # floats: the true quotient, truncated
-            a, b = _promote(a, b)
+            return _checked_divide("floor_divide", a, b, "div")
+        a, b = _promote(a, b)
+        if a.dtype.kind == "f":               # floats: the true quotient, truncated
             with np.errstate(divide="ignore", invalid="ignore"):
                 return _xp(a).trunc(a / b)
-        # integers: floor, plus 1 where the division was inexact and a / b < 0
-        remainder = _divide_rounding_down("div", a, b, "remainder")
-        a, b = _promote(a, b)
-        up = (remainder != 0) & ((a < 0) != (b < 0))
-        return quotient + up.astype(quotient.dtype)
+        # integers: the floor, plus 1 where the division was inexact and a / b < 0
+        quotient = _checked_divide("floor_divide", a, b, "div")
+        inexact = _checked_divide("remainder", a, b, "div") != 0
+        return quotient + (inexact & ((a < 0) != (b < 0))).astype(quotient.dtype)
 
     def backward(self, gy):
         xp = _xp(gy.data)
@@ -207,12 +205,10 @@ class RoundedDivide(Function):
                      for (shape, dtype), need in zip(self.input_meta, self.needs_input_grad))
 
 
-def _divide_rounding_down(op: str, a, b, what: str | None = None):
-    """xp.floor_divide or xp.remainder (`what`, by default the op's own name) of two
-    arrays, as PyTorch computes them: promoted as in every binary op, an integer division
-    by zero an error, and for floats x // 0 = +-inf, 0 // 0 = nan, x % 0 = nan without
-    numpy's warnings."""
-    what = what or op
+def _checked_divide(numpy_fn: str, a, b, op: str):
+    """xp.floor_divide or xp.remainder (numpy_fn) of two arrays, as PyTorch computes them:
+    promoted as in every binary op, an integer division by zero an error (naming `op`),
+    and for floats x // 0 = +-inf, 0 // 0 = nan, x % 0 = nan without numpy's warnings."""
     a, b = _promote(a, b)
     _broadcast_shape(op, a, b)
     if a.dtype.kind == "b" and b.dtype.kind == "b":
@@ -222,7 +218,7 @@ def _divide_rounding_down(op: str, a, b, what: str | None = None):
         raise ZeroDivisionError(f"{op}: integer division by zero ({a.dtype} "
                                 f"{tuple(a.shape)} by {b.dtype} {tuple(b.shape)})")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return getattr(_xp(a), what)(a, b)
+        return getattr(_xp(a), numpy_fn)(a, b)
 
 
 class Neg(Function):
@@ -846,9 +842,13 @@ def silu(input, inplace: bool = False):
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):
-    """y = x where x > 0, else alpha (e^x - 1)      dy/dx = 1, or alpha e^x"""
+    """y = x where x > 0, else alpha (e^x - 1)      dy/dx = 1, or alpha e^x
+
+    The negative branch is computed on min(x, 0): `where`'s backward multiplies the
+    unused branch's gradient by 0, and 0 * e^x would be 0 * inf = nan for a large x."""
     x = _float_input(input)
-    return where(x.data > 0, x, MulScalar(float(alpha))(expm1(x)))
+    negative = MulScalar(float(alpha))(expm1(clamp(x, max=0.0)))  # e^x only where used
+    return where(x.data > 0, x, negative)
 
 
 def gelu(input, approximate: str = "none"):
@@ -872,8 +872,8 @@ def logsigmoid(input):
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
-    """y = x clipped to [min_val, max_val]; dy/dx = 1 strictly inside, 0 elsewhere (at the
-    bounds too, as PyTorch's hardtanh, where clamp's gradient there is 1)."""
+    """y = x clipped to [min_val, max_val]; dy/dx = 1 strictly inside, 0 elsewhere (0 at
+    the bounds too, as PyTorch's hardtanh; clamp's gradient at its bounds is 1)."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} must not be greater than max_val "
                          f"{max_val}")
@@ -973,6 +973,29 @@ def where(condition, a, b):
     from .shape import expand  # noqa: PLC0415
 
     return MaskMul(mask)(expand(a, *shape)) + MaskMul(1 - mask)(expand(b, *shape))
+
+
+def masked_fill(x, mask, value):
+    """value where the bool mask is True, x elsewhere, in x's dtype and shape (the mask
+    broadcasts to it; value is a number or a 0-d tensor), as Tensor.masked_fill in
+    PyTorch. A `where` whose gradient goes to x outside the mask (and to a tensor value
+    inside it)."""
+    mask_data = mask._data if isinstance(mask, Tensor) else x.xp.asarray(mask)
+    if mask_data.dtype.kind != "b":
+        raise TypeError(f"masked_fill: the mask must be a bool tensor, got {mask_data.dtype}")
+    if np.broadcast_shapes(mask_data.shape, x.shape) != x.shape:
+        raise ValueError(f"masked_fill: mask {tuple(mask_data.shape)} does not broadcast to "
+                         f"the tensor's shape {tuple(x.shape)}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got "
+                             f"shape {tuple(value.shape)}")
+        value = value.to(dtype=x.dtype)
+    elif x.dtype.kind in "iu":
+        value = int(value)                        # into the integer type, as PyTorch
+    elif x.dtype.kind == "b":
+        value = bool(value)
+    return where(mask_data, value, x)
 
 
 def _common_dtype(op: str, a, b):

@@ -35,11 +35,12 @@ def _pair(value, name: str, op: str) -> tuple:
     return value, value
 
 
-def _check_4d(op: str, x: Tensor, one_image_too: bool = True) -> None:
-    """(N, C, H, W); the pools also take one image (C, H, W), interpolate does not (to
+def _check_4d(op: str, x: Tensor, mention_one_image: bool = True) -> None:
+    """(N, C, H, W), or an error. mention_one_image only words the message: the pools
+    took one image (C, H, W) before this check (unbatched); interpolate does not (to
     PyTorch, 3-D input there is a 1-D resize, not implemented here)."""
     if x.ndim != 4:
-        also = " or 3-D (C, H, W)" if one_image_too else ""
+        also = " or 3-D (C, H, W)" if mention_one_image else ""
         raise ValueError(f"{op}: input must be 4-D (N, C, H, W){also}, got shape "
                          f"{tuple(x.shape)}")
 
@@ -91,7 +92,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     kernel = _pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None else _pair(stride, "stride", op)
     padding = _pair(padding, "padding", op)
-    extra = _ceil_mode_extra(op, input, kernel, stride, padding) if ceil_mode else (0, 0)
+    extra = _ceil_mode_extra(input, kernel, stride, padding) if ceil_mode else (0, 0)
     if extra == (0, 0) and divisor_override is None:
         return AvgPool2d(kernel, stride, padding, bool(count_include_pad))(input)
     # The windows' sums (the mean over the full window, times its size), each divided by
@@ -114,7 +115,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                                   False)                         # (OH, OW), broadcast
 
 
-def _ceil_mode_extra(op: str, x: Tensor, kernel, stride, padding) -> tuple:
+def _ceil_mode_extra(x: Tensor, kernel, stride, padding) -> tuple:
     """ceil_mode=True: how many rows and columns to add below and right of x (beyond the
     padding) so that the last window of each dim, which may hang past the edge, is whole.
     PyTorch's output size: ceil((n + 2p - k) / s) + 1, less one where that last window
@@ -129,8 +130,9 @@ def _ceil_mode_extra(op: str, x: Tensor, kernel, stride, padding) -> tuple:
 
 
 def _window_sizes(n: int, out: int, k: int, s: int, p: int, count_include_pad: bool):
-    """Along one dim, each window's share of the divisor, as PyTorch counts it: the window
-    cut at the far edge of the padding (count_include_pad), or at the input's own edges."""
+    """Along one dim, the length of each window as PyTorch counts it: cut at the far edge
+    of the padding (count_include_pad), or at the input's own edges. Window (i, j) is
+    divided by rows[i] * cols[j] (the np.outer in avg_pool2d)."""
     start = np.arange(out) * s - p
     end = np.minimum(start + k, n + p)
     if count_include_pad:
@@ -204,7 +206,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     kernel = _pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None else _pair(stride, "stride", op)
     padding = _pair(padding, "padding", op)
-    extra = _ceil_mode_extra(op, input, kernel, stride, padding) if ceil_mode else (0, 0)
+    extra = _ceil_mode_extra(input, kernel, stride, padding) if ceil_mode else (0, 0)
     padded = input
     if extra != (0, 0):               # ceil_mode: -inf below and right, which never wins
         from .shape import pad  # noqa: PLC0415
@@ -217,7 +219,9 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     index = fn.argmax                 # h * W' + w in the padded image: back to h * W + w
     if extra[1]:
         width = input.shape[3]
-        index = index // (width + extra[1]) * width + index % (width + extra[1])
+        padded_width = width + extra[1]
+        row, col = index // padded_width, index % padded_width     # in the padded image
+        index = row * width + col                                  # in the input
     return y, Tensor(index)
 
 
@@ -341,7 +345,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     given scale_factor is also what maps output to input coordinates (1/scale rather than
     in/out) unless recompute_scale_factor=True."""
     op = "interpolate"
-    _check_4d(op, input, one_image_too=False)
+    _check_4d(op, input, mention_one_image=False)
     if mode not in ("nearest", "nearest-exact", "bilinear", "area"):
         raise NotImplementedError(f"{op}: mode {mode!r} is not implemented ('nearest', "
                                   f"'nearest-exact', 'bilinear' and 'area' are)")

@@ -258,13 +258,12 @@ def _check_not_empty(x: Tensor, axes: tuple, op: str) -> None:
 def _arg_extreme(x: Tensor, dim, keepdim: bool, op: str) -> Tensor:
     """argmax and argmin: int64 indices, no gradient."""
     pick = getattr(x.xp, op)                       # xp.argmax or xp.argmin
-    _check_not_empty(x, tuple(range(x.ndim)) if dim is None else
-                     _normalize_dims(dim, x.shape, op) if _is_int(dim) else (), op)
+    if dim is not None and not _is_int(dim):
+        raise TypeError(f"{op}: dim must be an int or None, got {dim!r}")
+    axes = tuple(range(x.ndim)) if dim is None else _normalize_dims(dim, x.shape, op)
+    _check_not_empty(x, axes, op)
     if dim is None:
         return Tensor._from_op(x.xp.asarray(pick(x.data, keepdims=keepdim)), False)
-    if not _is_int(dim):
-        raise TypeError(f"{op}: dim must be an int or None, got {dim!r}")
-    axes = _normalize_dims(dim, x.shape, op)
     if not axes:                                   # dim 0 of a 0-d tensor: index 0
         return Tensor._from_op(x.xp.asarray(0), False)
     return Tensor._from_op(pick(x.data, axis=axes[0], keepdims=keepdim), False)
@@ -282,8 +281,9 @@ def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 
 def _all_or_tuple(dim):
-    """amax/amin's dims as a tuple (None or () for every dim): an int dim is one dim, not
-    _extreme's x.max(dim) with its indices."""
+    """_extreme reads an int dim as x.max(dim) (values and indices, one winner takes the
+    gradient); amax's int dim means the tuple (dim,) (tied winners share), so wrap it.
+    None and () mean every dim."""
     if dim is None:
         return None
     return (dim,) if _is_int(dim) else tuple(dim)
