@@ -42,7 +42,6 @@ import http.client
 import math
 import os
 import struct
-import tempfile
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -341,17 +340,27 @@ def _download_file(spec: _Dataset, name: str, cache: Path) -> bool:
 
 
 def _atomic_write(path: Path, body: bytes) -> None:
-    """Write to a temporary file beside path, then rename: readers never see half."""
+    """Write bytes to path atomically (write_atomically)."""
+    write_atomically(path, lambda tmp: tmp.write_bytes(body))
+
+
+def write_atomically(path, write) -> None:
+    """write(tmp) into a temporary file beside path (a Path to write to), then rename it to
+    path: readers never see half a file, and a failed write (a full disk) leaves the old
+    file whole and no temporary behind. The downloads, the pictures and evaluate's JSON
+    all go through here."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    # (named by the process, not by mkstemp, whose 0600 files would keep the pictures
+    # from the other users of a shared machine)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
-            f.flush()
+        write(tmp)
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -5,10 +5,11 @@ Uses matplotlib's non-interactive Agg backend and Pillow; nothing opens a window
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
+
+from .data import write_atomically
 
 
 def _to_numpy(images) -> np.ndarray:
@@ -56,16 +57,6 @@ def _atomic_image_save(image, path: Path, **kwargs) -> None:
         tmp, format=path.suffix.lstrip(".").upper().replace("JPG", "JPEG"), **kwargs))
 
 
-def write_atomically(path: Path, write) -> None:
-    """write(tmp) into a temporary file beside path, then rename it to path: a failed
-    write (a full disk) leaves the old file whole and no temporary behind."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def plot_losses(history: dict, path, title: str = "GAN losses") -> Path:
@@ -96,7 +87,7 @@ def plot_losses(history: dict, path, title: str = "GAN losses") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         write_atomically(path, lambda tmp: fig.savefig(
-            tmp, dpi=100, format=path.suffix.lstrip(".") or "png"))   # (tmp ends in .tmp)
+            tmp, dpi=100, format=path.suffix.lstrip(".") or "png"))   # (tmp ends in .part)
     finally:
         plt.close(fig)
     return path

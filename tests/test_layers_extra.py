@@ -594,6 +594,10 @@ def test_module_api_as_pytorch_after_a_sweep(device):
     old = {k: v for k, v in norm.state_dict().items() if "num_batches" not in k}
     norm.load_state_dict(old)                         # a checkpoint from before the counter:
     assert int(norm.num_batches_tracked.item()) == 2  # the count is kept, as PyTorch
+    counter = nn.Module()                             # only batch norm fills it in
+    counter.register_buffer("num_batches_tracked", mg.tensor(5.0))
+    with pytest.raises(RuntimeError, match="missing keys: 'num_batches_tracked'"):
+        counter.load_state_dict({})
     assert seq.insert(0, nn.ReLU()) is seq and type(seq.pop(slice(0, 2))) is nn.Sequential
     with pytest.raises(IndexError, match="insert: index 10 is out of range"):
         seq.insert(10, nn.ReLU())

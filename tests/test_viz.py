@@ -151,3 +151,15 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
     monkeypatch.undo()
     pdf = gans_viz.plot_losses({"loss_d": [1.0]}, tmp_path / "losses.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")                 # the format of its suffix
+
+
+def test_pictures_get_the_usual_file_mode(tmp_path):
+    """Written through a temporary file, yet readable by others as open() would make it."""
+    import os
+
+    from gans import viz as gans_viz
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = gans_viz.save_grid(np.zeros((4, 1, 8, 8), dtype=np.float32), tmp_path / "g.png")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

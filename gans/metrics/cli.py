@@ -131,7 +131,7 @@ def cmd_evaluate(args) -> int:
     if args.json:                      # atomically: a temporary file, then renamed
         from pathlib import Path  # noqa: PLC0415
 
-        from ..viz import write_atomically  # noqa: PLC0415
+        from ..data import write_atomically  # noqa: PLC0415
 
         text = json.dumps({k: float(v) for k, v in results.items()}, indent=2)
         write_atomically(Path(args.json), lambda tmp: tmp.write_text(text))

@@ -397,11 +397,8 @@ class Module:
                             f"got {type(state_dict).__name__}")
         given = _flatten(state_dict)
         targets = self.state_dict(keep_vars=True)
-        # A state dict without batch norm's num_batches_tracked (PyTorch before 0.4.1, or
-        # stripped weights) loads, keeping this module's count, as PyTorch does.
-        for key, target in targets.items():
-            if key not in given and key.rpartition(".")[2] == "num_batches_tracked":
-                given[key] = target
+        for name, module in self.named_modules():  # each may fill in what older files lack
+            module._fill_in_missing(given, name + "." if name else "")
         missing = [key for key in targets if key not in given]
         unexpected = [key for key in given if key not in targets]
         mismatched, arrays = [], {}
@@ -435,6 +432,10 @@ class Module:
             for key, array in arrays.items():
                 targets[key].copy_(array)
         return IncompatibleKeys(missing, unexpected)
+
+    def _fill_in_missing(self, state: dict, prefix: str) -> None:
+        """Put in `state` (flat, dotted keys) what this module's entries need but an older
+        checkpoint lacks. Nothing, here; batch norm fills in its batch counter."""
 
     # ------------------------------------------------------------------ repr
     def extra_repr(self) -> str:

@@ -878,8 +878,7 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
         raise ValueError(f"hardtanh: min_val {min_val} must not be greater than max_val "
                          f"{max_val}")
     if input._data.dtype.kind in "iub":     # integers stay integers (no gradient), as PyTorch
-        return Tensor._from_op(input.xp.clip(input.data, min_val, max_val).astype(
-            np.int64 if input.dtype.kind == "b" else input.dtype), False)
+        return clamp(input, int(min_val), int(max_val))
     return _clip_where_inside(input, float(min_val), float(max_val),
                               (input.data > min_val) & (input.data < max_val))
 

@@ -48,6 +48,13 @@ class _NormBase(Module):
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
 
+    def _fill_in_missing(self, state: dict, prefix: str) -> None:
+        """A checkpoint without num_batches_tracked (PyTorch before 0.4.1, or stripped
+        weights) loads, keeping this module's count, as PyTorch's _NormBase does."""
+        key = prefix + "num_batches_tracked"
+        if self.num_batches_tracked is not None and key not in state:
+            state[key] = self.num_batches_tracked
+
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
             with no_grad():
