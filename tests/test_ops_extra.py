@@ -67,6 +67,9 @@ CASES = [
     case("round-floor-sign-zero-gradient",
          lambda x: x.round() + x.floor() + x.ceil() + x.sign() + x.trunc() + x,
          fixed([0.3, -1.7, 2.2, 0.6])),                   # off the jumps: slope 1 (the x)
+    case("div-rounding-modes-zero-gradient",                # RoundedDivide: dy/da = dy/db = 0
+         lambda a, b: a.div(b, rounding_mode="floor") + a.div(b, rounding_mode="trunc") + a,
+         fixed([2.3, -1.7, 5.4]), fixed([0.7, 0.9, -1.3])),
     case("square-rsqrt-reciprocal", lambda x: x.square() + x.rsqrt() + x.reciprocal(),
          fixed([0.5, 1.5, 2.0])),
     case("masked_fill", lambda x: x.masked_fill(x.detach() > 0, 0.5), normal(2, 3)),
