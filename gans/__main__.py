@@ -23,12 +23,22 @@ import minigrad as mg
 
 from .cli_common import (add_device_argument, check_out_folder, fail, finite_float,
                          non_negative_float, non_negative_int, note_data_dir, resolve_device)
+from .losses import get as get_loss
+
+
+def _loss_name(text: str) -> str:
+    """'non-saturating' or 'Hinge' as gans.losses.get spells them ('nonsaturating',
+    'hinge'); an unknown name is passed on for argparse's choices to refuse."""
+    try:
+        return get_loss(text).name
+    except ValueError:
+        return text
 
 
 def build_train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a GAN on MNIST (or Fashion-MNIST)")
     p.add_argument("--model", choices=["mlp", "dcgan"], default="dcgan")
-    p.add_argument("--loss", default="nonsaturating",
+    p.add_argument("--loss", default="nonsaturating", type=_loss_name,
                    choices=["minimax", "nonsaturating", "lsgan", "wgan", "hinge"])
     p.add_argument("--penalty", default="none", choices=["none", "wgan-gp", "r1", "r2"])
     p.add_argument("--penalty-weight", type=non_negative_float, default=10.0,

@@ -180,3 +180,16 @@ def test_resuming_with_other_settings_that_fit_is_said(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "resumed with settings other than the checkpoint's" in err
     assert "loss 'nonsaturating' / 'lsgan'" in err
+
+
+def test_the_loss_is_spelled_as_gans_losses_takes_it(capsys, tmp_path):
+    # 'non-saturating' (the papers' spelling) is the loss TrainConfig and losses.get take
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--max-steps", "1", "--out", str(out),
+                 "--loss", "Non-Saturating"]) == 0
+    state = mg.load(out / "checkpoint.npz")
+    assert json.loads(state["config"])["loss"] == "nonsaturating"
+    with pytest.raises(SystemExit) as info:
+        main(["train", *TINY, "--out", str(out), "--loss", "saturating"])
+    assert info.value.code == 2
+    assert "invalid choice: 'saturating'" in capsys.readouterr().err

@@ -45,6 +45,7 @@ CASES = [
     case("norm-1-keepdim", lambda x: x.norm(1, dim=0, keepdim=True), normal(3, 2, low=0.1)),
     case("norm-inf", lambda x: x.norm(math.inf, dim=1), normal(2, 4)),
     case("norm-3", lambda x: x.norm(3, dim=(0, 1)), normal(2, 3, low=0.1)),
+    case("norm-1.5-keepdim", lambda x: x.norm(1.5, dim=1, keepdim=True), normal(2, 3, low=0.1)),
     case("norm-batch1", lambda x: x.flatten(1).norm(2, dim=1), normal(1, 2, 2)),
     case("normalize", lambda x: F.normalize(x, dim=1), normal(3, 4)),
     case("amax-two-dims", lambda x: x.amax((0, 2)), normal(2, 3, 2)),
@@ -116,6 +117,10 @@ def test_values_against_numpy(device):
     np.testing.assert_allclose(x.norm(math.inf).item(), 4.0)
     x.norm(2, dim=1).sum().backward()                 # an all-zero row: 0, not nan
     np.testing.assert_allclose(x.grad.numpy(), [[0.6, -0.8, 0.0], [0.0, 0.0, 0.0]])
+    x.grad = None
+    x.norm(3, dim=1).sum().backward()                 # p = 3 too: x|x| / norm^2, 0 at zeros
+    np.testing.assert_allclose(x.grad.numpy(), [[9.0, -16.0, 0.0], [0.0, 0.0, 0.0]]
+                               / np.cbrt(91.0) ** 2)
     np.testing.assert_allclose(F.normalize(x, dim=1).numpy(), [[0.6, -0.8, 0.0], [0, 0, 0]])
     tied = mg.tensor([[1.0, 3.0, 3.0]], dtype=mg.float64, device=device, requires_grad=True)
     tied.amax(1).sum().backward()                     # tied winners share, as PyTorch's amax

@@ -20,7 +20,7 @@ from kernels import norm as norm_kernels
 from ..autograd import Function
 from ..backend import xp_of
 from ..tensor import Tensor
-from .elementwise import MaskMul, RDivScalar
+from .elementwise import MaskMul, PowScalar, RDivScalar
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -160,33 +160,39 @@ def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> T
     return Sum(axes, keepdim, _per(divisor))(centred * centred)
 
 
-class StdSqrt(Function):
-    """y = sqrt(v), the last step of std = sqrt(var)
-    dy/dv = 0.5 / y where y > 0, and 0 where y = 0
+class Root(Function):
+    """y = v^(1/p) (v >= 0: a sum of squares or of |x|^p), the last step of std and norm
+    dy/dv = 1 / (p y^(p-1)) where y > 0, and 0 where y = 0   (p = 2: 0.5 / y)
 
     As PyTorch's std and norm: a constant slice has std 0 (an all-zero one norm 0) and
-    gradient 0 (Sqrt's 0.5 / 0 = inf would become nan in var's backward, inf * 0). Used by
-    std and norm; sqrt keeps its infinite slope at 0. The division uses 1 in place of y
-    where y = 0, so that no inf is formed in the double backward either (it is masked
-    away)."""
+    gradient 0 (the root's slope 1 / 0 = inf would become nan in the sum's backward,
+    inf * 0). sqrt keeps its infinite slope at 0. The division uses 1 in place of y where
+    y = 0, so that no inf is formed in the double backward either (it is masked away)."""
     save_inputs = False
     save_outputs = True
 
+    def __init__(self, p: float = 2.0):
+        self.p = p
+
     def forward(self, v):
-        return xp_of(v).sqrt(v)
+        return xp_of(v).sqrt(v) if self.p == 2 else v ** (1.0 / self.p)
 
     def backward(self, gy):
         (y,) = self.outputs
         zero = y.xp.asarray(y.data == 0)                          # a constant mask
         safe = y + Tensor._from_op(zero.astype(y.dtype), False)    # y, or 1 where y = 0
-        return MaskMul((~zero).astype(y.dtype))(gy * RDivScalar(0.5)(safe))
+        if self.p == 2:
+            slope = RDivScalar(0.5)(safe)                          # 0.5 / y
+        else:
+            slope = RDivScalar(1.0 / self.p)(PowScalar(self.p - 1.0)(safe))
+        return MaskMul((~zero).astype(y.dtype))(gy * slope)
 
 
 def std(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> Tensor:
     """std = sqrt(var) (biased by default here, see var); its gradient is 0 where the std
-    is 0 (StdSqrt)."""
+    is 0 (Root)."""
     _require_float(x, "std")
-    return StdSqrt()(var(x, dim, unbiased=unbiased, keepdim=keepdim))
+    return Root(2.0)(var(x, dim, unbiased=unbiased, keepdim=keepdim))
 
 
 def _extreme(x: Tensor, dim, keepdim: bool, which: str):
@@ -309,24 +315,25 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
     """The p-norm over dim (every dim when None), as torch.norm / Tensor.norm:
-        p = 2 or "fro"   sqrt(sum x^2), with gradient x / norm, and 0 where the norm is 0
-                         (StdSqrt: no nan for an all-zero slice, as PyTorch)
+        p = 2 or "fro"   sqrt(sum x^2), with gradient x / norm
         p = 1            sum |x|
         p = inf, -inf    max |x|, min |x|
-        other p > 0      (sum |x|^p)^(1/p) (its gradient at an all-zero slice is nan,
-                         where PyTorch's is 0)
+        other p > 0      (sum |x|^p)^(1/p)
+    The gradient at an all-zero slice is 0, as PyTorch's (Root: no nan from 0 / 0). For
+    0 < p < 1 a zero element inside a nonzero slice still gets a nan gradient (the slope
+    of |x|^p at 0 is infinite), where PyTorch gives 0.
     The WGAN-GP penalty is (grad.norm(2, dim=1) - 1)^2."""
     _require_float(x, "norm")
     from .elementwise import abs as abs_  # noqa: PLC0415
 
     if p == "fro" or p == 2:
-        return StdSqrt()(sum(x * x, dim, keepdim))
+        return Root(2.0)(sum(x * x, dim, keepdim))
     if p == 1:
         return sum(abs_(x), dim, keepdim)
     if p == math.inf or p == -math.inf:
         return (amax if p > 0 else amin)(abs_(x), _all_or_tuple(dim), keepdim)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
-        return sum(abs_(x) ** float(p), dim, keepdim) ** (1.0 / p)
+        return Root(float(p))(sum(abs_(x) ** float(p), dim, keepdim))
     raise ValueError(f"norm: p must be 'fro', a positive number, inf or -inf, got {p!r}")
 
 
