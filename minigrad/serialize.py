@@ -58,6 +58,8 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     """Write `obj` (see the module docstring for what it may contain) to `path` as one
     .npz file, atomically. The file is written at exactly `path` (no suffix is added)."""
     path = os.fspath(path)
+    if os.path.islink(path):   # write through a link (latest.npz -> run-7.npz), as a plain
+        path = os.path.realpath(path)                 # open() would, not over the link
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, [], arrays)
     meta = json.dumps({"format": "minigrad", "version": FORMAT_VERSION, "tree": tree},

@@ -298,8 +298,11 @@ def test_non_strict_load_reports_keys_but_still_rejects_mismatches():
     state = {k: v.numpy() for k, v in Net().state_dict().items()}
     del state["scale"]
     state["extra"] = np.zeros(1)
-    missing, unexpected = net.load_state_dict(state, strict=False)
+    result = net.load_state_dict(state, strict=False)
+    missing, unexpected = result
     assert missing == ["scale"] and unexpected == ["extra"]
+    assert repr(result) == "IncompatibleKeys(missing_keys=['scale'], unexpected_keys=['extra'])"
+    assert repr(Net().load_state_dict(Net().state_dict())) == "<All keys matched successfully>"
     np.testing.assert_array_equal(net.fc.weight.numpy(), state["fc.weight"])
     state["fc.bias"] = np.zeros(5, np.float32)
     with pytest.raises(RuntimeError, match="fc.bias: checkpoint has"):

@@ -186,13 +186,101 @@ def test_a_group_keeps_keys_of_its_own_and_they_survive_a_resume():
     assert group["params"] == [fresh_p]
 
 
-def test_pytorchs_options_that_are_not_implemented_are_refused_unless_neutral():
+@pytest.mark.parametrize("option", ["amsgrad", "capturable", "differentiable",
+                                    "decoupled_weight_decay"])
+def test_pytorchs_options_that_are_not_implemented_are_refused_unless_neutral(option):
     p = mg.zeros(3, requires_grad=True)
-    mg.optim.Adam([{"params": [p], "amsgrad": False, "foreach": None}])     # asks nothing
-    for option in ({"amsgrad": True}, {"maximize": True}, {"fused": True}):
-        with pytest.raises(NotImplementedError, match=f"Adam: {next(iter(option))}=True "
-                                                      f"is not implemented"):
-            mg.optim.Adam([{"params": [p], **option}])
+    mg.optim.Adam([{"params": [p], option: False, "foreach": True, "fused": False}])
+    mg.optim.Adam([p], **{option: False})                                  # asks nothing
+    message = f"Adam: {option}=True is not implemented"
+    with pytest.raises(NotImplementedError, match=message):
+        mg.optim.Adam([{"params": [p], option: True}])
+    with pytest.raises(NotImplementedError, match=message):
+        mg.optim.Adam([p], **{option: True})
+    # switched on behind the constructor's back: refused before any parameter changes
+    opt = mg.optim.Adam([p], lr=0.1)
+    saved = opt.state_dict()
+    saved["param_groups"][0][option] = True
+    with pytest.raises(NotImplementedError, match=message):
+        opt.load_state_dict(saved)
+    assert opt.param_groups[0][option] is False
+    opt.param_groups[0][option] = True
+    p.grad = mg.ones(3)
+    with pytest.raises(NotImplementedError, match=message):
+        opt.step()
+    np.testing.assert_array_equal(p.numpy(), 0.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps, **kw: mg.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, **kw),
+    lambda ps, **kw: mg.optim.Adam(ps, lr=0.1, betas=(0.5, 0.9), weight_decay=0.01, **kw),
+    lambda ps, **kw: mg.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, **kw),
+], ids=["sgd", "adam", "rmsprop"])
+def test_maximize_climbs_as_minimizing_the_negative_descends(make):
+    # maximize=True is the same formula on -g: ascending f is descending -f, to the bit
+    start = np.array([0.5, -1.5, 2.0])
+    climber = mg.tensor(start.copy(), dtype=mg.float64, requires_grad=True)
+    descender = mg.tensor(start.copy(), dtype=mg.float64, requires_grad=True)
+    up, down = make([climber], maximize=True), make([descender])
+    for _ in range(5):
+        for opt, p, sign in ((up, climber, 1.0), (down, descender, -1.0)):
+            opt.zero_grad()
+            (sign * (p ** 3 - 2.0 * p).sum()).backward()
+            opt.step()
+    np.testing.assert_array_equal(climber.numpy(), descender.numpy())
+    assert not np.array_equal(climber.numpy(), start)
+    # and it may be switched on later, through param_groups, as in PyTorch
+    down.param_groups[0]["maximize"] = True
+    assert down.state_dict()["param_groups"][0]["maximize"] is True
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps, v: mg.optim.Adam(ps, lr=v), lambda ps, v: mg.optim.Adam(ps, betas=(v, 0.9)),
+    lambda ps, v: mg.optim.Adam(ps, eps=v), lambda ps, v: mg.optim.SGD(ps, momentum=v),
+    lambda ps, v: mg.optim.RMSprop(ps, alpha=v), lambda ps, v: mg.optim.SGD(ps, lr=v),
+])
+def test_a_nan_hyperparameter_is_refused(make):
+    with pytest.raises(ValueError, match=r"invalid .*: nan \(must be"):
+        make([mg.zeros(2, requires_grad=True)], float("nan"))
+
+
+def test_params_as_named_parameters_a_set_or_a_default_sgd():
+    model = mg.nn.Linear(2, 3)
+    opt = mg.optim.SGD(model.named_parameters())          # lr 1e-3 by default, as PyTorch
+    assert opt.param_groups[0]["lr"] == 1e-3
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert opt.param_groups[0]["params"] == [model.weight, model.bias]
+    assert opt.state[model.weight] == {}                   # state is a defaultdict, as torch
+    for params in ({model.weight}, [{"params": {model.bias}}]):
+        with pytest.raises(TypeError, match="got a set; pass a list"):
+            mg.optim.Adam(params)
+
+
+def test_a_saved_state_that_lacks_an_entry_is_refused():
+    p = mg.ones(3, requires_grad=True)
+    opt = mg.optim.Adam([p], lr=0.1)
+    p.grad = mg.ones(3)
+    opt.step()
+    saved = opt.state_dict()
+    del saved["state"][0]["exp_avg_sq"]
+    fresh = mg.optim.Adam([mg.ones(3, requires_grad=True)])
+    with pytest.raises(ValueError, match=r"parameter 0 lacks \['exp_avg_sq'\], which a Adam "
+                                         r"needs"):
+        fresh.load_state_dict(saved)
+    assert not fresh.state and fresh.param_groups[0]["lr"] == 1e-3
+
+
+def test_a_state_dict_saved_before_pytorchs_options_existed_loads():
+    p = mg.ones(3, requires_grad=True)
+    opt = mg.optim.RMSprop([p], lr=0.1)
+    p.grad = mg.ones(3)
+    opt.step()
+    saved = opt.state_dict()
+    for option in ("maximize", "foreach", "capturable", "differentiable"):
+        del saved["param_groups"][0][option]
+    fresh = mg.optim.RMSprop([mg.ones(3, requires_grad=True)])
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[0]["maximize"] is False and fresh.param_groups[0]["lr"] == 0.1
 
 
 def test_another_optimizers_state_is_refused_by_its_entries_too():
@@ -403,6 +491,11 @@ def test_clip_grad_norm_below_max_and_shared_gradients():
     clip_grad_norm_([a, b], max_norm=np.sqrt(2) / 2)
     np.testing.assert_allclose([a.grad.item(), b.grad.item()], [0.5, 0.5], rtol=1e-5)
     assert clip_grad_norm_([mg.tensor([1.0], requires_grad=True)], 1.0).item() == 0.0
+    # max_norm as a 0-d tensor, and PyTorch's foreach (accepted, changes nothing)
+    clip_grad_norm_([a, b], max_norm=mg.tensor(np.sqrt(2) / 4), foreach=True)
+    np.testing.assert_allclose([a.grad.item(), b.grad.item()], [0.25, 0.25], rtol=1e-5)
+    clip_grad_value_([a], 0.1, foreach=False)
+    assert a.grad.item() == np.float32(0.1)
 
 
 def test_clip_grad_value(device):

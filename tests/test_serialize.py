@@ -259,6 +259,16 @@ def test_save_replaces_an_existing_file(tmp_path):
     assert mg.load(str(path)) == {"step": 2}
 
 
+def test_save_writes_through_a_symbolic_link(tmp_path):
+    # latest.npz -> run-7.npz: the run's file is updated and the link stays a link
+    mg.save({"step": 1}, tmp_path / "run-7.npz")
+    os.symlink("run-7.npz", tmp_path / "latest.npz")
+    mg.save({"step": 2}, tmp_path / "latest.npz")
+    assert os.path.islink(tmp_path / "latest.npz")
+    assert mg.load(tmp_path / "run-7.npz") == {"step": 2}
+    assert sorted(os.listdir(tmp_path)) == ["latest.npz", "run-7.npz"]
+
+
 def test_save_into_a_missing_folder_names_the_folder(tmp_path):
     path = tmp_path / "no_such_folder" / "ckpt.npz"
     with pytest.raises(FileNotFoundError, match="the folder .*no_such_folder does not exist"):

@@ -30,8 +30,16 @@ class Adam(Optimizer):
     state_names = frozenset({"step", "exp_avg", "exp_avg_sq"})
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 foreach=None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused=None,
+                 decoupled_weight_decay: bool = False):
+        # PyTorch's keyword options (optimizer.py: OPTIONS); amsgrad and AdamW's
+        # decoupled_weight_decay are not implemented and refused unless False
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, foreach=foreach, maximize=maximize,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
     def _check_group(self, group) -> None:
@@ -41,6 +49,9 @@ class Adam(Optimizer):
         _check_range("beta2 (betas[1])", beta2, 0.0, 1.0)
         _check_range("eps", group["eps"], 0.0)
         _check_range("weight_decay", group["weight_decay"], 0.0)
+
+    def _required_state(self, group) -> set[str]:
+        return {"step", "exp_avg", "exp_avg_sq"}
 
     def _update_group(self, group, items) -> None:
         """All of the group's parameters in one call of the fused update (on the GPU one

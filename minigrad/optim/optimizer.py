@@ -25,6 +25,7 @@ parameters continues training bit for bit.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -34,10 +35,16 @@ from ..autograd import enable_grad
 from ..tensor import Tensor
 
 
-# PyTorch's optimizer options that minigrad's lack, with the value that asks for nothing:
-# a parameter group may carry them only with that value.
-_NOT_IMPLEMENTED = {"amsgrad": False, "maximize": False, "foreach": None, "fused": None,
-                    "capturable": False, "differentiable": False,
+# PyTorch's keyword options, which every optimizer here takes too, with the value that
+# asks for nothing:
+#   maximize        implemented: step() climbs the gradient (g = -g before the formula),
+#                   as PyTorch's optimizers do
+#   foreach, fused  accepted: they choose how PyTorch loops over the parameters; here the
+#                   update is one fused loop per parameter (Adam: per group) either way
+#   the rest        not implemented: a parameter group may carry them only with that value
+OPTIONS = {"maximize": False, "foreach": None, "fused": None, "capturable": False,
+           "differentiable": False}
+_NOT_IMPLEMENTED = {"amsgrad": False, "capturable": False, "differentiable": False,
                     "decoupled_weight_decay": False}
 
 
@@ -49,11 +56,13 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict[str, Any]):
         self.defaults = dict(defaults)
-        self.state: dict[Tensor, dict[str, Any]] = {}  # keyed by the parameter itself
+        # keyed by the parameter itself; an entry is made on its first update
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError("params must be an iterable of Tensors or of dicts (parameter "
                             "groups), got a single Tensor; wrap it in a list: [p]")
+        _refuse_a_set(params)
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -72,7 +81,11 @@ class Optimizer:
         params = group.get("params")
         if params is None:
             raise ValueError("a parameter group needs a 'params' entry")
+        _refuse_a_set(params)
         params = [params] if isinstance(params, Tensor) else list(params)
+        if params and all(_is_named(p) for p in params):    # model.named_parameters()
+            group["param_names"] = [name for name, _ in params]
+            params = [p for _, p in params]
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, got "
@@ -85,13 +98,7 @@ class Optimizer:
             raise ValueError("some parameters appear more than once (in one group or in "
                              "several groups); each parameter may be listed only once")
         # Other keys ride along untouched, as in PyTorch: a group's "name", the
-        # "initial_lr" that a learning-rate schedule records. But an option PyTorch's
-        # optimizers have and this one lacks is refused unless it asks for nothing.
-        for name, neutral in _NOT_IMPLEMENTED.items():
-            if name in group and name not in self.defaults and group[name] != neutral:
-                raise NotImplementedError(f"{type(self).__name__}: {name}={group[name]!r} is "
-                                          f"not implemented (PyTorch's option; only "
-                                          f"{name}={neutral!r} is)")
+        # "initial_lr" that a learning-rate schedule records.
         for name, value in self.defaults.items():
             group.setdefault(name, value)
         self._check_group(group)
@@ -99,9 +106,21 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        """Subclasses validate their hyperparameters here (lr >= 0, 0 <= beta < 1, ...)."""
-        if group.get("lr", 0.0) < 0.0:
-            raise ValueError(f"invalid learning rate: {group['lr']} (must be >= 0)")
+        """Subclasses validate their hyperparameters here (lr >= 0, 0 <= beta < 1, ...).
+        Called when a group is added or loaded, and at every step(), since a training
+        loop may change param_groups[i]["lr"] (or anything else) between steps. An option
+        of PyTorch's that minigrad lacks is refused unless it asks for nothing."""
+        for name, neutral in _NOT_IMPLEMENTED.items():
+            if group.get(name, neutral) != neutral:
+                raise NotImplementedError(f"{type(self).__name__}: {name}={group[name]!r} is "
+                                          f"not implemented (PyTorch's option; only "
+                                          f"{name}={neutral!r} is)")
+        _check_range("learning rate", group.get("lr", 0.0), 0.0)
+
+    def _required_state(self, group: dict[str, Any]) -> set[str]:
+        """The state a parameter that has been updated must have (load_state_dict refuses
+        a saved state without it, which would crash the next step)."""
+        return set()
 
     # ------------------------------------------------------------------ the two calls
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -127,6 +146,8 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        for group in self.param_groups:    # all checked before any parameter changes
+            self._check_group(group)
         for group in self.param_groups:
             items = []
             for p in group["params"]:
@@ -135,7 +156,9 @@ class Optimizer:
                 g = p.grad.data
                 if g.dtype != p.dtype:
                     g = g.astype(p.dtype)
-                items.append((p, g, self.state.setdefault(p, {})))
+                if group["maximize"]:
+                    g = -g                     # climb: the same formula on -g
+                items.append((p, g, self.state[p]))
             self._update_group(group, items)
         return loss
 
@@ -177,6 +200,13 @@ class Optimizer:
         Everything is checked before anything is changed: on error the optimizer is as
         it was."""
         saved_groups = state_dict["param_groups"]
+        # a state dict saved before PyTorch's options were taken lacks them: they asked
+        # for nothing
+        options = {k: v for k, v in {**OPTIONS, **_NOT_IMPLEMENTED}.items()
+                   if k in self.defaults}
+        saved_groups = [{**saved, **{k: v for k, v in options.items() if k not in saved}}
+                        for saved in saved_groups]
+        hyperparameters = set(self.defaults) - set(options)
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"load_state_dict: the state dict has {len(saved_groups)} "
                              f"parameter group(s), this optimizer has "
@@ -184,15 +214,15 @@ class Optimizer:
         param_of: dict[int, Tensor] = {}
         new_groups = []
         for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            saved_names = set(saved) - {"params"}
-            if not set(self.defaults) <= saved_names:
+            saved_names = set(saved) - {"params"} - set(options)
+            if not hyperparameters <= saved_names:
                 # a group saved by this kind of optimizer has every one of its
                 # hyperparameters (and maybe other keys, such as "initial_lr"); one that
                 # lacks some is another kind's (Adam's betas, RMSprop's alpha), whose
                 # state would crash the first step()
                 raise ValueError(f"load_state_dict: parameter group {number} of the state "
                                  f"dict has hyperparameters {sorted(saved_names)}, but a "
-                                 f"{type(self).__name__} needs {sorted(self.defaults)}; it "
+                                 f"{type(self).__name__} needs {sorted(hyperparameters)}; it "
                                  f"looks like another optimizer's state dict")
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"load_state_dict: parameter group {number} has "
@@ -202,8 +232,10 @@ class Optimizer:
                 param_of[int(index)] = p
             new_group = {k: v for k, v in saved.items() if k != "params"}
             new_group["params"] = group["params"]
+            self._check_group(new_group)
             new_groups.append(new_group)
-        new_state: dict[Tensor, dict[str, Any]] = {}
+        group_of = {id(p): group for group in new_groups for p in group["params"]}
+        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for index, entries in state_dict["state"].items():
             unknown = set(entries) - self.state_names if self.state_names else set()
             if unknown:                # SGD's momentum_buffer in an Adam, say
@@ -214,6 +246,11 @@ class Optimizer:
             if p is None:
                 raise ValueError(f"load_state_dict: state for parameter {index}, but the "
                                  f"parameter groups list only {sorted(param_of)}")
+            missing = self._required_state(group_of[id(p)]) - set(entries) if entries else ()
+            if missing:
+                raise ValueError(f"load_state_dict: the state of parameter {index} lacks "
+                                 f"{sorted(missing)}, which a {type(self).__name__} needs "
+                                 f"for its next step")
             new_state[p] = {name: _restore(value, p, index, name)
                             for name, value in entries.items()}
         self.param_groups = new_groups
@@ -252,9 +289,22 @@ def _restore(value, p: Tensor, index, name: str):
     return array.copy() if array is value else array
 
 
+def _refuse_a_set(params) -> None:
+    """A set has no fixed order, and a state dict names parameters by position."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("optimizer parameters need an order that stays the same from run to "
+                        "run (a state dict names them by position), got a set; pass a list")
+
+
+def _is_named(item) -> bool:
+    """One (name, parameter) pair of model.named_parameters()."""
+    return (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+            and isinstance(item[1], Tensor))
+
+
 def _check_range(name: str, value: float, low: float, high: float | None = None) -> None:
-    """Shared hyperparameter check: low <= value (< high)."""
-    if value < low or (high is not None and value >= high):
+    """Shared hyperparameter check: low <= value (< high); nan is refused too."""
+    if not low <= value or (high is not None and not value < high):
         bound = f"in [{low}, {high})" if high is not None else f">= {low}"
         raise ValueError(f"invalid {name}: {value} (must be {bound})")
 

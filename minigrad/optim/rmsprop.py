@@ -22,9 +22,12 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False):
+                 centered: bool = False, capturable: bool = False, foreach=None,
+                 maximize: bool = False, differentiable: bool = False):
+        # PyTorch's options (optimizer.py: OPTIONS)
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered)
+                        momentum=momentum, centered=centered, capturable=capturable,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _check_group(self, group) -> None:
@@ -33,6 +36,10 @@ class RMSprop(Optimizer):
         _check_range("eps", group["eps"], 0.0)
         _check_range("momentum", group["momentum"], 0.0)
         _check_range("weight_decay", group["weight_decay"], 0.0)
+
+    def _required_state(self, group) -> set[str]:
+        return ({"step", "square_avg"} | ({"momentum_buffer"} if group["momentum"] > 0 else set())
+                | ({"grad_avg"} if group["centered"] else set()))
 
     def _update(self, p, g, state, group) -> None:
         xp, alpha = p.xp, group["alpha"]

@@ -35,8 +35,9 @@ def _replace(grads: list[Tensor], fn) -> None:
             g.data = fn(g.data)
 
 
-def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float | Tensor,
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach: bool | None = None) -> Tensor:
     """Scale all gradients together so that their joint norm is at most `max_norm`.
 
         total = || (||g_1||, ||g_2||, ...) ||       (the norm of all gradients as one vector;
@@ -44,7 +45,11 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
         g_i  = g_i * min(1, max_norm / (total + 1e-6))
 
     Returns `total` (before clipping) as a 0-d float Tensor, as torch.nn.utils does.
+    `foreach` (how PyTorch loops over the gradients) is accepted and changes nothing.
     """
+    if isinstance(max_norm, Tensor):
+        max_norm = max_norm.item()
+    max_norm = float(max_norm)
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not grads:
@@ -65,7 +70,9 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
     return Tensor(xp.asarray(total))
 
 
-def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
-    """Clamp every gradient element into [-clip_value, clip_value]."""
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
+                     foreach: bool | None = None) -> None:
+    """Clamp every gradient element into [-clip_value, clip_value] (`foreach`: as in
+    clip_grad_norm_)."""
     clip_value = float(clip_value)
     _replace(_grads(parameters), lambda g: g.clip(-clip_value, clip_value))
