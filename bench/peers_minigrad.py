@@ -25,9 +25,10 @@ def _load(module, params, names) -> None:
     """Copy the shared numpy weights into the layers that have weights, in order."""
     layers = [m for m in module.modules() if hasattr(m, "weight") and m.weight is not None]
     assert len(layers) == len(names), (len(layers), names)
-    for layer, name in zip(layers, names):
-        layer.weight.copy_(params[name]["weight"])
-        layer.bias.copy_(params[name]["bias"])
+    with mg.no_grad():                   # parameters change in place only under no_grad
+        for layer, name in zip(layers, names):
+            layer.weight.copy_(params[name]["weight"])
+            layer.bias.copy_(params[name]["bias"])
 
 
 class LiveBytes:

@@ -331,10 +331,11 @@ class Tensor:
         return fn is not None and self._output_index in (fn.retained or {})
 
     # ------------------------------------------------------------------ in place
-    # In-place changes are not recorded on the tape. On a leaf (a parameter) that is what
-    # an update wants, and the version counter catches a graph that saved the old value.
-    # Two cases would give a silently wrong gradient, so they are refused while grad mode
-    # is on (mg.no_grad() allows them: the caller opted out of gradients):
+    # In-place changes are not recorded on the tape. On a leaf (a parameter) under
+    # mg.no_grad() that is what an update wants, and the version counter catches a graph
+    # that saved the old value. Three cases are refused while grad mode is on (no_grad()
+    # allows them: the caller opted out of gradients), as PyTorch refuses them:
+    # * self is a leaf that requires grad: the graphs that used it would be wrong;
     # * self was computed by an op and gradients flow through it: the change would be
     #   missing from backward;
     # * the value written in requires grad (acc.add_(w * 2)): its gradient would be lost,
@@ -345,8 +346,16 @@ class Tensor:
 
     def _check_in_place(self, op: str, source=None) -> None:
         source_needs_grad = isinstance(source, Tensor) and source._requires_grad
-        if (self.creator is None and not source_needs_grad) or not _grad_on():
+        if (self.creator is None and not self._requires_grad and not source_needs_grad) \
+                or not _grad_on():
             return
+        if self.creator is None and self._requires_grad:
+            raise RuntimeError(
+                f"{op}: a leaf tensor of shape {self.shape} that requires grad (a parameter) "
+                f"cannot be changed in place while gradients are recorded: the graphs "
+                f"that used it would be wrong. Wrap the update in mg.no_grad(), as "
+                f"optimizers and nn.init do"
+            )
         if self.creator is not None:
             raise RuntimeError(
                 f"{op}: cannot modify a tensor of shape {self.shape} in place: it was "
@@ -507,9 +516,6 @@ class Tensor:
     def __setitem__(self, key, value) -> None:
         """x[key] = value, with the key read as x[key] reads it (PyTorch's rules, see
         minigrad/ops/index.py): x[0, :, [1, 2]] = v writes where x[0, :, [1, 2]] reads."""
-        if self.requires_grad and self.creator is None and _grad_on():
-            raise RuntimeError("a leaf tensor that requires grad cannot be modified in "
-                               "place (wrap the update in mg.no_grad())")
         self._check_in_place("__setitem__", value)
         steps = ops.index._steps(ops.index.normalize_index(key, self.xp))
         target = self._data

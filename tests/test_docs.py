@@ -94,6 +94,15 @@ def test_the_differences_docs_pytorch_md_lists_hold():
     assert mixed.dtype == mg.float64
     assert mg.tensor([1.0, 2.0])[::-1].numpy().tolist() == [2.0, 1.0]
     assert mg.empty(3).numpy().tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(RuntimeError, match="computed by Mul"):
+        (x * x).add_(1.0)
+    z = (x * 2.0).sum()
+    z.backward()
+    z.backward()                                                      # saved nothing: runs
+    z = (x * x).sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        z.backward()
     p = mg.zeros(2, requires_grad=True)
     with pytest.raises(ValueError, match="more than once"):
         mg.optim.SGD([p, p])

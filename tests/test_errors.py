@@ -158,12 +158,22 @@ def test_integer_tensors_cannot_require_grad(dtype, device):
         mg.zeros(2, 2, dtype=dtype, device=device).requires_grad_()
 
 
-def test_in_place_on_leaf_that_requires_grad(device):
+@pytest.mark.parametrize("change", [
+    lambda x: x.__setitem__(0, 1.0), lambda x: x.add_(1.0), lambda x: x.mul_(0.5),
+    lambda x: x.zero_(), lambda x: x.fill_(2.0), lambda x: x.copy_(mg.ones(3, device=x.device)),
+    lambda x: x.clamp_(0.0, 1.0), lambda x: x.normal_(), lambda x: x.uniform_(),
+    lambda x: x.lerp_(mg.ones(3, device=x.device), 0.5), lambda x: x.div_(2.0), lambda x: x.sub_(1.0),
+], ids=["setitem", "add_", "mul_", "zero_", "fill_", "copy_", "clamp_", "normal_",
+        "uniform_", "lerp_", "div_", "sub_"])
+def test_in_place_on_leaf_that_requires_grad(change, device):
+    # PyTorch: "a leaf Variable that requires grad is being used in an in-place operation"
     x = make((3,), device)
-    with raises(RuntimeError, "leaf", "no_grad"):
-        x[0] = 1.0
+    before = x.numpy().copy()
+    with raises(RuntimeError, "leaf", "(3,)", "requires grad", "no_grad"):
+        change(x)
+    np.testing.assert_array_equal(x.numpy(), before)
     with mg.no_grad():
-        x[0] = 1.0                                 # allowed: that is an optimizer update
+        change(x)                                  # allowed: that is an optimizer update
 
 
 def test_in_place_on_computed_tensor(device):
