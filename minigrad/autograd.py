@@ -201,7 +201,12 @@ class Function:
     # on a fast CPU, more than numpy needs for a small add. Hence plain list comprehensions
     # (cheaper than generators) and the private fields (t._data, not the property t.data).
     def __call__(self, *inputs):
-        arrays = [t._data for t in inputs]
+        try:
+            arrays = [t._data for t in inputs]
+        except AttributeError:               # an array or a list where a Tensor belongs
+            for number, value in enumerate(inputs):
+                require_tensor(value, self.name, f"input {number}")
+            raise
         _check_same_device(self, inputs)
         outputs = self.forward(*arrays)
         is_tuple = isinstance(outputs, tuple)
@@ -623,7 +628,7 @@ def _check_hook_result(hook, g, shape, dtype):
     return g
 
 
-from .tensor import Tensor  # noqa: E402  (Tensor needs Function and vice versa)
+from .tensor import Tensor, require_tensor  # noqa: E402  (Tensor needs Function and vice versa)
 from . import ops  # noqa: E402  (ops.clone, in _store_grad)
 
 

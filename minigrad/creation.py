@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .tensor import Tensor
+from .tensor import Tensor, require_tensor
 
 float32 = np.float32
 float64 = np.float64
@@ -176,6 +176,7 @@ def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
 
 
 def _like(fn, x: Tensor, dtype, requires_grad) -> Tensor:
+    require_tensor(x, f"{fn.__name__}_like")
     return fn(*x.shape, dtype=dtype or x.dtype, device=x.device, requires_grad=requires_grad)
 
 

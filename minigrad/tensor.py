@@ -821,6 +821,17 @@ class RemovableHandle:
         self.hooks.pop(self.id, None)
 
 
+def require_tensor(value, op: str, argument: str = "input") -> None:
+    """PyTorch's "conv2d(): argument 'input' must be Tensor", for an array, a list or None
+    given where an op needs a Tensor (which would fail later, deep inside, with an
+    AttributeError that names neither the op nor the argument)."""
+    if not isinstance(value, Tensor):
+        hint = (" (wrap it: mg.tensor(...))" if isinstance(value, (list, tuple))
+                or hasattr(value, "__array__") else "")
+        raise TypeError(f"{op}: {argument} must be a Tensor, got "
+                        f"{type(value).__name__}{hint}")
+
+
 def _check_assigned_grad(tensor: Tensor, grad) -> None:
     if not isinstance(grad, Tensor):
         raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "

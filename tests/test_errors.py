@@ -293,3 +293,24 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
 def test_gradcheck_wants_float64():
     with raises(mg.GradcheckError, "input 0", "float32", "float64"):
         mg.gradcheck(lambda a: a * 2.0, [mg.randn(3, requires_grad=True)])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.conv2d(np.zeros((1, 1, 3, 3)), mg.zeros(1, 1, 2, 2)),
+     "conv2d: input must be a Tensor, got ndarray (wrap it: mg.tensor(...))"),
+    (lambda: F.conv_transpose2d(mg.zeros(1, 1, 3, 3), None),
+     "conv_transpose2d: weight must be a Tensor, got NoneType"),
+    (lambda: F.linear(mg.zeros(2, 3), [[1.0, 2.0, 3.0]]),
+     "linear: weight must be a Tensor, got list (wrap it"),
+    (lambda: mg.zeros(2, 2) @ [[1.0, 2.0], [3.0, 4.0]], "matmul: other must be a Tensor"),
+    (lambda: F.leaky_relu(np.zeros(3)), "LeakyReLU: input 0 must be a Tensor, got ndarray"),
+    (lambda: mg.cat([mg.zeros(2), np.zeros(2)]), "cat: tensors[1] must be a Tensor"),
+    (lambda: mg.stack(mg.zeros(2, 2)), "stack: expected a list or tuple of tensors, got a "
+                                       "single Tensor of shape (2, 2)"),
+    (lambda: mg.zeros_like([1.0, 2.0]), "zeros_like: input must be a Tensor, got list"),
+])
+def test_an_array_or_a_list_where_a_tensor_belongs_is_named(call, message):
+    # PyTorch: "conv2d(): argument 'input' must be Tensor, not numpy.ndarray"
+    with pytest.raises(TypeError) as info:
+        call()
+    assert message in str(info.value)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import kernels
 
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, require_tensor
 from .shape import unbatched
 
 
@@ -146,6 +146,8 @@ class Conv2dDW(Function):
 # --------------------------------------------------------------------- functional forms
 
 def _check(op: str, input: Tensor, weight: Tensor, groups: int) -> None:
+    require_tensor(input, op, "input")
+    require_tensor(weight, op, "weight")
     if groups != 1:
         raise NotImplementedError(f"{op}: groups={groups} is not implemented (only groups=1)")
     if input.ndim != 4:

@@ -13,7 +13,7 @@ composition transpose, matmul, add cost three ops forward and five backward.
 from __future__ import annotations
 
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, require_tensor
 from .shape import reshape, sum_to
 
 
@@ -75,6 +75,8 @@ class Linear(Function):
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
+    require_tensor(a, "matmul", "input")
+    require_tensor(b, "matmul", "other")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
                          f"{tuple(a.shape)} and {tuple(b.shape)}")

@@ -22,7 +22,7 @@ from kernels import pointwise
 
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..backend import xp_of
-from ..tensor import Tensor
+from ..tensor import Tensor, require_tensor
 from .elementwise import where
 from .index import getitem
 from .matmul import Linear, matmul
@@ -161,6 +161,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     One op, Linear (ops/matmul.py): dL/dx = g W, dL/dW = g^T x, dL/db = sum g, with the
     leading dims of x flattened into one (and restored on y).
     """
+    require_tensor(input, "linear", "input")
+    require_tensor(weight, "linear", "weight")
     if input.ndim == 0:
         raise ValueError("linear: the input needs at least 1 dimension, got a scalar")
     if weight.ndim == 1:

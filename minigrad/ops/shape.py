@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import to_device as _to_device, xp_of
-from ..tensor import Tensor
+from ..tensor import Tensor, require_tensor
 
 
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:
@@ -301,10 +301,22 @@ class Cat(Function):
         return tuple(grads)
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
+def _tensor_list(tensors, op: str) -> list:
+    """The tensors of cat / stack as a list; a single Tensor (whose rows a list() would
+    take apart) or something that is not a Tensor is refused, as PyTorch does."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got a single Tensor of "
+                        f"shape {tuple(tensors.shape)}")
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("cat: expected a non-empty list of tensors")
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    for number, t in enumerate(tensors):
+        require_tensor(t, op, f"tensors[{number}]")
+    return tensors
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = _tensor_list(tensors, "cat")
     ndim = tensors[0].ndim
     dim = _normalize_dim(dim, ndim, "cat")
     for t in tensors:
@@ -328,9 +340,7 @@ def _promoted(tensors: list) -> list:
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
+    tensors = _tensor_list(tensors, "stack")
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
