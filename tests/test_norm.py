@@ -446,6 +446,8 @@ def test_momentum_none_is_a_cumulative_average():
     batches = [np.random.default_rng(i).standard_normal((6, 2)) for i in range(4)]
     for batch in batches:
         bn(mg.tensor(batch))
+        with pytest.raises(ValueError):
+            bn(mg.zeros(1, 2))              # one value per channel: refused, and not counted
     np.testing.assert_allclose(bn.running_mean.numpy(),
                                np.mean([b.mean(axis=0) for b in batches], axis=0), rtol=1e-5)
 
@@ -587,6 +589,8 @@ def test_a_channel_mismatch_is_named_and_leaves_the_running_statistics_alone(dev
             module(x)
         np.testing.assert_array_equal(module.running_mean.numpy(), [0.0, 0.0, 0.0])
         np.testing.assert_array_equal(module.running_var.numpy(), [1.0, 1.0, 1.0])
+        if module is batch:
+            assert batch.num_batches_tracked.item() == 0      # the failed batch not counted
         module.eval()
         with pytest.raises(ValueError, match=r"should have shape \(4,\)"):
             module(x)

@@ -529,3 +529,19 @@ def test_adam_counts_the_steps_of_each_parameter_in_one_group(device):
     assert opt.state[a]["step"] == 2 and opt.state[b]["step"] == 1
     np.testing.assert_allclose(a.numpy(), expected["a"][0], rtol=1e-6)
     np.testing.assert_allclose(b.numpy(), expected["b"][0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: mg.optim.Adam(ps, lr=0.1),
+    lambda ps: mg.optim.RMSprop(ps, lr=0.1)], ids=["sgd", "adam", "rmsprop"])
+def test_a_gradient_that_no_longer_fits_changes_no_parameter(make):
+    first, second = mg.ones(3, requires_grad=True), mg.ones(2, 2, requires_grad=True)
+    opt = make([first, second])
+    first.grad, second.grad = mg.ones(3), mg.ones(2, 2)
+    with mg.no_grad():
+        second.data = np.ones(3, np.float32)      # the parameter replaced, its grad kept
+    with pytest.raises(RuntimeError, match=r"step: a parameter of shape \(3,\) on cpu has a "
+                                           r"gradient of shape \(2, 2\)"):
+        opt.step()
+    np.testing.assert_array_equal(first.numpy(), 1.0)
+    assert not opt.state[first]

@@ -146,8 +146,13 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:    # all checked before any parameter changes
+        # Everything is checked before any parameter changes: hyperparameters (a loop may
+        # have edited param_groups) and each gradient against its parameter.
+        for group in self.param_groups:
             self._check_group(group)
+            for p in group["params"]:
+                if p.grad is not None:
+                    _check_grad(p, type(self).__name__)
         for group in self.param_groups:
             items = []
             for p in group["params"]:
@@ -287,6 +292,16 @@ def _restore(value, p: Tensor, index, name: str):
     if array.dtype.kind == "f" and array.dtype != p.dtype:
         array = array.astype(p.dtype)
     return array.copy() if array is value else array
+
+
+def _check_grad(p: Tensor, optimizer: str) -> None:
+    """A gradient that no longer fits its parameter (p.data replaced by an array of
+    another shape, a .grad moved to another device) is refused before any update."""
+    grad = p.grad
+    if grad.shape != p.shape or grad.device != p.device:
+        raise RuntimeError(f"{optimizer}.step: a parameter of shape {tuple(p.shape)} on "
+                           f"{p.device} has a gradient of shape {tuple(grad.shape)} on "
+                           f"{grad.device}; no parameter was changed")
 
 
 def _refuse_a_set(params) -> None:

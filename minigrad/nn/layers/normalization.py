@@ -70,12 +70,16 @@ class _NormBase(Module):
 
     def _momentum_now(self) -> float:
         """The factor for this step's running-statistics update. momentum=None means a
-        cumulative average: 1 / (number of batches seen)."""
+        cumulative average: 1 / (number of batches seen, this one included)."""
+        if self.training and self.track_running_stats and self.momentum is None:
+            return 1.0 / float(self.num_batches_tracked.item() + 1)
+        return 0.0 if self.momentum is None else self.momentum
+
+    def _count_batch(self) -> None:
+        """One more batch seen: counted once it went through (a batch that raised, of the
+        wrong shape say, changes nothing)."""
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
-            if self.momentum is None:
-                return 1.0 / float(self.num_batches_tracked.item())
-        return 0.0 if self.momentum is None else self.momentum
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
@@ -102,8 +106,10 @@ class _BatchNorm(_NormBase):
         keep_running = not self.training or self.track_running_stats
         running_mean = self.running_mean if keep_running else None
         running_var = self.running_var if keep_running else None
-        return batch_norm(x, running_mean, running_var, self.weight, self.bias,
-                          use_batch_stats, momentum, self.eps)
+        y = batch_norm(x, running_mean, running_var, self.weight, self.bias,
+                       use_batch_stats, momentum, self.eps)
+        self._count_batch()
+        return y
 
 
 class BatchNorm1d(_BatchNorm):
