@@ -633,14 +633,20 @@ from . import ops  # noqa: E402  (ops.clone, in _store_grad)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
-         allow_unused: bool = False):
+         only_inputs: bool = True, allow_unused: bool = False,
+         is_grads_batched: bool = False):
     """The gradients of `outputs` w.r.t. `inputs`, returned as a tuple (no `.grad` touched).
 
     With `create_graph=True` the returned gradients are themselves on the tape and can be
     differentiated again: `gp = ((mg.grad(D(x).sum(), x, create_graph=True)[0]) ** 2)...`
     is how WGAN-GP and R1 penalise the critic's gradient. `retain_graph` defaults to
-    `create_graph`, as in PyTorch.
+    `create_graph`, as in PyTorch. `only_inputs` is accepted and has no effect, as in
+    PyTorch (which deprecated it; many WGAN-GP scripts still pass only_inputs=True);
+    `is_grads_batched=True` is not implemented.
     """
+    if is_grads_batched:
+        raise NotImplementedError("grad: is_grads_batched=True is not implemented; call "
+                                  "grad once per row of grad_outputs")
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)

@@ -69,9 +69,18 @@ class Tensor:
     @data.setter
     def data(self, array) -> None:
         """Replacing or updating `.data` in place (e.g. `p.data -= lr * g`) counts as an
-        in-place modification: the version counter moves on."""
+        in-place modification: the version counter moves on. The new value must be an
+        array (numpy or CuPy, or a Tensor's), floating point if self requires grad."""
         if isinstance(array, Tensor):
             array = array.data
+        if isinstance(array, np.generic):             # a 0-d array's arithmetic: x.data - 1
+            array = np.asarray(array)
+        if not (isinstance(array, np.ndarray) or backend.is_gpu_array(array)):
+            raise TypeError(f"data: expected an array (numpy or CuPy) or a Tensor, got "
+                            f"{type(array).__name__}; wrap it: np.asarray(...)")
+        if self._requires_grad and array.dtype.kind not in "fc":
+            raise TypeError(f"data: a tensor that requires grad must hold floating point "
+                            f"values, got an array of {array.dtype}")
         self._data = array
         self._version += 1
 
@@ -184,6 +193,14 @@ class Tensor:
         t = Tensor._from_op(self._data, False)
         t._version_counter = self._version_counter
         return t
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from the graph in place: it becomes a leaf that needs no
+        gradient (its values and memory unchanged), as PyTorch's detach_."""
+        self.creator = None
+        self._output_index = 0
+        self._requires_grad = False
+        return self
 
     def clone(self) -> "Tensor":
         return ops.clone(self)
@@ -621,6 +638,13 @@ class Tensor:
             raise RuntimeError(f"the truth value of a tensor with shape {self.shape} is "
                                f"ambiguous")
         return bool(self._data)
+
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}" formats a 0-d tensor as its number, as PyTorch does (f"{loss}"
+        too); any other tensor takes only the empty format, as its str()."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return super().__format__(spec)
 
     # float(loss), int(count), items[index]: one-element tensors only, as in PyTorch
     def __float__(self) -> float:

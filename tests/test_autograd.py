@@ -916,3 +916,26 @@ def test_review_fixes_parameter_alias_and_hooks_of_a_switched_off_leaf(device):
     x.requires_grad_(False)
     y.backward()
     assert calls == [1] and x.grad is None
+
+
+def test_pytorch_idioms_around_the_tensor():
+    # f"{loss:.4f}", detach_(), `.data =` checks, mg.grad(..., only_inputs=True)
+    loss = mg.tensor(0.123456)
+    assert f"{loss:.4f}" == "0.1235" and f"{loss}" == format(loss.item())
+    with pytest.raises(TypeError):
+        f"{mg.zeros(2):.2f}"                                  # as PyTorch: 0-d only
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    assert y.detach_() is y and y.is_leaf and not y.requires_grad
+    assert y.numpy().tolist() == [3.0, 6.0]
+    with pytest.raises(TypeError, match="requires grad must hold floating point"):
+        x.data = np.array([1, 2])
+    with pytest.raises(TypeError, match="expected an array .* got list"):
+        x.data = [1.0, 2.0]
+    s = mg.tensor(2.0)
+    s.data = s.data - 1.0                          # numpy's 0-d arithmetic gives a scalar
+    assert s.item() == 1.0 and isinstance(s.data, np.ndarray)
+    g, = mg.grad((x * x).sum(), x, create_graph=True, retain_graph=True, only_inputs=True)
+    assert g.numpy().tolist() == [2.0, 4.0]
+    with pytest.raises(NotImplementedError, match="is_grads_batched"):
+        mg.grad((x * x).sum(), x, is_grads_batched=True)
