@@ -142,6 +142,11 @@ POINTWISE = [
     case("where-broadcast", lambda a, b: mg.where(on(a, [[True], [False], [True]]), a, b),
          normal(3, 4), normal(4)),
     case("where-scalar", lambda a: mg.where(on(a, [True, False, True]), a, 0.0), normal(2, 3)),
+    # Extremum: the gradient to the larger (smaller), split on a tie (random inputs: none)
+    case("maximum-broadcast", lambda a, b: mg.maximum(a, b), normal(3, 1, 4), normal(2, 4)),
+    case("minimum-broadcast", lambda a, b: mg.minimum(a, b), normal(2, 4), normal(3, 1, 4)),
+    case("maximum-number", lambda x: x.maximum(mg.tensor(0.3, dtype=mg.float64,
+                                                          device=x.device)), normal(2, 3)),
 ]
 
 REDUCTIONS = {

@@ -63,6 +63,8 @@ CASES = [
     case("gelu", lambda x: F.gelu(x), normal(2, 3)),
     case("gelu-tanh", lambda x: F.gelu(x, approximate="tanh"), normal(2, 3)),
     case("logsigmoid", lambda x: F.logsigmoid(x), fixed([-40.0, -1.0, 0.0, 2.0, 40.0])),
+    case("logsigmoid-far", lambda x: F.logsigmoid(x), fixed([-1e4, -20.5, 20.5, 1e4])),
+    case("expm1-far-negative", lambda x: x.expm1(), fixed([-40.0, -18.0, -1.0, 0.5])),
     case("hardtanh", lambda x: F.hardtanh(x, -0.5, 0.7), normal(2, 3, low=0.1)),
     case("relu6", lambda x: F.relu6(x * 4.0), normal(2, 3, low=0.1)),
     case("round-floor-sign-zero-gradient",
@@ -94,6 +96,12 @@ CASES = [
          normal(2, 3)),
     case("huber-sum", lambda x, t: F.huber_loss(x, t, reduction="sum", delta=0.7),
          normal(2, 3), normal(2, 3)),
+    case("smooth_l1-both-branches", lambda x: F.smooth_l1_loss(x, x.detach() * 0.0,
+                                                               reduction="sum", beta=0.5),
+         fixed([-2.0, -0.3, 0.2, 0.45, 1.5])),
+    case("huber-both-branches", lambda x: F.huber_loss(x, x.detach() * 0.0, reduction="none",
+                                                       delta=0.5),
+         fixed([-2.0, -0.3, 0.2, 0.45, 1.5])),
     case("kl_div-batchmean", lambda q: F.kl_div(F.log_softmax(q, 1), mg.tensor(
         [[0.2, 0.8, 0.0], [0.5, 0.25, 0.25]], dtype=mg.float64, device=q.device),
         reduction="batchmean"), normal(2, 3)),
@@ -320,3 +328,125 @@ def test_elu_has_a_finite_gradient_for_a_large_input(device):
     x = mg.tensor([-1.0, 0.5, 100.0], device=device, requires_grad=True)
     F.elu(x).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [np.exp(-1.0), 1.0, 1.0], rtol=1e-6)
+
+
+def test_review_fixes_ties_tiny_and_far_values_and_infinite_differences(device):
+    """From a review against PyTorch: each block failed before its fix."""
+    def leaf(values, dtype=mg.float64):
+        return mg.tensor(values, dtype=dtype, device=device, requires_grad=True)
+
+    # maximum / minimum: a tie's gradient is split, half to each (PyTorch's); y is exact
+    a, b = leaf([1.0, 3.0, 3.0]), leaf([3.0, 1.0, 3.0])
+    mg.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 1.0, 0.5])
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 0.0, 0.5])
+    a.grad = b.grad = None
+    mg.minimum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 0.0, 0.5])
+    np.testing.assert_array_equal(b.grad.numpy(), [0.0, 1.0, 0.5])
+    x = leaf([0.0, 2.0, -1.0], mg.float32)
+    mg.maximum(x, 0.0).sum().backward()                    # relu's kink, as max(x, 0)
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, 1.0, 0.0])
+    assert mg.gradcheck(mg.maximum, [leaf([1.0, 3.0, 3.0]), leaf([3.0, 1.0, 3.0])])
+    tiny = mg.tensor([5e-324, -5e-324], dtype=mg.float64, device=device)
+    np.testing.assert_array_equal(mg.maximum(tiny, tiny).numpy(), [5e-324, -5e-324])
+
+    # a / b: the divisor's gradient without b * b, which overflows or underflows float32
+    a, b = leaf([1e-25, 1e20], mg.float32), leaf([1e-25, 1e20], mg.float32)
+    (a / b).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [-1e25, -1e-20], rtol=1e-6)
+    np.testing.assert_allclose(a.grad.numpy(), [1e25, 1e-20], rtol=1e-6)
+
+    # expm1 and elu: the slope e^x from x, not y + 1 (0 in float32 below -17.3)
+    x = leaf([-18.0, -16.0, -1.0], mg.float32)
+    F.elu(x, 0.5).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 0.5 * np.exp([-18.0, -16.0, -1.0]), rtol=1e-6)
+    x = leaf([-40.0, -18.0])
+    x.expm1().sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([-40.0, -18.0]), rtol=1e-14)
+
+    # logsigmoid: exact below -20 (no softplus threshold), first and second derivative
+    x = leaf([-20.5, -40.0, -1e4, 1e4, 40.0])
+    y = F.logsigmoid(x)
+    e = np.exp(-np.abs(x.numpy()))
+    np.testing.assert_allclose(y.numpy(), np.minimum(x.numpy(), 0) - np.log1p(e),
+                               rtol=1e-15, atol=0)
+    assert y.numpy()[0] == -20.500000001250154             # PyTorch's value
+    (g,) = mg.grad(y.sum(), x, create_graph=True)
+    s = np.exp(-np.logaddexp(0.0, x.numpy()))              # sigmoid(-x), no overflow
+    np.testing.assert_allclose(g.numpy(), s, rtol=1e-15, atol=0)
+    assert g.numpy()[0] == 0.9999999987498471              # PyTorch's value
+    (h,) = mg.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), -s * (1 - s), rtol=1e-12, atol=0)
+    assert h.numpy()[0] != 0.0
+
+    # smooth_l1 / huber: an infinite difference has gradient +-1 (+-delta), not nan
+    for loss, slope in ((lambda x, t: F.smooth_l1_loss(x, t, reduction="sum"), 1.0),
+                        (lambda x, t: F.huber_loss(x, t, reduction="sum", delta=2.0), 2.0)):
+        x = leaf([np.inf, -np.inf, 0.5], mg.float32)
+        t = leaf([0.0, 0.0, 0.0], mg.float32)
+        assert loss(x, t).item() == np.inf
+        loss(x, t).backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [slope, -slope, 0.5])
+        np.testing.assert_array_equal(t.grad.numpy(), [-slope, slope, -0.5])
+
+
+def test_review_fixes_errors_name_the_op(device):
+    """Each of these gave numpy's text, a KeyError, or (BCE's target) no error at all."""
+    m = mg.zeros(2, 3, device=device)
+    for how, compare in (("eq", m.__eq__), ("ne", m.__ne__), ("lt", m.__lt__),
+                         ("le", m.__le__), ("gt", m.__gt__), ("ge", m.__ge__)):
+        with pytest.raises(ValueError, match=rf"^{how}: cannot broadcast shapes \(2, 3\), "
+                                             rf"\(4,\)"):
+            compare(mg.zeros(4, device=device))
+    with pytest.raises(ValueError, match=r"masked_fill: mask \(4,\) does not broadcast to "
+                                         r"the tensor's shape \(2, 3\)"):
+        m.masked_fill(mg.zeros(4, device=device) > 0, 1.0)
+    for f, op in ((lambda v: m + v, "add"), (lambda v: v - m, "sub"), (lambda v: m * v, "mul"),
+                  (lambda v: m / v, "div"), (lambda v: m ** v, "pow"),
+                  (lambda v: mg.maximum(m, v), "maximum"), (lambda v: mg.where(m > 0, m, v),
+                                                            "where")):
+        with pytest.raises(TypeError, match=f"^{op}: unsupported operand type str"):
+            f("x")
+        with pytest.raises(TypeError, match=f"^{op}: unsupported operand type NoneType"):
+            f(None)
+    with pytest.raises(TypeError, match="^add: unsupported operand type list"):
+        m + ["a", "b", "c"]
+    p = mg.tensor([0.2, 0.7], device=device)
+    for bad in ([0.0, 2.0], [-0.1, 1.0], [np.nan, 0.5]):
+        with pytest.raises(ValueError, match=r"binary_cross_entropy: target must hold values "
+                                             r"in \[0, 1\]"):
+            F.binary_cross_entropy(p, mg.tensor(bad, device=device))
+    np.testing.assert_allclose(F.binary_cross_entropy(p, mg.tensor([0.0, 1.0], device=device))
+                               .item(), -(np.log(0.8) + np.log(0.7)) / 2, rtol=1e-6)
+
+
+def test_review_fixes_match_pytorch():
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    pairs = [   # (ours, theirs, inputs, dtype)
+        (mg.maximum, torch.maximum, ([1.0, 3.0, 3.0, 0.0], [3.0, 1.0, 3.0, 0.0]), "float32"),
+        (mg.minimum, torch.minimum, ([1.0, 3.0, 3.0, 0.0], [3.0, 1.0, 3.0, 0.0]), "float32"),
+        (lambda a, b: a / b, lambda a, b: a / b, ([1e-25, 1e20, 3.0], [1e-25, 1e20, -2.0]),
+         "float32"),
+        (F.elu, tf.elu, ([-18.0, -16.0, -1.0, 2.0],), "float32"),
+        (F.logsigmoid, tf.logsigmoid, ([-1e4, -40.0, -20.5, 0.0, 20.5, 1e4],), "float64"),
+        (lambda x, t: F.smooth_l1_loss(x, t, reduction="none"),
+         lambda x, t: tf.smooth_l1_loss(x, t, reduction="none"),
+         ([np.inf, -np.inf, 0.5, 3.0], [0.0, 0.0, 0.0, 1.0]), "float32"),
+        (lambda x, t: F.huber_loss(x, t, reduction="none", delta=2.0),
+         lambda x, t: tf.huber_loss(x, t, reduction="none", delta=2.0),
+         ([np.inf, -np.inf, 0.5, 3.0], [0.0, 0.0, 0.0, 1.0]), "float32"),
+    ]
+    for ours, theirs, inputs, dtype in pairs:
+        xs = [mg.tensor(v, dtype=getattr(mg, dtype), requires_grad=True) for v in inputs]
+        ts = [torch.tensor(v, dtype=getattr(torch, dtype), requires_grad=True) for v in inputs]
+        y, y_torch = ours(*xs), theirs(*ts)
+        np.testing.assert_allclose(y.numpy(), y_torch.detach().numpy(), rtol=1e-6, atol=0)
+        y.sum().backward()
+        y_torch.sum().backward()
+        for x, t in zip(xs, ts):
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=0,
+                                       err_msg=str(inputs))
+    with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
+        tf.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([2.0]))

@@ -125,7 +125,11 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b            dy/da = 1 / b, dy/db = -a / b^2"""
+    """y = a / b            dy/da = 1 / b, dy/db = -a / b^2 = -(a / b) / b
+
+    dy/db is computed as (a / b) / b, as PyTorch orders it: b * b would overflow in float32
+    for |b| above 1.8e19 (a = b = 1e20: -0, not -1e-20) and underflow below about 1e-19
+    (a = b = 1e-25: -inf, not -1e25)."""
 
     def forward(self, a, b):
         a, b = _promote(a, b)
@@ -140,7 +144,7 @@ class Div(Function):
     def backward(self, gy):
         a, b = self.inputs
         grad_a = sum_to(gy / b, a.shape) if self.needs_input_grad[0] else None
-        grad_b = sum_to(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        grad_b = sum_to(-gy * (a / b / b), b.shape) if self.needs_input_grad[1] else None
         return grad_a, grad_b
 
 
@@ -372,16 +376,18 @@ class Log1p(Function):
 
 
 class Expm1(Function):
-    """y = e^x - 1, accurate for small x       dy/dx = e^x = y + 1"""
-    save_inputs = False
-    save_outputs = True
+    """y = e^x - 1, accurate for small x       dy/dx = e^x
+
+    The derivative is e^x computed from x, not y + 1: as y nears -1, y + 1 loses e^x's
+    digits, and for x below about -17.3 in float32 (-37.4 in float64) it is exactly 0
+    (and so was elu's gradient there)."""
 
     def forward(self, x):
         return _xp(x).expm1(x)
 
     def backward(self, gy):
-        (y,) = self.outputs
-        return gy * (y + 1.0)
+        (x,) = self.inputs
+        return gy * Exp()(x)
 
 
 class Sin(Function):
@@ -575,6 +581,41 @@ class SlopeMul(Function):
         return SlopeMul(self.positive, self.slope)(gy)
 
 
+class Extremum(Function):
+    """y = max(a, b) or min(a, b) (kind "maximum" or "minimum"), elementwise, broadcast
+    dy/da = 1 where a wins, 1/2 on a tie (a = b), 0 where b wins      dy/db = 1 - dy/da
+    (each summed back to its own shape). A nan wins, as in PyTorch, and takes the whole
+    gradient here (PyTorch gives 1 to both inputs there).
+
+    On a tie the gradient is split, as in PyTorch: maximum(x, 0) at x = 0 has gradient 1/2
+    (the slope of the central difference there). a's part, `share`, is a constant array,
+    so the backward is MaskMul, linear in gy: double backward needs nothing new. y itself
+    is picked, not share a + (1 - share) b, which would round a tie of two subnormals."""
+    save_inputs = False
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def forward(self, a, b):
+        a, b = _promote(a, b)
+        _broadcast_shape(self.kind, a, b)
+        xp = _xp(a)
+        a_wins = (a > b if self.kind == "maximum" else a < b) | _isnan(a)
+        tie = a == b
+        y = xp.where(a_wins | tie, a, b)
+        self.share = xp.where(tie, 0.5, a_wins).astype(y.dtype)     # 1, 1/2 or 0
+        return y
+
+    def backward(self, gy):
+        (shape_a, _), (shape_b, _) = self.input_meta
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = sum_to(MaskMul(self.share)(gy), shape_a)
+        if self.needs_input_grad[1]:
+            grad_b = sum_to(MaskMul(1 - self.share)(gy), shape_b)
+        return grad_a, grad_b
+
+
 def _xp(array):
     from ..backend import xp_of  # noqa: PLC0415
 
@@ -585,17 +626,28 @@ def _xp(array):
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}       # bool < integer < float
 
 
-def as_tensor(value, like: Tensor) -> Tensor:
+def as_tensor(value, like: Tensor, op: str = "as_tensor") -> Tensor:
     """Wrap a number or array as a constant Tensor on `like`'s device, in `like`'s dtype:
     a float64 array beside a float32 tensor does not make the computation float64. But an
     array of a higher kind keeps its own dtype (a float array beside an integer tensor:
-    int + 0.5 must not be truncated), and the op then promotes as PyTorch does."""
+    int + 0.5 must not be truncated), and the op then promotes as PyTorch does. Anything
+    else (a string, None) is a TypeError naming `op`, the op it was given to."""
     if isinstance(value, Tensor):
         return value
+    if value is None or isinstance(value, (str, bytes)):   # (CuPy would not say which)
+        raise _not_a_number(op, value, like)
     array = like.xp.asarray(value)
+    if array.dtype.kind not in _CATEGORY:                  # a list of strings, an object
+        raise _not_a_number(op, value, like)
     if _KIND_RANK.get(array.dtype.kind, 3) > _KIND_RANK.get(like._data.dtype.kind, 3):
         return Tensor._from_op(array, False)
     return Tensor._from_op(array.astype(like.dtype, copy=False), False)
+
+
+def _not_a_number(op: str, value, like: Tensor) -> TypeError:
+    return TypeError(f"{op}: unsupported operand type {type(value).__name__} ({value!r:.40}) "
+                     f"with a {like.dtype} tensor; expected a Tensor, a number or an array "
+                     f"of numbers")
 
 
 def _is_number(value) -> bool:
@@ -652,7 +704,7 @@ def add(a, b):
             return AddScalar(float(b))(a)
         a, c = _with_number("add", a, b)           # integer or bool: PyTorch's promotion
         return AddScalar(c)(a)
-    return Add()(a, as_tensor(b, a))
+    return Add()(a, as_tensor(b, a, "add"))
 
 
 def sub(a, b):
@@ -661,7 +713,7 @@ def sub(a, b):
             return AddScalar(-float(b))(a)
         a, c = _with_number("sub", a, b, negate=True)
         return AddScalar(c)(a)
-    return Sub()(a, as_tensor(b, a))
+    return Sub()(a, as_tensor(b, a, "sub"))
 
 
 def rsub(a, b):
@@ -671,7 +723,7 @@ def rsub(a, b):
             return AddScalar(float(b))(Neg()(a))
         a, c = _with_number("sub", a, b)
         return AddScalar(c)(Neg()(a))
-    return Sub()(as_tensor(b, a), a)
+    return Sub()(as_tensor(b, a, "sub"), a)
 
 
 def mul(a, b):
@@ -680,7 +732,7 @@ def mul(a, b):
             return MulScalar(float(b))(a)
         a, c = _with_number("mul", a, b)
         return MulScalar(c)(a)
-    return Mul()(a, as_tensor(b, a))
+    return Mul()(a, as_tensor(b, a, "mul"))
 
 
 def _reciprocal(c: float) -> float:
@@ -694,7 +746,7 @@ def div(a, b):
         if a._data.dtype.kind != "f":              # integer or bool: float32 (true division)
             a = _cast(a, np.float32)
         return MulScalar(_reciprocal(float(b)))(a)   # a Python float: float32 stays float32
-    return Div()(a, as_tensor(b, a))
+    return Div()(a, as_tensor(b, a, "div"))
 
 
 def rdiv(a, b):
@@ -703,7 +755,7 @@ def rdiv(a, b):
         if a._data.dtype.kind != "f":
             a = _cast(a, np.float32)
         return RDivScalar(float(b))(a)
-    return Div()(as_tensor(b, a), a)
+    return Div()(as_tensor(b, a, "div"), a)
 
 
 def floor_divide(a, b):
@@ -739,14 +791,14 @@ def pow(x, exponent):
                                f"(tensor dtype {x.dtype}, exponent {p}), as in PyTorch; "
                                f"convert first, e.g. x.float() ** {p}")
         return PowScalar(p)(x)
-    return Pow()(x, as_tensor(exponent, x))
+    return Pow()(x, as_tensor(exponent, x, "pow"))
 
 
 def rpow(x, base):
     """base ** x, for a number or array base."""
     if _is_number(base):
         x, base = _with_number("pow", x, base)
-    return Pow()(as_tensor(base, x), x)
+    return Pow()(as_tensor(base, x, "pow"), x)
 
 
 def exp(x):
@@ -867,8 +919,13 @@ def gelu(input, approximate: str = "none"):
 
 
 def logsigmoid(input):
-    """y = log sigmoid(x) = -softplus(-x), computed without overflow for large |x|."""
-    return -softplus(-_float_input(input))
+    """y = log sigmoid(x) = -softplus(-x) = min(x, 0) - ln(1 + e^-|x|), without overflow
+    for large |x|.      dy/dx = sigmoid(-x)
+
+    The Softplus op without its threshold (threshold=inf), as PyTorch's logsigmoid has
+    none: with softplus's default of 20, y would be exactly x for x < -20 (gradient
+    exactly 1, second derivative 0)."""
+    return -softplus(-_float_input(input), threshold=math.inf)
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
@@ -982,7 +1039,11 @@ def masked_fill(x, mask, value):
     mask_data = mask._data if isinstance(mask, Tensor) else x.xp.asarray(mask)
     if mask_data.dtype.kind != "b":
         raise TypeError(f"masked_fill: the mask must be a bool tensor, got {mask_data.dtype}")
-    if np.broadcast_shapes(mask_data.shape, x.shape) != x.shape:
+    try:
+        fits = np.broadcast_shapes(mask_data.shape, x.shape) == x.shape
+    except ValueError:                                    # not broadcastable at all
+        fits = False
+    if not fits:
         raise ValueError(f"masked_fill: mask {tuple(mask_data.shape)} does not broadcast to "
                          f"the tensor's shape {tuple(x.shape)}")
     if isinstance(value, Tensor):
@@ -1008,7 +1069,7 @@ def _common_dtype(op: str, a, b):
     if _is_number(b):
         a, c = _with_number(op, a, b)
         return a, as_tensor(c, a)
-    b = as_tensor(b, a)
+    b = as_tensor(b, a, op)
     if a.dtype != b.dtype and not (a.is_floating_point() and b.is_floating_point()):
         a_data, b_data = _promote(a.data, b.data)        # casts only a non-float one
         a = a if a_data is a.data else Tensor._from_op(a_data, False)
@@ -1019,24 +1080,25 @@ def _common_dtype(op: str, a, b):
 def compare(a, b, how: str):
     b_data = b.data if isinstance(b, Tensor) else b
     xp = a.xp
-    result = getattr(xp, {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
-                          "gt": "greater", "ge": "greater_equal"}[how])(a.data, b_data)
+    try:
+        result = getattr(xp, {"eq": "equal", "ne": "not_equal", "lt": "less",
+                              "le": "less_equal", "gt": "greater",
+                              "ge": "greater_equal"}[how])(a.data, b_data)
+    except ValueError:
+        _broadcast_shape(how, a.data, xp.asarray(b_data))   # raises, naming op and shapes
+        raise
     return Tensor._from_op(result, False)
 
 
 def maximum(a, b):
-    """Elementwise max; the gradient goes to the larger (to `a` on ties). A nan wins, as in
-    PyTorch (and its gradient goes to it)."""
-    a, b = _common_dtype("maximum", a, b)
-    _broadcast_shape("maximum", a, b)
-    return where((a.data >= b.data) | _isnan(a.data), a, b)
+    """Elementwise max; the gradient goes to the larger, half to each on a tie (as in
+    PyTorch). A nan wins, as in PyTorch (and its gradient goes to it). See Extremum."""
+    return Extremum("maximum")(*_common_dtype("maximum", a, b))
 
 
 def minimum(a, b):
-    """Elementwise min; as maximum, the gradient to the smaller (`a` on ties), nan wins."""
-    a, b = _common_dtype("minimum", a, b)
-    _broadcast_shape("minimum", a, b)
-    return where((a.data <= b.data) | _isnan(a.data), a, b)
+    """Elementwise min; as maximum, the gradient to the smaller (split on a tie), nan wins."""
+    return Extremum("minimum")(*_common_dtype("minimum", a, b))
 
 
 def _isnan(array):

@@ -165,7 +165,11 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Per element, with d = |input - target|: 0.5 d^2 / beta where d < beta, else
-    d - 0.5 beta (quadratic near 0, then linear: L1 that is smooth at 0). beta = 0 is L1."""
+    d - 0.5 beta (quadratic near 0, then linear: L1 that is smooth at 0). beta = 0 is L1.
+
+    The quadratic is computed on min(d, beta): `where`'s backward multiplies the unused
+    branch's gradient by 0, and in d * d's backward 0 * d would be 0 * inf = nan for an
+    infinite difference (whose gradient is +-1, as in PyTorch)."""
     reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -175,7 +179,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     if beta == 0:
         return _reduce(d, reduction)
     small = d.data < beta
-    return _reduce(E.where(small, d * d * (0.5 / beta), d - 0.5 * beta), reduction)
+    near = E.clamp(d, max=beta)              # the quadratic on min(d, beta): see above
+    return _reduce(E.where(small, near * near * (0.5 / beta), d - 0.5 * beta), reduction)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
@@ -189,7 +194,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     _check_same_shape("huber_loss", input, target)
     d = E.abs(input - target)
     small = d.data < delta
-    return _reduce(E.where(small, d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
+    near = E.clamp(d, max=delta)             # as in smooth_l1_loss: no 0 * inf = nan
+    return _reduce(E.where(small, near * near * 0.5, (d - 0.5 * delta) * delta), reduction)
 
 
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -265,19 +271,25 @@ def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, 
     instead of inf, and the gradient is PyTorch's (the BCE op above). Prefer
     binary_cross_entropy_with_logits: it never needs the clamp.
 
-    Also as in PyTorch, an input outside [0, 1] (or nan) is an error: the classic mistake
-    of passing a discriminator's logits here would otherwise give a finite, wrong loss."""
+    Also as in PyTorch, an input or a target outside [0, 1] (or nan) is an error: the
+    classic mistake of passing a discriminator's logits here would otherwise give a finite,
+    wrong loss (and a target of 2 a loss of no meaning)."""
     op = "binary_cross_entropy"
     reduction = _reduction(op, reduction, size_average, reduce)
     target = E.as_tensor(target, input)
     _check_same_shape(op, input, target)
-    if input.data.size:
-        lowest, highest = float(input.data.min()), float(input.data.max())
+    if input.data.size:      # one wait for the GPU: the four numbers come back at once
+        p, t, xp = input.data, target.data, input.xp
+        lowest, highest, t_lowest, t_highest = (float(v) for v in to_numpy(xp.stack(
+            [v.astype(np.float64) for v in (p.min(), p.max(), t.min(), t.max())])))
         if not (lowest >= 0.0 and highest <= 1.0):
             raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], "
                              f"got values in [{lowest:.4g}, {highest:.4g}]; for logits (a "
                              f"discriminator's raw output) use "
                              f"binary_cross_entropy_with_logits")
+        if not (t_lowest >= 0.0 and t_highest <= 1.0):
+            raise ValueError(f"binary_cross_entropy: target must hold values in [0, 1], got "
+                             f"values in [{t_lowest:.4g}, {t_highest:.4g}]")
     return _reduce(_weighted(op, BCE()(input, target), weight, input), reduction)
 
 
