@@ -44,18 +44,43 @@ from .creation import (arange, as_tensor, bool_, empty, empty_like, eye, float32
                        from_numpy, full, full_like, int32, int64, is_tensor, linspace, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm,
                        tensor, uint8, zeros, zeros_like)
-from .ops import (abs, amax, amin, argmax, argmin, cat, ceil, chunk, clamp, cos, erf, exp,
-                  expm1, flatten, flip, floor, floor_divide, gather, leaky_relu, log, log1p,
-                  logsumexp, matmul, maximum, mean, minimum, permute, relu, remainder,
-                  reshape, round, sigmoid, sign, sin, softplus, split, sqrt, squeeze, stack,
-                  sum, tanh, transpose, trunc, unbind, unsqueeze, var, where)
+from .ops import (abs, add, allclose, amax, amin, argmax, argmin, cat, ceil, chunk, clamp,
+                  cos, div, equal, erf, exp, expm1, flatten, flip, floor, floor_divide,
+                  gather, leaky_relu, log, log1p, logical_and, logical_not, logical_or,
+                  logical_xor, logsumexp, matmul, maximum, mean, minimum, mul, neg, permute,
+                  pow, relu, remainder, reshape, round, sigmoid, sign, sin, softplus, split,
+                  sqrt, squeeze, stack, sub, sum, tanh, transpose, trunc, unbind, unsqueeze,
+                  var, where)
+from .ops.loss import log_softmax, softmax
+from .ops.reduce import std
 from .ops import max, min  # noqa: A004 (PyTorch's names)
 from .ops.reduce import norm
 from .serialize import SerializationError, load, save
 from .tensor import Tensor
+
+clip = clamp                  # PyTorch's other names for the same things
+# dtype=torch.float (the DCGAN tutorial), torch.long (labels), ...; `from minigrad import *`
+# leaves Python's float, int and bool alone (__all__ below)
+float = float32  # noqa: A001
+double = float64
+long = int64
+int = int32  # noqa: A001
+bool = bool_  # noqa: A001
+
+
+def isnan(x: Tensor) -> Tensor:
+    return x.isnan()
+
+
+def isfinite(x: Tensor) -> Tensor:
+    return x.isfinite()
+
 
 __version__ = "0.1.0"
 
 from . import optim  # noqa: E402 (after the engine it updates)
 from . import viz  # noqa: E402,F401 (graph drawing, backward trace)
 from . import nn  # noqa: E402,F401 (layers, built on everything above)
+
+__all__ = [name for name in dir() if not name.startswith("_")     # (nothing is imported
+           and name not in ("float", "int", "bool")]               # after this line)

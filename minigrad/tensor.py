@@ -631,6 +631,17 @@ class Tensor:
     def __ge__(self, other):
         return ops.compare(self, other, "ge")
 
+    # masks combined: (x > 0) & (x < 1), ~mask (bool or integer tensors; no gradient)
+    def __and__(self, other): return ops.logical(self, other, "bitwise_and")
+    def __or__(self, other): return ops.logical(self, other, "bitwise_or")
+    def __xor__(self, other): return ops.logical(self, other, "bitwise_xor")
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    def __invert__(self): return ops.logical_not(self, bitwise=True)
+    def logical_and(self, other): return ops.logical(self, other, "logical_and")
+    def logical_or(self, other): return ops.logical(self, other, "logical_or")
+    def logical_xor(self, other): return ops.logical(self, other, "logical_xor")
+    def logical_not(self): return ops.logical_not(self)
+
     __hash__ = object.__hash__
 
     def __bool__(self) -> bool:

@@ -450,3 +450,43 @@ def test_review_fixes_match_pytorch():
                                        err_msg=str(inputs))
     with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
         tf.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([2.0]))
+
+
+def test_masks_combine_with_and_or_xor_invert(device):
+    x = mg.tensor([-1.0, 0.5, 2.0], device=device)
+    inside = (x > 0) & (x < 1)
+    assert inside.dtype == mg.bool and inside.numpy().tolist() == [False, True, False]
+    assert ((x > 0) | (x < -0.5)).numpy().tolist() == [True, True, True]
+    assert ((x > 0) ^ True).numpy().tolist() == [True, False, False]
+    assert (~(x > 0)).numpy().tolist() == [True, False, False]
+    assert (mg.tensor([5, 6], device=device) & 3).numpy().tolist() == [1, 2]
+    assert (~mg.tensor([0, 1], device=device)).numpy().tolist() == [-1, -2]
+    assert mg.logical_and(x, x > 1).numpy().tolist() == [False, False, True]
+    assert x.logical_not().numpy().tolist() == [False, False, False]
+    with pytest.raises(TypeError, match="bitwise_and: bool or integer tensors only"):
+        x & x
+    with pytest.raises(TypeError, match="bitwise_not: bool or integer"):
+        ~x
+    with pytest.raises(ValueError, match=r"bitwise_or: cannot broadcast shapes \(3,\), \(2,\)"):
+        (x > 0) | mg.tensor([True, False], device=device)
+
+
+def test_pytorchs_other_names_at_the_top_level(device):
+    x = mg.tensor([1.0, 3.0], device=device)
+    assert mg.zeros(2, dtype=mg.float).dtype == mg.float32
+    assert mg.zeros(2, dtype=mg.double).dtype == mg.float64
+    assert mg.zeros(2, dtype=mg.long).dtype == mg.int64 and mg.int == mg.int32
+    assert mg.mul(x, 2.0).numpy().tolist() == [2.0, 6.0]
+    assert mg.sub(mg.add(x, 1.0), mg.div(x, 1.0)).numpy().tolist() == [1.0, 1.0]
+    assert mg.pow(x, 2).numpy().tolist() == [1.0, 9.0] and mg.neg(x).numpy()[0] == -1.0
+    assert mg.clip(x, 0.0, 2.0).numpy().tolist() == [1.0, 2.0]
+    assert mg.std(x).item() == 1.0                        # biased, as x.std()
+    np.testing.assert_allclose(mg.softmax(x, 0).numpy().sum(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(mg.log_softmax(x, 0).exp().numpy().sum(), 1.0, rtol=1e-6)
+    assert mg.allclose(x, x + 1e-7) and not mg.allclose(x, x + 1e-3)
+    assert mg.equal(x, x.clone()) and not mg.equal(x, x[:1])
+    assert mg.isnan(mg.tensor([np.nan], device=device)).numpy().all()
+    assert mg.isfinite(x).numpy().all()
+    names = {}
+    exec("from minigrad import *", names)
+    assert "tensor" in names and "nn" in names and "float" not in names   # builtins kept

@@ -1,8 +1,9 @@
 """All ops, one family per file. Each op is a Function with forward and backward side by
 side (see `minigrad.autograd`); the lowercase functions here are what Tensor's operators and
 `minigrad.nn.functional` call."""
-from .elementwise import (abs, add, as_tensor, ceil, clamp, compare, cos, div, elu, erf, exp,
-                          expm1, floor, floor_divide, gelu, hardtanh, leaky_relu, log, log1p,
+from .elementwise import (abs, add, allclose, as_tensor, ceil, clamp, compare, cos, div, elu,
+                          equal, erf, exp, expm1, floor, floor_divide, gelu, hardtanh,
+                          leaky_relu, log, log1p, logical, logical_and, logical_not, logical_or, logical_xor,
                           logsigmoid, masked_fill, maximum, minimum, mul, neg, pow, rdiv,
                           relu, relu6, remainder, round, rounded_divide, rpow, rsub, sigmoid,
                           sign, silu, sin, softplus, sqrt, sub, tanh, trunc, where)

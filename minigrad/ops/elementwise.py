@@ -1077,6 +1077,57 @@ def _common_dtype(op: str, a, b):
     return a, b
 
 
+def logical(a, b, how: str):
+    """a & b, a | b, a ^ b (how "bitwise_and", "bitwise_or", "bitwise_xor": bool or integer
+    tensors, as PyTorch's operators) and logical_and / _or / _xor (any dtype, nonzero is
+    True; the result is bool). No gradient: masks combined, as `(x > 0) & (x < 1)`."""
+    xp = a.xp
+    b_data = b.data if isinstance(b, Tensor) else xp.asarray(b)
+    if how.startswith("bitwise"):
+        for operand in (a.data, b_data):
+            if operand.dtype.kind not in "biu":
+                raise TypeError(f"{how}: bool or integer tensors only (the operators & | ^ "
+                                f"on masks), got {operand.dtype}; for truth values of "
+                                f"numbers use logical_{how.split('_')[1]}")
+    _broadcast_shape(how, a.data, b_data)
+    return Tensor._from_op(getattr(xp, how)(a.data, b_data), False)
+
+
+def logical_not(a, bitwise: bool = False):
+    """~x (bitwise: bool -> not, integers -> their bits inverted, as PyTorch's ~) or
+    logical_not(x) (nonzero is True; bool result). No gradient."""
+    if not bitwise:
+        return Tensor._from_op(a.xp.logical_not(a.data), False)
+    if a.data.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not: bool or integer tensors only (~ on a mask), got "
+                        f"{a.dtype}; for a float tensor use logical_not or (x == 0)")
+    return Tensor._from_op(a.xp.invert(a.data), False)
+
+
+def logical_and(a, b):
+    return logical(a, b, "logical_and")
+
+
+def logical_or(a, b):
+    return logical(a, b, "logical_or")
+
+
+def logical_xor(a, b):
+    return logical(a, b, "logical_xor")
+
+
+def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """|a - b| <= atol + rtol |b| everywhere (broadcast), as torch.allclose: a Python bool."""
+    b = as_tensor(b, a, "allclose")
+    _broadcast_shape("allclose", a.data, b.data)
+    return bool(a.xp.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(a, b) -> bool:
+    """The same shape and the same values, as torch.equal: a Python bool."""
+    return tuple(a.shape) == tuple(b.shape) and bool((a.data == b.data).all())
+
+
 def compare(a, b, how: str):
     b_data = b.data if isinstance(b, Tensor) else b
     xp = a.xp
