@@ -20,10 +20,22 @@ def _number(value):
     return value.item() if isinstance(value, Tensor) else value
 
 
-def _shape(shape):
+def _shape(shape, op: str, size=None) -> tuple:
+    """The shape as PyTorch takes it: zeros(2, 3), zeros((2, 3)), zeros([2, 3]) or
+    zeros(size=(2, 3)); each size a whole number >= 0."""
+    if size is not None:
+        if shape:
+            raise TypeError(f"{op}: give the shape once, as arguments or as size=, got both "
+                            f"{shape} and size={size}")
+        shape = (size,)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = tuple(shape[0])
+    for n in shape:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{op}: sizes must be whole numbers, got {tuple(shape)}")
+        if n < 0:
+            raise ValueError(f"{op}: sizes must not be negative, got {tuple(shape)}")
+    return tuple(int(n) for n in shape)
 
 
 def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
@@ -69,18 +81,20 @@ def as_tensor(data, dtype=None, device="cpu") -> Tensor:
     return Tensor(array)
 
 
-def _make(fill, shape, dtype, device, requires_grad):
+def _make(fill, shape, dtype, device, requires_grad, op: str, size=None):
     xp = backend.get_xp(device)
-    return Tensor(fill(xp, _shape(shape), np.dtype(dtype or float32)),
+    return Tensor(fill(xp, _shape(shape, op, size), np.dtype(dtype or float32)),
                   requires_grad=requires_grad)
 
 
-def zeros(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
-    return _make(lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device, requires_grad)
+def zeros(*shape, size=None, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return _make(lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device, requires_grad,
+                 "zeros", size)
 
 
-def ones(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
-    return _make(lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device, requires_grad)
+def ones(*shape, size=None, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return _make(lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device, requires_grad,
+                 "ones", size)
 
 
 def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
@@ -90,35 +104,46 @@ def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False) -> Te
     elif dtype is None and isinstance(fill_value, (int, np.integer)):
         dtype = np.int64
     return _make(lambda xp, s, d: xp.full(s, fill_value, dtype=d), (shape,), dtype, device,
-                 requires_grad)
+                 requires_grad, "full")
 
 
-def randn(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def _float_dtype(dtype, op: str):
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        raise TypeError(f"{op}: samples are floating point, got dtype {np.dtype(dtype)} (for "
+                        f"integers use mg.randint)")
+    return dtype
+
+
+def randn(*shape, size=None, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """Standard normal samples from the library's seeded generator (mg.manual_seed)."""
     def fill(xp, s, d):
         sample = backend.rng().standard_normal(s, dtype=np.float64).astype(d)
         return backend.to_device(sample, device)
-    return _make(fill, shape, dtype, device, requires_grad)
+    return _make(fill, shape, _float_dtype(dtype, "randn"), device, requires_grad, "randn",
+                 size)
 
 
-def rand(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def rand(*shape, size=None, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """Uniform samples in [0, 1) from the library's seeded generator."""
     def fill(xp, s, d):
         sample = backend.rng().random(s, dtype=np.float64).astype(d)
         return backend.to_device(sample, device)
-    return _make(fill, shape, dtype, device, requires_grad)
+    return _make(fill, shape, _float_dtype(dtype, "rand"), device, requires_grad, "rand",
+                 size)
 
 
-def empty(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+def empty(*shape, size=None, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """PyTorch leaves an empty tensor's memory as it was; here it is zeros (a value you
     can rely on is easier to debug than leftover numbers)."""
-    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    return zeros(*shape, size=size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device="cpu",
         requires_grad=False) -> Tensor:
     """The n x m identity matrix (m = n by default): ones on the diagonal."""
-    return _make(lambda xp, s, d: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad)
+    _shape((n, n if m is None else m), "eye")
+    return _make(lambda xp, s, d: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad,
+                 "eye")
 
 
 def linspace(start, end, steps: int, dtype=None, device="cpu",
@@ -126,14 +151,14 @@ def linspace(start, end, steps: int, dtype=None, device="cpu",
     """`steps` evenly spaced numbers from start to end, both included (the walk between
     two latent vectors: mg.linspace(0, 1, 8))."""
     start, end = _number(start), _number(end)
-    if steps < 0:
-        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    (steps,) = _shape((steps,), "linspace")         # a whole number >= 0
     return _make(lambda xp, s, d: xp.linspace(start, end, steps, dtype=np.float64).astype(d),
-                 (), dtype, device, requires_grad)
+                 (), dtype, device, requires_grad, "linspace")
 
 
 def randperm(n: int, dtype=None, device="cpu") -> Tensor:
     """A random permutation of 0 .. n-1 (int64) from the library's seeded generator."""
+    (n,) = _shape((n,), "randperm")
     order = backend.rng().permutation(n).astype(dtype or np.int64)
     return Tensor(backend.to_device(order, device))
 
@@ -150,9 +175,22 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-def randint(low, high, shape, device="cpu") -> Tensor:
-    sample = backend.rng().integers(low, high, size=_shape((shape,)))
-    return Tensor(backend.to_device(sample, device))
+def randint(*bounds_and_size, size=None, dtype=None, device="cpu") -> Tensor:
+    """Whole numbers drawn uniformly from [low, high), as torch.randint: randint(high,
+    size), randint(low, high, size) or with size=...; int64 unless dtype says otherwise.
+    From the library's seeded generator."""
+    args = list(bounds_and_size)
+    if size is None and args:
+        size = args.pop()
+    if size is None or len(args) not in (1, 2):
+        raise TypeError(f"randint: expected randint(high, size) or randint(low, high, size), "
+                        f"got {len(bounds_and_size)} positional argument(s)")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low}): the "
+                         f"numbers are drawn from [low, high)")
+    sample = backend.rng().integers(low, high, size=_shape((size,), "randint"))
+    return Tensor(backend.to_device(sample.astype(dtype or np.int64, copy=False), device))
 
 
 def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:

@@ -314,3 +314,24 @@ def test_an_array_or_a_list_where_a_tensor_belongs_is_named(call, message):
     with pytest.raises(TypeError) as info:
         call()
     assert message in str(info.value)
+
+
+def test_creation_takes_pytorchs_forms_and_names_a_bad_size():
+    assert mg.randint(10, (3,)).dtype == mg.int64                 # randint(high, size)
+    assert mg.randint(0, 10, size=(2, 2)).shape == (2, 2)
+    assert mg.randint(5, (2,), dtype=mg.int32).dtype == mg.int32
+    assert mg.randn(size=(2, 3)).shape == (2, 3) and mg.zeros([2, 3]).shape == (2, 3)
+    for call, error, message in [
+        (lambda: mg.zeros(-1), ValueError, "zeros: sizes must not be negative, got (-1,)"),
+        (lambda: mg.ones(2.5), TypeError, "ones: sizes must be whole numbers, got (2.5,)"),
+        (lambda: mg.randn(2, dtype=mg.int64), TypeError, "randn: samples are floating point"),
+        (lambda: mg.randint(5, 5, (3,)), ValueError, "randint: high (5) must be greater"),
+        (lambda: mg.randint(5), TypeError, "randint: expected randint(high, size)"),
+        (lambda: mg.linspace(0, 1, 2.5), TypeError, "linspace: sizes must be whole numbers"),
+        (lambda: mg.eye(-1), ValueError, "eye: sizes must not be negative"),
+        (lambda: mg.randperm(-1), ValueError, "randperm: sizes must not be negative"),
+        (lambda: mg.zeros(2, size=(3,)), TypeError, "zeros: give the shape once"),
+    ]:
+        with pytest.raises(error) as info:
+            call()
+        assert message in str(info.value)
