@@ -40,10 +40,25 @@ import numpy as np
 import minigrad as mg
 
 
+def _check_count(function: str, name: str, value, minimum: int) -> None:
+    """Refuse a count that is not a whole number of at least `minimum`, naming the function."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{function}: {name} must be a whole number >= {minimum}, "
+                         f"got {value!r}")
+
+
+def _check_same_shape(function: str, z0: np.ndarray, z1: np.ndarray) -> None:
+    # numpy would broadcast (D,) against (K, D) into K paths nobody asked for
+    if z0.shape != z1.shape:
+        raise ValueError(f"{function}: z0 and z1 must have the same shape, got {z0.shape} "
+                         f"and {z1.shape}")
+
+
 # ------------------------------------------------------------------ paths in latent space
 def lerp(z0, z1, t):
     """Linear interpolation; t a number or an array (T,) -> (T, ...) points."""
     z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    _check_same_shape("lerp", z0, z1)
     t = np.asarray(t, np.float64)
     shape = t.shape + (1,) * z0.ndim
     return z0 + t.reshape(shape) * (z1 - z0)
@@ -58,6 +73,7 @@ def slerp(z0, z1, t, eps: float = 1e-6):
     z0 to -z0 is as short as any other, so no arc is *the* arc (lerp would pass through 0).
     A zero vector has no direction: ValueError too (use lerp for these)."""
     z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    _check_same_shape("slerp", z0, z1)
     t = np.asarray(t, np.float64)
     shape = t.shape + (1,) * z0.ndim
     t = t.reshape(shape)                                              # (T, ..., 1)
@@ -82,6 +98,7 @@ def slerp(z0, z1, t, eps: float = 1e-6):
 
 def interpolate(z0, z1, steps: int = 8, method: str = "slerp") -> np.ndarray:
     """`steps` latents from z0 to z1 inclusive: (steps, D)."""
+    _check_count("interpolate", "steps", steps, 2)          # both ends are on the path
     t = np.linspace(0.0, 1.0, steps)
     if method == "slerp":
         return slerp(z0, z1, t)
@@ -94,6 +111,10 @@ def interpolate(z0, z1, steps: int = 8, method: str = "slerp") -> np.ndarray:
 def generate(G, z, batch_size: int = 256) -> np.ndarray:
     """Images G(z) for latents z (N, z_dim), in eval mode and without a graph."""
     z = np.asarray(z, dtype=np.float32)
+    if z.ndim != 2 or len(z) == 0:
+        raise ValueError(f"generate: z must be latents (N, z_dim) with N >= 1, got shape "
+                         f"{z.shape}")
+    _check_count("generate", "batch_size", batch_size, 1)
     was_training = G.training
     G.eval()
     device = _device_of(G)
@@ -115,7 +136,11 @@ def _device_of(module) -> str:
 def interpolation_grid(G, starts, ends, steps: int = 8, method: str = "slerp") -> np.ndarray:
     """One row per (start, end) pair: images (rows * steps, C, H, W), row-major, ready for
     gans.viz.save_grid(images, path, nrow=steps)."""
+    _check_count("interpolation_grid", "steps", steps, 2)
     starts, ends = np.atleast_2d(starts), np.atleast_2d(ends)
+    if starts.shape != ends.shape:
+        raise ValueError(f"interpolation_grid: starts and ends must have the same shape, "
+                         f"got {starts.shape} and {ends.shape}")
     rows = [interpolate(a, b, steps, method) for a, b in zip(starts, ends)]
     return generate(G, np.concatenate(rows))
 
@@ -124,6 +149,9 @@ def interpolation_grid(G, starts, ends, steps: int = 8, method: str = "slerp") -
 def class_means(latents, labels) -> dict:
     """{label: mean latent of that label}."""
     latents, labels = np.asarray(latents), np.asarray(labels)
+    if labels.shape != latents.shape[:1]:
+        raise ValueError(f"class_means: one label per latent: labels of shape {labels.shape} "
+                         f"for latents of shape {latents.shape}")
     return {int(c): latents[labels == c].mean(0) for c in np.unique(labels)}
 
 
@@ -136,6 +164,9 @@ def label_latents(G, n: int, z_dim: int, label_fn, seed: int = 0):
 def attribute_vector(latents, scores, quantile: float = 0.25) -> np.ndarray:
     """mean latent of the top `quantile` by score - mean latent of the bottom `quantile`."""
     latents, scores = np.asarray(latents), np.asarray(scores, dtype=np.float64)
+    if scores.shape != latents.shape[:1]:
+        raise ValueError(f"attribute_vector: one score per latent: scores of shape "
+                         f"{scores.shape} for latents of shape {latents.shape}")
     low, high = np.quantile(scores, [quantile, 1.0 - quantile])
     return latents[scores >= high].mean(0) - latents[scores <= low].mean(0)
 
@@ -169,9 +200,15 @@ def invert(G, x, z_dim: int, steps: int = 300, restarts: int = 4, lr: float = 0.
     the lowest error, or, with D and d_weight > 0, the lowest error - d_weight * D(G(z))
     (prefer reconstructions D finds realistic). G and D are left as they were found."""
     x = np.asarray(x, dtype=np.float32)
+    _check_count("invert", "restarts", restarts, 1)
     n = len(x)
+    if n == 0:
+        raise ValueError(f"invert: no target images (x has shape {x.shape})")
     rng = np.random.default_rng(seed)
     start = rng.standard_normal((restarts, n, z_dim)) if z_init is None else np.asarray(z_init)
+    if start.shape != (restarts, n, z_dim):
+        raise ValueError(f"invert: z_init must have shape (restarts, N, z_dim) = "
+                         f"{(restarts, n, z_dim)}, got {start.shape}")
     device = _device_of(G)
     z = mg.tensor(start.reshape(restarts * n, z_dim), device=device, requires_grad=True)
     target = mg.tensor(np.concatenate([x] * restarts), device=device)   # (R*N, C, H, W)
@@ -182,6 +219,11 @@ def invert(G, x, z_dim: int, steps: int = 300, restarts: int = 4, lr: float = 0.
     optimizer = mg.optim.Adam([z], lr=lr)
     history = []
     try:
+        with mg.no_grad():    # a wrong shape would broadcast against G(z) without a word
+            made = tuple(G(z[:1]).shape[1:])
+        if made != x.shape[1:]:
+            raise ValueError(f"invert: targets x of shape {x.shape} do not match G's images "
+                             f"of shape {(n,) + made}")
         for _ in range(steps):
             per_latent = ((G(z) - target) ** 2).reshape(restarts * n, -1).mean(1)
             loss = per_latent.sum()
@@ -198,8 +240,10 @@ def invert(G, x, z_dim: int, steps: int = 300, restarts: int = 4, lr: float = 0.
             if D is not None and d_weight:
                 d_was_training = D.training
                 D.eval()
-                score = score - d_weight * D(images).numpy().reshape(-1)
-                D.train(d_was_training)
+                try:
+                    score = score - d_weight * D(images).numpy().reshape(-1)
+                finally:
+                    D.train(d_was_training)
     finally:
         for p, flag in zip(G.parameters(), flags):
             p.requires_grad = flag
@@ -219,6 +263,11 @@ def morph(G, x0, x1, z_dim: int, frames: int = 8, method: str = "slerp",
     `invert` (steps, restarts, lr, ...).
 
     Returns (images (frames, C, H, W) from G(z0*) to G(z1*), the Inversion of both)."""
-    pair = np.stack([np.asarray(x0), np.asarray(x1)])
+    _check_count("morph", "frames", frames, 2)      # checked before the costly inversion
+    x0, x1 = np.asarray(x0), np.asarray(x1)
+    if x0.shape != x1.shape:
+        raise ValueError(f"morph: x0 and x1 must have the same shape, got {x0.shape} and "
+                         f"{x1.shape}")
+    pair = np.stack([x0, x1])
     inv = invert(G, pair, z_dim, **invert_args)
     return generate(G, interpolate(inv.z[0], inv.z[1], frames, method)), inv

@@ -43,6 +43,10 @@ def minimax_d_loss(real_logits: Tensor, fake_logits: Tensor, real_label: float =
 
     `real_label` < 1 is one-sided label smoothing (Salimans et al. 2016: 0.9); swapping the
     two labels for a batch is "label flipping" (a noisy-label trick of GAN folklore)."""
+    # a target outside [0, 1] is no probability: BCE would still return a number, a wrong one
+    for name, label in (("real_label", real_label), ("fake_label", fake_label)):
+        if not 0.0 <= label <= 1.0:
+            raise ValueError(f"minimax_d_loss: {name} must be in [0, 1], got {label}")
     return _bce(real_logits, real_label) + _bce(fake_logits, fake_label)
 
 
@@ -109,6 +113,9 @@ LOSSES = {loss.name: loss for loss in (minimax, nonsaturating, lsgan, wgan, hing
 
 def get(name: str):
     """A loss by name: 'minimax', 'nonsaturating', 'lsgan', 'wgan' or 'hinge'."""
+    if not isinstance(name, str):
+        raise ValueError(f"losses.get: a GAN loss is named by a string, got {name!r}; "
+                         f"choose from {sorted(LOSSES)}")
     try:
         return LOSSES[name.replace("-", "").replace("_", "").lower()]
     except KeyError:

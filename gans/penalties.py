@@ -16,6 +16,8 @@ exactly lambda (||w|| - 1)^2 and R1 is gamma/2 ||w||^2 (the tests check this).
 """
 from __future__ import annotations
 
+import math
+
 import minigrad as mg
 from minigrad import Tensor
 
@@ -23,6 +25,12 @@ from minigrad import Tensor
 def _per_sample_sq_norm(grad: Tensor) -> Tensor:
     """||g_i||^2 for each sample i of a batch of gradients (N, ...)."""
     return (grad * grad).reshape(grad.shape[0], -1).sum(dim=1)  # (N,)
+
+
+def _check_batch(penalty: str, samples: Tensor) -> None:
+    if samples.ndim == 0 or samples.shape[0] == 0:
+        raise ValueError(f"{penalty}: needs a batch of at least one sample (N, ...), got "
+                         f"shape {tuple(samples.shape)}")
 
 
 def gradient_penalty(critic, real: Tensor, fake: Tensor, lambda_: float = 10.0,
@@ -35,9 +43,16 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, lambda_: float = 10.0,
     if tuple(real.shape) != tuple(fake.shape):
         raise ValueError(f"gradient_penalty: real {tuple(real.shape)} and fake "
                          f"{tuple(fake.shape)} batches must have the same shape")
+    _check_batch("gradient_penalty", real)
+    alpha_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
     if alpha is None:
-        alpha_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
         alpha = mg.rand(*alpha_shape, dtype=real.dtype, device=real.device)
+    given = tuple(getattr(alpha, "shape", ()))       # a plain number has no shape: ()
+    if given != alpha_shape:
+        # alpha (N,) would broadcast along the last axis, not across the batch
+        raise ValueError(f"gradient_penalty: alpha must hold one weight per sample, shape "
+                         f"{alpha_shape} for a batch of shape {tuple(real.shape)}, got "
+                         f"{given}")
     x_hat = (alpha * real.detach() + (1.0 - alpha) * fake.detach()).detach()
     x_hat.requires_grad = True                                    # a leaf we differentiate at
     with mg.enable_grad():        # a gradient is needed even when called under no_grad
@@ -49,11 +64,13 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, lambda_: float = 10.0,
 
 def r1_penalty(d, real: Tensor, gamma: float = 10.0) -> Tensor:
     """R1: gamma/2 * mean_i ||grad_x D(x_i)||^2 on real samples (zero-centred)."""
+    _check_batch("r1_penalty", real)
     return _zero_centred(d, real, gamma)
 
 
 def r2_penalty(d, fake: Tensor, gamma: float = 10.0) -> Tensor:
     """R2: gamma/2 * mean_i ||grad_x D(G(z_i))||^2 on (detached) generated samples."""
+    _check_batch("r2_penalty", fake)
     return _zero_centred(d, fake, gamma)
 
 
@@ -67,6 +84,10 @@ def _zero_centred(d, samples: Tensor, gamma: float) -> Tensor:
 
 def clip_weights(module, c: float = 0.01) -> None:
     """The original WGAN's crude Lipschitz constraint: clamp every parameter to [-c, c]."""
+    # c <= 0 would set every weight to -c or 0, and nan would make every weight nan
+    if not (math.isfinite(c) and c > 0):
+        raise ValueError(f"clip_weights: c must be a finite number > 0 (weights are clipped "
+                         f"to [-c, c]), got {c}")
     with mg.no_grad():
         for p in module.parameters():
             p.clamp_(-c, c)

@@ -93,6 +93,12 @@ class TrainConfig:
             raise ValueError(f"betas must be finite numbers, got {self.betas}")
         if self.penalty not in ("none", "wgan-gp", "r1", "r2"):
             raise ValueError(f"unknown penalty {self.penalty!r}: none, wgan-gp, r1 or r2")
+        if self.model not in ("mlp", "dcgan"):
+            raise ValueError(f"unknown model {self.model!r}: mlp or dcgan")
+        if self.optimizer not in ("adam", "rmsprop"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}: adam or rmsprop")
+        if self.d_norm not in ("batch", "instance", "layer", "none"):
+            raise ValueError(f"unknown d_norm {self.d_norm!r}: batch, instance, layer or none")
         bce = self.loss in ("minimax", "nonsaturating")
         if (self.label_smoothing or self.label_flip) and not bce:
             raise ValueError("label smoothing and label flipping apply to the BCE losses "
@@ -264,6 +270,15 @@ class Trainer:
         self.device = backend.normalize_device(c.device)
         mg.manual_seed(c.seed)
         self.image_size = 28 if c.model == "mlp" else c.image_size
+        given = np.shape(images)
+        images = to_float_images(images)                          # (N, 1, H, W)
+        # the nets take one channel; 28 x 28 digits are resized to 64 x 64 in _real_batch
+        fits = sorted({(1, 28, 28), (1, self.image_size, self.image_size)})
+        if images.shape[1:] not in fits:
+            expected = " or ".join(f"(N, {ch}, {h}, {w})" for ch, h, w in fits)
+            raise ValueError(f"Trainer: images of shape {given} do not fit model "
+                             f"{c.model!r} with image_size {self.image_size}: expected "
+                             f"{expected} ((N, H, W) is one channel)")
         self.G, self.D = build(c.model, self.image_size, c.z_dim, d_norm=c.d_norm,
                                spectral_norm=c.spectral_norm, width=c.width)
         if c.model == "dcgan":          # the DCGAN paper's N(0, 0.02); MLPs keep PyTorch's
@@ -280,7 +295,7 @@ class Trainer:
             self.G_ema.load_state_dict(self.G.state_dict())
             self.G_ema.requires_grad_(False)
         self.pool = HistoryPool(c.history)
-        self.loader = BatchIterator(to_float_images(images), batch_size=c.batch_size,
+        self.loader = BatchIterator(images, batch_size=c.batch_size,
                                     shuffle=True, seed=c.seed, drop_last=True,
                                     device=self.device)
         self.fixed_z = mg.randn(c.num_samples, c.z_dim, device=self.device)
@@ -504,6 +519,14 @@ class Trainer:
                           f"{differences}; the run goes on with this trainer's", stacklevel=2)
 
     def _load_state(self, state: dict) -> None:
+        # checked before anything is loaded: nothing below could notice them
+        fixed_z_shape = tuple(state["fixed_z"].shape)
+        if len(fixed_z_shape) != 2 or fixed_z_shape[1] != self.config.z_dim:
+            raise ValueError(f"fixed_z of shape {fixed_z_shape} is not a batch of latents "
+                             f"(n, z_dim={self.config.z_dim})")
+        if int(state["step"]) < 0:
+            raise ValueError(f"the step {int(state['step'])} is negative (a count of steps "
+                             f"done)")
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])

@@ -24,7 +24,18 @@ def make_grid(images, nrow: int | None = None, padding: int = 2,
     """Tile a batch (N, C, H, W) into one uint8 image (rows, cols[, 3]), like torchvision's
     make_grid: values in `value_range` map to 0..255, `nrow` images per row."""
     data = _to_numpy(images).astype(np.float64)
+    if data.ndim != 4:
+        raise ValueError(f"make_grid: images must be a batch (N, C, H, W) or (N, H, W), got "
+                         f"shape {data.shape}")
     n, c, h, w = data.shape
+    if n == 0:
+        raise ValueError(f"make_grid: no images to tile (shape {data.shape})")
+    if c not in (1, 3):       # (N, H, W, 3) would be read as C = H and tiled as garbage
+        raise ValueError(f"make_grid: images must have 1 or 3 channels, channels first "
+                         f"(N, C, H, W); got shape {data.shape}. For channels last "
+                         f"(N, H, W, C) pass images.transpose(0, 3, 1, 2)")
+    if nrow is not None and nrow < 1:
+        raise ValueError(f"make_grid: nrow (images per row) must be at least 1, got {nrow}")
     nrow = nrow or int(math.ceil(math.sqrt(n)))
     ncol_rows = int(math.ceil(n / nrow))
     low, high = value_range
@@ -42,19 +53,31 @@ def save_grid(images, path, nrow: int | None = None, scale: int = 2) -> Path:
     """Write a sample grid as a PNG (each pixel enlarged `scale` times)."""
     from PIL import Image  # noqa: PLC0415
 
+    path = Path(path)
+    _image_format(path)               # refuse an unknown extension before drawing anything
     grid = make_grid(images, nrow)
     image = Image.fromarray(grid)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_image_save(image, path)
     return path
 
 
+def _image_format(path: Path) -> str:
+    """Pillow's name for the format of path's extension ('.png' -> 'PNG', '.jpg' -> 'JPEG');
+    a ValueError names an extension Pillow cannot write."""
+    from PIL import Image  # noqa: PLC0415
+
+    name = Image.registered_extensions().get(path.suffix.lower())
+    if name not in Image.SAVE:
+        raise ValueError(f"save_grid: cannot write {path}: Pillow writes no image format "
+                         f"with the extension {path.suffix!r}; use .png")
+    return name
+
+
 def _atomic_image_save(image, path: Path, **kwargs) -> None:
-    write_atomically(path, lambda tmp: image.save(
-        tmp, format=path.suffix.lstrip(".").upper().replace("JPG", "JPEG"), **kwargs))
+    write_atomically(path, lambda tmp: image.save(tmp, format=_image_format(path), **kwargs))
 
 
 

@@ -5,6 +5,8 @@ For a linear critic f(x) = w.x + b the input gradient is w at every x, so
 exactly; and their gradients w.r.t. w go through mg.grad(create_graph=True): the
 double-backward path the real penalties use.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -79,6 +81,21 @@ def test_label_smoothing_and_flip_are_bce_targets():
 def test_unknown_loss_is_named():
     with pytest.raises(ValueError, match="unknown GAN loss 'foo'"):
         losses.get("foo")
+    for name in (None, 3):
+        with pytest.raises(ValueError, match=rf"losses.get: a GAN loss is named by a string, "
+                                             rf"got {name!r}; choose from \['hinge'"):
+            losses.get(name)
+
+
+@pytest.mark.parametrize("labels, bad", [(dict(real_label=2.0), "real_label must be in "
+                                                                 r"\[0, 1\], got 2.0"),
+                                         (dict(fake_label=-0.1), "fake_label .* got -0.1"),
+                                         (dict(real_label=float("nan")), "real_label .* nan")])
+def test_minimax_d_loss_refuses_labels_that_are_not_probabilities(labels, bad):
+    r, f = _t(REAL, "cpu", False), _t(FAKE, "cpu", False)
+    with pytest.raises(ValueError, match=f"minimax_d_loss: {bad}"):
+        losses.minimax_d_loss(r, f, **labels)
+    assert np.isfinite(losses.minimax_d_loss(r, f, real_label=1.0, fake_label=0.0).item())
 
 
 # ------------------------------------------------------------------ penalties
@@ -145,3 +162,46 @@ def test_clip_weights():
     penalties.clip_weights(layer, 0.01)
     assert np.abs(layer.weight.numpy()).max() == pytest.approx(0.01)
     assert np.abs(layer.bias.numpy()).max() <= 0.01 + 1e-9
+
+
+def test_penalties_refuse_an_empty_batch_by_name():
+    critic = _linear_critic(_t(np.ones(6), "cpu"), _t([0.0], "cpu"))
+    empty = mg.zeros(0, 2, 3, dtype=mg.float64)
+    for name, call in (("gradient_penalty", penalties.gradient_penalty),
+                       ("r1_penalty", penalties.r1_penalty),
+                       ("r2_penalty", penalties.r2_penalty)):
+        samples = (empty, empty) if name == "gradient_penalty" else (empty,)
+        with pytest.raises(ValueError, match=rf"{name}: needs a batch of at least one sample "
+                                             rf"\(N, \.\.\.\), got shape \(0, 2, 3\)"):
+            call(critic, *samples)
+
+
+def test_gradient_penalty_refuses_alpha_that_is_not_one_weight_per_sample():
+    """alpha (N,) against (N, 2, 3) would broadcast along the last axis, not the batch."""
+    critic = _linear_critic(_t(np.ones(6), "cpu"), _t([0.0], "cpu"))
+    real = mg.zeros(3, 2, 3, dtype=mg.float64)
+    fake = mg.ones(3, 2, 3, dtype=mg.float64)
+    for alpha in (mg.rand(3, dtype=mg.float64), mg.rand(1, 1, 1, dtype=mg.float64),
+                  mg.rand(3, 2, 3, dtype=mg.float64), 0.5):
+        got = re.escape(str(tuple(getattr(alpha, "shape", ()))))
+        with pytest.raises(ValueError, match=rf"gradient_penalty: alpha must hold one weight "
+                                             rf"per sample, shape \(3, 1, 1\) for a batch "
+                                             rf"of shape \(3, 2, 3\), got {got}"):
+            penalties.gradient_penalty(critic, real, fake, alpha=alpha)
+    alpha = mg.rand(3, 1, 1, dtype=mg.float64)
+    assert np.isfinite(penalties.gradient_penalty(critic, real, fake, alpha=alpha).item())
+    with pytest.raises(ValueError, match=r"gradient_penalty: real \(3, 2, 3\) and fake "
+                                         r"\(2, 2, 3\) batches must have the same shape"):
+        penalties.gradient_penalty(critic, real, fake[:2])
+
+
+@pytest.mark.parametrize("c", [-0.01, 0.0, float("nan"), float("inf")])
+def test_clip_weights_refuses_a_bound_that_is_not_finite_and_positive(c):
+    import minigrad.nn as nn
+    layer = nn.Linear(4, 3)
+    before = [p.numpy().copy() for p in layer.parameters()]
+    with pytest.raises(ValueError, match=rf"clip_weights: c must be a finite number > 0 "
+                                         rf"\(weights are clipped to \[-c, c\]\), got {c}"):
+        penalties.clip_weights(layer, c)
+    for a, p in zip(before, layer.parameters()):
+        np.testing.assert_array_equal(a, p.numpy())                 # no weight touched

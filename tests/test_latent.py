@@ -131,3 +131,88 @@ def test_morph_between_two_images():
     np.testing.assert_allclose(frames[0], x[0], atol=2e-2)
     np.testing.assert_allclose(frames[-1], x[1], atol=2e-2)
     assert inv.errors.max() < 1e-4
+
+
+# ------------------------------------------------------------------ bad input
+def test_invert_puts_the_discriminator_back_in_training_mode_when_it_raises():
+    G = _generator()
+    x = latent.generate(G, np.zeros((2, Z_DIM), np.float32))
+
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise RuntimeError("D broke")
+
+    D = Broken()
+    with pytest.raises(RuntimeError, match="D broke"):
+        latent.invert(G, x, Z_DIM, steps=2, restarts=2, D=D, d_weight=1.0)
+    assert D.training and G.training
+    assert all(p.requires_grad for p in G.parameters())
+
+
+def test_invert_refuses_targets_of_another_shape_than_gs_images():
+    """(N, H, W) targets against G's (N, 1, H, W) images broadcast to (R*N, R*N, H, W)."""
+    G = _generator()
+    x = latent.generate(G, np.zeros((2, Z_DIM), np.float32))        # (2, 1, 8, 8)
+    with pytest.raises(ValueError, match=r"invert: targets x of shape \(2, 8, 8\) do not "
+                                         r"match G's images of shape \(2, 1, 8, 8\)"):
+        latent.invert(G, x[:, 0], Z_DIM, steps=2, restarts=2)
+    with pytest.raises(ValueError, match=r"invert: .*\(2, 1, 4, 8\)"):
+        latent.invert(G, x[..., :4, :], Z_DIM, steps=0, restarts=1)   # even with no steps
+    assert G.training and all(p.requires_grad for p in G.parameters())  # G left as found
+
+
+def test_invert_and_morph_refuse_bad_counts_and_shapes():
+    G = _generator()
+    x = latent.generate(G, np.zeros((2, Z_DIM), np.float32))
+    for restarts in (0, -1, 2.5):
+        with pytest.raises(ValueError, match=rf"invert: restarts must be a whole number >= 1, "
+                                             rf"got {restarts}"):
+            latent.invert(G, x, Z_DIM, steps=2, restarts=restarts)
+    with pytest.raises(ValueError, match=r"invert: z_init must have shape \(restarts, N, "
+                                         r"z_dim\) = \(3, 2, 6\), got \(3, 2, 5\)"):
+        latent.invert(G, x, Z_DIM, steps=2, restarts=3, z_init=np.zeros((3, 2, 5)))
+    with pytest.raises(ValueError, match=r"invert: no target images \(x has shape "
+                                         r"\(0, 1, 8, 8\)\)"):
+        latent.invert(G, x[:0], Z_DIM, steps=2)
+    for frames in (0, 1):
+        with pytest.raises(ValueError, match=rf"morph: frames must be a whole number >= 2, "
+                                             rf"got {frames}"):
+            latent.morph(G, x[0], x[1], Z_DIM, frames=frames, steps=2, restarts=1)
+    with pytest.raises(ValueError, match=r"morph: x0 and x1 must have the same shape, got "
+                                         r"\(1, 8, 8\) and \(1, 8, 4\)"):
+        latent.morph(G, x[0], x[1][..., :4], Z_DIM, steps=2, restarts=1)
+
+
+def test_generate_and_interpolation_grid_refuse_empty_input():
+    G = _generator()
+    z = np.random.default_rng(0).standard_normal((3, Z_DIM))
+    with pytest.raises(ValueError, match=r"generate: z must be latents \(N, z_dim\) with "
+                                         r"N >= 1, got shape \(0, 6\)"):
+        latent.generate(G, z[:0])
+    for batch_size in (0, -4):
+        with pytest.raises(ValueError, match=rf"generate: batch_size must be a whole number "
+                                             rf">= 1, got {batch_size}"):
+            latent.generate(G, z, batch_size=batch_size)
+    with pytest.raises(ValueError, match=r"interpolation_grid: steps must be a whole number "
+                                         r">= 2, got 0"):
+        latent.interpolation_grid(G, z[:2], z[1:], steps=0)
+    with pytest.raises(ValueError, match=r"interpolation_grid: starts and ends must have the "
+                                         r"same shape, got \(2, 6\) and \(3, 6\)"):
+        latent.interpolation_grid(G, z[:2], z, steps=3)
+    with pytest.raises(ValueError, match=r"interpolate: steps must be a whole number >= 2, "
+                                         r"got 0"):
+        latent.interpolate(z[0], z[1], 0)
+
+
+def test_paths_and_arithmetic_refuse_mismatched_shapes():
+    z = np.random.default_rng(0).standard_normal((4, 3))
+    for fn in (latent.lerp, latent.slerp):
+        with pytest.raises(ValueError, match=rf"{fn.__name__}: z0 and z1 must have the same "
+                                             rf"shape, got \(3,\) and \(2, 3\)"):
+            fn(z[0], z[:2], 0.5)
+    with pytest.raises(ValueError, match=r"class_means: one label per latent: labels of "
+                                         r"shape \(3,\) for latents of shape \(4, 3\)"):
+        latent.class_means(z, [1, 1, 7])
+    with pytest.raises(ValueError, match=r"attribute_vector: one score per latent: scores "
+                                         r"of shape \(5,\) for latents of shape \(4, 3\)"):
+        latent.attribute_vector(z, [0.0, 1.0, 2.0, 3.0, 4.0])

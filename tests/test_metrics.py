@@ -192,6 +192,13 @@ def test_inception_score_rejects_logits():
         inception_score(np.random.default_rng(0).standard_normal((10, 3)))
 
 
+@pytest.mark.parametrize("splits", [2.5, 0, 11, True])
+def test_inception_score_refuses_splits_that_are_not_a_whole_number_in_range(splits):
+    with pytest.raises(ValueError, match=rf"inception_score: splits must be a whole number "
+                                         rf"in 1..N=10, got {splits}"):
+        inception_score(np.full((10, 2), 0.5), splits=splits)
+
+
 # ---------------------------------------------------------------- KID
 def test_kid_is_unbiased_for_the_same_distribution():
     """Over R independent pairs of draws from one distribution, the mean of the unbiased
@@ -260,6 +267,24 @@ def test_precision_recall_identical_sets_and_a_missing_mode():
     assert r_missing == pytest.approx(2 / 3, abs=0.08)
 
 
+def test_precision_recall_refuses_bad_k_and_nan_features():
+    """k = 0 or -1 returned (1.0, 1.0) or (0.0, 0.0); NaN features a number, where FID and
+    KID refuse them."""
+    rng = np.random.default_rng(16)
+    real, fake = rng.standard_normal((20, 4)), rng.standard_normal((20, 4))
+    for k in (0, -1, 2.5):
+        with pytest.raises(ValueError, match=rf"precision_recall: k must be a whole number "
+                                             rf">= 1, got {k}"):
+            precision_recall(real, fake, k=k)
+    with pytest.raises(ValueError, match="precision_recall: each set needs more than k=20"):
+        precision_recall(real, fake, k=20)
+    bad = real.copy()
+    bad[2, 3] = np.nan
+    for a, b in ((bad, fake), (fake, bad), (real, np.where(fake > 1, np.inf, fake))):
+        with pytest.raises(ValueError, match="precision_recall: features contain NaN or inf"):
+            precision_recall(a, b)
+
+
 # ---------------------------------------------------------------- mode coverage
 def test_mode_coverage_from_labels_and_probs():
     even = mode_coverage(np.arange(100) % 10)
@@ -273,6 +298,16 @@ def test_mode_coverage_from_labels_and_probs():
     labels = np.array([3] * 495 + [5] * 3 + [8] * 2)
     assert mode_coverage(labels)["covered"] == 1          # 3 < 10% of the fair share 50
     assert mode_coverage(labels, min_fraction=0)["covered"] == 3
+
+
+def test_mode_coverage_refuses_empty_and_non_integer_labels():
+    for empty in ([], np.zeros((0, 10))):
+        with pytest.raises(ValueError, match=r"mode_coverage: no predictions \(shape \(0,"):
+            mode_coverage(empty)
+    with pytest.raises(ValueError, match="mode_coverage: labels \\(N,\\) must be integers, "
+                                         "got dtype float64"):
+        mode_coverage(np.array([1.7, 2.2, 3.0]))           # was truncated to 1, 2, 3
+    assert mode_coverage(np.array([1, 2, 3], dtype=np.uint8))["covered"] == 3
 
 
 # ---------------------------------------------------------------- SSIM and diversity
@@ -309,6 +344,34 @@ def test_diversity_collapse_vs_noise():
     assert diversity(same) == pytest.approx(1.0)
     noise = rng.uniform(-1, 1, (80, 20, 20))           # 3160 pairs > max_pairs: sampled
     assert diversity(noise, max_pairs=500) < 0.1
+
+
+@pytest.mark.parametrize("max_pairs", [0, -5, 2.5])
+def test_diversity_refuses_max_pairs_below_one(max_pairs):
+    with pytest.raises(ValueError, match=rf"diversity: max_pairs must be a whole number >= 1, "
+                                         rf"got {max_pairs}"):
+        diversity(np.zeros((4, 16, 16)), max_pairs=max_pairs)
+
+
+def test_matrix_functions_refuse_non_square_and_mismatched_matrices():
+    from gans.metrics.sqrtm import trace_sqrt_product
+
+    eye3 = np.eye(3)
+    with pytest.raises(ValueError, match=r"trace_sqrt_product: expected a square matrix "
+                                         r"\(d, d\), got shape \(2, 3\)"):
+        trace_sqrt_product(eye3[:2], eye3)
+    with pytest.raises(ValueError, match=r"trace_sqrt_product: the matrices must have the "
+                                         r"same shape, got \(3, 3\), \(2, 2\)"):
+        trace_sqrt_product(eye3, np.eye(2))
+    assert float(trace_sqrt_product(eye3, 4 * eye3)) == pytest.approx(6.0)
+    mu = t64(np.zeros(3))
+    with pytest.raises(ValueError, match=r"frechet_distance_differentiable: expected a square "
+                                         r"matrix \(d, d\), got shape \(2, 3\)"):
+        frechet_distance_differentiable(mu, t64(eye3[:2]), mu, t64(eye3))
+    with pytest.raises(ValueError, match=r"frechet_distance_differentiable: the means must "
+                                         r"be vectors of length 3 to match the covariances, "
+                                         r"got shapes \(3,\) and \(2,\)"):
+        frechet_distance_differentiable(mu, t64(eye3), t64(np.zeros(2)), t64(eye3))
 
 
 # ---------------------------------------------------------------- the shipped classifier
@@ -460,3 +523,14 @@ def test_training_eval_hook_logs_fid_and_modes(tmp_path):
     assert len(evals) == 1 and evals[0]["step"] == 2
     assert evals[0]["mnist_fid"] > 0 and 1 <= evals[0]["modes_covered"] <= 10
     assert (tmp_path / "eval_metrics.png").exists()
+
+
+def test_evaluate_generate_refuses_no_samples():
+    from gans.metrics.evaluate import generate
+
+    G = mg.nn.Linear(4, 4)
+    for num, batch_size in ((0, 500), (8, 0)):
+        with pytest.raises(ValueError, match=rf"generate: num and batch_size must be at least "
+                                             rf"1, got num {num}, batch_size {batch_size}"):
+            generate(G, num, z_dim=4, batch_size=batch_size)
+    assert generate(G, 3, z_dim=4).shape == (3, 4) and G.training

@@ -214,6 +214,32 @@ def test_validate_refuses_settings_out_of_range(setting, message):
         TrainConfig(**setting).validate()
 
 
+@pytest.mark.parametrize("setting, message", [
+    (dict(optimizer="sgd"), "unknown optimizer 'sgd': adam or rmsprop"),
+    (dict(model="mlp", d_norm="foo"), "unknown d_norm 'foo': batch, instance, layer or none"),
+    (dict(d_norm="Batch"), "unknown d_norm 'Batch'"),
+    (dict(model="vae"), "unknown model 'vae': mlp or dcgan")])
+def test_validate_refuses_an_unknown_choice_and_names_the_choices(setting, message):
+    """optimizer 'sgd' used to train with Adam; d_norm 'foo' was accepted for the MLP."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainConfig(**setting).validate()
+
+
+@pytest.mark.parametrize("shape, size, expected", [
+    ((64, 32, 32), 28, "(N, 1, 28, 28)"), ((64, 3, 28, 28), 28, "(N, 1, 28, 28)"),
+    ((64, 1, 32, 32), 64, "(N, 1, 28, 28) or (N, 1, 64, 64)")])
+def test_images_that_do_not_fit_the_model_are_refused_at_once(shape, size, expected,
+                                                                tmp_path):
+    """Caught at the first train_step as a 'linear:' error before."""
+    with pytest.raises(ValueError, match=re.escape(
+            f"Trainer: images of shape {shape} do not fit model 'dcgan' with image_size "
+            f"{size}: expected {expected}")):
+        Trainer(tiny(tmp_path, image_size=size), np.zeros(shape, np.uint8))
+    trainer = Trainer(tiny(tmp_path, image_size=64, max_steps=1),      # 64 x 64 data for a
+                      np.zeros((64, 64, 64), np.uint8))                  # 64 x 64 model fits
+    assert np.isfinite(trainer.train_step()["loss_d"])
+
+
 def _warnings_of(**settings) -> list[str]:
     """The messages of the warnings TrainConfig(**settings).validate() gives."""
     with warnings.catch_warnings(record=True) as caught:
@@ -308,6 +334,20 @@ def _refused_whole(tmp_path, digits, path, match, **options):
     _assert_same_snapshot(before, _snapshot(trainer))
     trainer.train_step()                          # and it still trains
     return str(info.value)
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("fixed_z", np.zeros((16, 7), np.float32), "fixed_z of shape (16, 7) is not a batch of "
+                                               "latents (n, z_dim=16)"),
+    ("fixed_z", np.zeros(16, np.float32), "fixed_z of shape (16,) is not a batch"),
+    ("step", -3, "the step -3 is negative")])
+def test_a_checkpoint_with_a_bad_fixed_z_or_step_is_refused_whole(key, value, match, digits,
+                                                                  tmp_path):
+    state = mg.load(_checkpoint(tmp_path, "good", digits))
+    state[key] = value
+    path = tmp_path / "bad.npz"
+    mg.save(state, path)
+    _refused_whole(tmp_path, digits, path, match)
 
 
 @pytest.mark.parametrize("saved,target", [("adam", "rmsprop"), ("rmsprop", "adam")])

@@ -163,3 +163,46 @@ def test_pictures_get_the_usual_file_mode(tmp_path):
     os.umask(umask)
     path = gans_viz.save_grid(np.zeros((4, 1, 8, 8), dtype=np.float32), tmp_path / "g.png")
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("shape, message", [
+    ((8, 8), r"images must be a batch \(N, C, H, W\) or \(N, H, W\), got shape \(8, 8\)"),
+    ((1, 1, 1, 8, 8), r"images must be a batch .* got shape \(1, 1, 1, 8, 8\)"),
+    ((0, 1, 8, 8), r"no images to tile \(shape \(0, 1, 8, 8\)\)"),
+    ((4, 8, 8, 3), r"images must have 1 or 3 channels, channels first \(N, C, H, W\); got "
+                   r"shape \(4, 8, 8, 3\)\. For channels last \(N, H, W, C\) pass "
+                   r"images\.transpose\(0, 3, 1, 2\)"),
+    ((4, 2, 8, 8), r"images must have 1 or 3 channels.*\(4, 2, 8, 8\)")])
+def test_make_grid_refuses_what_it_cannot_tile(shape, message):
+    from gans import viz as gans_viz
+
+    with pytest.raises(ValueError, match="make_grid: " + message):
+        gans_viz.make_grid(np.zeros(shape))
+
+
+def test_make_grid_refuses_nrow_below_one_and_keeps_its_layouts():
+    from gans import viz as gans_viz
+
+    for nrow in (0, -1):
+        with pytest.raises(ValueError, match=rf"make_grid: nrow \(images per row\) must be at "
+                                             rf"least 1, got {nrow}"):
+            gans_viz.make_grid(np.zeros((4, 1, 8, 8)), nrow=nrow)
+    assert gans_viz.make_grid(np.zeros((4, 8, 8)), nrow=2).shape == (22, 22)
+    assert gans_viz.make_grid(np.zeros((4, 3, 8, 8)), nrow=4).shape == (12, 42, 3)
+
+
+def test_save_grid_names_an_extension_pillow_cannot_write(tmp_path):
+    from PIL import Image
+
+    from gans import viz as gans_viz
+
+    for name, suffix in (("grid.xyz", "'.xyz'"), ("grid", "''")):
+        path = tmp_path / "new" / name
+        with pytest.raises(ValueError, match=rf"save_grid: cannot write .*{name}: Pillow "
+                                             rf"writes no image format with the extension "
+                                             rf"{suffix}; use \.png"):
+            gans_viz.save_grid(np.zeros((4, 1, 8, 8)), path)
+        assert not (tmp_path / "new").exists()                  # nothing written, no folder
+    for name in ("grid.jpg", "grid.PNG", "grid.tif"):           # ".tif" was written as "TIF"
+        with Image.open(gans_viz.save_grid(np.zeros((4, 1, 8, 8)), tmp_path / name)) as image:
+            assert image.size == (2 * 22, 2 * 22)

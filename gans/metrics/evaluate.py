@@ -37,6 +37,9 @@ def generate(G, num: int, z_dim: int, batch_size: int = 500, device: str = "cpu"
     statistics), z ~ N(0, I) drawn from numpy's generator seeded with `seed`: minigrad's
     global generator is left untouched, so a training run that evaluates stays
     bit-identical to one that does not."""
+    if num < 1 or batch_size < 1:
+        raise ValueError(f"generate: num and batch_size must be at least 1, got num {num}, "
+                         f"batch_size {batch_size}")
     rng = np.random.default_rng(seed)
     was_training = G.training
     G.eval()

@@ -31,7 +31,7 @@ from scipy import linalg
 import minigrad as mg
 from minigrad import Tensor
 
-from .sqrtm import trace_sqrt_product, trace_sqrtm
+from .sqrtm import _check_square, trace_sqrt_product, trace_sqrtm
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +195,11 @@ def frechet_distance_differentiable(mu1: Tensor, s1: Tensor, mu2: Tensor, s2: Te
     second order). eps > 0 adds eps * I to both covariances first: it keeps the gradient
     finite near singular covariances (see sqrtm.py) at the price of a slightly different
     value."""
+    _check_square("frechet_distance_differentiable", s1, s2)
+    if tuple(mu1.shape) != (s1.shape[0],) or tuple(mu2.shape) != (s1.shape[0],):
+        raise ValueError(f"frechet_distance_differentiable: the means must be vectors of "
+                         f"length {s1.shape[0]} to match the covariances, got shapes "
+                         f"{tuple(mu1.shape)} and {tuple(mu2.shape)}")
     if eps:
         eye = mg.tensor(s1.xp.eye(s1.shape[0], dtype=s1.dtype), device=s1.device) * eps
         s1, s2 = s1 + eye, s2 + eye

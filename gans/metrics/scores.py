@@ -20,6 +20,11 @@ def _rng(seed):
     return np.random.default_rng(seed)
 
 
+def _is_whole(value) -> bool:
+    """A Python or numpy integer, but not a bool (True is an int to Python)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 # ------------------------------------------------------------------ Inception Score
 def inception_score(probs: np.ndarray, splits: int = 10,
                     eps: float = 1e-12) -> tuple[float, float]:
@@ -36,8 +41,9 @@ def inception_score(probs: np.ndarray, splits: int = 10,
     if (p < 0).any() or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
         raise ValueError("inception_score: each row of probs must be a probability "
                          "distribution (non-negative, summing to 1); pass softmax outputs")
-    if not 1 <= splits <= p.shape[0]:
-        raise ValueError(f"inception_score: splits must be in 1..N={p.shape[0]}, got {splits}")
+    if not _is_whole(splits) or not 1 <= splits <= p.shape[0]:
+        raise ValueError(f"inception_score: splits must be a whole number in 1..N={p.shape[0]}, "
+                         f"got {splits!r}")
     scores = []
     for part in np.array_split(p, splits):
         py = part.mean(axis=0, keepdims=True)                              # (1, K)
@@ -76,8 +82,7 @@ def kid(f1: np.ndarray, f2: np.ndarray, num_subsets: int = 100, subset_size: int
                          f"{f2.shape}")
     if not np.isfinite(f1).all() or not np.isfinite(f2).all():
         raise ValueError("kid: features contain NaN or inf")
-    if isinstance(num_subsets, bool) or not isinstance(num_subsets, (int, np.integer)) \
-            or num_subsets < 1:
+    if not _is_whole(num_subsets) or num_subsets < 1:
         raise ValueError(f"kid: num_subsets must be an int >= 1, got {num_subsets!r}")
     m = min(subset_size, f1.shape[0], f2.shape[0])
     if m < 2:
@@ -135,6 +140,11 @@ def precision_recall(real_feats: np.ndarray, fake_feats: np.ndarray, k: int = 3,
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
         raise ValueError(f"precision_recall: features must be (N1, d) and (N2, d), got "
                          f"{real.shape} and {fake.shape}")
+    if not np.isfinite(real).all() or not np.isfinite(fake).all():
+        raise ValueError("precision_recall: features contain NaN or inf")
+    # k = 0 makes every radius 0 (the point itself), k < 0 counts from the far end
+    if not _is_whole(k) or k < 1:
+        raise ValueError(f"precision_recall: k must be a whole number >= 1, got {k!r}")
     if min(real.shape[0], fake.shape[0]) <= k:
         raise ValueError(f"precision_recall: each set needs more than k={k} samples")
     precision = _inside_manifold(fake, real, _knn_radii(real, k, batch), batch).mean()
@@ -158,17 +168,22 @@ def mode_coverage(predictions: np.ndarray, num_classes: int = 10,
     counts (K,)}. On MNIST with the shipped classifier this is the standard way to see
     mode collapse: covered < 10, or a large KL."""
     pred = np.asarray(predictions)
+    if pred.size == 0:
+        raise ValueError(f"mode_coverage: no predictions (shape {pred.shape})")
     if pred.ndim == 2:
         if pred.shape[1] != num_classes:
             raise ValueError(f"mode_coverage: probs have {pred.shape[1]} classes, "
                              f"num_classes={num_classes}")
         labels = pred.argmax(axis=1)
     elif pred.ndim == 1:
+        if not np.issubdtype(pred.dtype, np.integer):      # astype would truncate 2.7 to 2
+            raise ValueError(f"mode_coverage: labels (N,) must be integers, got dtype "
+                             f"{pred.dtype}; pass class probabilities as (N, K)")
         labels = pred.astype(np.int64)
     else:
         raise ValueError(f"mode_coverage: expected probs (N, K) or labels (N,), got shape "
                          f"{pred.shape}")
-    if labels.size == 0 or labels.min() < 0 or labels.max() >= num_classes:
+    if labels.min() < 0 or labels.max() >= num_classes:
         raise ValueError(f"mode_coverage: labels must lie in 0..{num_classes - 1}")
     counts = np.bincount(labels, minlength=num_classes)
     p = counts / counts.sum()
@@ -245,6 +260,8 @@ def diversity(images: np.ndarray, max_pairs: int = 2000, seed: int = 0,
     pairs when there are at most max_pairs, else max_pairs random pairs (i != j).
     Lower means more diverse; a mode-collapsed generator scores close to 1. For MNIST,
     compare with the value of real digits (docs/metrics.md)."""
+    if not _is_whole(max_pairs) or max_pairs < 1:
+        raise ValueError(f"diversity: max_pairs must be a whole number >= 1, got {max_pairs!r}")
     images = _as_nchw(images)
     n = images.shape[0]
     if n < 2:

@@ -78,6 +78,7 @@ def _eigh_psd(x):
 def trace_sqrt_product(s1, s2):
     """Tr (S1 S2)^(1/2) on raw arrays (numpy or CuPy), as a 0-d array: sum_i sqrt(eig_i(A))
     with A = R S2 R, R = S1^(1/2) (see TraceSqrtm)."""
+    _check_square("trace_sqrt_product", s1, s2)
     xp = _xp(s1)
     lam, U = _eigh_psd(s1)
     r = (U * xp.sqrt(lam)) @ U.T                     # S1^(1/2)
