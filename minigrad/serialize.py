@@ -186,13 +186,23 @@ def _where(path: list) -> str:
 
 
 # ---------------------------------------------------------------------- load
-def load(path: str | os.PathLike, device: str = "cpu") -> Any:
+def load(path: str | os.PathLike, device: str = "cpu", *, map_location=None,
+         weights_only: bool = True) -> Any:
     """Read a file written by `save`. Tensors come back as Tensors on `device`, arrays as
     numpy arrays, and plain values with their Python types. Raises SerializationError
     (naming the file) if it is damaged, not an .npz, or contains pickled objects,
     FileNotFoundError if there is no such file, and IsADirectoryError for a directory.
-    Nothing is returned until every entry has been read and checked."""
+    Nothing is returned until every entry has been read and checked.
+
+    As torch.load: `map_location` ("cpu", "cuda", "gpu") is another name for `device`.
+    `weights_only` is accepted and changes nothing: every load here is data only (never
+    pickled code), which is what weights_only=True asks of torch.load."""
     path = os.fspath(path)
+    if map_location is not None:
+        if not isinstance(map_location, str):
+            raise TypeError(f"mg.load: map_location must be a device name ('cpu', 'gpu', "
+                            f"'cuda'), got {type(map_location).__name__}")
+        device = map_location
     device = backend.normalize_device(device)
     if device == backend.GPU:
         backend.cupy()  # no GPU: say so now, not as a "damaged file" later

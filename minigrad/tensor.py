@@ -156,7 +156,11 @@ class Tensor:
         return backend.xp_of(self._data)
 
     def size(self, dim: int | None = None):
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        if self.ndim == 0:
+            raise IndexError(f"size: a 0-d tensor has no dimension {dim}")
+        return self.shape[ops.shape._normalize_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
         return int(self._data.size)
@@ -399,13 +403,18 @@ class Tensor:
 
     def fill_(self, value) -> "Tensor":
         self._check_in_place("fill_", value)
-        self._data[...] = value.data if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ValueError(f"fill_: the value must be a number or a 0-d tensor, got a "
+                             f"tensor of shape {value.shape} (to copy values use copy_)")
+        with self._storable("fill_", value):
+            self._data[...] = value.data if isinstance(value, Tensor) else value
         return self._bump()
 
     def copy_(self, other) -> "Tensor":
         self._check_in_place("copy_", other)
         source = other.data if isinstance(other, Tensor) else other
-        self._data[...] = backend.to_device(source, self.device)
+        with self._storable("copy_", other):
+            self._data[...] = backend.to_device(source, self.device)
         return self._bump()
 
     def add_(self, other, alpha: float = 1.0) -> "Tensor":
@@ -465,10 +474,17 @@ class Tensor:
 
     @contextlib.contextmanager
     def _storable(self, op: str, other):
-        """numpy's casting error, said as PyTorch says it: an in-place result must fit
-        this tensor's dtype (an integer tensor cannot take 1.5)."""
+        """numpy's errors, said as PyTorch says them: an in-place result must fit this
+        tensor's shape (other broadcasts to it, never the other way) and dtype (an integer
+        tensor cannot take 1.5)."""
         try:
             yield
+        except ValueError as exc:
+            if "broadcast" not in str(exc):
+                raise
+            raise ValueError(f"{op}: a value of shape {tuple(np.shape(other))} cannot be "
+                             f"written in place into a tensor of shape {tuple(self.shape)} "
+                             f"(it must broadcast to that shape)") from None
         except TypeError as exc:
             if "cast" not in str(exc):           # only numpy's casting error is ours to say
                 raise
@@ -514,18 +530,34 @@ class Tensor:
         return self._in_place_or_new(other, "/=", "div_", ops.div)
 
     def clamp_(self, min=None, max=None) -> "Tensor":
+        """Clamp into [min, max] in place; the bounds numbers or tensors that broadcast to
+        this tensor's shape, as in PyTorch."""
         self._check_in_place("clamp_")
-        self.xp.clip(self._data, min, max, out=self._data)
+        bounds = []
+        for bound in (min, max):
+            if isinstance(bound, Tensor):
+                if bound.device != self.device:
+                    raise RuntimeError(f"clamp_: a bound on {bound.device} for a tensor on "
+                                       f"{self.device}")
+                bound = bound.data
+            bounds.append(bound)
+        with self._storable("clamp_", min if isinstance(min, Tensor) else max):
+            self.xp.clip(self._data, *bounds, out=self._data)
         return self._bump()
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
         self._check_in_place("normal_")
+        if not std >= 0:
+            raise ValueError(f"normal_: std must be >= 0, got {std}")
         sample = backend.rng().standard_normal(self.shape) * std + mean
         self._data[...] = backend.to_device(sample.astype(self.dtype), self.device)
         return self._bump()
 
     def uniform_(self, low: float = 0.0, high: float = 1.0) -> "Tensor":
         self._check_in_place("uniform_")
+        if not low <= high:
+            raise ValueError(f"uniform_: expects a range [low, high), got low={low} > "
+                             f"high={high}")
         sample = backend.rng().uniform(low, high, self.shape)
         self._data[...] = backend.to_device(sample.astype(self.dtype), self.device)
         return self._bump()
@@ -542,6 +574,12 @@ class Tensor:
             ops.index.check_bounds(steps[-1], target.shape,      # (CuPy does not check)
                                    on_gpu=not isinstance(target, np.ndarray))
             target[steps[-1]] = value.data if isinstance(value, Tensor) else value
+        except ValueError as exc:
+            if "broadcast" not in str(exc):
+                raise
+            raise ValueError(f"setitem: a value of shape {tuple(np.shape(value))} does not "
+                             f"broadcast to x[{key!r}], of shape "
+                             f"{tuple(target[steps[-1]].shape)}") from None
         except IndexError as exc:
             raise IndexError(f"setitem: index {key!r} is invalid for a tensor of shape "
                              f"{tuple(self.shape)}: {exc}") from None
@@ -729,11 +767,13 @@ class Tensor:
     def logical_not(self): return Tensor._from_op(self.xp.logical_not(self._data), False)
 
     def all(self, dim=None, keepdim=False):
-        return Tensor._from_op(self.xp.asarray(self.xp.all(self._data, axis=dim,
+        axes = None if dim is None else ops.reduce._normalize_dims(dim, self.shape, "all")
+        return Tensor._from_op(self.xp.asarray(self.xp.all(self._data, axis=axes,
                                                            keepdims=keepdim)), False)
 
     def any(self, dim=None, keepdim=False):
-        return Tensor._from_op(self.xp.asarray(self.xp.any(self._data, axis=dim,
+        axes = None if dim is None else ops.reduce._normalize_dims(dim, self.shape, "any")
+        return Tensor._from_op(self.xp.asarray(self.xp.any(self._data, axis=axes,
                                                            keepdims=keepdim)), False)
 
     def masked_fill(self, mask, value): return ops.masked_fill(self, mask, value)
@@ -749,17 +789,18 @@ class Tensor:
     def sum(self, dim=None, keepdim=False): return ops.sum(self, dim, keepdim)
     def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
 
-    def var(self, dim=None, unbiased=False, keepdim=False):
+    def var(self, dim=None, unbiased=False, keepdim=False, *, correction=None):
         """The variance over dim (all dims when None). Biased by default here (divided by
         n, unbiased=False, as API.md promises), unlike PyTorch's default: pass
-        unbiased=True for PyTorch's (divided by n - 1)."""
-        return ops.var(self, dim, unbiased=unbiased, keepdim=keepdim)
+        unbiased=True (or correction=1) for PyTorch's (divided by n - 1)."""
+        return ops.var(self, dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
 
-    def std(self, dim=None, unbiased=False, keepdim=False):
+    def std(self, dim=None, unbiased=False, keepdim=False, *, correction=None):
         """sqrt(var). Biased by default here (unbiased=False, as API.md promises), unlike
-        PyTorch's default: pass unbiased=True for PyTorch's. Where the std is 0 its
-        gradient is 0, as in PyTorch."""
-        return ops.reduce.std(self, dim, unbiased=unbiased, keepdim=keepdim)
+        PyTorch's default: pass unbiased=True (or correction=1) for PyTorch's. Where the
+        std is 0 its gradient is 0, as in PyTorch."""
+        return ops.reduce.std(self, dim, unbiased=unbiased, keepdim=keepdim,
+                              correction=correction)
 
     def max(self, dim=None, keepdim=False): return ops.max(self, dim, keepdim)
     def min(self, dim=None, keepdim=False): return ops.min(self, dim, keepdim)

@@ -335,3 +335,47 @@ def test_creation_takes_pytorchs_forms_and_names_a_bad_size():
         with pytest.raises(error) as info:
             call()
         assert message in str(info.value)
+
+
+def test_in_place_methods_name_a_value_that_does_not_fit(device):
+    x = mg.zeros(3, device=device)
+    for call, message in [
+        (lambda: x.add_(mg.ones(2, 3, device=device)), "add_: a value of shape (2, 3)"),
+        (lambda: x.lerp_(mg.ones(2, device=device), 0.5), "lerp_: a value of shape (2,)"),
+        (lambda: x.copy_(mg.ones(4, device=device)), "copy_: a value of shape (4,)"),
+        (lambda: x.__setitem__(slice(0, 2), mg.ones(4, device=device)),
+         "setitem: a value of shape (4,) does not broadcast to x[slice(0, 2, None)], of "
+         "shape (2,)"),
+        (lambda: x.fill_(mg.ones(3, device=device)), "fill_: the value must be a number or "
+                                                     "a 0-d tensor"),
+        (lambda: x.uniform_(1.0, 0.0), "uniform_: expects a range [low, high)"),
+        (lambda: x.normal_(0.0, -1.0), "normal_: std must be >= 0"),
+        (lambda: x.size(5), "size: dimension 5 is out of range"),
+        (lambda: x.any(dim=1), "any: dim 1 is out of range"),
+        (lambda: mg.where(x, x, x), "where: the condition must be a bool tensor"),
+        (lambda: mg.ones(2, 2, dtype=mg.bool) @ mg.ones(2, 2, dtype=mg.bool),
+         "matmul: not implemented for bool tensors"),
+        (lambda: mg.optim.Adam([mg.zeros(2, requires_grad=True)], betas=(0.9, 0.9, 0.9)),
+         "invalid betas: (0.9, 0.9, 0.9)"),
+    ]:
+        with pytest.raises((ValueError, TypeError, IndexError)) as info:
+            call()
+        assert message in str(info.value), (message, str(info.value))
+    np.testing.assert_array_equal(x.numpy(), 0.0)               # nothing was written
+    # clamp_ takes tensor bounds, as PyTorch's
+    y = mg.tensor([-2.0, 0.5, 3.0], device=device)
+    y.clamp_(min=mg.zeros(3, device=device), max=mg.tensor([1.0, 1.0, 2.0], device=device))
+    assert y.numpy().tolist() == [0.0, 0.5, 2.0]
+
+
+def test_pytorchs_keywords_for_var_load_and_mixed_matmul(tmp_path):
+    x = mg.tensor([1.0, 2.0, 3.0, 4.0])
+    assert x.var(correction=0).item() == 1.25 and x.std(0, correction=1).item() == \
+        pytest.approx(np.std([1, 2, 3, 4], ddof=1), rel=1e-6)
+    with pytest.raises(ValueError, match="either unbiased=True or correction"):
+        x.var(unbiased=True, correction=1)
+    mg.save({"w": x}, tmp_path / "c.npz")
+    loaded = mg.load(tmp_path / "c.npz", map_location="cpu", weights_only=True)
+    assert loaded["w"].numpy().tolist() == [1.0, 2.0, 3.0, 4.0]
+    counts = mg.ones(2, 2, dtype=mg.int64)
+    assert (counts @ mg.ones(2, 2)).dtype == mg.float32      # the float's dtype, not float64

@@ -1022,6 +1022,9 @@ def where(condition, a, b):
     a, b = _common_dtype("where", a, b)
     like = a
     cond = condition.data if isinstance(condition, Tensor) else like.xp.asarray(condition)
+    if cond.dtype.kind != "b":              # as PyTorch: a float "mask" is a mistake
+        raise TypeError(f"where: the condition must be a bool tensor (a mask such as x > 0), "
+                        f"got {cond.dtype}")
     shape = _broadcast_shape("where", cond, a, b)
     if not (a.is_floating_point() or b.is_floating_point()):
         return Tensor._from_op(like.xp.where(cond, a.data, b.data), False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor, require_tensor
-from .shape import reshape, sum_to
+from .shape import _promoted, reshape, sum_to
 
 
 def _mT(x: Tensor) -> Tensor:
@@ -77,6 +77,11 @@ class Linear(Function):
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     require_tensor(a, "matmul", "input")
     require_tensor(b, "matmul", "other")
+    if a.dtype.kind == "b" or b.dtype.kind == "b":
+        raise TypeError(f"matmul: not implemented for bool tensors (as in PyTorch), got "
+                        f"{a.dtype} and {b.dtype}; convert first, e.g. x.float()")
+    if a.dtype != b.dtype:                 # an integer beside a float takes the float's
+        a, b = _promoted([a, b])           # dtype, as everywhere here (numpy: float64)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
                          f"{tuple(a.shape)} and {tuple(b.shape)}")

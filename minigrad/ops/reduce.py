@@ -146,8 +146,10 @@ def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Sum(axes, keepdim, _per(count))(x)
 
 
-def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> Tensor:
-    """var = mean((x - mean x)^2), divided by count - 1 when unbiased.
+def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False, *,
+        correction: int | None = None) -> Tensor:
+    """var = sum((x - mean x)^2) / (count - correction); correction is 1 when unbiased,
+    else 0, unless given (PyTorch's newer spelling: var(dim, correction=0) is biased).
 
     Biased (unbiased=False) is the default here, as batch norm uses it; note PyTorch's
     Tensor.var defaults to unbiased=True. As in PyTorch, a divisor of 0 or less (one
@@ -156,7 +158,11 @@ def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> T
     axes = _normalize_dims(dim, x.shape, "var")
     count = math.prod(x.shape[a] for a in axes)
     centred = x - mean(x, axes, keepdim=True)
-    divisor = count - 1 if unbiased else count
+    if correction is None:
+        correction = 1 if unbiased else 0
+    elif unbiased:
+        raise ValueError("var: give either unbiased=True or correction, not both")
+    divisor = count - correction
     return Sum(axes, keepdim, _per(divisor))(centred * centred)
 
 
@@ -188,11 +194,12 @@ class Root(Function):
         return MaskMul((~zero).astype(y.dtype))(gy * slope)
 
 
-def std(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False) -> Tensor:
+def std(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False, *,
+        correction: int | None = None) -> Tensor:
     """std = sqrt(var) (biased by default here, see var); its gradient is 0 where the std
     is 0 (Root)."""
     _require_float(x, "std")
-    return Root(2.0)(var(x, dim, unbiased=unbiased, keepdim=keepdim))
+    return Root(2.0)(var(x, dim, unbiased=unbiased, keepdim=keepdim, correction=correction))
 
 
 def _extreme(x: Tensor, dim, keepdim: bool, which: str):

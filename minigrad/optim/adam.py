@@ -44,6 +44,9 @@ class Adam(Optimizer):
 
     def _check_group(self, group) -> None:
         super()._check_group(group)
+        if len(group["betas"]) != 2:
+            raise ValueError(f"invalid betas: {group['betas']} (must be two numbers, "
+                             f"(beta1, beta2))")
         beta1, beta2 = group["betas"]
         _check_range("beta1 (betas[0])", beta1, 0.0, 1.0)
         _check_range("beta2 (betas[1])", beta2, 0.0, 1.0)
