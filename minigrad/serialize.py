@@ -152,9 +152,13 @@ def _encode(obj, path: list, arrays: dict) -> Any:
         return {"t": "array", "name": _add_array(obj, path, arrays)}
     if isinstance(obj, np.generic):
         return {"t": "scalar", "name": _add_array(np.asarray(obj), path, arrays)}
+    hint = ""
+    if hasattr(obj, "state_dict"):      # torch.save(model) pickles the module itself
+        hint = (f" (a {type(obj).__name__} is code and state: save its numbers, "
+                f"obj.state_dict(), and rebuild the object before load_state_dict)")
     raise SerializationError(f"save: cannot store a {type(obj).__name__} at {_where(path)}; "
                              f"allowed: dict, list, tuple, Tensor, array, int, float, str, "
-                             f"bool, None")
+                             f"bool, None{hint}")
 
 
 def _add_array(array, path: list, arrays: dict) -> str:

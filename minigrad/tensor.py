@@ -28,6 +28,10 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not numpy's
 
     def __init__(self, data, requires_grad: bool = False):
+        if not isinstance(requires_grad, (bool, np.bool_)):   # torch.Tensor(2, 3): a shape
+            raise TypeError(f"Tensor(data, requires_grad): requires_grad must be True or "
+                            f"False, got {requires_grad!r}; for a new tensor of a shape use "
+                            f"mg.zeros(...) or mg.empty(...), for one of values mg.tensor(...)")
         version_counter = [0]        # one cell, shared with views (see _version)
         if isinstance(data, Tensor):   # an alias of the same memory: the same counter, so
             version_counter = data._version_counter    # that a change through it is seen

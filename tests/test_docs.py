@@ -103,6 +103,11 @@ def test_the_differences_docs_pytorch_md_lists_hold():
     z.backward()
     with pytest.raises(RuntimeError, match="retain_graph"):
         z.backward()
+    with pytest.raises(TypeError, match="use mg.zeros"):
+        mg.Tensor(2, 3)
+    with pytest.raises(mg.SerializationError, match=r"state_dict\(\)"):
+        mg.save(mg.nn.Linear(2, 2), ROOT / "never-written.npz")
+    assert isinstance(mg.zeros(2).shape, tuple) and mg.zeros(2).dtype == np.float32
     p = mg.zeros(2, requires_grad=True)
     with pytest.raises(ValueError, match="more than once"):
         mg.optim.SGD([p, p])
