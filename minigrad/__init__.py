@@ -48,9 +48,9 @@ from .ops import (abs, add, allclose, amax, amin, argmax, argmin, cat, ceil, chu
                   cos, div, equal, erf, exp, expm1, flatten, flip, floor, floor_divide,
                   gather, leaky_relu, log, log1p, logical_and, logical_not, logical_or,
                   logical_xor, logsumexp, matmul, maximum, mean, minimum, mul, neg, permute,
-                  pow, relu, remainder, reshape, round, sigmoid, sign, sin, softplus, split,
-                  sqrt, squeeze, stack, sub, sum, tanh, transpose, trunc, unbind, unsqueeze,
-                  var, where)
+                  pow, relu, remainder, repeat_interleave, reshape, round, sigmoid, sign,
+                  sin, softplus, split, sqrt, squeeze, stack, sub, sum, tanh, transpose,
+                  trunc, unbind, unsqueeze, var, where)
 from .ops.loss import log_softmax, softmax
 from .ops.reduce import std
 from .ops import max, min  # noqa: A004 (PyTorch's names)

@@ -834,6 +834,8 @@ class Tensor:
     def view_as(self, other): return ops.reshape(self, *other.shape)
     reshape_as = view_as
     def repeat(self, *sizes): return ops.repeat(self, *sizes)
+    def repeat_interleave(self, repeats, dim=None):
+        return ops.repeat_interleave(self, repeats, dim)
     def flip(self, dims): return ops.flip(self, dims)
     def unbind(self, dim=0): return ops.unbind(self, dim)
     def gather(self, dim, index): return ops.gather(self, dim, index)

@@ -248,3 +248,105 @@ def test_one_image_without_a_batch_dim_is_a_batch_of_one(device):
     assert up.shape == (4, 12, 12)
     with pytest.raises(ValueError, match=r"conv2d: input must be 4-D \(N, C, H, W\) or 3-D"):
         F.conv2d(make((6, 6), device, seed=7), w)
+
+
+def test_convolution_arguments_are_checked_under_the_ops_name():
+    """From a review: each line was wrong before its fix (a float stride truncated, a
+    conv_transpose2d error that named conv2d_dx or output_padding, an empty weight)."""
+    x, w, wt = mg.zeros(1, 2, 5, 5), mg.zeros(3, 2, 3, 3), mg.zeros(2, 3, 3, 3)
+    for name, value in [("stride", 1.5), ("padding", 0.5), ("dilation", (1, 1.5)),
+                        ("stride", True)]:
+        message = rf"conv2d: {name} must be an int or a pair of ints, got {value!r}"
+        with pytest.raises(TypeError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            F.conv2d(x, w, **{name: value})
+    with pytest.raises(TypeError, match="conv_transpose2d: stride must be an int or a pair"):
+        F.conv_transpose2d(x, wt, stride=1.5)
+    assert F.conv2d(x, w, stride=np.int64(2)).shape == (1, 3, 2, 2)     # numpy ints: fine
+    for kwargs, message in [(dict(stride=0), r"stride must be >= 1, got \(0, 0\)"),
+                            (dict(padding=-1), r"padding must be >= 0, got \(-1, -1\)"),
+                            (dict(dilation=0), r"dilation must be >= 1, got \(0, 0\)")]:
+        with pytest.raises(ValueError, match="conv_transpose2d: " + message):
+            F.conv_transpose2d(x, wt, **kwargs)
+        with pytest.raises(ValueError, match="conv2d: " + message):
+            F.conv2d(x, w, **kwargs)
+    with pytest.raises(TypeError, match="conv_transpose2d: input must be float32 or float64, "
+                                        "got int64"):
+        F.conv_transpose2d(mg.tensor(np.ones((1, 2, 5, 5), dtype=np.int64)), wt)
+    with pytest.raises(TypeError, match=r"conv_transpose2d: input \(float32\) and weight "
+                                        r"\(float64\) must have the same dtype"):
+        F.conv_transpose2d(x, wt.double())
+    with pytest.raises(TypeError, match=r"conv_transpose2d: bias \(float64, on cpu\) must "
+                                        r"have the input's dtype and device \(float32"):
+        F.conv_transpose2d(x, wt, mg.zeros(3, dtype=mg.float64))
+    with pytest.raises(ValueError, match=r"conv2d: weight \(0, 2, 3, 3\) has no output "
+                                         r"channels"):
+        F.conv2d(x, mg.zeros(0, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"conv_transpose2d: weight \(2, 0, 3, 3\) has no "
+                                         r"output channels"):
+        F.conv_transpose2d(x, mg.zeros(2, 0, 3, 3))
+    with pytest.raises(ValueError, match=r"conv_transpose2d: weight \(2, 3, 0, 3\) has an "
+                                         r"empty kernel"):
+        F.conv_transpose2d(x, mg.zeros(2, 3, 0, 3))
+
+
+# ------------------------------------------------------------- nn.Conv2d's padding_mode
+
+PADDING_MODES = ["reflect", "replicate", "circular"]
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("x_shape,kwargs", [
+    ((1, 2, 5, 5), dict(padding=1)),
+    ((2, 2, 6, 5), dict(padding=(2, 1), stride=2, dilation=(1, 2))),
+    ((2, 5, 5), dict(padding="same")),                    # one image (C, H, W)
+])
+def test_conv2d_padding_modes_gradcheck_and_gradgradcheck(device, mode, x_shape, kwargs):
+    """F.pad in the mode, then the convolution with no padding: gradients of x, weight and
+    bias to second order."""
+    conv = mg.nn.Conv2d(2, 3, 3, padding_mode=mode, dtype=mg.float64, **kwargs).to(device)
+    x = make(x_shape, device, seed=21)
+    inputs = [x, conv.weight, conv.bias]      # gradcheck perturbs them in place
+    assert mg.gradcheck(lambda x, w, b: conv(x), inputs)
+    assert mg.gradgradcheck(lambda x, w, b: conv(x), inputs)
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+def test_conv2d_padding_modes_match_pytorch(mode):
+    torch = pytest.importorskip("torch")
+    for kwargs in [dict(padding=1), dict(padding=(2, 1), stride=2),
+                   dict(padding="same", dilation=2, bias=False)]:
+        ours = mg.nn.Conv2d(2, 3, 3, padding_mode=mode, dtype=mg.float64, **kwargs)
+        theirs = torch.nn.Conv2d(2, 3, 3, padding_mode=mode, dtype=torch.float64, **kwargs)
+        with torch.no_grad():
+            theirs.weight.copy_(torch.from_numpy(ours.weight.numpy()))
+            if ours.bias is not None:
+                theirs.bias.copy_(torch.from_numpy(ours.bias.numpy()))
+        x = np.random.default_rng(22).standard_normal((2, 2, 6, 7))
+        x_ours = mg.tensor(x, dtype=mg.float64, requires_grad=True)
+        x_theirs = torch.tensor(x, requires_grad=True)
+        y_ours, y_theirs = ours(x_ours), theirs(x_theirs)
+        np.testing.assert_allclose(y_ours.numpy(), y_theirs.detach().numpy(), atol=1e-12)
+        (y_ours * y_ours).sum().backward()
+        (y_theirs * y_theirs).sum().backward()
+        np.testing.assert_allclose(x_ours.grad.numpy(), x_theirs.grad.numpy(), atol=1e-10)
+        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(),
+                                   atol=1e-10)
+        assert repr(ours) == repr(theirs)
+
+
+def test_conv_layer_arguments_are_checked():
+    with pytest.raises(ValueError, match=r"ConvTranspose2d: only padding_mode='zeros' is "
+                                         r"supported, as in PyTorch, got 'reflect'"):
+        mg.nn.ConvTranspose2d(2, 3, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"Conv2d: padding_mode must be one of "
+                                         r"\('zeros', 'reflect', 'replicate', 'circular'\), "
+                                         r"got 'mirror'"):
+        mg.nn.Conv2d(2, 3, 3, padding_mode="mirror")
+    with pytest.raises(TypeError, match="Conv2d: stride must be an int or a pair of ints, "
+                                        "got 1.5"):
+        mg.nn.Conv2d(2, 3, 3, stride=1.5)                 # was stored as (1, 1)
+    with pytest.raises(TypeError, match="ConvTranspose2d: kernel_size must be an int"):
+        mg.nn.ConvTranspose2d(2, 3, 2.5)
+    reflect = mg.nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"Conv2d: input must be 4-D .* got shape \(5, 5\)"):
+        reflect(mg.zeros(5, 5))                           # x's shape, not the padded one

@@ -642,3 +642,126 @@ def test_lerp_for_an_ema_of_the_weights(device):
     b = make((3,), device, seed=35)
     assert mg.gradcheck(lambda x, y: x.lerp(y, 0.3), [a, b])
     assert mg.gradgradcheck(lambda x, y: x.lerp(y, 0.3), [a, b])
+
+
+# ------------------------------------------------------------------ from a review (2)
+def test_class_losses_name_a_missing_or_empty_class_dim():
+    """A 0-d input gave "tuple index out of range", and 0 classes an error from max."""
+    scalar, target = mg.tensor(1.0), mg.tensor(np.int64(0))
+    for loss in (F.nll_loss, F.cross_entropy):
+        name = loss.__name__
+        with pytest.raises(ValueError, match=rf"{name}: input must have a class dim, .* got "
+                                             rf"a 0-d input"):
+            loss(scalar, target)
+        with pytest.raises(ValueError, match=rf"{name}: input \(3, 0\) has no classes \(dim 1 "
+                                             rf"is empty\)"):
+            loss(mg.randn(3, 0), _labels([0, 0, 0], "cpu"))
+    with pytest.raises(ValueError, match=r"cross_entropy: input \(0,\) has no classes"):
+        F.cross_entropy(mg.randn(0), target)
+
+
+def test_losses_and_dropout_refuse_integer_input():
+    """PyTorch: "not implemented for 'Long'"; these gave a float result before."""
+    ints = mg.tensor(np.arange(6).reshape(2, 3))
+    for call, name in [(lambda: F.kl_div(ints, ints, reduction="batchmean"), "kl_div"),
+                       (lambda: F.huber_loss(ints, ints), "huber_loss"),
+                       (lambda: F.smooth_l1_loss(ints, ints), "smooth_l1_loss"),
+                       (lambda: F.mse_loss(ints, ints, reduction="sum"), "mse_loss"),
+                       (lambda: F.dropout(ints), "dropout"),
+                       (lambda: F.dropout2d(ints.reshape(1, 2, 3, 1)), "dropout2d")]:
+        with pytest.raises(TypeError, match=rf"{name}: only floating point tensors, got "
+                                            rf"input of int64 \(shape"):
+            call()
+    with pytest.raises(TypeError, match="kl_div: only floating point tensors, got target"):
+        F.kl_div(ints.float(), ints, reduction="batchmean")
+    assert F.huber_loss(ints.float(), ints).item() == 0.0      # an integer target: fine
+    assert F.dropout(ints, training=False) is ints               # eval: nothing to scale
+
+
+def test_softplus_with_beta_zero_is_refused():
+    """1/beta: a bare ZeroDivisionError before (PyTorch gives inf for every x)."""
+    with pytest.raises(ValueError, match=r"Softplus: beta must be nonzero"):
+        nn.Softplus(beta=0)
+    assert nn.Softplus(beta=-1.0)(mg.tensor([1.0])).shape == (1,)     # negative: as PyTorch
+
+
+def test_pixel_shuffle_modules(device):
+    x = make((2, 8, 3, 5), device, seed=41)
+    shuffle, unshuffle = nn.PixelShuffle(2), nn.PixelUnshuffle(2)
+    y = shuffle(x)
+    assert y.shape == (2, 2, 6, 10)
+    np.testing.assert_array_equal(y.numpy(), F.pixel_shuffle(x, 2).numpy())
+    np.testing.assert_array_equal(unshuffle(y).numpy(), x.numpy())   # the inverse
+    assert repr(shuffle) == "PixelShuffle(upscale_factor=2)"
+    assert repr(nn.PixelUnshuffle(3)) == "PixelUnshuffle(downscale_factor=3)"
+    assert mg.gradcheck(shuffle, [x]) and mg.gradgradcheck(shuffle, [x])
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match=rf"PixelShuffle: upscale_factor must be an int "
+                                             rf">= 1, got {bad!r}"):
+            nn.PixelShuffle(bad)
+    with pytest.raises(ValueError, match="PixelUnshuffle: downscale_factor must be an int"):
+        nn.PixelUnshuffle(-2)
+
+
+def test_dropout2d_zeroes_whole_channels(device):
+    x = mg.ones(4, 50, 3, 5, device=device)
+    y = F.dropout2d(x, 0.25).numpy()
+    assert set(np.unique(y).tolist()) <= {0.0, np.float32(1 / 0.75)}
+    np.testing.assert_array_equal(y, np.broadcast_to(y[:, :, :1, :1], y.shape))  # per channel
+    assert 0.6 < (y[:, :, 0, 0] > 0).mean() < 0.9
+    assert F.dropout2d(x, 0.25, training=False) is x
+    assert np.all(F.dropout2d(x, 1.0).numpy() == 0) and F.dropout2d(x, 0.0) is x
+    with pytest.warns(UserWarning, match=r"3-D input is read as one image \(C, H, W\)"):
+        one = F.dropout2d(mg.ones(50, 3, 5, device=device), 0.5).numpy()
+    np.testing.assert_array_equal(one, np.broadcast_to(one[:, :1, :1], one.shape))
+    with pytest.raises(ValueError, match=r"dropout2d: expected input \(N, C, H, W\) or "
+                                         r"\(C, H, W\), got shape \(4, 50\)"):
+        F.dropout2d(mg.ones(4, 50))
+    with pytest.raises(ValueError, match=r"dropout2d: p must be in \[0, 1\], got 1.5"):
+        F.dropout2d(x, 1.5)
+    mg.manual_seed(3)
+    expected = F.dropout2d(x, 0.5).numpy()
+    mg.manual_seed(3)                                   # the library's seed gives the mask
+    np.testing.assert_array_equal(F.dropout2d(x, 0.5).numpy(), expected)
+
+
+def test_dropout2d_module_in_training_and_eval(device):
+    drop = nn.Dropout2d(0.5)
+    assert repr(drop) == "Dropout2d(p=0.5, inplace=False)"
+    x = make((2, 6, 3, 3), device, seed=42)
+    mg.manual_seed(5)
+    y = drop(x)
+    mg.manual_seed(5)
+    np.testing.assert_array_equal(y.numpy(), F.dropout2d(x, 0.5).numpy())
+    assert drop.eval()(x) is x
+    with pytest.raises(ValueError, match=r"Dropout2d: p must be in \[0, 1\], got -0.1"):
+        nn.Dropout2d(-0.1)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 2, 2), (3, 2, 2), (1, 1, 1, 1)])
+def test_dropout2d_gradcheck_and_gradgradcheck(device, shape):
+    x = make(shape, device, seed=43)
+    fn = lambda x: (mg.manual_seed(1), F.dropout2d(x, 0.5))[1]     # noqa: E731 (one mask)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                # 3-D: the (C, H, W) warning
+        assert mg.gradcheck(fn, [x])
+        assert mg.gradgradcheck(fn, [x])
+
+
+def test_new_modules_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for name, arg in [("PixelShuffle", 2), ("PixelUnshuffle", 3), ("Dropout2d", 0.3)]:
+        assert repr(getattr(nn, name)(arg)) == repr(getattr(torch.nn, name)(arg))
+    x = np.random.default_rng(44).standard_normal((2, 18, 3, 4))
+    np.testing.assert_array_equal(
+        nn.PixelShuffle(3)(mg.tensor(x, dtype=mg.float64)).numpy(),
+        torch.nn.PixelShuffle(3)(torch.from_numpy(x)).numpy())
+    np.testing.assert_array_equal(
+        nn.PixelUnshuffle(2)(mg.tensor(x.reshape(2, 6, 6, 6), dtype=mg.float64)).numpy(),
+        torch.nn.PixelUnshuffle(2)(torch.from_numpy(x.reshape(2, 6, 6, 6))).numpy())
+    y = np.ones((4, 40, 3, 3))                          # the same channel-wise pattern
+    ours = nn.Dropout2d(0.5)(mg.tensor(y)).numpy()
+    theirs = torch.nn.Dropout2d(0.5)(torch.from_numpy(y)).numpy()
+    for z in (ours, theirs):
+        assert set(np.unique(z).tolist()) <= {0.0, 2.0}
+        np.testing.assert_array_equal(z, np.broadcast_to(z[:, :, :1, :1], z.shape))

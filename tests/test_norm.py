@@ -578,6 +578,58 @@ def test_embedding_rejects_bad_indices():
         F.embedding(mg.tensor([0.0]), weight)
 
 
+def test_embedding_padding_idx_and_weight_are_checked_as_pytorch():
+    """A padding_idx out of range (PyTorch: "Padding_idx must be within num_embeddings")
+    and a 1-D weight were accepted; a negative padding_idx counts from the end."""
+    indices, weight = mg.tensor(np.array([1, 2])), mg.randn(10, 3)
+    for padding_idx in (10, 20, -11):
+        with pytest.raises(ValueError, match=rf"embedding: padding_idx {padding_idx} must be "
+                                             rf"within num_embeddings 10"):
+            F.embedding(indices, weight, padding_idx=padding_idx)
+    with pytest.raises(ValueError, match=r"embedding: weight must be 2-D .* got shape "
+                                         r"\(10,\)"):
+        F.embedding(indices, mg.randn(10))
+    with pytest.raises(ValueError, match="Embedding: padding_idx 20 must be within "
+                                         "num_embeddings 10"):
+        nn.Embedding(10, 3, padding_idx=20)
+    weight.requires_grad_()
+    F.embedding(mg.tensor(np.array([9, 1])), weight, padding_idx=-1).sum().backward()
+    np.testing.assert_array_equal(weight.grad.numpy()[[1, 9]], [[1, 1, 1], [0, 0, 0]])
+
+
+NORMS = [  # the functional form, the input it takes
+    (lambda x, eps: F.batch_norm(x, None, None, training=True, eps=eps), (4, 3)),
+    (lambda x, eps: F.batch_norm(x, mg.zeros(3), mg.ones(3), eps=eps), (4, 3)),
+    (lambda x, eps: F.layer_norm(x, (3,), eps=eps), (4, 3)),
+    (lambda x, eps: F.group_norm(x, 1, eps=eps), (2, 3, 4)),
+    (lambda x, eps: F.instance_norm(x, eps=eps), (2, 3, 4)),
+]
+NORM_NAMES = ["batch_norm", "batch_norm", "layer_norm", "group_norm", "instance_norm"]
+
+
+@pytest.mark.parametrize("norm,shape,op", [(*n, name) for n, name in zip(NORMS, NORM_NAMES)])
+def test_norms_refuse_a_negative_eps_and_integer_input(norm, shape, op):
+    """eps = -1 gave nan silently (sqrt of var - 1), and an int64 input was normalised
+    (PyTorch: not implemented for 'Long')."""
+    x = mg.randn(*shape)
+    for eps in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match=rf"{op}: eps must be >= 0, got {eps}"):
+            norm(x, eps)
+    assert np.isfinite(norm(x, 0.0).numpy()).all()               # eps = 0 is allowed
+    with pytest.raises(TypeError, match=rf"{op}: only floating point tensors, got int64"):
+        norm(mg.tensor(np.ones(shape, dtype=np.int64)), 1e-5)
+
+
+def test_norm_layers_refuse_a_negative_eps():
+    for build in (lambda: nn.BatchNorm1d(3, eps=-1.0), lambda: nn.BatchNorm2d(3, eps=-1.0),
+                  lambda: nn.InstanceNorm2d(3, eps=-1.0), lambda: nn.LayerNorm(3, eps=-1.0),
+                  lambda: nn.GroupNorm(1, 3, eps=-1.0)):
+        with pytest.raises(ValueError, match=r"Norm\w*: eps must be >= 0, got -1.0"):
+            build()
+    with pytest.raises(ValueError, match="LayerNorm: eps must be >= 0, got nan"):
+        nn.LayerNorm(3, eps=float("nan"))
+
+
 def test_a_channel_mismatch_is_named_and_leaves_the_running_statistics_alone(device):
     """The per-channel tensors are checked before the update (it was a mul_ then add_,
     and the mul_ landed before the shapes failed)."""

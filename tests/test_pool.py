@@ -161,3 +161,50 @@ def test_nearest_exact_and_area_as_pytorch(device):
         [0.0, 1.0, 1.0, 2.0, 3.0, 3.0]
     np.testing.assert_allclose(F.interpolate(row, size=(1, 3), mode="area").numpy().ravel(),
                                [0.5, 1.5, 2.5])
+
+
+BAD_SIZES = [
+    (lambda x: F.max_pool2d(x, 2.5), TypeError, r"max_pool2d: kernel_size must be an int, "
+                                                 r"got 2\.5"),
+    (lambda x: F.max_pool2d(x, 2, 1.5), TypeError, r"max_pool2d: stride must be an int, "
+                                                    r"got 1\.5"),
+    (lambda x: F.max_pool2d(x, (2, 2.0)), TypeError, r"max_pool2d: kernel_size .* got 2\.0"),
+    (lambda x: F.max_pool2d(x, True), TypeError, r"max_pool2d: kernel_size .* got True"),
+    (lambda x: F.avg_pool2d(x, 2.5), TypeError, r"avg_pool2d: kernel_size .* got 2\.5"),
+    (lambda x: F.avg_pool2d(x, 2, 2, 0.5), TypeError, r"avg_pool2d: padding .* got 0\.5"),
+    (lambda x: F.avg_pool2d(x, 2, divisor_override=1.5), TypeError,
+     r"avg_pool2d: divisor_override must be an int, got 1\.5"),
+    (lambda x: F.adaptive_avg_pool2d(x, 2.5), TypeError,
+     r"adaptive_avg_pool2d: output_size must be an int, got 2\.5"),
+    # already clear before (from kernels): the op and every value named
+    (lambda x: F.max_pool2d(x, 2, 0), ValueError, r"max_pool2d: kernel size \(2, 2\), stride "
+                                                  r"\(0, 0\) .* must be >= 1"),
+    (lambda x: F.avg_pool2d(x, 2, 1, -1), ValueError, r"avg_pool2d: .* padding \(-1, -1\) "
+                                                      r">= 0"),
+    (lambda x: F.avg_pool2d(x, 6), ValueError, r"avg_pool2d: kernel \(6, 6\).*larger than "
+                                               r"the padded input \(5, 5\)"),
+    # interpolate: NaN used to reach math.floor ("cannot convert float NaN to integer")
+    (lambda x: F.interpolate(x, scale_factor=float("nan")), ValueError,
+     r"interpolate: scale_factor must be positive and finite, got nan"),
+    (lambda x: F.interpolate(x, scale_factor=(2, float("inf"))), ValueError,
+     r"interpolate: scale_factor must be positive and finite, got \(2, inf\)"),
+    (lambda x: F.interpolate(x, scale_factor=-1.0), ValueError, r"positive and finite"),
+    (lambda x: F.interpolate(x, scale_factor="2"), TypeError,
+     r"interpolate: scale_factor must be a number or a pair of numbers, got '2'"),
+    (lambda x: F.interpolate(x, size=(3, 0)), ValueError,
+     r"interpolate: output size \(3, 0\) for input \(1, 2, 5, 5\) must be positive"),
+    (lambda x: F.interpolate(x, size=-2), ValueError, r"output size \(-2, -2\)"),
+]
+
+
+@pytest.mark.parametrize("fn, error, match", BAD_SIZES,
+                         ids=[f"{error.__name__}-{n}" for n, (_, error, _) in
+                              enumerate(BAD_SIZES)])
+def test_bad_sizes_name_the_op_and_the_value(fn, error, match, device):
+    """As PyTorch: 2.5 (or True) is refused, not cut to 2 (or read as 1)."""
+    x = make((1, 2, 5, 5), device, seed=5)
+    before = x.numpy().copy()
+    with pytest.raises(error, match=match):
+        fn(x)
+    np.testing.assert_array_equal(x.numpy(), before)
+    assert x.grad is None

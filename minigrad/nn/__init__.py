@@ -13,20 +13,22 @@ from . import functional, init, utils
 from .container import ModuleDict, ModuleList, Sequential
 from .layers import (ELU, GELU, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d,
                      BCELoss, BCEWithLogitsLoss, CircularPad2d, ConstantPad2d, Conv2d,
-                     ConvTranspose2d, CrossEntropyLoss, Dropout, Embedding, Flatten,
-                     GroupNorm, Hardtanh, Identity, InstanceNorm2d, L1Loss, LayerNorm,
-                     LeakyReLU, Linear, LogSigmoid, LogSoftmax, MaxPool2d, MSELoss, NLLLoss,
-                     ReflectionPad2d, ReLU, ReLU6, ReplicationPad2d, Sigmoid, SiLU, Softmax,
-                     Softplus, Tanh, Unflatten, Upsample, ZeroPad2d)
+                     ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d, Embedding,
+                     Flatten, GroupNorm, Hardtanh, Identity, InstanceNorm2d, L1Loss,
+                     LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, MaxPool2d,
+                     MSELoss, NLLLoss, PixelShuffle, PixelUnshuffle, ReflectionPad2d, ReLU,
+                     ReLU6, ReplicationPad2d, Sigmoid, SiLU, Softmax, Softplus, Tanh,
+                     Unflatten, Upsample, ZeroPad2d)
 from .module import Module
 from .parameter import Parameter
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
            "BCEWithLogitsLoss", "CircularPad2d", "ConstantPad2d", "Conv2d",
-           "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten",
-           "GELU", "GroupNorm", "Hardtanh", "Identity", "InstanceNorm2d", "L1Loss",
-           "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2d",
-           "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "Parameter",
-           "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad2d", "Sequential", "Sigmoid",
-           "SiLU", "Softmax", "Softplus", "Tanh", "Unflatten", "Upsample", "ZeroPad2d",
-           "functional", "init", "utils"]
+           "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
+           "Flatten", "GELU", "GroupNorm", "Hardtanh", "Identity", "InstanceNorm2d",
+           "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax",
+           "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss",
+           "Parameter", "PixelShuffle", "PixelUnshuffle", "ReflectionPad2d", "ReLU",
+           "ReLU6", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax",
+           "Softplus", "Tanh", "Unflatten", "Upsample", "ZeroPad2d", "functional", "init",
+           "utils"]

@@ -13,5 +13,5 @@ from .reduce import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm
                      var)
 # (the p-norm is ops.reduce.norm: `ops.norm` is the batch/layer norm module)
 from .shape import (broadcast_to, cat, chunk, clone, expand, flatten, flip, pad, permute,
-                    pixel_shuffle, pixel_unshuffle, repeat, reshape, split, squeeze, stack,
-                    sum_to, to_device, to_dtype, transpose, unbind, unsqueeze)
+                    pixel_shuffle, pixel_unshuffle, repeat, repeat_interleave, reshape, split,
+                    squeeze, stack, sum_to, to_device, to_dtype, transpose, unbind, unsqueeze)

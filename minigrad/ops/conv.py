@@ -31,6 +31,10 @@ The arithmetic lives in `kernels` (im2col / col2im + one GEMM per call).
 """
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 import kernels
 
 from ..autograd import Function
@@ -48,11 +52,26 @@ KEEP_COLS_BYTES = 32 << 20
 
 
 def _pair(value, name: str, op: str) -> tuple:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
+    """An int or a pair of ints -> (h, w). A float is refused, as in PyTorch: int() would
+    truncate stride=1.5 to 1 without a word."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2:
+        raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_geometry(op: str, stride: tuple, padding: tuple, dilation: tuple) -> None:
+    """As PyTorch: stride and dilation >= 1, padding >= 0. Checked here, before any size
+    is worked out from them, so that the error names the op that was called (the kernels
+    check again, under their own names: conv_transpose2d runs conv2d_dx)."""
+    if min(stride) < 1:
+        raise ValueError(f"{op}: stride must be >= 1, got {stride}")
+    if min(dilation) < 1:
+        raise ValueError(f"{op}: dilation must be >= 1, got {dilation}")
+    if min(padding) < 0:
+        raise ValueError(f"{op}: padding must be >= 0, got {padding}")
 
 
 def _bias_grad(fn: Function, grad: Tensor):
@@ -145,7 +164,9 @@ class Conv2dDW(Function):
 
 # --------------------------------------------------------------------- functional forms
 
-def _check(op: str, input: Tensor, weight: Tensor, groups: int) -> None:
+def _check(op: str, input: Tensor, weight: Tensor, groups: int, out_dim: int) -> None:
+    """The checks both ops share (O(1), on shapes, dtypes and devices). out_dim: the dim of
+    weight that counts the output channels (0 for conv2d, 1 for conv_transpose2d)."""
     require_tensor(input, op, "input")
     require_tensor(weight, op, "weight")
     if groups != 1:
@@ -155,6 +176,20 @@ def _check(op: str, input: Tensor, weight: Tensor, groups: int) -> None:
                          f"shape {tuple(input.shape)}")
     if weight.ndim != 4:
         raise ValueError(f"{op}: weight must be 4-D, got shape {tuple(weight.shape)}")
+    if weight.shape[out_dim] == 0:
+        raise ValueError(f"{op}: weight {tuple(weight.shape)} has no output channels (dim "
+                         f"{out_dim}), as PyTorch refuses")
+    if 0 in weight.shape[2:]:
+        raise ValueError(f"{op}: weight {tuple(weight.shape)} has an empty kernel")
+    for name, tensor in (("input", input), ("weight", weight)):
+        if tensor.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{op}: {name} must be float32 or float64, got {tensor.dtype}")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"{op}: input ({input.dtype}) and weight ({weight.dtype}) must have "
+                        f"the same dtype")
+    if input.device != weight.device:
+        raise ValueError(f"{op}: the weight is on {weight.device} and the input on "
+                         f"{input.device}; move them to one device")
 
 
 def conv_padding(padding, kernel_hw, dilation, stride, op: str) -> tuple:
@@ -182,8 +217,12 @@ def _with_bias(input: Tensor, weight: Tensor, bias: Tensor | None, channels: int
     """The op's inputs: (input, weight), and the bias when there is one ((channels,))."""
     if bias is None:
         return input, weight
+    require_tensor(bias, op, "bias")
     if tuple(bias.shape) != (channels,):
         raise ValueError(f"{op}: bias must have shape ({channels},), got {tuple(bias.shape)}")
+    if bias.dtype != input.dtype or bias.device != input.device:
+        raise TypeError(f"{op}: bias ({bias.dtype}, on {bias.device}) must have the input's "
+                        f"dtype and device ({input.dtype}, on {input.device})")
     return input, weight, bias
 
 
@@ -195,12 +234,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     op = "conv2d"
     if input.ndim == 3:                              # one image (C, H, W), as PyTorch
         return unbatched(conv2d, input, weight, bias, stride, padding, dilation, groups)
-    _check(op, input, weight, groups)
+    _check(op, input, weight, groups, out_dim=0)
     if input.shape[1] != weight.shape[1]:
         raise ValueError(f"{op}: input {tuple(input.shape)} has {input.shape[1]} channels but "
                          f"weight {tuple(weight.shape)} expects {weight.shape[1]}")
     stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
     padding = conv_padding(padding, weight.shape[2:], dilation, stride, op)
+    _check_geometry(op, stride, padding, dilation)
     return Conv2d(stride, padding, dilation)(*_with_bias(input, weight, bias,
                                                            weight.shape[0], op))
 
@@ -216,7 +256,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     if input.ndim == 3:                              # one image (C, H, W), as PyTorch
         return unbatched(conv_transpose2d, input, weight, bias, stride, padding,
                          output_padding, groups, dilation)
-    _check(op, input, weight, groups)
+    _check(op, input, weight, groups, out_dim=1)
     if input.shape[1] != weight.shape[0]:
         raise ValueError(f"{op}: input {tuple(input.shape)} has {input.shape[1]} channels but "
                          f"weight {tuple(weight.shape)} (in, out, KH, KW) expects "
@@ -224,6 +264,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
     padding = _pair(padding, "padding", op)
     output_padding = _pair(output_padding, "output_padding", op)
+    _check_geometry(op, stride, padding, dilation)
     if any(o >= s or o < 0 for o, s in zip(output_padding, stride)):
         raise ValueError(f"{op}: output_padding {output_padding} must be >= 0 and smaller "
                          f"than stride {stride}")

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import xp_of
-from ..tensor import Tensor
+from ..tensor import Tensor, require_tensor
 
 
 def unwrap_index(key):
@@ -212,11 +212,32 @@ def getitem(x: Tensor, key) -> Tensor:
     return GetItem(normalize_index(key, x.xp))(x)
 
 
-def index_select(x: Tensor, dim: int, index) -> Tensor:
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of x at positions `index` along dim, as torch.index_select: index a 1-D
+    (or 0-d) integer Tensor with values in [0, size of dim) (no negative ones, unlike
+    x[...]); y has len(index) slices there. An integer-array index (getitem), so the
+    gradient is scattered back into x's shape, adding where a slice was picked twice."""
     from .shape import _normalize_dim  # noqa: PLC0415
 
-    key = (slice(None),) * _normalize_dim(dim, x.ndim, "index_select") + (index,)
-    return getitem(x, key)
+    require_tensor(index, "index_select", "index")
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"index_select: index must be an integer tensor, got {index.dtype}")
+    if index.ndim > 1:
+        raise IndexError(f"index_select: index must be a vector (0-d or 1-D), got shape "
+                         f"{tuple(index.shape)}")
+    dim = _normalize_dim(dim, x.ndim, "index_select")
+    size = x.shape[dim] if x.ndim else 1             # a 0-d tensor: index 0 picks itself
+    positions = index.data.reshape(-1)
+    if positions.size and (int(positions.min()) < 0 or int(positions.max()) >= size):
+        raise IndexError(f"index_select: index values must be in [0, {size}) for dim {dim} "
+                         f"of input {tuple(x.shape)}, got [{int(positions.min())}, "
+                         f"{int(positions.max())}]")
+    if x.ndim == 0:
+        if positions.size != 1:
+            raise IndexError(f"index_select: a 0-d input takes an index of one value, got "
+                             f"{positions.size}")
+        return getitem(x, ())
+    return getitem(x, (slice(None),) * dim + (positions,))
 
 
 def gather(x: Tensor, dim: int, index) -> Tensor:
@@ -226,7 +247,8 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
     adding where an element was picked twice."""
     from .shape import _normalize_dim  # noqa: PLC0415
 
-    positions = index.data if isinstance(index, Tensor) else x.xp.asarray(index)
+    require_tensor(index, "gather", "index")
+    positions = index.data
     if positions.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got {positions.dtype}")
     if x.ndim == 0 and positions.ndim == 0:          # a 0-d tensor: index 0 picks itself
@@ -257,7 +279,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Class indices (any shape, int64) -> (*shape, num_classes) int64 of 0s and a 1 at
     each index, as torch.nn.functional.one_hot (num_classes -1: the largest index + 1).
     No gradient: a conditional GAN feeds it (as float) next to z."""
-    labels = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    require_tensor(tensor, "one_hot", "class indices")
+    labels = tensor.data
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: class indices must be integers, got {labels.dtype}")
     xp = xp_of(labels)

@@ -90,6 +90,14 @@ def _check_broadcasts(op: str, name: str, weight: Tensor, input: Tensor) -> None
                          f"the input's shape {shape}")
 
 
+def _require_float(op: str, input: Tensor, name: str = "input") -> None:
+    """As PyTorch ("not implemented for 'Long'"): an integer tensor here would give a loss
+    (or a scaled mask) in some float dtype nobody chose."""
+    if not input.is_floating_point():
+        raise TypeError(f"{op}: only floating point tensors, got {name} of {input.dtype} "
+                        f"(shape {tuple(input.shape)}); convert it first, e.g. x.float()")
+
+
 def _check_same_shape(op: str, input: Tensor, other: Tensor, name: str = "target") -> None:
     if tuple(input.shape) != tuple(other.shape):
         raise ValueError(f"{op}: input shape {tuple(input.shape)} and {name} shape "
@@ -147,6 +155,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight=None) -> Tensor:
     """mean((input - target)^2)   (with a weight w: sum(w (input - target)^2) / sum(w))"""
     reduction = _reduction("mse_loss", reduction, size_average, reduce)
+    _require_float("mse_loss", input)
     target = E.as_tensor(target, input)
     _check_same_shape("mse_loss", input, target)
     diff = input - target
@@ -173,6 +182,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    _require_float("smooth_l1_loss", input)
     target = E.as_tensor(target, input)
     _check_same_shape("smooth_l1_loss", input, target)
     d = E.abs(input - target)
@@ -190,6 +200,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     reduction = _reduction("huber_loss", reduction)
+    _require_float("huber_loss", input)
     target = E.as_tensor(target, input)
     _check_same_shape("huber_loss", input, target)
     d = E.abs(input - target)
@@ -209,7 +220,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
         kind = "batchmean"
     else:
         kind = _reduction("kl_div", reduction, size_average, reduce)
+    _require_float("kl_div", input)
     target = E.as_tensor(target, input)
+    _require_float("kl_div", target, "target")                  # as PyTorch: both
     _check_same_shape("kl_div", input, target)
     if log_target:
         pointwise = E.exp(target) * (target - input)
@@ -441,9 +454,22 @@ def _labels(op: str, input: Tensor, target, ignore_index: int):
     return labels, kept, all_kept
 
 
+def _n_classes(op: str, input: Tensor) -> int:
+    """The size of the class dim (dim 1, or dim 0 of a (C,) input), which must exist and
+    hold at least one class."""
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dim, (C,), (N, C) or (N, C, d1, "
+                         f"...), got a 0-d input")
+    class_dim = 0 if input.ndim == 1 else 1
+    if input.shape[class_dim] == 0:
+        raise ValueError(f"{op}: input {tuple(input.shape)} has no classes (dim {class_dim} "
+                         f"is empty)")
+    return input.shape[class_dim]
+
+
 def _nll(op: str, input: Tensor, target, weight, ignore_index: int, reduction: str):
     """nll_loss, with `op` the name its errors give."""
-    n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
+    n_classes = _n_classes(op, input)
     labels, kept, all_kept = _labels(op, input, target, ignore_index)
     class_weight = _class_weights(op, weight, n_classes, input)
     labels = labels if all_kept else input.xp.where(kept, labels, 0)   # any valid index
@@ -493,8 +519,8 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     reduction = _reduction(op, reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    n_classes = _n_classes(op, input)
     class_dim = 0 if input.ndim == 1 else 1
-    n_classes = input.shape[class_dim]
     log_probs = log_softmax(input, dim=class_dim)
     labels = target.data if isinstance(target, Tensor) else input.xp.asarray(target)
     class_weight = _class_weights(op, weight, n_classes, input)
@@ -541,10 +567,44 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return input
+    _require_float("dropout", input)
     if p == 1.0:
         return input * 0.0
+    return _drop(input, p, input.shape)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Channel dropout: zero each whole channel (feature map) with probability p and scale
+    the rest by 1/(1-p): one draw per (n, c) of input (N, C, H, W), a mask (N, C, 1, 1)
+    broadcast over H and W; for one image (C, H, W) a mask (C, 1, 1). Otherwise as dropout
+    (the mask a constant, eval the identity, `inplace` accepted, a new tensor returned).
+    PyTorch 2 still reads a 3-D input as (N, C, L), one draw per (n, c), and warns that
+    it will become one image (C, H, W); here it already is, with a warning that says so."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected input (N, C, H, W) or (C, H, W), got shape "
+                         f"{tuple(input.shape)}; for other shapes use dropout")
+    if input.ndim == 3:
+        warnings.warn("dropout2d: a 3-D input is read as one image (C, H, W), each of its "
+                      "C channels dropped whole; PyTorch 2 still reads it as (N, C, L) "
+                      "(dropout1d), and says it will change to (C, H, W)", UserWarning,
+                      stacklevel=2)
+    if not training or p == 0.0:
+        return input
+    _require_float("dropout2d", input)
+    if p == 1.0:
+        return input * 0.0
+    return _drop(input, p, tuple(input.shape[:-2]) + (1, 1))
+
+
+def _drop(input: Tensor, p: float, mask_shape: tuple) -> Tensor:
+    """input * mask, mask 0 with probability p and 1/(1-p) otherwise, a constant of
+    mask_shape (broadcast over input), drawn on the host from the library's generator
+    (the same numbers for a seed on every device) and copied to the input's device."""
     from .. import backend  # noqa: PLC0415
 
-    keep = backend.rng().random(input.shape) >= p
+    keep = backend.rng().random(mask_shape) >= p
     mask = (keep * (1.0 / (1.0 - p))).astype(input.dtype)
     return E.MaskMul(backend.to_device(mask, input.device))(input)

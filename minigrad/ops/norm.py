@@ -202,6 +202,22 @@ def _affine(x_hat: Tensor, weight, bias, shape) -> Tensor:
     return y if bias is None else y + reshape(bias, shape)
 
 
+def check_eps(op: str, eps) -> None:
+    """eps is added to a variance under a square root: a negative one gives nan wherever
+    the variance is smaller, without a word (nan too). O(1): a Python comparison."""
+    if not eps >= 0:                                       # also refuses nan
+        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+
+
+def _check_float(op: str, input: Tensor) -> None:
+    """As PyTorch ("not implemented for 'Long'"): the statistics of an integer tensor
+    would be silently float64 here."""
+    require_tensor(input, op, "input")
+    if not input.is_floating_point():
+        raise TypeError(f"{op}: only floating point tensors, got {input.dtype} of shape "
+                        f"{tuple(input.shape)}; convert it first, e.g. x.float()")
+
+
 def _check_per_channel(op: str, input: Tensor, **vectors) -> None:
     """Each given per-channel tensor (running_mean, weight, ...) must hold one number per
     channel of input (N, C, ...): checked before anything is computed or updated, so a
@@ -233,6 +249,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         while it has the batch's statistics).
     eval: the running statistics are used, and y is affine in x.
     """
+    _check_float("batch_norm", input)
+    check_eps("batch_norm", eps)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input (N, C, ...), got shape "
                          f"{tuple(input.shape)}")
@@ -285,6 +303,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     If running statistics are given (track_running_stats) they are updated with the
     batch average of the per-instance mean and unbiased variance; with
     use_input_stats=False they are used instead of the instance's own (eval mode)."""
+    _check_float("instance_norm", input)
+    check_eps("instance_norm", eps)
     if input.ndim < 3:
         raise ValueError(f"instance_norm: expected input (N, C, ...) with spatial dims, "
                          f"got shape {tuple(input.shape)}")
@@ -314,6 +334,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     sqrt(var + eps), statistics over the group's channels and all their positions, then
     weight and bias per channel (C,). num_groups = 1 is layer norm over (C, H, W) with a
     per-channel affine; num_groups = C is instance norm. No running statistics."""
+    _check_float("group_norm", input)
+    check_eps("group_norm", eps)
     if input.ndim < 2:
         raise ValueError(f"group_norm: expected input (N, C, ...), got shape "
                          f"{tuple(input.shape)}")
@@ -336,6 +358,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics over the trailing dims
     given by normalized_shape (e.g. (C, H, W) or (features,)); weight and bias have that
     shape and broadcast over the leading dims."""
+    _check_float("layer_norm", input)
+    check_eps("layer_norm", eps)
     normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
                         else tuple(normalized_shape))
     k = len(normalized_shape)
@@ -358,11 +382,20 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
 def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """y = weight[input]: input integer indices (any shape), weight (num, dim) ->
     y (*input.shape, dim). The backward scatters the gradient back into the rows; an index
-    used twice receives the sum of both gradients. Rows at padding_idx get no gradient."""
-    indices = input.data if isinstance(input, Tensor) else weight.xp.asarray(input)
+    used twice receives the sum of both gradients. Rows at padding_idx get no gradient
+    (a negative padding_idx counts from the end, as in PyTorch)."""
+    require_tensor(input, "embedding", "input")
+    require_tensor(weight, "embedding", "weight")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), "
+                         f"got shape {tuple(weight.shape)}")
+    num = weight.shape[0]
+    if padding_idx is not None and not -num <= padding_idx < num:
+        raise ValueError(f"embedding: padding_idx {padding_idx} must be within "
+                         f"num_embeddings {num} (in [{-num}, {num}))")
+    indices = input.data
     if indices.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {indices.dtype}")
-    num = weight.shape[0]
     if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= num):
         raise IndexError(f"embedding: indices must be in [0, {num}), got "
                          f"[{int(indices.min())}, {int(indices.max())}]")

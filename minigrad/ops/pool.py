@@ -24,7 +24,7 @@ import kernels
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .shape import unbatched
+from .shape import _whole, unbatched
 
 
 def _pair(value, name: str, op: str) -> tuple:
@@ -33,6 +33,11 @@ def _pair(value, name: str, op: str) -> tuple:
             raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
         return tuple(value)
     return value, value
+
+
+def _int_pair(value, name: str, op: str) -> tuple:
+    """_pair of ints: as PyTorch, 2.5 (or True) is refused, not cut to 2 (or read as 1)."""
+    return tuple(_whole(v, op, name) for v in _pair(value, name, op))
 
 
 def _check_4d(op: str, x: Tensor, mention_one_image: bool = True) -> None:
@@ -89,9 +94,11 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         return unbatched(avg_pool2d, input, kernel_size, stride, padding, ceil_mode,
                          count_include_pad, divisor_override)
     _check_4d(op, input)
-    kernel = _pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None else _pair(stride, "stride", op)
-    padding = _pair(padding, "padding", op)
+    kernel = _int_pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _int_pair(stride, "stride", op)
+    padding = _int_pair(padding, "padding", op)
+    if divisor_override is not None:
+        divisor_override = _whole(divisor_override, op, "divisor_override")
     extra = _ceil_mode_extra(input, kernel, stride, padding) if ceil_mode else (0, 0)
     if extra == (0, 0) and divisor_override is None:
         return AvgPool2d(kernel, stride, padding, bool(count_include_pad))(input)
@@ -201,11 +208,11 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         return unbatched(max_pool2d, input, kernel_size, stride, padding, dilation,
                          ceil_mode, return_indices)
     _check_4d(op, input)
-    if _pair(dilation, "dilation", op) != (1, 1):
+    if _int_pair(dilation, "dilation", op) != (1, 1):
         raise NotImplementedError(f"{op}: dilation != 1 is not implemented")
-    kernel = _pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None else _pair(stride, "stride", op)
-    padding = _pair(padding, "padding", op)
+    kernel = _int_pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _int_pair(stride, "stride", op)
+    padding = _int_pair(padding, "padding", op)
     extra = _ceil_mode_extra(input, kernel, stride, padding) if ceil_mode else (0, 0)
     padded = input
     if extra != (0, 0):               # ceil_mode: -inf below and right, which never wins
@@ -267,7 +274,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
         return unbatched(adaptive_avg_pool2d, input, output_size)
     _check_4d(op, input)
     out = _pair(output_size, "output_size", op)
-    out = tuple(int(i if o is None else o) for o, i in zip(out, input.shape[2:]))
+    out = tuple(i if o is None else _whole(o, op, "output_size")
+                for o, i in zip(out, input.shape[2:]))
     return AdaptiveAvgPool2d(out)(input)
 
 
@@ -362,9 +370,14 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             raise TypeError(f"{op}: size must be an int or a pair of ints, got {size!r}")
         out_hw, scales = tuple(int(s) for s in _pair(size, "size", op)), None
     else:
-        scales = tuple(float(s) for s in _pair(scale_factor, "scale_factor", op))
-        if min(scales) <= 0:
-            raise ValueError(f"{op}: scale_factor must be positive, got {scale_factor!r}")
+        scales = _pair(scale_factor, "scale_factor", op)
+        if not all(isinstance(s, numbers.Real) for s in scales):
+            raise TypeError(f"{op}: scale_factor must be a number or a pair of numbers, got "
+                            f"{scale_factor!r}")
+        scales = tuple(float(s) for s in scales)
+        if not all(0 < s < math.inf for s in scales):         # (nan fails this too)
+            raise ValueError(f"{op}: scale_factor must be positive and finite, got "
+                             f"{scale_factor!r}")
         out_hw = tuple(math.floor(i * s) for i, s in zip(input.shape[2:], scales))
         if recompute_scale_factor:
             scales = None
@@ -383,13 +396,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
 def _nearest_exact(x: Tensor, out_hw: tuple, scales) -> Tensor:
     """mode "nearest-exact": output pixel d copies input pixel floor((d + 0.5) * in/out)
     (1/scale_factor when one was given), the nearest by pixel centres; "nearest" uses
-    floor(d * in/out), which shifts the image by half a pixel. Two index_selects, so the
+    floor(d * in/out), which shifts the image by half a pixel. Two index arrays, so the
     gradients of the copies add up (the scatter-add of getitem's backward)."""
-    from .index import index_select  # noqa: PLC0415
+    from .index import getitem  # noqa: PLC0415
 
     for axis, (size_in, size_out) in enumerate(zip(x.shape[2:], out_hw)):
         ratio = size_in / size_out if scales is None else 1.0 / scales[axis]
         source = np.minimum(np.floor((np.arange(size_out) + 0.5) * ratio).astype(np.int64),
                             size_in - 1)
-        x = index_select(x, 2 + axis, source)
+        x = getitem(x, (slice(None),) * (2 + axis) + (source,))
     return x

@@ -7,16 +7,32 @@ what `cat`/`pad` glued on. Linear maps all: their double backward needs nothing 
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
 from ..autograd import Function
-from ..backend import to_device as _to_device, xp_of
+from ..backend import to_device as _to_device, to_numpy, xp_of
 from ..tensor import Tensor, require_tensor
+
+
+def _whole(value, op: str, name: str) -> int:
+    """value as an int, as PyTorch takes a size, a width or a dim: an int, a numpy integer
+    or a one-element integer tensor, but never a float or a bool (int() would cut 2.5 to 2
+    and read True as 1)."""
+    if not isinstance(value, (bool, np.bool_)):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    shown = (f"a {value.dtype} Tensor of shape {tuple(value.shape)}"
+             if isinstance(value, Tensor) else repr(value))
+    raise TypeError(f"{op}: {name} must be an int, got {shown}")
 
 
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:
     """dim as a non-negative axis. As in PyTorch, a 0-d tensor takes dim 0 or -1."""
+    dim = _whole(dim, op, "dim")
     size = max(ndim, 1)
     if not -size <= dim < size:
         raise IndexError(f"{op}: dimension {dim} is out of range for a tensor with "
@@ -78,6 +94,7 @@ def expand(x: Tensor, *shape) -> Tensor:
     front and need a real size (-1 there has no size to keep)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    shape = tuple(_whole(n, "expand", f"each size in {shape}") for n in shape)
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ValueError(f"expand: cannot expand shape {tuple(x.shape)} to {shape} "
@@ -113,7 +130,7 @@ class Reshape(Function):
 def reshape(x: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    shape = tuple(int(n) for n in shape)
+    shape = tuple(_whole(n, "reshape", f"each size in {shape}") for n in shape)
     return x if shape == tuple(x.shape) else Reshape(shape)(x)
 
 
@@ -138,6 +155,7 @@ def permute(x: Tensor, *dims) -> Tensor:
     [-ndim, ndim) and, once wrapped, the dims must name every axis exactly once."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
+    dims = tuple(_whole(d, "permute", f"each dim in {dims}") for d in dims)
     if len(dims) != x.ndim:
         raise ValueError(f"permute: {dims} names {len(dims)} dimensions, but shape "
                          f"{tuple(x.shape)} has {x.ndim}")
@@ -197,7 +215,7 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     x is the sum over its copies (expand's backward)."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
-    sizes = tuple(int(n) for n in sizes)
+    sizes = tuple(_whole(n, "repeat", f"each size in {sizes}") for n in sizes)
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: {len(sizes)} sizes {sizes} for a tensor with {x.ndim} "
                          f"dims (shape {tuple(x.shape)}); give at least one per dim")
@@ -209,12 +227,52 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     return reshape(tiled, *[r * size for r, size in zip(sizes, shape)])     # (r1 a, r2 b)
 
 
+def repeat_interleave(input: Tensor, repeats, dim=None) -> Tensor:
+    """Each entry repeated `repeats` times in place along dim, as torch.repeat_interleave
+    (numpy's repeat; dim None: of the flattened input): [a, b] -> [a, a, b, b] for 2.
+    repeats an int: a new axis after dim, expanded to r copies and merged into dim,
+    (n, m) -> (n, 1, m) -> (n, r, m) -> (n r, m); repeats a 1-D integer tensor (or one
+    entry, for all): entry i taken repeats[i] times, an index array (getitem). Either way
+    the gradient of an entry is the sum over its copies."""
+    op = "repeat_interleave"
+    x = input
+    if dim is None:
+        x, dim = flatten(x), 0
+    elif x.ndim == 0:
+        raise IndexError(f"{op}: a 0-d input has no dim {dim} to repeat along (dim=None "
+                         f"repeats it as a 1-d one)")
+    else:
+        dim = _normalize_dim(dim, x.ndim, op)
+    n = x.shape[dim]
+    if not isinstance(repeats, Tensor):
+        r = _whole(repeats, op, "repeats (or a 1-D integer tensor of them)")
+        if r < 0:
+            raise ValueError(f"{op}: repeats must be non-negative, got {r}")
+        copies = expand(unsqueeze(x, dim + 1), *x.shape[:dim + 1], r, *x.shape[dim + 1:])
+        return reshape(copies, *x.shape[:dim], n * r, *x.shape[dim + 1:])
+    if repeats.dtype.kind not in "iu" or repeats.ndim > 1:
+        raise TypeError(f"{op}: a repeats tensor must be 0-d or 1-D of integers, got "
+                        f"{repeats.dtype} of shape {tuple(repeats.shape)}")
+    counts = to_numpy(repeats.data).reshape(-1)   # read on the host: they size the output
+    if counts.size == 1:
+        counts = np.repeat(counts, n)             # one count for every entry
+    if counts.size != n:
+        raise ValueError(f"{op}: repeats has {counts.size} entries, but dim {dim} of input "
+                         f"{tuple(x.shape)} has {n} (give one per entry, or one for all)")
+    if counts.size and counts.min() < 0:
+        raise ValueError(f"{op}: repeats must be non-negative, got {counts.tolist()}")
+    from .index import getitem  # noqa: PLC0415
+
+    positions = x.xp.asarray(np.repeat(np.arange(n), counts))  # i, repeats[i] times
+    return getitem(x, (slice(None),) * dim + (positions,))
+
+
 def flip(x: Tensor, dims) -> Tensor:
     """x reversed along each dim in dims (a slice with step -1: a view; the gradient is
     flipped back)."""
     from .index import getitem  # noqa: PLC0415
 
-    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     axes = {_normalize_dim(d, x.ndim, "flip") for d in dims}
     if len(axes) != len(dims):
         raise RuntimeError(f"flip: dims {dims} name a dim more than once")
@@ -238,9 +296,11 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(N, C r^2, H, W) -> (N, C, H r, W r): each group of r^2 channels becomes an r x r
     block of pixels (sub-pixel convolution, the upsampling of super-resolution GANs).
     A reshape, a permute and a reshape: the gradient moves the numbers back."""
-    r = int(upscale_factor)
+    r = _whole(upscale_factor, "pixel_shuffle", "upscale_factor")
     *lead, channels, h, w = _image_shape("pixel_shuffle", input)
-    if r < 1 or channels % (r * r):
+    if r < 1:
+        raise ValueError(f"pixel_shuffle: upscale_factor must be positive, got {r}")
+    if channels % (r * r):
         raise ValueError(f"pixel_shuffle: {channels} channels (input {tuple(input.shape)}) "
                          f"are not divisible by upscale_factor^2 = {r * r}")
     c, batch = channels // (r * r), math.prod(lead)
@@ -251,9 +311,11 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """The inverse of pixel_shuffle: (N, C, H r, W r) -> (N, C r^2, H, W)."""
-    r = int(downscale_factor)
+    r = _whole(downscale_factor, "pixel_unshuffle", "downscale_factor")
     *lead, c, height, width = _image_shape("pixel_unshuffle", input)
-    if r < 1 or height % r or width % r:
+    if r < 1:
+        raise ValueError(f"pixel_unshuffle: downscale_factor must be positive, got {r}")
+    if height % r or width % r:
         raise ValueError(f"pixel_unshuffle: height and width of input {tuple(input.shape)} "
                          f"are not divisible by downscale_factor = {r}")
     h, w, batch = height // r, width // r, math.prod(lead)
@@ -317,6 +379,10 @@ def _tensor_list(tensors, op: str) -> list:
 
 def cat(tensors, dim: int = 0) -> Tensor:
     tensors = _tensor_list(tensors, "cat")
+    for number, t in enumerate(tensors):
+        if t.ndim == 0:                      # no dim to glue along (stack gives them one)
+            raise ValueError(f"cat: zero-dimensional tensor (at position {number}) cannot "
+                             f"be concatenated; stack makes a 1-d tensor of 0-d ones")
     ndim = tensors[0].ndim
     dim = _normalize_dim(dim, ndim, "cat")
     for t in tensors:
@@ -357,8 +423,8 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         raise ValueError("split: expected a tensor with at least 1 dimension, got a 0-d one")
     dim = _normalize_dim(dim, x.ndim, "split")
     size = x.shape[dim]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        step = int(split_size_or_sections)
+    if not isinstance(split_size_or_sections, (list, tuple)):
+        step = _whole(split_size_or_sections, "split", "split_size (or a list of sizes)")
         if step < 0 or (step == 0 and size != 0):
             raise ValueError(f"split: split_size must be positive (0 only for an empty "
                              f"dim), got {step} for dim {dim} of size {size}")
@@ -366,7 +432,8 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             if step else []
         sizes = sizes or [0]                     # an empty dim: one empty piece
     else:
-        sizes = [int(n) for n in split_size_or_sections]
+        sizes = [_whole(n, "split", f"each size in {list(split_size_or_sections)}")
+                 for n in split_size_or_sections]
         if any(n < 0 for n in sizes) or sum(sizes) != size:
             raise ValueError(f"split: sizes {sizes} must be non-negative and add up to "
                              f"{size}, the size of dim {dim} of shape {tuple(x.shape)}")
@@ -428,9 +495,10 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: {tuple(pad)} must hold (before, after) pairs for at most "
                          f"{x.ndim} dimensions of shape {tuple(x.shape)}")
+    pad = tuple(_whole(n, "pad", f"each width in {tuple(pad)}") for n in pad)
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if mode != "constant":
         if value is not None:
             raise ValueError(f"pad: mode {mode!r} takes no value (got {value!r}), as in "
@@ -459,7 +527,7 @@ def _pad_by_index(x: Tensor, dims: int, widths: list, mode: str) -> Tensor:
         replicate   the edge repeated: clip(i, 0, n - 1)
         circular    wrapped around: i mod n (widths at most n; a negative one crops
                     first, as in PyTorch)
-    Each is x indexed with an array of positions (index_select), so the backward is
+    Each is x indexed with an array of positions (getitem), so the backward is
     GetItem's scatter-add: an input pixel copied into the border also receives the
     border's gradient. As PyTorch, the last 1, 2 or 3 dims of an input with one or two
     more (a batch and/or channel dim)."""
@@ -467,7 +535,7 @@ def _pad_by_index(x: Tensor, dims: int, widths: list, mode: str) -> Tensor:
         raise ValueError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of an input with "
                          f"one or two dims more (as PyTorch); got {2 * dims} widths for "
                          f"shape {tuple(x.shape)}")
-    from .index import getitem, index_select  # noqa: PLC0415
+    from .index import getitem  # noqa: PLC0415
 
     for dim, (before, after) in enumerate(widths):
         if before == after == 0:
@@ -478,6 +546,10 @@ def _pad_by_index(x: Tensor, dims: int, widths: list, mode: str) -> Tensor:
             n, before, after = x.shape[dim], max(before, 0), max(after, 0)
             if before == after == 0:
                 continue
+        if n == 0:                           # no values to copy: all three need one
+            raise ValueError(f"pad: mode {mode!r} cannot pad dim {dim} of size 0 (shape "
+                             f"{tuple(x.shape)}, widths ({before}, {after})): it has no "
+                             f"values to copy")
         limit = n - 1 if mode == "reflect" else n if mode == "circular" else None
         if limit is not None and max(before, after) > limit:
             raise ValueError(f"pad: mode {mode!r} needs widths of at most {limit} for dim "
@@ -494,7 +566,7 @@ def _pad_by_index(x: Tensor, dims: int, widths: list, mode: str) -> Tensor:
             source = np.clip(source, 0, n - 1)
         else:
             source = source % n
-        x = index_select(x, dim, source)
+        x = getitem(x, (slice(None),) * dim + (source,))
     return x
 
 

@@ -1,8 +1,9 @@
 """The layers, one small file per family; `minigrad.nn` re-exports them all."""
-from .activation import (ELU, GELU, Dropout, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax,
-                         ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh)
+from .activation import (ELU, GELU, Dropout, Dropout2d, Hardtanh, LeakyReLU, LogSigmoid,
+                         LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh)
 from .conv import Conv2d, ConvTranspose2d
-from .linear import Embedding, Flatten, Identity, Linear, Unflatten
+from .linear import (Embedding, Flatten, Identity, Linear, PixelShuffle, PixelUnshuffle,
+                     Unflatten)
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .padding import (CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d,
@@ -11,9 +12,9 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
            "BCEWithLogitsLoss", "CircularPad2d", "ConstantPad2d", "Conv2d",
-           "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten",
-           "GELU", "GroupNorm", "Hardtanh", "Identity", "InstanceNorm2d", "L1Loss",
-           "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2d",
-           "MSELoss", "NLLLoss", "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad2d",
-           "Sigmoid", "SiLU", "Softmax", "Softplus", "Tanh", "Unflatten", "Upsample",
-           "ZeroPad2d"]
+           "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
+           "Flatten", "GELU", "GroupNorm", "Hardtanh", "Identity", "InstanceNorm2d",
+           "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax",
+           "MaxPool2d", "MSELoss", "NLLLoss", "PixelShuffle", "PixelUnshuffle",
+           "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad2d", "Sigmoid", "SiLU",
+           "Softmax", "Softplus", "Tanh", "Unflatten", "Upsample", "ZeroPad2d"]

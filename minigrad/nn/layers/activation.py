@@ -1,4 +1,4 @@
-"""Activation layers and Dropout: thin wrappers around the functional forms.
+"""Activation layers, Dropout and Dropout2d: thin wrappers around the functional forms.
 
 `inplace=True` is accepted so that PyTorch code (`nn.ReLU(True)`) runs unchanged, but the
 result is always a new tensor: in-place ops would break the saved-tensor checks that
@@ -7,7 +7,7 @@ make backward safe, and they save nothing worth the confusion here.
 from __future__ import annotations
 
 from ...ops import leaky_relu, relu, sigmoid, tanh
-from ...ops.loss import dropout
+from ...ops.loss import dropout, dropout2d
 from .. import functional as F
 from ..module import Module
 
@@ -65,7 +65,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {p}")
         self.p, self.inplace = p, inplace
 
     def forward(self, x):
@@ -73,6 +73,14 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """In training, zero each whole channel of (N, C, H, W) or (C, H, W) with probability p
+    and scale the rest by 1/(1-p) (F.dropout2d); in eval, y = x."""
+
+    def forward(self, x):
+        return dropout2d(x, self.p, self.training)
 
 
 class Softmax(Module):
@@ -113,6 +121,9 @@ class Softplus(Module):
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()
+        if beta == 0:            # 1/beta: PyTorch gives inf (log 2 / 0) for every x
+            raise ValueError("Softplus: beta must be nonzero, y = (1/beta) log(1 + "
+                             "e^(beta x)) divides by it")
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x):

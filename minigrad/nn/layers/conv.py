@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import math
 
-from ...ops.conv import conv_padding
+from ...ops.conv import _pair, conv_padding
 from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import zeros_parameter
 
-
-def _pair(value) -> tuple[int, int]:
-    return tuple(value) if isinstance(value, (tuple, list)) else (int(value), int(value))
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
@@ -25,17 +23,20 @@ class _ConvNd(Module):
                  dilation, output_padding, groups: int, bias: bool, padding_mode: str,
                  weight_shape: tuple, device, dtype):
         super().__init__()
+        name = type(self).__name__
         if groups != 1:
-            raise NotImplementedError(f"{type(self).__name__}: groups={groups} is not "
-                                      f"implemented (only groups=1)")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{type(self).__name__}: padding_mode="
-                                      f"{padding_mode!r} is not implemented (only 'zeros')")
+            raise NotImplementedError(f"{name}: groups={groups} is not implemented (only "
+                                      f"groups=1)")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, got "
+                             f"{padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.dilation = _pair(dilation)
-        self.output_padding, self.groups = _pair(output_padding), groups
+        self.kernel_size = _pair(kernel_size, "kernel_size", name)
+        self.stride = _pair(stride, "stride", name)
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", name)
+        self.dilation = _pair(dilation, "dilation", name)
+        self.output_padding = _pair(output_padding, "output_padding", name)
+        self.groups = groups
         self.padding_mode = padding_mode
         self.weight = zeros_parameter(*weight_shape, *self.kernel_size, device=device,
                                       dtype=dtype)
@@ -63,12 +64,16 @@ class _ConvNd(Module):
             text += f", output_padding={self.output_padding}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
 class Conv2d(_ConvNd):
     """y = conv2d(x, W) + b.   x (N, in, H, W), weight (out, in, KH, KW) -> (N, out, OH, OW)
-    OH = (H + 2 padding - dilation (KH - 1) - 1) // stride + 1 (likewise OW)."""
+    OH = (H + 2 padding - dilation (KH - 1) - 1) // stride + 1 (likewise OW).
+    padding_mode 'reflect', 'replicate' or 'circular': the border is F.pad in that mode
+    (the same widths), then the convolution has no padding, as in PyTorch."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -80,8 +85,16 @@ class Conv2d(_ConvNd):
             conv_padding(padding, self.kernel_size, self.dilation, self.stride, "Conv2d")
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
-                        dilation=self.dilation)
+        if self.padding_mode == "zeros":
+            return F.conv2d(x, self.weight, self.bias, stride=self.stride,
+                            padding=self.padding, dilation=self.dilation)
+        if x.ndim not in (3, 4):        # before F.pad, so that the error shows x's shape
+            raise ValueError(f"Conv2d: input must be 4-D (N, C, H, W) or 3-D (C, H, W), "
+                             f"got shape {tuple(x.shape)}")
+        ph, pw = conv_padding(self.padding, self.kernel_size, self.dilation, self.stride,
+                              "Conv2d")
+        return F.conv2d(F.pad(x, (pw, pw, ph, ph), self.padding_mode), self.weight,
+                        self.bias, stride=self.stride, dilation=self.dilation)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -94,6 +107,9 @@ class ConvTranspose2d(_ConvNd):
                  padding_mode: str = "zeros", device=None, dtype=None):
         if isinstance(padding, str):
             raise ValueError(f"ConvTranspose2d: padding={padding!r}: use an int or a pair")
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported, as "
+                             f"in PyTorch, got {padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          output_padding, groups, bias, padding_mode,
                          (in_channels, out_channels), device, dtype)

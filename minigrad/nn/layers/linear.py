@@ -1,11 +1,14 @@
-"""Linear, Embedding and the shape layers (Identity, Flatten, Unflatten)."""
+"""Linear, Embedding and the shape layers (Identity, Flatten, Unflatten, PixelShuffle,
+PixelUnshuffle)."""
 from __future__ import annotations
 
 import math
+import numbers
 
 from ...autograd import no_grad
 from ...ops import flatten, reshape
 from ...ops.norm import embedding, linear
+from ...ops.shape import pixel_shuffle, pixel_unshuffle
 from .. import init
 from ..module import Module
 from ..parameter import Parameter, zeros_parameter
@@ -127,3 +130,40 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+def _factor(layer: str, name: str, value) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{layer}: {name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+class PixelShuffle(Module):
+    """(N, C r^2, H, W) -> (N, C, H r, W r), r = upscale_factor (F.pixel_shuffle): the
+    sub-pixel convolution's upsampling."""
+
+    def __init__(self, upscale_factor: int):
+        super().__init__()
+        self.upscale_factor = _factor("PixelShuffle", "upscale_factor", upscale_factor)
+
+    def forward(self, x):
+        return pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """The inverse of PixelShuffle: (N, C, H r, W r) -> (N, C r^2, H, W),
+    r = downscale_factor (F.pixel_unshuffle)."""
+
+    def __init__(self, downscale_factor: int):
+        super().__init__()
+        self.downscale_factor = _factor("PixelUnshuffle", "downscale_factor",
+                                        downscale_factor)
+
+    def forward(self, x):
+        return pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...autograd import no_grad
 from ...creation import ones, tensor, zeros
-from ...ops.norm import batch_norm, group_norm, instance_norm, layer_norm
+from ...ops.norm import batch_norm, check_eps, group_norm, instance_norm, layer_norm
 from .. import init
 from ..module import Module
 from ..parameter import zeros_parameter
@@ -27,6 +27,7 @@ class _NormBase(Module):
     def __init__(self, num_features: int, eps: float, momentum: float | None, affine: bool,
                  track_running_stats: bool, device=None, dtype=None):
         super().__init__()
+        check_eps(type(self).__name__, eps)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -151,6 +152,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, device=None, dtype=None):
         super().__init__()
+        check_eps("LayerNorm", eps)
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
@@ -182,6 +184,7 @@ class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, device=None, dtype=None):
         super().__init__()
+        check_eps("GroupNorm", eps)
         if num_groups < 1 or num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels {num_channels} must be divisible by "
                              f"num_groups {num_groups}")
