@@ -103,6 +103,12 @@ def test_the_differences_docs_pytorch_md_lists_hold():
     z.backward()
     with pytest.raises(RuntimeError, match="retain_graph"):
         z.backward()
+    with pytest.warns(UserWarning, match="one image"):
+        kept = F.dropout2d(mg.ones(4, 2, 2), 0.5)
+    per_channel = kept.numpy().reshape(4, -1)
+    assert (per_channel.min(1) == per_channel.max(1)).all()            # whole channels
+    with pytest.raises(ValueError, match="beta must be nonzero"):
+        F.softplus(mg.ones(2), beta=0)
     with pytest.raises(TypeError, match="use mg.zeros"):
         mg.Tensor(2, 3)
     with pytest.raises(mg.SerializationError, match=r"state_dict\(\)"):

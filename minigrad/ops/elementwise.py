@@ -1007,6 +1007,8 @@ def _clamp_to_tensors(x, min, max):
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """y = (1/beta) log(1 + e^(beta x)), computed stably, and y = x where beta x >
     threshold, as PyTorch's (the Softplus op above)."""
+    if beta == 0:                  # (PyTorch returns inf everywhere: log(2) / 0)
+        raise ValueError("softplus: beta must be nonzero (the result is divided by it)")
     return Softplus(float(beta), float(threshold))(_float_input(input))
 
 
