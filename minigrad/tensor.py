@@ -17,6 +17,7 @@ the math lives there, next to its derivative.
 from __future__ import annotations
 
 import contextlib
+import warnings
 import weakref
 
 import numpy as np
@@ -98,6 +99,13 @@ class Tensor:
 
     @property
     def grad(self) -> "Tensor | None":
+        if self._grad is None and self.creator is not None and not self.retains_grad:
+            # PyTorch's warning: y = x * 2; loss.backward(); y.grad is None, as designed
+            warnings.warn(f"the .grad of a tensor of shape {self.shape} computed by "
+                          f"{self.creator.name} (not a leaf) is being read: backward() fills "
+                          f"only the leaves' .grad, so it is None. Call .retain_grad() on it "
+                          f"before backward() to keep its gradient, or mg.grad(loss, it)",
+                          UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter

@@ -1,6 +1,8 @@
 """The tape on its own: second-order gradients against hand-derived formulas, grad modes,
 accumulation, retain_graph, hooks, the version counter, memory release, deep graphs,
 dtypes and seeding."""
+import warnings
+
 import numpy as np
 import pytest
 from conftest import make
@@ -939,3 +941,18 @@ def test_pytorch_idioms_around_the_tensor():
     assert g.numpy().tolist() == [2.0, 4.0]
     with pytest.raises(NotImplementedError, match="is_grads_batched"):
         mg.grad((x * x).sum(), x, is_grads_batched=True)
+
+
+def test_reading_the_grad_of_a_non_leaf_warns_as_pytorch():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    y.sum().backward()
+    with pytest.warns(UserWarning, match=r"computed by MulScalar \(not a leaf\).*retain_grad"):
+        assert y.grad is None
+    z = x * 3.0
+    z.retain_grad()
+    z.sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                # kept: no warning, and a value
+        assert z.grad.numpy().tolist() == [1.0, 1.0]
+        assert x.grad.numpy().tolist() == [5.0, 5.0]
