@@ -453,11 +453,16 @@ class Tensor:
         if isinstance(weight, Tensor):
             self._check_in_place("lerp_", weight)
         target = end.data if isinstance(end, Tensor) else end
-        step = weight.data if isinstance(weight, Tensor) else weight
         with self._storable("lerp_", end):
             gap = target - self._data
-            self._data[...] = self.xp.where(step < 0.5, self._data + step * gap,
-                                            target - gap * (1 - step))
+            if isinstance(weight, Tensor):               # a weight per element
+                step = weight.data
+                self._data[...] = self.xp.where(step < 0.5, self._data + step * gap,
+                                                target - gap * (1 - step))
+            elif weight < 0.5:
+                self._data += weight * gap
+            else:
+                self._data[...] = target - gap * (1 - weight)
         return self._bump()
 
     def lerp(self, end, weight) -> "Tensor":
@@ -486,17 +491,20 @@ class Tensor:
 
     @contextlib.contextmanager
     def _storable(self, op: str, other):
-        """numpy's errors, said as PyTorch says them: an in-place result must fit this
-        tensor's shape (other broadcasts to it, never the other way) and dtype (an integer
-        tensor cannot take 1.5)."""
+        """An in-place result must fit this tensor, as PyTorch says: its shape (other
+        broadcasts to it, never the other way: checked first, as numpy and CuPy word that
+        error differently) and its dtype (an integer tensor cannot take 1.5: numpy's
+        casting error, said again)."""
         try:
-            yield
-        except ValueError as exc:
-            if "broadcast" not in str(exc):
-                raise
+            fits = np.broadcast_shapes(np.shape(other), self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(f"{op}: a value of shape {tuple(np.shape(other))} cannot be "
                              f"written in place into a tensor of shape {tuple(self.shape)} "
-                             f"(it must broadcast to that shape)") from None
+                             f"(it must broadcast to that shape)")
+        try:
+            yield
         except TypeError as exc:
             if "cast" not in str(exc):           # only numpy's casting error is ours to say
                 raise
@@ -553,7 +561,7 @@ class Tensor:
                                        f"{self.device}")
                 bound = bound.data
             bounds.append(bound)
-        with self._storable("clamp_", min if isinstance(min, Tensor) else max):
+        with self._storable("clamp_", min), self._storable("clamp_", max):
             self.xp.clip(self._data, *bounds, out=self._data)
         return self._bump()
 

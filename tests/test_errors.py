@@ -348,6 +348,9 @@ def test_in_place_methods_name_a_value_that_does_not_fit(device):
          "shape (2,)"),
         (lambda: x.fill_(mg.ones(3, device=device)), "fill_: the value must be a number or "
                                                      "a 0-d tensor"),
+        (lambda: x.clamp_(min=mg.zeros(3, device=device), max=mg.ones(4, device=device)),
+         "clamp_: a value of shape (4,)"),
+        (lambda: x.mul_(mg.ones(2, 3, device=device)), "mul_: a value of shape (2, 3)"),
         (lambda: x.uniform_(1.0, 0.0), "uniform_: expects a range [low, high)"),
         (lambda: x.normal_(0.0, -1.0), "normal_: std must be >= 0"),
         (lambda: x.size(5), "size: dimension 5 is out of range"),

@@ -636,7 +636,10 @@ def as_tensor(value, like: Tensor, op: str = "as_tensor") -> Tensor:
         return value
     if value is None or isinstance(value, (str, bytes)):   # (CuPy would not say which)
         raise _not_a_number(op, value, like)
-    array = like.xp.asarray(value)
+    try:
+        array = like.xp.asarray(value)
+    except (TypeError, ValueError):                        # CuPy: "Unsupported dtype <U1"
+        raise _not_a_number(op, value, like) from None
     if array.dtype.kind not in _CATEGORY:                  # a list of strings, an object
         raise _not_a_number(op, value, like)
     if _KIND_RANK.get(array.dtype.kind, 3) > _KIND_RANK.get(like._data.dtype.kind, 3):
@@ -1134,8 +1137,10 @@ def equal(a, b) -> bool:
 
 
 def compare(a, b, how: str):
-    b_data = b.data if isinstance(b, Tensor) else b
     xp = a.xp
+    b_data = b.data if isinstance(b, Tensor) else b
+    if isinstance(b_data, (list, tuple)):          # x == [1, 2]: CuPy takes no lists
+        b_data = xp.asarray(b_data)
     try:
         result = getattr(xp, {"eq": "equal", "ne": "not_equal", "lt": "less",
                               "le": "less_equal", "gt": "greater",

@@ -161,7 +161,7 @@ class Optimizer:
                 g = p.grad.data
                 if g.dtype != p.dtype:
                     g = g.astype(p.dtype)
-                if group["maximize"]:
+                if group.get("maximize", False):   # (a subclass's defaults may lack it)
                     g = -g                     # climb: the same formula on -g
                 items.append((p, g, self.state[p]))
             self._update_group(group, items)

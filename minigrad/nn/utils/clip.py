@@ -47,9 +47,6 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float | Ten
     Returns `total` (before clipping) as a 0-d float Tensor, as torch.nn.utils does.
     `foreach` (how PyTorch loops over the gradients) is accepted and changes nothing.
     """
-    if isinstance(max_norm, Tensor):
-        max_norm = max_norm.item()
-    max_norm = float(max_norm)
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not grads:
@@ -58,13 +55,18 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float | Ten
     if len(devices) > 1:
         raise RuntimeError(f"clip_grad_norm_: gradients are on several devices "
                            f"({sorted(devices)}); move the parameters to one device")
-    xp = backend.get_xp(devices.pop())
+    device = devices.pop()
+    xp = backend.get_xp(device)
     dtype = np.result_type(*[g.dtype for g in grads])
     norms = [xp.linalg.norm(g.data.ravel(), ord=norm_type).astype(dtype) for g in grads]
     total = xp.linalg.norm(xp.stack(norms), ord=norm_type)  # 0-d array on the device
     if error_if_nonfinite and not bool(xp.isfinite(total)):  # the only host sync
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} is "
                            f"non-finite ({float(total)}), so it cannot be clipped")
+    if isinstance(max_norm, Tensor):                   # kept on the device: no host sync
+        max_norm = backend.to_device(max_norm.data, device).astype(total.dtype)
+    else:
+        max_norm = float(max_norm)
     coef = xp.minimum(max_norm / (total + 1e-6), 1.0)  # 0-d array, stays on the device
     _replace(grads, lambda g: g * coef.astype(g.dtype))
     return Tensor(xp.asarray(total))
