@@ -39,10 +39,12 @@ import numpy as np
 
 import minigrad as mg
 
+from .data import _is_int
+
 
 def _check_count(function: str, name: str, value, minimum: int) -> None:
     """Refuse a count that is not a whole number of at least `minimum`, naming the function."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not _is_int(value) or value < minimum:
         raise ValueError(f"{function}: {name} must be a whole number >= {minimum}, "
                          f"got {value!r}")
 
@@ -98,7 +100,7 @@ def slerp(z0, z1, t, eps: float = 1e-6):
 
 def interpolate(z0, z1, steps: int = 8, method: str = "slerp") -> np.ndarray:
     """`steps` latents from z0 to z1 inclusive: (steps, D)."""
-    _check_count("interpolate", "steps", steps, 2)          # both ends are on the path
+    _check_count("interpolate", "steps", steps, 1)          # 1: z0 alone, as linspace
     t = np.linspace(0.0, 1.0, steps)
     if method == "slerp":
         return slerp(z0, z1, t)
@@ -136,7 +138,7 @@ def _device_of(module) -> str:
 def interpolation_grid(G, starts, ends, steps: int = 8, method: str = "slerp") -> np.ndarray:
     """One row per (start, end) pair: images (rows * steps, C, H, W), row-major, ready for
     gans.viz.save_grid(images, path, nrow=steps)."""
-    _check_count("interpolation_grid", "steps", steps, 2)
+    _check_count("interpolation_grid", "steps", steps, 1)
     starts, ends = np.atleast_2d(starts), np.atleast_2d(ends)
     if starts.shape != ends.shape:
         raise ValueError(f"interpolation_grid: starts and ends must have the same shape, "
@@ -263,7 +265,7 @@ def morph(G, x0, x1, z_dim: int, frames: int = 8, method: str = "slerp",
     `invert` (steps, restarts, lr, ...).
 
     Returns (images (frames, C, H, W) from G(z0*) to G(z1*), the Inversion of both)."""
-    _check_count("morph", "frames", frames, 2)      # checked before the costly inversion
+    _check_count("morph", "frames", frames, 1)      # checked before the costly inversion
     x0, x1 = np.asarray(x0), np.asarray(x1)
     if x0.shape != x1.shape:
         raise ValueError(f"morph: x0 and x1 must have the same shape, got {x0.shape} and "

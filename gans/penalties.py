@@ -48,7 +48,8 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, lambda_: float = 10.0,
     if alpha is None:
         alpha = mg.rand(*alpha_shape, dtype=real.dtype, device=real.device)
     given = tuple(getattr(alpha, "shape", ()))       # a plain number has no shape: ()
-    if given != alpha_shape:
+    shared = (1,) * len(alpha_shape)
+    if given not in ((), shared, alpha_shape):       # one weight for all, or one each
         # alpha (N,) would broadcast along the last axis, not across the batch
         raise ValueError(f"gradient_penalty: alpha must hold one weight per sample, shape "
                          f"{alpha_shape} for a batch of shape {tuple(real.shape)}, got "

@@ -59,8 +59,7 @@ from .serialize import SerializationError, load, save
 from .tensor import Tensor
 
 clip = clamp                  # PyTorch's other names for the same things
-# dtype=torch.float (the DCGAN tutorial), torch.long (labels), ...; `from minigrad import *`
-# leaves Python's float, int and bool alone (__all__ below)
+# dtype=torch.float (the DCGAN tutorial), torch.long (labels), ...
 float = float32  # noqa: A001
 double = float64
 long = int64
@@ -82,5 +81,8 @@ from . import optim  # noqa: E402 (after the engine it updates)
 from . import viz  # noqa: E402,F401 (graph drawing, backward trace)
 from . import nn  # noqa: E402,F401 (layers, built on everything above)
 
-__all__ = [name for name in dir() if not name.startswith("_")     # (nothing is imported
-           and name not in ("float", "int", "bool")]               # after this line)
+# `from minigrad import *` leaves Python's own float, int, bool, abs, max, min, pow, round
+# and sum alone (mg.max is a reduction; the builtin max(1, 2) must keep working)
+__all__ = [name for name in dir() if not name.startswith("_")
+           and name not in ("float", "int", "bool", "abs", "max", "min", "pow", "round",
+                            "sum")]

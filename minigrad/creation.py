@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .ops.shape import _whole
 from .tensor import Tensor, require_tensor
 
 float32 = np.float32
@@ -30,12 +31,10 @@ def _shape(shape, op: str, size=None) -> tuple:
         shape = (size,)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    for n in shape:
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-            raise TypeError(f"{op}: sizes must be whole numbers, got {tuple(shape)}")
-        if n < 0:
-            raise ValueError(f"{op}: sizes must not be negative, got {tuple(shape)}")
-    return tuple(int(n) for n in shape)
+    sizes = tuple(_whole(n, op, "each size") for n in shape)     # 2.5 and True refused
+    if any(n < 0 for n in sizes):
+        raise ValueError(f"{op}: sizes must not be negative, got {sizes}")
+    return sizes
 
 
 def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
@@ -175,17 +174,19 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-def randint(*bounds_and_size, size=None, dtype=None, device="cpu") -> Tensor:
+def randint(low=0, high=None, size=None, *, dtype=None, device="cpu",
+            shape=None) -> Tensor:
     """Whole numbers drawn uniformly from [low, high), as torch.randint: randint(high,
-    size), randint(low, high, size) or with size=...; int64 unless dtype says otherwise.
-    From the library's seeded generator."""
-    args = list(bounds_and_size)
-    if size is None and args:
-        size = args.pop()
-    if size is None or len(args) not in (1, 2):
-        raise TypeError(f"randint: expected randint(high, size) or randint(low, high, size), "
-                        f"got {len(bounds_and_size)} positional argument(s)")
-    low, high = (0, args[0]) if len(args) == 1 else args
+    size) or randint(low, high, size), sizes positional or by keyword (`shape` is this
+    library's older name for size); int64 unless dtype says otherwise. From the library's
+    seeded generator."""
+    if size is None:
+        size = shape
+    if size is None and isinstance(high, (tuple, list)):     # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise TypeError(f"randint: expected randint(high, size) or randint(low, high, "
+                        f"size), got low={low!r}, high={high!r}, size={size!r}")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low}): the "
                          f"numbers are drawn from [low, high)")

@@ -495,11 +495,8 @@ class Tensor:
         broadcasts to it, never the other way: checked first, as numpy and CuPy word that
         error differently) and its dtype (an integer tensor cannot take 1.5: numpy's
         casting error, said again)."""
-        try:
-            fits = np.broadcast_shapes(np.shape(other), self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        shape = () if other is None or isinstance(other, (int, float)) else np.shape(other)
+        if shape and shape != self.shape and not _broadcasts_to(shape, self.shape):
             raise ValueError(f"{op}: a value of shape {tuple(np.shape(other))} cannot be "
                              f"written in place into a tensor of shape {tuple(self.shape)} "
                              f"(it must broadcast to that shape)")
@@ -523,10 +520,7 @@ class Tensor:
     def _in_place_or_new(self, other, symbol: str, in_place: str, op):
         if _grad_on():
             if self.creator is None and self._requires_grad:
-                raise RuntimeError(f"x {symbol} y: x, of shape {self.shape}, is a leaf that "
-                                   f"requires grad (a parameter), which cannot change in "
-                                   f"place while gradients are recorded; update it under "
-                                   f"`with mg.no_grad():`, as an optimizer does")
+                self._check_in_place(f"x {symbol} y")       # a parameter: refused
             if self.creator is not None or (isinstance(other, Tensor)
                                             and other._requires_grad):
                 result = op(self, other)
@@ -552,7 +546,8 @@ class Tensor:
     def clamp_(self, min=None, max=None) -> "Tensor":
         """Clamp into [min, max] in place; the bounds numbers or tensors that broadcast to
         this tensor's shape, as in PyTorch."""
-        self._check_in_place("clamp_")
+        self._check_in_place("clamp_", min)
+        self._check_in_place("clamp_", max)
         bounds = []
         for bound in (min, max):
             if isinstance(bound, Tensor):
@@ -594,12 +589,10 @@ class Tensor:
             ops.index.check_bounds(steps[-1], target.shape,      # (CuPy does not check)
                                    on_gpu=not isinstance(target, np.ndarray))
             target[steps[-1]] = value.data if isinstance(value, Tensor) else value
-        except ValueError as exc:
-            if "broadcast" not in str(exc):
-                raise
+        except ValueError as exc:          # (numpy and CuPy word it differently)
             raise ValueError(f"setitem: a value of shape {tuple(np.shape(value))} does not "
                              f"broadcast to x[{key!r}], of shape "
-                             f"{tuple(target[steps[-1]].shape)}") from None
+                             f"{tuple(target[steps[-1]].shape)} ({exc})") from None
         except IndexError as exc:
             raise IndexError(f"setitem: index {key!r} is invalid for a tensor of shape "
                              f"{tuple(self.shape)}: {exc}") from None
@@ -690,14 +683,14 @@ class Tensor:
         return ops.compare(self, other, "ge")
 
     # masks combined: (x > 0) & (x < 1), ~mask (bool or integer tensors; no gradient)
-    def __and__(self, other): return ops.logical(self, other, "bitwise_and")
-    def __or__(self, other): return ops.logical(self, other, "bitwise_or")
-    def __xor__(self, other): return ops.logical(self, other, "bitwise_xor")
+    def __and__(self, other): return ops.mask_op(self, other, "bitwise_and")
+    def __or__(self, other): return ops.mask_op(self, other, "bitwise_or")
+    def __xor__(self, other): return ops.mask_op(self, other, "bitwise_xor")
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
     def __invert__(self): return ops.logical_not(self, bitwise=True)
-    def logical_and(self, other): return ops.logical(self, other, "logical_and")
-    def logical_or(self, other): return ops.logical(self, other, "logical_or")
-    def logical_xor(self, other): return ops.logical(self, other, "logical_xor")
+    def logical_and(self, other): return ops.mask_op(self, other, "logical_and")
+    def logical_or(self, other): return ops.mask_op(self, other, "logical_or")
+    def logical_xor(self, other): return ops.mask_op(self, other, "logical_xor")
     def logical_not(self): return ops.logical_not(self)
 
     __hash__ = object.__hash__
@@ -784,7 +777,6 @@ class Tensor:
 
     def isnan(self): return Tensor._from_op(self.xp.isnan(self._data), False)
     def isfinite(self): return Tensor._from_op(self.xp.isfinite(self._data), False)
-    def logical_not(self): return Tensor._from_op(self.xp.logical_not(self._data), False)
 
     def all(self, dim=None, keepdim=False):
         axes = None if dim is None else ops.reduce._normalize_dims(dim, self.shape, "all")
@@ -811,12 +803,12 @@ class Tensor:
 
     def var(self, dim=None, unbiased=False, keepdim=False, *, correction=None):
         """The variance over dim (all dims when None). Biased by default here (divided by
-        n, unbiased=False, as API.md promises), unlike PyTorch's default: pass
+        n, unbiased=False, as the project's API promises), unlike PyTorch's default: pass
         unbiased=True (or correction=1) for PyTorch's (divided by n - 1)."""
         return ops.var(self, dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
 
     def std(self, dim=None, unbiased=False, keepdim=False, *, correction=None):
-        """sqrt(var). Biased by default here (unbiased=False, as API.md promises), unlike
+        """sqrt(var). Biased by default here (unbiased=False, as the project's API promises), unlike
         PyTorch's default: pass unbiased=True (or correction=1) for PyTorch's. Where the
         std is 0 its gradient is 0, as in PyTorch."""
         return ops.reduce.std(self, dim, unbiased=unbiased, keepdim=keepdim,
@@ -944,6 +936,14 @@ def _check_assigned_grad(tensor: Tensor, grad) -> None:
     if grad.device != tensor.device:
         raise RuntimeError(f"assigned grad has data on a different device: the tensor is "
                            f"on {tensor.device}, the grad on {grad.device}")
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` broadcasts to `target` (as an in-place write needs)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def _grad_on() -> bool:

@@ -181,15 +181,16 @@ def test_gradient_penalty_refuses_alpha_that_is_not_one_weight_per_sample():
     critic = _linear_critic(_t(np.ones(6), "cpu"), _t([0.0], "cpu"))
     real = mg.zeros(3, 2, 3, dtype=mg.float64)
     fake = mg.ones(3, 2, 3, dtype=mg.float64)
-    for alpha in (mg.rand(3, dtype=mg.float64), mg.rand(1, 1, 1, dtype=mg.float64),
-                  mg.rand(3, 2, 3, dtype=mg.float64), 0.5):
+    for alpha in (mg.rand(3, dtype=mg.float64), mg.rand(3, 2, 1, dtype=mg.float64),
+                  mg.rand(3, 2, 3, dtype=mg.float64)):
         got = re.escape(str(tuple(getattr(alpha, "shape", ()))))
         with pytest.raises(ValueError, match=rf"gradient_penalty: alpha must hold one weight "
                                              rf"per sample, shape \(3, 1, 1\) for a batch "
                                              rf"of shape \(3, 2, 3\), got {got}"):
             penalties.gradient_penalty(critic, real, fake, alpha=alpha)
-    alpha = mg.rand(3, 1, 1, dtype=mg.float64)
-    assert np.isfinite(penalties.gradient_penalty(critic, real, fake, alpha=alpha).item())
+    for alpha in (mg.rand(3, 1, 1, dtype=mg.float64), 0.5, mg.full((1, 1, 1), 0.5,
+                                                                     dtype=mg.float64)):
+        assert np.isfinite(penalties.gradient_penalty(critic, real, fake, alpha=alpha).item())
     with pytest.raises(ValueError, match=r"gradient_penalty: real \(3, 2, 3\) and fake "
                                          r"\(2, 2, 3\) batches must have the same shape"):
         penalties.gradient_penalty(critic, real, fake[:2])

@@ -174,8 +174,8 @@ def test_invert_and_morph_refuse_bad_counts_and_shapes():
     with pytest.raises(ValueError, match=r"invert: no target images \(x has shape "
                                          r"\(0, 1, 8, 8\)\)"):
         latent.invert(G, x[:0], Z_DIM, steps=2)
-    for frames in (0, 1):
-        with pytest.raises(ValueError, match=rf"morph: frames must be a whole number >= 2, "
+    for frames in (0, -1):
+        with pytest.raises(ValueError, match=rf"morph: frames must be a whole number >= 1, "
                                              rf"got {frames}"):
             latent.morph(G, x[0], x[1], Z_DIM, frames=frames, steps=2, restarts=1)
     with pytest.raises(ValueError, match=r"morph: x0 and x1 must have the same shape, got "
@@ -194,14 +194,15 @@ def test_generate_and_interpolation_grid_refuse_empty_input():
                                              rf">= 1, got {batch_size}"):
             latent.generate(G, z, batch_size=batch_size)
     with pytest.raises(ValueError, match=r"interpolation_grid: steps must be a whole number "
-                                         r">= 2, got 0"):
+                                         r">= 1, got 0"):
         latent.interpolation_grid(G, z[:2], z[1:], steps=0)
     with pytest.raises(ValueError, match=r"interpolation_grid: starts and ends must have the "
                                          r"same shape, got \(2, 6\) and \(3, 6\)"):
         latent.interpolation_grid(G, z[:2], z, steps=3)
-    with pytest.raises(ValueError, match=r"interpolate: steps must be a whole number >= 2, "
+    with pytest.raises(ValueError, match=r"interpolate: steps must be a whole number >= 1, "
                                          r"got 0"):
         latent.interpolate(z[0], z[1], 0)
+    np.testing.assert_allclose(latent.interpolate(z[0], z[1], 1), z[:1])   # z0 alone
 
 
 def test_paths_and_arithmetic_refuse_mismatched_shapes():

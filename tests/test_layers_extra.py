@@ -695,9 +695,12 @@ def test_pixel_shuffle_modules(device):
     assert repr(shuffle) == "PixelShuffle(upscale_factor=2)"
     assert repr(nn.PixelUnshuffle(3)) == "PixelUnshuffle(downscale_factor=3)"
     assert mg.gradcheck(shuffle, [x]) and mg.gradgradcheck(shuffle, [x])
-    for bad in (0, 1.5, True):
-        with pytest.raises(ValueError, match=rf"PixelShuffle: upscale_factor must be an int "
-                                             rf">= 1, got {bad!r}"):
+    with pytest.raises(ValueError, match="PixelShuffle: upscale_factor must be an int >= 1, "
+                                         "got 0"):
+        nn.PixelShuffle(0)
+    for bad in (1.5, True):                       # TypeError, as F.pixel_shuffle's
+        with pytest.raises(TypeError, match=rf"PixelShuffle: upscale_factor must be an int, "
+                                            rf"got {bad!r}"):
             nn.PixelShuffle(bad)
     with pytest.raises(ValueError, match="PixelUnshuffle: downscale_factor must be an int"):
         nn.PixelUnshuffle(-2)

@@ -1001,7 +1001,7 @@ def test_augmented_assignment_is_in_place_where_autograd_allows(device):
         counts += 1.5
     # as in PyTorch: a parameter does not change in place while gradients are recorded,
     # and the result keeps x's shape and dtype
-    with pytest.raises(RuntimeError, match=r"x -= y: x, of shape \(3,\), is a leaf that "
+    with pytest.raises(RuntimeError, match=r"x -= y: a leaf tensor of shape \(3,\) that "
                                            r"requires grad"):
         w -= 0.5 * w
     y = a * 2

@@ -126,6 +126,10 @@ def test_values_against_numpy(device):
     x.norm(2, dim=1).sum().backward()                 # an all-zero row: 0, not nan
     np.testing.assert_allclose(x.grad.numpy(), [[0.6, -0.8, 0.0], [0.0, 0.0, 0.0]])
     x.grad = None
+    y = mg.tensor([[1.0, -4.0, 0.0]], dtype=mg.float64, device=device, requires_grad=True)
+    with np.errstate(divide="ignore"):                # |0|^(p-1) = inf, masked to 0
+        y.norm(0.5, dim=1).sum().backward()           # p < 1: 0 at a zero element, as torch
+    np.testing.assert_allclose(y.grad.numpy(), [[3.0, -1.5, 0.0]])
     x.norm(3, dim=1).sum().backward()                 # p = 3 too: x|x| / norm^2, 0 at zeros
     np.testing.assert_allclose(x.grad.numpy(), [[9.0, -16.0, 0.0], [0.0, 0.0, 0.0]]
                                / np.cbrt(91.0) ** 2)
@@ -490,3 +494,4 @@ def test_pytorchs_other_names_at_the_top_level(device):
     names = {}
     exec("from minigrad import *", names)
     assert "tensor" in names and "nn" in names and "float" not in names   # builtins kept
+    assert "max" not in names and "sum" not in names and "mg" not in names

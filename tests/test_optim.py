@@ -229,9 +229,14 @@ def test_maximize_climbs_as_minimizing_the_negative_descends(make):
             opt.step()
     np.testing.assert_array_equal(climber.numpy(), descender.numpy())
     assert not np.array_equal(climber.numpy(), start)
-    # and it may be switched on later, through param_groups, as in PyTorch
+    # and it may be switched on later, through param_groups, as in PyTorch: the next step
+    # climbs f (as `up` does), where it had been descending -f
     down.param_groups[0]["maximize"] = True
-    assert down.state_dict()["param_groups"][0]["maximize"] is True
+    for opt, p in ((up, climber), (down, descender)):
+        opt.zero_grad()
+        (p ** 3 - 2.0 * p).sum().backward()
+        opt.step()
+    np.testing.assert_array_equal(climber.numpy(), descender.numpy())
 
 
 @pytest.mark.parametrize("make", [

@@ -15,14 +15,11 @@ import warnings
 
 import numpy as np
 
+from ..data import _is_int
+
 
 def _rng(seed):
     return np.random.default_rng(seed)
-
-
-def _is_whole(value) -> bool:
-    """A Python or numpy integer, but not a bool (True is an int to Python)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 # ------------------------------------------------------------------ Inception Score
@@ -41,7 +38,7 @@ def inception_score(probs: np.ndarray, splits: int = 10,
     if (p < 0).any() or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
         raise ValueError("inception_score: each row of probs must be a probability "
                          "distribution (non-negative, summing to 1); pass softmax outputs")
-    if not _is_whole(splits) or not 1 <= splits <= p.shape[0]:
+    if not _is_int(splits) or not 1 <= splits <= p.shape[0]:
         raise ValueError(f"inception_score: splits must be a whole number in 1..N={p.shape[0]}, "
                          f"got {splits!r}")
     scores = []
@@ -82,7 +79,7 @@ def kid(f1: np.ndarray, f2: np.ndarray, num_subsets: int = 100, subset_size: int
                          f"{f2.shape}")
     if not np.isfinite(f1).all() or not np.isfinite(f2).all():
         raise ValueError("kid: features contain NaN or inf")
-    if not _is_whole(num_subsets) or num_subsets < 1:
+    if not _is_int(num_subsets) or num_subsets < 1:
         raise ValueError(f"kid: num_subsets must be an int >= 1, got {num_subsets!r}")
     m = min(subset_size, f1.shape[0], f2.shape[0])
     if m < 2:
@@ -143,7 +140,7 @@ def precision_recall(real_feats: np.ndarray, fake_feats: np.ndarray, k: int = 3,
     if not np.isfinite(real).all() or not np.isfinite(fake).all():
         raise ValueError("precision_recall: features contain NaN or inf")
     # k = 0 makes every radius 0 (the point itself), k < 0 counts from the far end
-    if not _is_whole(k) or k < 1:
+    if not _is_int(k) or k < 1:
         raise ValueError(f"precision_recall: k must be a whole number >= 1, got {k!r}")
     if min(real.shape[0], fake.shape[0]) <= k:
         raise ValueError(f"precision_recall: each set needs more than k={k} samples")
@@ -260,7 +257,7 @@ def diversity(images: np.ndarray, max_pairs: int = 2000, seed: int = 0,
     pairs when there are at most max_pairs, else max_pairs random pairs (i != j).
     Lower means more diverse; a mode-collapsed generator scores close to 1. For MNIST,
     compare with the value of real digits (docs/metrics.md)."""
-    if not _is_whole(max_pairs) or max_pairs < 1:
+    if not _is_int(max_pairs) or max_pairs < 1:
         raise ValueError(f"diversity: max_pairs must be a whole number >= 1, got {max_pairs!r}")
     images = _as_nchw(images)
     n = images.shape[0]

@@ -3,10 +3,11 @@ side (see `minigrad.autograd`); the lowercase functions here are what Tensor's o
 `minigrad.nn.functional` call."""
 from .elementwise import (abs, add, allclose, as_tensor, ceil, clamp, compare, cos, div, elu,
                           equal, erf, exp, expm1, floor, floor_divide, gelu, hardtanh,
-                          leaky_relu, log, log1p, logical, logical_and, logical_not, logical_or, logical_xor,
-                          logsigmoid, masked_fill, maximum, minimum, mul, neg, pow, rdiv,
-                          relu, relu6, remainder, round, rounded_divide, rpow, rsub, sigmoid,
-                          sign, silu, sin, softplus, sqrt, sub, tanh, trunc, where)
+                          leaky_relu, log, log1p, logical_and, logical_not, logical_or,
+                          logical_xor, logsigmoid, mask_op, masked_fill, maximum, minimum, mul,
+                          neg, pow, rdiv, relu, relu6, remainder, round, rounded_divide, rpow,
+                          rsub, sigmoid, sign, silu, sin, softplus, sqrt, sub, tanh, trunc,
+                          where)
 from .index import gather, getitem, index_select, one_hot, unwrap_index
 from .matmul import matmul
 from .reduce import (amax, amin, argmax, argmin, logsumexp, max, mean, min, normalize, sum,

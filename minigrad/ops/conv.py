@@ -31,15 +31,13 @@ The arithmetic lives in `kernels` (im2col / col2im + one GEMM per call).
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 import kernels
 
 from ..autograd import Function
 from ..tensor import Tensor, require_tensor
-from .shape import unbatched
+from .shape import _whole, unbatched
 
 
 # Conv2d's forward builds the im2col matrix `cols` of x; the weight gradient needs the same
@@ -52,14 +50,18 @@ KEEP_COLS_BYTES = 32 << 20
 
 
 def _pair(value, name: str, op: str) -> tuple:
-    """An int or a pair of ints -> (h, w). A float is refused, as in PyTorch: int() would
-    truncate stride=1.5 to 1 without a word."""
+    """An int or a pair of ints -> (h, w). As PyTorch, a float or a bool is refused
+    (shape._whole), where int() would cut stride=1.5 to 1 without a word."""
+    if type(value) is int:                          # the usual case, on the hot path
+        return value, value
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2:
         raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
+    try:
+        return _whole(pair[0], op, name), _whole(pair[1], op, name)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got "
+                        f"{value!r}") from None
 
 
 def _check_geometry(op: str, stride: tuple, padding: tuple, dilation: tuple) -> None:

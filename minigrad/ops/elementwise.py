@@ -23,7 +23,7 @@ import numpy as np
 from kernels import pointwise
 
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, require_tensor
 from .shape import sum_to
 
 
@@ -1085,7 +1085,7 @@ def _common_dtype(op: str, a, b):
     return a, b
 
 
-def logical(a, b, how: str):
+def mask_op(a, b, how: str):
     """a & b, a | b, a ^ b (how "bitwise_and", "bitwise_or", "bitwise_xor": bool or integer
     tensors, as PyTorch's operators) and logical_and / _or / _xor (any dtype, nonzero is
     True; the result is bool). No gradient: masks combined, as `(x > 0) & (x < 1)`."""
@@ -1113,19 +1113,20 @@ def logical_not(a, bitwise: bool = False):
 
 
 def logical_and(a, b):
-    return logical(a, b, "logical_and")
+    return mask_op(a, b, "logical_and")
 
 
 def logical_or(a, b):
-    return logical(a, b, "logical_or")
+    return mask_op(a, b, "logical_or")
 
 
 def logical_xor(a, b):
-    return logical(a, b, "logical_xor")
+    return mask_op(a, b, "logical_xor")
 
 
 def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """|a - b| <= atol + rtol |b| everywhere (broadcast), as torch.allclose: a Python bool."""
+    require_tensor(a, "allclose", "input")
     b = as_tensor(b, a, "allclose")
     _broadcast_shape("allclose", a.data, b.data)
     return bool(a.xp.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
@@ -1133,6 +1134,8 @@ def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = F
 
 def equal(a, b) -> bool:
     """The same shape and the same values, as torch.equal: a Python bool."""
+    require_tensor(a, "equal", "input")
+    require_tensor(b, "equal", "other")
     return tuple(a.shape) == tuple(b.shape) and bool((a.data == b.data).all())
 
 

@@ -26,7 +26,8 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
 def _is_int(dim) -> bool:
-    return isinstance(dim, (int, np.integer))
+    """An int or a numpy integer, but not a bool (sum(dim=True) is no dim 1)."""
+    return isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_))
 
 
 def _normalize_dims(dim, shape: tuple, op: str) -> tuple:
@@ -326,9 +327,9 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
         p = 1            sum |x|
         p = inf, -inf    max |x|, min |x|
         other p > 0      (sum |x|^p)^(1/p)
-    The gradient at an all-zero slice is 0, as PyTorch's (Root: no nan from 0 / 0). For
-    0 < p < 1 a zero element inside a nonzero slice still gets a nan gradient (the slope
-    of |x|^p at 0 is infinite), where PyTorch gives 0.
+    The gradient at an all-zero slice is 0, as PyTorch's (Root: no nan from 0 / 0); so is
+    a zero element's for 0 < p < 1, whose |x|^p has an infinite slope at 0 (abs's mask is
+    0 there, and MaskMul gives exactly 0, even times inf).
     The WGAN-GP penalty is (grad.norm(2, dim=1) - 1)^2."""
     _require_float(x, "norm")
     from .elementwise import abs as abs_  # noqa: PLC0415

@@ -26,7 +26,7 @@ parameters continues training bit for bit.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NoReturn
 
 import numpy as np
 
@@ -148,22 +148,23 @@ class Optimizer:
                 loss = closure()
         # Everything is checked before any parameter changes: hyperparameters (a loop may
         # have edited param_groups) and each gradient against its parameter.
+        updates = []
         for group in self.param_groups:
             self._check_group(group)
-            for p in group["params"]:
-                if p.grad is not None:
-                    _check_grad(p, type(self).__name__)
-        for group in self.param_groups:
             items = []
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad.data
+                g = p.grad._data
+                if g.shape != p._data.shape or type(g) is not type(p._data):
+                    _refuse_grad(p, type(self).__name__)
                 if g.dtype != p.dtype:
                     g = g.astype(p.dtype)
                 if group.get("maximize", False):   # (a subclass's defaults may lack it)
-                    g = -g                     # climb: the same formula on -g
+                    g = -g                         # climb: the same formula on -g
                 items.append((p, g, self.state[p]))
+            updates.append((group, items))
+        for group, items in updates:
             self._update_group(group, items)
         return loss
 
@@ -294,14 +295,13 @@ def _restore(value, p: Tensor, index, name: str):
     return array.copy() if array is value else array
 
 
-def _check_grad(p: Tensor, optimizer: str) -> None:
+def _refuse_grad(p: Tensor, optimizer: str) -> NoReturn:
     """A gradient that no longer fits its parameter (p.data replaced by an array of
     another shape, a .grad moved to another device) is refused before any update."""
     grad = p.grad
-    if grad.shape != p.shape or grad.device != p.device:
-        raise RuntimeError(f"{optimizer}.step: a parameter of shape {tuple(p.shape)} on "
-                           f"{p.device} has a gradient of shape {tuple(grad.shape)} on "
-                           f"{grad.device}; no parameter was changed")
+    raise RuntimeError(f"{optimizer}.step: a parameter of shape {tuple(p.shape)} on "
+                       f"{p.device} has a gradient of shape {tuple(grad.shape)} on "
+                       f"{grad.device}; no parameter was changed")
 
 
 def _refuse_a_set(params) -> None:

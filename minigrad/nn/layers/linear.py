@@ -3,12 +3,11 @@ PixelUnshuffle)."""
 from __future__ import annotations
 
 import math
-import numbers
 
 from ...autograd import no_grad
 from ...ops import flatten, reshape
 from ...ops.norm import embedding, linear
-from ...ops.shape import pixel_shuffle, pixel_unshuffle
+from ...ops.shape import _whole, pixel_shuffle, pixel_unshuffle
 from .. import init
 from ..module import Module
 from ..parameter import Parameter, zeros_parameter
@@ -133,9 +132,10 @@ class Unflatten(Module):
 
 
 def _factor(layer: str, name: str, value) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+    value = _whole(value, layer, name)              # 2.0 refused as F.pixel_shuffle does
+    if value < 1:
         raise ValueError(f"{layer}: {name} must be an int >= 1, got {value!r}")
-    return int(value)
+    return value
 
 
 class PixelShuffle(Module):
