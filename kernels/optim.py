@@ -57,8 +57,14 @@ def _scalars_cached(dtype, step, lr, beta1, beta2, eps, weight_decay) -> tuple:
 
 # ----------------------------------------------------------------- reference
 def adam_update_reference(p, g, m, v, *, step: int, lr: float, beta1: float, beta2: float,
-                          eps: float, weight_decay: float = 0.0) -> None:
-    """The formula with array operations (numpy or CuPy), in place on p, m and v."""
+                          eps: float, weight_decay: float = 0.0, max_v=None) -> None:
+    """The formula with array operations (numpy or CuPy), in place on p, m and v.
+
+    max_v (AMSGrad, Reddi et al. 2018): the largest v seen so far, in place; the step then
+    divides by sqrt(max_v) in place of sqrt(v), so that it never grows because v shrank:
+
+        max_v = maximum(max_v, v);   denom = sqrt(max_v) / sqrt(1 - beta2 ** t) + eps
+    """
     wd, lerp_w, small, beta2_, one_minus_beta2, sqrt_bias2, eps_, step_size = _scalars(
         p.dtype, step, lr, beta1, beta2, eps, weight_decay)
     if weight_decay != 0:
@@ -69,7 +75,11 @@ def adam_update_reference(p, g, m, v, *, step: int, lr: float, beta1: float, bet
         m[...] = g - (g - m) * lerp_w
     v *= beta2_
     v += one_minus_beta2 * g * g
-    denom = _array_module(v).sqrt(v) / sqrt_bias2 + eps_
+    xp = _array_module(v)
+    if max_v is not None:
+        xp.maximum(max_v, v, out=max_v)
+        v = max_v
+    denom = xp.sqrt(v) / sqrt_bias2 + eps_
     p -= step_size * m / denom
 
 

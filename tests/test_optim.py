@@ -186,8 +186,7 @@ def test_a_group_keeps_keys_of_its_own_and_they_survive_a_resume():
     assert group["params"] == [fresh_p]
 
 
-@pytest.mark.parametrize("option", ["amsgrad", "capturable", "differentiable",
-                                    "decoupled_weight_decay"])
+@pytest.mark.parametrize("option", ["capturable", "differentiable"])
 def test_pytorchs_options_that_are_not_implemented_are_refused_unless_neutral(option):
     p = mg.zeros(3, requires_grad=True)
     mg.optim.Adam([{"params": [p], option: False, "foreach": True, "fused": False}])
@@ -550,3 +549,72 @@ def test_a_gradient_that_no_longer_fits_changes_no_parameter(make):
         opt.step()
     np.testing.assert_array_equal(first.numpy(), 1.0)
     assert not opt.state[first]
+
+
+def _adam_by_hand(p, grads, lr, betas, eps, weight_decay, amsgrad, decoupled):
+    """Adam / AdamW / AMSGrad written out in float64, step by step (the papers' formulas
+    with PyTorch's eps placement): what the optimizer must reproduce."""
+    beta1, beta2 = betas
+    m, v, max_v = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        if decoupled:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        max_v = np.maximum(max_v, v)
+        second = max_v if amsgrad else v
+        p = p - lr / (1 - beta1 ** t) * m / (np.sqrt(second) / np.sqrt(1 - beta2 ** t) + eps)
+    return p
+
+
+@pytest.mark.parametrize("make, amsgrad, decoupled, weight_decay", [
+    (lambda ps, **kw: mg.optim.Adam(ps, amsgrad=True, **kw), True, False, 0.1),
+    (lambda ps, **kw: mg.optim.AdamW(ps, **kw), False, True, 0.1),
+    (lambda ps, **kw: mg.optim.AdamW(ps, amsgrad=True, **kw), True, True, 0.1),
+    (lambda ps, **kw: mg.optim.Adam(ps, decoupled_weight_decay=True, **kw), False, True, 0.3),
+], ids=["amsgrad", "adamw", "adamw-amsgrad", "adam-decoupled"])
+def test_amsgrad_and_adamw_follow_their_formulas(make, amsgrad, decoupled, weight_decay,
+                                                 device):
+    rng = np.random.default_rng(5)
+    start = rng.standard_normal(6)
+    # gradients that shrink after a large one: AMSGrad's max_v then differs from v
+    grads = [rng.standard_normal(6) * scale for scale in (3.0, 0.1, 0.1, 2.0, 0.05)]
+    p = mg.tensor(start, dtype=mg.float64, device=device, requires_grad=True)
+    opt = make([p], lr=0.05, betas=(0.8, 0.9), eps=1e-8, weight_decay=weight_decay)
+    for g in grads:
+        p.grad = mg.tensor(g, dtype=mg.float64, device=device)
+        opt.step()
+    expected = _adam_by_hand(start, grads, 0.05, (0.8, 0.9), 1e-8, weight_decay, amsgrad,
+                             decoupled)
+    np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-14)
+    if amsgrad:                          # the largest v so far is kept, and checkpointed
+        state = opt.state_dict()["state"][0]
+        assert (state["max_exp_avg_sq"] >= state["exp_avg_sq"]).all()
+        assert (state["max_exp_avg_sq"] > state["exp_avg_sq"]).any()
+
+
+def test_adamw_defaults_and_a_resumed_amsgrad_run_match_pytorch(tmp_path):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    start = rng.standard_normal((3, 4)).astype(np.float32)
+    grads = [rng.standard_normal((3, 4)).astype(np.float32) * s for s in (2, 0.1, 1, 0.01)]
+    for make_mg, make_torch in [
+        (lambda ps: mg.optim.AdamW(ps), lambda ps: torch.optim.AdamW(ps)),
+        (lambda ps: mg.optim.Adam(ps, lr=0.01, amsgrad=True, weight_decay=0.1),
+         lambda ps: torch.optim.Adam(ps, lr=0.01, amsgrad=True, weight_decay=0.1)),
+    ]:
+        p = mg.tensor(start.copy(), requires_grad=True)
+        q = torch.tensor(start.copy(), requires_grad=True)
+        opt, ref = make_mg([p]), make_torch([q])
+        assert opt.param_groups[0]["weight_decay"] == ref.param_groups[0]["weight_decay"]
+        for number, g in enumerate(grads):
+            p.grad, q.grad = mg.tensor(g), torch.tensor(g)
+            opt.step()
+            ref.step()
+            if number == 1:                                   # save and resume mid-run
+                mg.save(opt.state_dict(), tmp_path / "opt.npz")
+                opt = make_mg([p])
+                opt.load_state_dict(mg.load(tmp_path / "opt.npz"))
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-6, atol=1e-7)

@@ -1,11 +1,11 @@
-"""minigrad.optim: SGD, Adam, RMSprop; each file states its update formula.
+"""minigrad.optim: SGD, Adam, AdamW, RMSprop; each file states its update formula.
 
     opt = mg.optim.Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt.zero_grad(); loss.backward(); opt.step()
 """
-from .adam import Adam
+from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop"]

@@ -1,7 +1,8 @@
-"""Adam (Kingma & Ba, 2015), with bias correction, as torch.optim.Adam (amsgrad=False)."""
+"""Adam (Kingma & Ba, 2015), with bias correction, as torch.optim.Adam, and AdamW
+(Loshchilov & Hutter, 2019: weight decay decoupled from the gradient), as torch.optim.AdamW."""
 from __future__ import annotations
 
-from kernels.optim import adam_update_many
+from kernels.optim import adam_update_many, adam_update_reference
 
 from .optimizer import Optimizer, Params, _check_range
 
@@ -19,6 +20,12 @@ class Adam(Optimizer):
 
     which is the paper's p - lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / bias1 and
     v_hat = v / bias2, except that eps is added to sqrt(v_hat) as PyTorch does.
+    Two of PyTorch's options change the formula:
+        amsgrad=True                  denom uses max_v = max(max_v, v), the largest v so far
+                                      (the array formula, kernels/optim.py, not the fused
+                                      loop: rare in GANs, and slower)
+        decoupled_weight_decay=True   AdamW: p = p * (1 - lr * weight_decay) first, and no
+                                      weight_decay * p added to g
     The formula runs as one fused loop per parameter (kernels/optim.py: numba on the CPU;
     on the GPU one CUDA kernel for all of a group's parameters, as PyTorch's foreach Adam);
     `adam_update_reference` there is the same formula with array operations, and gives
@@ -27,15 +34,14 @@ class Adam(Optimizer):
     lr=1e-4, betas=(0.0, 0.9).
     """
 
-    state_names = frozenset({"step", "exp_avg", "exp_avg_sq"})
+    state_names = frozenset({"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"})
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
                  foreach=None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused=None,
                  decoupled_weight_decay: bool = False):
-        # PyTorch's keyword options (optimizer.py: OPTIONS); amsgrad and AdamW's
-        # decoupled_weight_decay are not implemented and refused unless False
+        # PyTorch's keyword options: see optimizer.py, OPTIONS
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, foreach=foreach, maximize=maximize,
                         capturable=capturable, differentiable=differentiable, fused=fused,
@@ -54,7 +60,8 @@ class Adam(Optimizer):
         _check_range("weight_decay", group["weight_decay"], 0.0)
 
     def _required_state(self, group) -> set[str]:
-        return {"step", "exp_avg", "exp_avg_sq"}
+        return {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if group["amsgrad"]
+                                                    else set())
 
     def _update_group(self, group, items) -> None:
         """All of the group's parameters in one call of the fused update (on the GPU one
@@ -63,19 +70,50 @@ class Adam(Optimizer):
         a running optimizer, or skipped while they had no gradient, count their own steps.
         A step count is advanced only once its parameters have been updated."""
         beta1, beta2 = group["betas"]
+        lr, weight_decay = group["lr"], group["weight_decay"]
         by_step: dict[int, list] = {}
         for p, g, state in items:
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = p.xp.zeros_like(p.data)     # m
-                state["exp_avg_sq"] = p.xp.zeros_like(p.data)  # v
+                state["exp_avg"] = p.xp.zeros_like(p.data)             # m
+                state["exp_avg_sq"] = p.xp.zeros_like(p.data)          # v
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = p.xp.zeros_like(p.data)  # max_v
             by_step.setdefault(state["step"] + 1, []).append((p, g, state))
+        if group["decoupled_weight_decay"] and weight_decay != 0:
+            for p, _, _ in items:                       # AdamW: decay p itself, not g
+                p.data *= 1.0 - lr * weight_decay
+            weight_decay = 0.0
+        hyper = dict(lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
+                     weight_decay=weight_decay)
         for step, batch in by_step.items():
-            adam_update_many([p.data for p, _, _ in batch], [g for _, g, _ in batch],
-                             [state["exp_avg"] for _, _, state in batch],
-                             [state["exp_avg_sq"] for _, _, state in batch], step=step,
-                             lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                             weight_decay=group["weight_decay"])
+            if group["amsgrad"]:
+                for p, g, state in batch:
+                    adam_update_reference(p.data, g, state["exp_avg"], state["exp_avg_sq"],
+                                          step=step, max_v=state["max_exp_avg_sq"], **hyper)
+            else:
+                adam_update_many([p.data for p, _, _ in batch], [g for _, g, _ in batch],
+                                 [state["exp_avg"] for _, _, state in batch],
+                                 [state["exp_avg_sq"] for _, _, state in batch], step=step,
+                                 **hyper)
             for p, _, state in batch:
                 state["step"] = step
                 p._bump()  # p changed in place: graphs that saved it must refuse to backward
+
+
+class AdamW(Adam):
+    """AdamW as torch.optim.AdamW: Adam with decoupled weight decay (default 0.01), each step
+
+        p = p * (1 - lr * weight_decay),  then Adam's update with no weight_decay * p in g
+
+    (Adam's L2 term would be scaled down by Adam's own denominator, so weights with large
+    gradients would hardly decay; here every weight decays by the same factor)."""
+
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach=None, capturable: bool = False,
+                 differentiable: bool = False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

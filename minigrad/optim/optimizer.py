@@ -42,10 +42,12 @@ from ..tensor import Tensor
 #   foreach, fused  accepted: they choose how PyTorch loops over the parameters; here the
 #                   update is one fused loop per parameter (Adam: per group) either way
 #   the rest        not implemented: a parameter group may carry them only with that value
+# (Adam's amsgrad and decoupled_weight_decay are its own: adam.py.)
 OPTIONS = {"maximize": False, "foreach": None, "fused": None, "capturable": False,
            "differentiable": False}
-_NOT_IMPLEMENTED = {"amsgrad": False, "capturable": False, "differentiable": False,
-                    "decoupled_weight_decay": False}
+_NOT_IMPLEMENTED = {"capturable": False, "differentiable": False}
+# What a state dict saved before these options were taken lacks: the value it meant.
+_ADDED_LATER = {**OPTIONS, "amsgrad": False, "decoupled_weight_decay": False}
 
 
 class Optimizer:
@@ -208,8 +210,7 @@ class Optimizer:
         saved_groups = state_dict["param_groups"]
         # a state dict saved before PyTorch's options were taken lacks them: they asked
         # for nothing
-        options = {k: v for k, v in {**OPTIONS, **_NOT_IMPLEMENTED}.items()
-                   if k in self.defaults}
+        options = {k: v for k, v in _ADDED_LATER.items() if k in self.defaults}
         saved_groups = [{**saved, **{k: v for k, v in options.items() if k not in saved}}
                         for saved in saved_groups]
         hyperparameters = set(self.defaults) - set(options)
