@@ -38,7 +38,8 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, lambda_: float = 10.0,
     """WGAN-GP: lambda * mean_i (sqrt(||grad f(xhat_i)||^2 + eps) - 1)^2.
 
     real, fake: (N, ...) batches (fake is detached here: the penalty trains the critic).
-    alpha: (N, 1, ..., 1) interpolation weights; drawn from U(0, 1) when not given.
+    alpha: (N, 1, ..., 1) interpolation weights, or one shared weight (a number or
+    (1, ..., 1)); drawn from U(0, 1) per sample when not given.
     eps keeps the square root differentiable at a zero gradient."""
     if tuple(real.shape) != tuple(fake.shape):
         raise ValueError(f"gradient_penalty: real {tuple(real.shape)} and fake "

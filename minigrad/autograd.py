@@ -633,7 +633,7 @@ from . import ops  # noqa: E402  (ops.clone, in _store_grad)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
-         only_inputs: bool = True, allow_unused: bool = False,
+         allow_unused: bool = False, *, only_inputs: bool = True,
          is_grads_batched: bool = False):
     """The gradients of `outputs` w.r.t. `inputs`, returned as a tuple (no `.grad` touched).
 

@@ -184,6 +184,8 @@ def randint(low=0, high=None, size=None, *, dtype=None, device="cpu",
         size = shape
     if size is None and isinstance(high, (tuple, list)):     # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None and size is not None:                  # randint(high, size=...)
+        low, high = 0, low
     if high is None or size is None:
         raise TypeError(f"randint: expected randint(high, size) or randint(low, high, "
                         f"size), got low={low!r}, high={high!r}, size={size!r}")

@@ -29,10 +29,13 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not numpy's
 
     def __init__(self, data, requires_grad: bool = False):
-        if not isinstance(requires_grad, (bool, np.bool_)):   # torch.Tensor(2, 3): a shape
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            hint = ""
+            if isinstance(data, (int, np.integer)):             # torch.Tensor(2, 3): a shape
+                hint = ("; for a new tensor of a shape use mg.zeros(...) or mg.empty(...), "
+                        "for one of values mg.tensor(...)")
             raise TypeError(f"Tensor(data, requires_grad): requires_grad must be True or "
-                            f"False, got {requires_grad!r}; for a new tensor of a shape use "
-                            f"mg.zeros(...) or mg.empty(...), for one of values mg.tensor(...)")
+                            f"False, got {requires_grad!r}{hint}")
         version_counter = [0]        # one cell, shared with views (see _version)
         if isinstance(data, Tensor):   # an alias of the same memory: the same counter, so
             version_counter = data._version_counter    # that a change through it is seen
@@ -387,7 +390,7 @@ class Tensor:
                 f"{op}: a leaf tensor of shape {self.shape} that requires grad (a parameter) "
                 f"cannot be changed in place while gradients are recorded: the graphs "
                 f"that used it would be wrong. Wrap the update in mg.no_grad(), as "
-                f"optimizers and nn.init do"
+                f"nn.init does (optimizers write p.data directly)"
             )
         if self.creator is not None:
             raise RuntimeError(

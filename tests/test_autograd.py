@@ -939,6 +939,8 @@ def test_pytorch_idioms_around_the_tensor():
     assert s.item() == 1.0 and isinstance(s.data, np.ndarray)
     g, = mg.grad((x * x).sum(), x, create_graph=True, retain_graph=True, only_inputs=True)
     assert g.numpy().tolist() == [2.0, 4.0]
+    unused = mg.tensor([1.0], requires_grad=True)            # API.md's order: allow_unused 6th
+    assert mg.grad((x * x).sum(), [x, unused], None, None, False, True)[1] is None
     with pytest.raises(NotImplementedError, match="is_grads_batched"):
         mg.grad((x * x).sum(), x, is_grads_batched=True)
 

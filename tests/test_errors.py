@@ -318,6 +318,7 @@ def test_an_array_or_a_list_where_a_tensor_belongs_is_named(call, message):
 
 def test_creation_takes_pytorchs_forms_and_names_a_bad_size():
     assert mg.randint(10, (3,)).dtype == mg.int64                 # randint(high, size)
+    assert mg.randint(10, size=(3,)).numpy().max() < 10           # high, size by keyword
     assert mg.randint(0, 10, size=(2, 2)).shape == (2, 2)
     assert mg.randint(5, (2,), dtype=mg.int32).dtype == mg.int32
     assert mg.randn(size=(2, 3)).shape == (2, 3) and mg.zeros([2, 3]).shape == (2, 3)

@@ -524,8 +524,10 @@ class Softplus(Function):
 class MaskMul(Function):
     """y = mask * x, with `mask` a constant array (not differentiated).
 
-    The derivative of abs, clamp and dropout is such a mask (+1/-1, 1/0, 0 or 1/(1-p));
-    relu and leaky_relu use SlopeMul, the same idea with a bool mask. Multiplying by a
+    The derivative of abs, clamp, dropout and dropout2d is such a mask (+1/-1, 1/0, 0 or
+    1/(1-p)), and so is maximum/minimum's (Extremum: a share of 1, 1/2 or 0) and the 0 that
+    Root (std, norm) gives an all-zero slice; relu and leaky_relu use SlopeMul, the same
+    idea with a bool mask. Multiplying by a
     constant is linear, so this op's backward is itself: MaskMul(mask)(gy). That is what
     makes their double backward need nothing new.
 

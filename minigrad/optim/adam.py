@@ -8,7 +8,8 @@ from .optimizer import Optimizer, Params, _check_range
 
 
 class Adam(Optimizer):
-    """Adam as torch.optim.Adam's default (non-fused, amsgrad=False) formula. For each
+    """Adam as torch.optim.Adam (its default formula here; amsgrad and decoupled weight
+    decay below). For each
     parameter p with gradient g, with t the parameter's step count (1 on the first step):
 
         g = g + weight_decay * p                          (if weight_decay != 0; L2, not AdamW)

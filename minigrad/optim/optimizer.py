@@ -1,4 +1,4 @@
-"""Optimizer: the base class of SGD, Adam and RMSprop.
+"""Optimizer: the base class of SGD, Adam, AdamW and RMSprop.
 
 An optimizer holds *parameter groups*: a list of dicts, each with its own `params` and its
 own hyperparameters (`lr`, ...). The two-time-scale update rule of GANs (TTUR) is two
