@@ -7,7 +7,7 @@
                    family)
     init.py        nn.init: normal_, kaiming_uniform_, ...
     functional.py  F: the functional forms (re-exported from minigrad/ops)
-    utils/         spectral_norm, remove_spectral_norm, clip_grad_norm_
+    utils/         spectral_norm, remove_spectral_norm, clip_grad_norm_, clip_grad_value_
 """
 from . import functional, init, utils
 from .container import ModuleDict, ModuleList, Sequential
