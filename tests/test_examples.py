@@ -25,6 +25,8 @@ EXAMPLES = [
      ["losses.png", "samples.gif"]),
     ("wgan_gp_mnist.py", ["--offline", "--max-steps", "2", "--out", "{out}"],
      ["losses.png", "samples.gif"]),
+    ("cgan_mnist.py", ["--offline", "--max-steps", "3", "--out", "{out}"],
+     ["epoch001.png", "losses.png", "metrics.json"]),
     ("latent_space.py", ["--train-steps", "20", "--restarts", "1", "--invert-steps", "3",
                          "--out", "{out}"],
      ["interpolation.png", "arithmetic.png", "inversion.png"]),

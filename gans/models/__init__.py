@@ -1,10 +1,14 @@
 """GAN architectures: the MLP GAN of Goodfellow et al. 2014 and the DCGAN of Radford et al.
-2015, for 28x28 and 64x64 single-channel images."""
+2015, for 28x28 and 64x64 single-channel images, and their class-conditional versions
+(Mirza & Osindero 2014; the projection discriminator of Miyato & Koyama 2018)."""
+from .conditional import (ConditionalDCGANDiscriminator, ConditionalDCGANGenerator,
+                          ConditionalMLPDiscriminator, ConditionalMLPGenerator)
 from .dcgan import DCGANDiscriminator, DCGANGenerator, weights_init
 from .mlp import MLPDiscriminator, MLPGenerator
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator",
-           "weights_init", "build"]
+__all__ = ["ConditionalDCGANDiscriminator", "ConditionalDCGANGenerator",
+           "ConditionalMLPDiscriminator", "ConditionalMLPGenerator", "DCGANDiscriminator",
+           "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "weights_init", "build"]
 
 
 def build(model: str, image_size: int = 28, z_dim: int = 100, channels: int = 1,
