@@ -76,10 +76,11 @@ def adam_update_reference(p, g, m, v, *, step: int, lr: float, beta1: float, bet
     v *= beta2_
     v += one_minus_beta2 * g * g
     xp = _array_module(v)
+    second_moment = v
     if max_v is not None:
         xp.maximum(max_v, v, out=max_v)
-        v = max_v
-    denom = xp.sqrt(v) / sqrt_bias2 + eps_
+        second_moment = max_v
+    denom = xp.sqrt(second_moment) / sqrt_bias2 + eps_
     p -= step_size * m / denom
 
 

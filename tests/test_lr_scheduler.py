@@ -378,7 +378,18 @@ BAD_ARGUMENTS = [
     (lambda opt: lr_scheduler.LinearLR(opt, start_factor=0.0), ValueError,
      r"LinearLR: start_factor must be in \(0, 1\]"),
     (lambda opt: lr_scheduler.ConstantLR(opt, factor=2.0), ValueError,
-     r"ConstantLR: factor must be in \[0, 1\]"),
+     r"ConstantLR: factor must be in \(0, 1\]"),
+    (lambda opt: lr_scheduler.ConstantLR(opt, factor=0.0), ValueError,    # lr / 0 later
+     r"ConstantLR: factor must be in \(0, 1\]"),
+    (lambda opt: lr_scheduler.ConstantLR(opt, total_iters=2.5), ValueError,
+     "ConstantLR: total_iters must be a whole number >= 0, got 2.5"),
+    (lambda opt: lr_scheduler.LinearLR(opt, total_iters=0), ValueError,
+     "LinearLR: total_iters must be a whole number >= 1, got 0"),
+    (lambda opt: lr_scheduler.SequentialLR(opt, [lr_scheduler.StepLR(opt, 2),
+                                                 lr_scheduler.SequentialLR(
+                                                     opt, [lr_scheduler.StepLR(opt, 3)], [])],
+                                           [4]), ValueError,
+     r"SequentialLR: schedulers\[1\] is a SequentialLR; only the first"),
     (lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=1.0), ValueError,
      "ReduceLROnPlateau: factor must be < 1.0"),
     (lambda opt: lr_scheduler.ReduceLROnPlateau(opt, mode="lowest"), ValueError,
@@ -424,3 +435,20 @@ def test_the_names_pytorch_code_uses():
     assert mg.optim.lr_scheduler.StepLR is lr_scheduler.StepLR
     assert issubclass(lr_scheduler._LRScheduler, lr_scheduler.LRScheduler)
     assert issubclass(lr_scheduler.ReduceLROnPlateau, lr_scheduler.LRScheduler)
+
+
+def test_a_sequential_schedule_refuses_another_schedule_whole():
+    def build(second):
+        param = mg.zeros(1, requires_grad=True)
+        opt = mg.optim.SGD([param], lr=0.1)
+        return lr_scheduler.SequentialLR(opt, [lr_scheduler.StepLR(opt, 2), second(opt)],
+                                         [3])
+    saved = build(lambda opt: lr_scheduler.ExponentialLR(opt, 0.9))
+    for _ in range(5):
+        saved.optimizer.step()
+        saved.step()
+    target = build(lambda opt: lr_scheduler.CosineAnnealingLR(opt, T_max=4))
+    before = target.state_dict()
+    with pytest.raises(ValueError, match="CosineAnnealingLR.load_state_dict"):
+        target.load_state_dict(saved.state_dict())
+    assert target.state_dict() == before                  # nothing was half-loaded

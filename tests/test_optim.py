@@ -618,3 +618,23 @@ def test_adamw_defaults_and_a_resumed_amsgrad_run_match_pytorch(tmp_path):
                 opt = make_mg([p])
                 opt.load_state_dict(mg.load(tmp_path / "opt.npz"))
         np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_adamw_stays_adamw_and_amsgrad_can_be_switched_on_later():
+    # an Adam's state dict (or one saved before the option) must not turn AdamW into Adam
+    p, q = mg.ones(3, requires_grad=True), mg.ones(3, requires_grad=True)
+    adamw = mg.optim.AdamW([p])
+    saved = mg.optim.Adam([q]).state_dict()
+    adamw.load_state_dict(saved)
+    assert adamw.param_groups[0]["decoupled_weight_decay"] is True
+    del saved["param_groups"][0]["decoupled_weight_decay"], saved["param_groups"][0]["amsgrad"]
+    adam = mg.optim.Adam([q])
+    adam.load_state_dict(saved)                          # an old Adam state dict loads
+    assert adam.param_groups[0]["decoupled_weight_decay"] is False
+    # amsgrad on after a step: max_v starts then (PyTorch raises a KeyError here)
+    q.grad = mg.ones(3)
+    adam.step()
+    adam.param_groups[0]["amsgrad"] = True
+    adam.step()
+    state = adam.state_dict()["state"][0]
+    np.testing.assert_array_equal(state["max_exp_avg_sq"], state["exp_avg_sq"])

@@ -42,8 +42,10 @@ import minigrad.nn as nn
 from .dcgan import _norm2d, _sn   # D's normalisation (batch / instance / layer / none)
 
 
-def check_labels(labels, batch_size: int, num_classes: int, who: str) -> None:
-    """Raise a clear error unless labels is an int64 Tensor (batch_size,) in 0..K-1."""
+def check_labels(labels, batch_size: int, who: str) -> None:
+    """Raise a clear error unless labels is an int64 Tensor (batch_size,). Their range
+    (0..K-1) is checked once, by the embedding (`_embed`): a second check here would cost
+    a GPU step two more host syncs every forward."""
     if not isinstance(labels, mg.Tensor):
         raise TypeError(f"{who}: labels must be an int64 Tensor of shape (N,), got "
                         f"{type(labels).__name__}")
@@ -53,12 +55,16 @@ def check_labels(labels, batch_size: int, num_classes: int, who: str) -> None:
     if tuple(labels.shape) != (batch_size,):
         raise ValueError(f"{who}: labels must have shape ({batch_size},), one class per "
                          f"sample, got shape {tuple(labels.shape)}")
-    if batch_size == 0:
-        return
-    low, high = labels.min().item(), labels.max().item()
-    if low < 0 or high >= num_classes:
-        raise ValueError(f"{who}: labels must lie in 0..{num_classes - 1} "
-                         f"(num_classes={num_classes}), got values from {low} to {high}")
+
+
+def _embed(model, labels):
+    """model.label_embedding(labels), with a label out of range named for the model."""
+    try:
+        return model.label_embedding(labels)
+    except IndexError as error:
+        raise ValueError(f"{type(model).__name__}: labels must lie in "
+                         f"0..{model.num_classes - 1} (num_classes={model.num_classes}); "
+                         f"{error}") from None
 
 
 def _check_image_size(image_size: int, who: str) -> None:
@@ -84,8 +90,8 @@ class ConditionalMLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z, labels):
-        check_labels(labels, z.shape[0], self.num_classes, type(self).__name__)
-        h = mg.cat([z, self.label_embedding(labels)], dim=1)     # (N, z_dim + K)
+        check_labels(labels, z.shape[0], type(self).__name__)
+        h = mg.cat([z, _embed(self, labels)], dim=1)     # (N, z_dim + K)
         return self.net(h).reshape(z.shape[0], *self.image_shape)  # (N, C, H, W)
 
 
@@ -103,8 +109,8 @@ class ConditionalMLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x, labels):
-        check_labels(labels, x.shape[0], self.num_classes, type(self).__name__)
-        h = mg.cat([x.flatten(1), self.label_embedding(labels)], dim=1)  # (N, C*H*W + K)
+        check_labels(labels, x.shape[0], type(self).__name__)
+        h = mg.cat([x.flatten(1), _embed(self, labels)], dim=1)  # (N, C*H*W + K)
         return self.net(h).reshape(x.shape[0])                           # (N,) logits
 
 
@@ -128,8 +134,8 @@ class ConditionalDCGANGenerator(nn.Module):
         self._first_shape = (2 * w, s, s)
 
     def forward(self, z, labels):
-        check_labels(labels, z.shape[0], self.num_classes, type(self).__name__)
-        h = mg.cat([z, self.label_embedding(labels)], dim=1)               # (N, z_dim + K)
+        check_labels(labels, z.shape[0], type(self).__name__)
+        h = mg.cat([z, _embed(self, labels)], dim=1)               # (N, z_dim + K)
         h = self.project(h).reshape(z.shape[0], *self._first_shape)       # (N, 2w, s, s)
         return self.body(h)                                                # (N, C, 4s, 4s)
 
@@ -157,8 +163,8 @@ class ConditionalDCGANDiscriminator(nn.Module):
         nn.init.normal_(self.label_embedding.weight if weight is None else weight, 0.0, 0.02)
 
     def forward(self, x, labels):
-        check_labels(labels, x.shape[0], self.num_classes, type(self).__name__)
+        check_labels(labels, x.shape[0], type(self).__name__)
         h = self.features(x)                                               # (N, F)
         unconditional = self.linear(h).reshape(x.shape[0])                 # (N,)
-        projection = (self.label_embedding(labels) * h).sum(dim=1)         # (N,)
+        projection = (_embed(self, labels) * h).sum(dim=1)         # (N,)
         return unconditional + projection                                  # (N,) logits

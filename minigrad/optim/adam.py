@@ -78,11 +78,15 @@ class Adam(Optimizer):
                 state["step"] = 0
                 state["exp_avg"] = p.xp.zeros_like(p.data)             # m
                 state["exp_avg_sq"] = p.xp.zeros_like(p.data)          # v
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = p.xp.zeros_like(p.data)  # max_v
+            # max_v, made on the first step with amsgrad (also when it was switched on
+            # after other steps: then it is the largest v since)
+            if group["amsgrad"] and "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = p.xp.zeros_like(p.data)
             by_step.setdefault(state["step"] + 1, []).append((p, g, state))
         if group["decoupled_weight_decay"] and weight_decay != 0:
-            for p, _, _ in items:                       # AdamW: decay p itself, not g
+            # AdamW: decay p itself, not g (one more pass over p; on the GPU one more
+            # launch per parameter)
+            for p, _, _ in items:
                 p.data *= 1.0 - lr * weight_decay
             weight_decay = 0.0
         hyper = dict(lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
@@ -118,3 +122,10 @@ class AdamW(Adam):
                          maximize=maximize, capturable=capturable,
                          differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict) -> None:
+        """As Adam's; an AdamW stays one (as PyTorch's): a state dict saved by an Adam, or
+        before the option existed, does not switch the decoupled decay off."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -79,7 +79,6 @@ class LRScheduler:
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._is_initial = False
-        _note_optimizer_steps(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -100,6 +99,10 @@ class LRScheduler:
         """The lr of each group at epoch `last_epoch`, from `base_lrs`; a schedule that
         has no closed form here computes it as usual."""
         return self.get_lr()
+
+    def _current_lrs(self) -> list[float]:
+        """The lr each group holds now (a chainable schedule's starting point)."""
+        return [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
         """The lrs that the last step() set, one per parameter group."""
@@ -125,7 +128,7 @@ class LRScheduler:
             lrs = self._get_closed_form_lr()
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._current_lrs()
 
     def state_dict(self) -> dict[str, Any]:
         """Everything the scheduler holds except the optimizer (as PyTorch): epoch
@@ -199,7 +202,7 @@ class MultiplicativeLR(_ScheduleOfLambdas):
 
     def get_lr(self) -> list[float]:
         if self._is_initial:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return self._current_lrs()
         return [group["lr"] * lr_lambda(self.last_epoch)
                 for lr_lambda, group in zip(self.lr_lambdas, self.optimizer.param_groups,
                                             strict=True)]
@@ -214,9 +217,7 @@ class StepLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
         name = type(self).__name__
-        if not (isinstance(step_size, int) and step_size >= 1):
-            raise ValueError(f"{name}: step_size must be a whole number >= 1, got "
-                             f"{step_size!r}")
+        _check_count(name, "step_size", step_size, 1)
         _check_positive(name, "gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
@@ -224,7 +225,7 @@ class StepLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return self._current_lrs()
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -251,7 +252,7 @@ class MultiStepLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return self._current_lrs()
         return [group["lr"] * self.gamma ** self.milestones[self.last_epoch]
                 for group in self.optimizer.param_groups]
 
@@ -283,7 +284,7 @@ class ExponentialLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         if self._is_initial:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return self._current_lrs()
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -307,6 +308,7 @@ class LinearLR(LRScheduler):
             raise ValueError(f"{name}: start_factor must be in (0, 1], got {start_factor}")
         if not 0 <= end_factor <= 1:
             raise ValueError(f"{name}: end_factor must be in [0, 1], got {end_factor}")
+        _check_count(name, "total_iters", total_iters, 1)     # f divides by it
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -316,7 +318,7 @@ class LinearLR(LRScheduler):
         if self.last_epoch == 0:
             return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
         if self._is_initial or self.last_epoch > self.total_iters:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return self._current_lrs()
         change = self.end_factor - self.start_factor
         ratio = 1.0 + change / (self.total_iters * self.start_factor
                                 + (self.last_epoch - 1) * change)
@@ -338,8 +340,10 @@ class ConstantLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1):
-        if not 0 <= factor <= 1:
-            raise ValueError(f"{type(self).__name__}: factor must be in [0, 1], got {factor}")
+        name = type(self).__name__
+        if not 0 < factor <= 1:           # epoch total_iters divides by it
+            raise ValueError(f"{name}: factor must be in (0, 1], got {factor}")
+        _check_count(name, "total_iters", total_iters, 0)
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -348,7 +352,7 @@ class ConstantLR(LRScheduler):
         if self.last_epoch == 0:
             return [group["lr"] * self.factor for group in self.optimizer.param_groups]
         if self.last_epoch != self.total_iters:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return self._current_lrs()
         return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -425,6 +429,11 @@ class SequentialLR(LRScheduler):
             if scheduler.optimizer is not optimizer:
                 raise ValueError(f"{name}: schedulers[{index}] ({type(scheduler).__name__}) "
                                  f"was built over another optimizer")
+            if index > 0 and isinstance(scheduler, SequentialLR):
+                # at its milestone a schedule restarts by its closed form, which a
+                # SequentialLR lacks
+                raise ValueError(f"{name}: schedulers[{index}] is a SequentialLR; only the "
+                                 f"first schedule may be one")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"{name} expects one milestone fewer than schedulers, got "
                              f"{len(schedulers)} schedulers and {len(milestones)} milestones")
@@ -471,11 +480,14 @@ class SequentialLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Every part is checked before anything changes."""
         _check_same_keys(self, state_dict)
         if len(state_dict["_schedulers"]) != len(self._schedulers):
             raise ValueError(f"{type(self).__name__}.load_state_dict: the state dict has "
                              f"{len(state_dict['_schedulers'])} schedulers, this one "
                              f"{len(self._schedulers)}")
+        for scheduler, saved in zip(self._schedulers, state_dict["_schedulers"]):
+            _check_same_keys(scheduler, saved)
         self.__dict__.update({key: _copy(value) for key, value in state_dict.items()
                               if key != "_schedulers"})
         for scheduler, saved in zip(self._schedulers, state_dict["_schedulers"]):
@@ -577,7 +589,7 @@ class ReduceLROnPlateau(LRScheduler):
             self._reduce_lr()
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._current_lrs()
 
     def _reduce_lr(self) -> None:
         groups = self.optimizer.param_groups
@@ -605,6 +617,13 @@ class ReduceLROnPlateau(LRScheduler):
 
 
 # ---------------------------------------------------------------------- helpers
+def _check_count(scheduler: str, name: str, value, smallest: int) -> None:
+    """A whole number of epochs (not a bool, not 2.5) of at least `smallest`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+        raise ValueError(f"{scheduler}: {name} must be a whole number >= {smallest}, got "
+                         f"{value!r}")
+
+
 def _require_optimizer(scheduler: str, optimizer) -> None:
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{scheduler}: expected a minigrad optimizer (mg.optim.SGD, Adam, "
@@ -663,27 +682,10 @@ def _check_same_keys(scheduler: LRScheduler, state_dict: dict[str, Any]) -> None
                          f"{sorted(expected - given)}; it looks like another scheduler's")
 
 
-# PyTorch warns when a scheduler's first step() comes before any optimizer.step(): the
-# schedule then skips its first lr. To know, it has the optimizer's step leave a mark.
-def _step_and_note(optimizer: Optimizer, *args, **kwargs):
-    """optimizer.step(), leaving the mark `_opt_called` for the scheduler."""
-    optimizer._opt_called = True
-    return type(optimizer).step(optimizer, *args, **kwargs)
-
-
-def _note_optimizer_steps(optimizer: Optimizer) -> None:
-    """Make this optimizer's step() leave the mark. It is a method bound to this one
-    optimizer (stored on it), so a copy.deepcopy of the optimizer steps the copy."""
-    if getattr(optimizer.step, "__func__", None) is not _step_and_note:
-        optimizer.step = types.MethodType(_step_and_note, optimizer)
-
-
 def _warn_unless_optimizer_stepped(optimizer: Optimizer) -> None:
-    if getattr(optimizer.step, "__func__", None) is not _step_and_note:
-        warnings.warn("optimizer.step was replaced after the learning-rate scheduler was "
-                      "built; make sure to call `optimizer.step()` before "
-                      "`lr_scheduler.step()`", UserWarning, stacklevel=3)
-    elif not getattr(optimizer, "_opt_called", False):
+    """PyTorch warns when a scheduler's first step() comes before any optimizer.step():
+    the schedule then skips its first lr. Optimizer.step leaves the mark `_opt_called`."""
+    if not getattr(optimizer, "_opt_called", False):
         warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
                       "Call them in the opposite order, `optimizer.step()` first, or the "
                       "schedule skips its first learning rate (as PyTorch warns)",

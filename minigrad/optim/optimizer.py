@@ -168,6 +168,7 @@ class Optimizer:
             updates.append((group, items))
         for group, items in updates:
             self._update_group(group, items)
+        self._opt_called = True       # for lr_scheduler's warning about the calls' order
         return loss
 
     def _update_group(self, group: dict[str, Any], items: list) -> None:
