@@ -335,8 +335,9 @@ def test_reduce_on_plateau_resumes_through_save_and_load(tmp_path):
 def test_scheduler_step_before_optimizer_step_warns():
     optimizer = make_optimizer()
     scheduler = lr_scheduler.StepLR(optimizer, step_size=3)
-    with pytest.warns(UserWarning, match=r"before `optimizer.step\(\)`"):
+    with pytest.warns(UserWarning, match=r"before `optimizer.step\(\)`") as caught:
         scheduler.step()
+    assert len(caught) == 1 and scheduler.last_epoch == 1     # warned once, and stepped
 
 
 def test_the_usual_order_does_not_warn_and_a_deepcopy_steps_itself():

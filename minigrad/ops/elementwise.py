@@ -636,13 +636,11 @@ def as_tensor(value, like: Tensor, op: str = "as_tensor") -> Tensor:
     else (a string, None) is a TypeError naming `op`, the op it was given to."""
     if isinstance(value, Tensor):
         return value
-    if value is None or isinstance(value, (str, bytes)):   # (CuPy would not say which)
-        raise _not_a_number(op, value, like)
     try:
         array = like.xp.asarray(value)
     except (TypeError, ValueError):                        # CuPy: "Unsupported dtype <U1"
         raise _not_a_number(op, value, like) from None
-    if array.dtype.kind not in _CATEGORY:                  # a list of strings, an object
+    if array.dtype.kind not in _CATEGORY:                  # numpy: a string, None, objects
         raise _not_a_number(op, value, like)
     if _KIND_RANK.get(array.dtype.kind, 3) > _KIND_RANK.get(like._data.dtype.kind, 3):
         return Tensor._from_op(array, False)
