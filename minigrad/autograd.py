@@ -683,4 +683,67 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
                         allow_unused=allow_unused)
 
 
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
+             inputs=None) -> None:
+    """Accumulate the gradients of `tensors` into `.grad`: `loss.backward()` for one or
+    more outputs at once (`mg.autograd.backward([d_loss, aux_loss])` sums them, as
+    PyTorch's torch.autograd.backward does).
+
+    `grad_tensors` gives each output its starting gradient (None for a scalar: 1).
+    `inputs` narrows the pass to those tensors: only their `.grad` is written, and ops
+    that lead to no input are skipped (`d_loss.backward(inputs=list(D.parameters()))`
+    leaves G's `.grad` alone and skips G's weight gradients). A non-leaf among `inputs`
+    gets its gradient in `.grad` (as with retain_grad()), and the pass stops there for
+    it. An input that the outputs do not depend on keeps its `.grad`.
+    """
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    elif isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors]
+    else:
+        grad_tensors = list(grad_tensors)
+    if len(grad_tensors) != len(tensors):          # (zip would drop the extra outputs)
+        raise RuntimeError(f"backward: got {len(tensors)} tensors and {len(grad_tensors)} "
+                           f"gradients; grad_tensors needs one per tensor (None for a "
+                           f"scalar)")
+    grads = []
+    for out, g in zip(tensors, grad_tensors):
+        require_tensor(out, "backward", "tensors")
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError(
+                    f"backward: grad can be implicitly created only for scalar outputs, "
+                    f"but this tensor has shape {tuple(out.shape)}; pass a gradient of "
+                    f"that shape (or call .sum() first)"
+                )
+            g = Tensor._from_op(out.xp.ones_like(out._data), False)
+        elif not isinstance(g, Tensor):
+            g = Tensor(out.xp.asarray(g, dtype=out.dtype))
+        if g.shape != out.shape:
+            raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the "
+                               f"tensor has shape {tuple(out.shape)}")
+        grads.append(g)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is None:
+        run_backward(tensors, grads, retain_graph, create_graph)
+        return
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("backward: inputs=[] asks for no gradient at all; leave inputs "
+                           "out to fill every leaf's .grad")
+    unique = list({id(t): t for t in inputs}.values())    # (a tensor named twice: once)
+    for t in unique:
+        require_tensor(t, "backward", "inputs")
+        if not t.requires_grad:
+            raise RuntimeError(f"backward: an input of shape {tuple(t.shape)} does not "
+                               f"require grad, so it can have no .grad")
+    found = run_backward(tensors, grads, retain_graph, create_graph, inputs=unique,
+                         allow_unused=True)
+    for t, g in zip(unique, found):
+        if g is not None:
+            _store_grad(t, g, create_graph)
+
+
 from .viz import trace  # noqa: E402,F401  (`with mg.autograd.trace():`, see viz.py)

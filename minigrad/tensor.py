@@ -295,7 +295,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
+                 create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`.
 
         `gradient` is required unless self is a scalar (then it is 1); it is cast to
@@ -303,25 +303,12 @@ class Tensor:
         (zero_grad() between steps); the second call also needs `retain_graph=True` on
         the first one. `retain_graph` defaults to `create_graph`, as in PyTorch; an
         explicit `retain_graph=False` frees the graph even with `create_graph=True`.
+        `inputs` (a tensor or a list) fills only those tensors' `.grad`: see
+        `mg.autograd.backward`.
         """
-        from .autograd import run_backward  # noqa: PLC0415
+        from .autograd import backward  # noqa: PLC0415
 
-        if gradient is None:
-            if self._data.size != 1:
-                raise RuntimeError(
-                    f"backward: grad can be implicitly created only for scalar outputs, "
-                    f"but this tensor has shape {self.shape}; pass gradient=... of that "
-                    f"shape (or call .sum() first)"
-                )
-            gradient = Tensor._from_op(self.xp.ones_like(self._data), False)
-        elif not isinstance(gradient, Tensor):
-            gradient = Tensor(self.xp.asarray(gradient, dtype=self.dtype))
-        if gradient.shape != self.shape:
-            raise RuntimeError(f"backward: gradient has shape {gradient.shape} but the "
-                               f"tensor has shape {self.shape}")
-        if retain_graph is None:
-            retain_graph = create_graph
-        run_backward([self], [gradient], retain_graph, create_graph)
+        backward([self], [gradient], retain_graph, create_graph, inputs)
 
     def register_hook(self, hook) -> "RemovableHandle":
         """Call `hook(grad)` when the gradient w.r.t. this tensor is computed; if the hook

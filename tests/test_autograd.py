@@ -1,6 +1,7 @@
 """The tape on its own: second-order gradients against hand-derived formulas, grad modes,
 accumulation, retain_graph, hooks, the version counter, memory release, deep graphs,
 dtypes and seeding."""
+import re
 import warnings
 
 import numpy as np
@@ -68,6 +69,68 @@ def test_repeated_backward_accumulates(device):
     assert_close(x.grad, 4 * x.numpy())
     (x * 3.0).sum().backward()                     # a new graph adds to it as well
     assert_close(x.grad, 4 * x.numpy() + 3)
+
+
+def test_backward_inputs_fills_only_those_grads(device):
+    """loss.backward(inputs=...) as PyTorch's: only the named tensors get .grad (the D
+    step of a GAN can name D's parameters and leave G's .grad alone)."""
+    a, b = make((3,), device, seed=40), make((3,), device, seed=41)
+    unused = make((2,), device, seed=42)
+    y = (a * a * b).sum()
+    y.backward(inputs=[a, unused], retain_graph=True)
+    assert_close(a.grad, 2 * a.numpy() * b.numpy())
+    assert b.grad is None and unused.grad is None
+    y.backward(inputs=b, retain_graph=True)          # a single tensor; adds like backward
+    assert_close(b.grad, a.numpy() ** 2)
+    assert_close(a.grad, 2 * a.numpy() * b.numpy())
+    y.backward(inputs=[a, a])                        # named twice: added once
+    assert_close(a.grad, 4 * a.numpy() * b.numpy())
+
+
+def test_backward_inputs_non_leaf_stops_there(device):
+    """A non-leaf among inputs gets its gradient in .grad, and the pass goes no further
+    for it (a's .grad stays None), as in PyTorch."""
+    a, b = make((3,), device, seed=43), make((3,), device, seed=44)
+    h = a * 2
+    (h * b).sum().backward(inputs=[h])
+    assert_close(h.grad, b.numpy())
+    assert a.grad is None and b.grad is None
+
+
+def test_backward_inputs_runs_hooks_and_create_graph(device):
+    a, b = make((3,), device, seed=45), make((3,), device, seed=46)
+    a.register_hook(lambda g: g * 10)
+    (a ** 3 * b).sum().backward(inputs=[a], create_graph=True)
+    assert_close(a.grad, 10 * 3 * a.numpy() ** 2 * b.numpy())
+    assert a.grad.requires_grad                      # on the tape: differentiable again
+    (h,) = mg.grad(a.grad.sum(), b)
+    assert_close(h, 30 * a.numpy() ** 2)
+
+
+def test_autograd_backward_sums_several_outputs(device):
+    a = make((3,), device, seed=47)
+    y1, y2 = (a * a).sum(), a * 3
+    mg.autograd.backward([y1, y2], [None, mg.ones(3, dtype=mg.float64, device=device)])
+    assert_close(a.grad, 2 * a.numpy() + 3)
+
+
+@pytest.mark.parametrize("inputs, error, words", [
+    ([], RuntimeError, "inputs=[] asks for no gradient"),
+    ("no grad", RuntimeError, "does not require grad"),
+    ("array", TypeError, "backward: inputs must be a Tensor, got ndarray"),
+])
+def test_backward_inputs_bad_input(inputs, error, words):
+    a = make((3,), "cpu", seed=48)
+    if inputs == "no grad":
+        inputs = [mg.zeros(3)]
+    elif inputs == "array":
+        inputs = [np.zeros(3)]
+    y = (a * a).sum()
+    with pytest.raises(error, match=re.escape(words)):
+        y.backward(inputs=inputs)
+    with pytest.raises(RuntimeError, match="2 tensors and 1 gradients"):
+        mg.autograd.backward([y, y], [None])
+    assert a.grad is None
 
 
 def test_second_backward_without_retain_graph_raises(device):
