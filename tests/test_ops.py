@@ -225,6 +225,11 @@ SHAPE = [
     case("split-uneven-glued-back-reversed",
          lambda x: mg.cat(mg.split(x, 2, dim=-1)[::-1], dim=-1), normal(2, 5)),
     case("chunk-batch1", lambda x: x.chunk(2, 1)[1], normal(1, 5, 1)),       # 3 and 2
+    # every piece used, one twice, one not at all (Split's backward is one cat, zeros for it)
+    case("split-pieces-used-apart",
+         lambda x: (lambda a, b, c, d: a * b.exp() + (c * c).sum() * a)(*x.split(1, dim=0)),
+         normal(4, 3)),
+    case("unbind", lambda x: (lambda a, b, c: a * b - c.tanh())(*x.unbind(-1)), normal(2, 3)),
     case("pad-last", lambda x: F.pad(x, (1, 2)), normal(2, 3)),
     case("pad-two-dims", lambda x: F.pad(x, (1, 1, 2, 0)), normal(2, 3)),
     case("pad-crop", lambda x: F.pad(x, (-1, 1, 1, -1)), normal(3, 4)),

@@ -283,13 +283,14 @@ def flip(x: Tensor, dims) -> Tensor:
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
-    """The slices of x along dim, each without that dim: x.unbind(0) = (x[0], x[1], ...)."""
-    from .index import getitem  # noqa: PLC0415
-
+    """The slices of x along dim, each without that dim: x.unbind(0) = (x[0], x[1], ...).
+    (Split into pieces of 1, each squeezed.)"""
     if x.ndim == 0:
         raise ValueError("unbind: expected a tensor with at least 1 dimension, got a 0-d one")
     dim = _normalize_dim(dim, x.ndim, "unbind")
-    return tuple(getitem(x, (slice(None),) * dim + (i,)) for i in range(x.shape[dim]))
+    if x.shape[dim] == 0:
+        return ()
+    return tuple([squeeze(piece, dim) for piece in Split([1] * x.shape[dim], dim)(x)])
 
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
@@ -352,15 +353,31 @@ class Cat(Function):
         return xp_of(xs[0]).concatenate(xs, axis=self.dim)
 
     def backward(self, gy):
-        from .index import getitem  # noqa: PLC0415
+        pieces = Split([shape[self.dim] for shape, _ in self.input_meta], self.dim)(gy)
+        return tuple([g if need else None for g, need in zip(pieces, self.needs_input_grad)])
 
-        grads, start = [], 0
-        for (shape, _), need in zip(self.input_meta, self.needs_input_grad):
-            stop = start + shape[self.dim]
-            key = (slice(None),) * self.dim + (slice(start, stop),)
-            grads.append(getitem(gy, key) if need else None)
-            start = stop
-        return tuple(grads)
+
+class Split(Function):
+    """pieces = x[..., s0:s1], x[..., s1:s2], ... along `dim` (views of x, no copy).
+    dL/dx = cat(dL/dpiece_0, dL/dpiece_1, ..., dim): each piece's gradient goes back where
+    the piece came from (a piece nobody used sends zeros). Split and Cat are each other's
+    backward. (One op with several outputs: x's gradient is built by one cat, not by one
+    x-sized scatter per piece.)"""
+    save_inputs = False
+    holds_no_arrays = True   # backward needs only the bookkeeping (see Function)
+
+    def __init__(self, sizes, dim: int):
+        self.sizes, self.dim = list(sizes), dim
+
+    def forward(self, x):
+        pieces, start = [], 0
+        for n in self.sizes:                     # x[:, ..., start:start + n]
+            pieces.append(x[(slice(None),) * self.dim + (slice(start, start + n),)])
+            start += n
+        return tuple(pieces)
+
+    def backward(self, *grad_pieces):
+        return cat(list(grad_pieces), self.dim)
 
 
 def _tensor_list(tensors, op: str) -> list:
@@ -418,7 +435,7 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """x cut along dim into pieces, as in PyTorch: an int gives pieces of that size (the
     last one smaller when the size does not divide), a list gives the pieces' sizes, which
     must add up to the dim's size. Each piece is a slice x[..., start:stop] (a view), so
-    its gradient flows back into the matching part of x's gradient."""
+    its gradient flows back into the matching part of x's gradient (see Split)."""
     if x.ndim == 0:
         raise ValueError("split: expected a tensor with at least 1 dimension, got a 0-d one")
     dim = _normalize_dim(dim, x.ndim, "split")
@@ -437,13 +454,7 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         if any(n < 0 for n in sizes) or sum(sizes) != size:
             raise ValueError(f"split: sizes {sizes} must be non-negative and add up to "
                              f"{size}, the size of dim {dim} of shape {tuple(x.shape)}")
-    from .index import getitem  # noqa: PLC0415
-
-    pieces, start = [], 0
-    for n in sizes:                              # x[:, ..., start:start + n]
-        pieces.append(getitem(x, (slice(None),) * dim + (slice(start, start + n),)))
-        start += n
-    return tuple(pieces)
+    return Split(sizes, dim)(x)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
