@@ -1,6 +1,8 @@
 """minigrad/ops/conv.py: the convolution triple to second order (gradcheck and gradgradcheck,
 float64), conv2d / conv_transpose2d as PyTorch's functional forms, the WGAN-GP penalty
 through a conv critic, and the input checks."""
+import re
+
 import numpy as np
 import pytest
 from conftest import make
@@ -107,6 +109,128 @@ def test_conv_transpose2d_gradcheck_and_gradgradcheck(device, x_shape, w_shape, 
 
     assert mg.gradcheck(fn, inputs)
     assert mg.gradgradcheck(fn, inputs)
+
+
+GROUPED_CASES = [  # x shape, weight shape, bias, stride, padding, groups
+    ((1, 4, 5, 5), (6, 2, 3, 3), True, 2, 1, 2),           # batch 1, stride 2, padding 1
+    ((2, 3, 4, 5), (3, 1, 2, 2), False, 1, 0, 3),          # depthwise: groups = channels
+    ((4, 5, 5), (4, 2, 3, 3), True, 1, 1, 2),              # one image (C, H, W)
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,bias,stride,padding,groups", GROUPED_CASES)
+def test_grouped_conv2d_gradcheck_and_gradgradcheck(device, x_shape, w_shape, bias, stride,
+                                                    padding, groups):
+    x, w = make(x_shape, device, seed=7), make(w_shape, device, seed=8)
+    inputs = [x, w] + ([make((w_shape[0],), device, seed=9)] if bias else [])
+
+    def fn(x, w, b=None):
+        return F.conv2d(x, w, b, stride=stride, padding=padding, groups=groups)
+
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+GROUPED_TRANSPOSED_CASES = [  # input shape, weight (in, out/groups, kh, kw), ..., groups
+    ((1, 4, 3, 3), (4, 1, 4, 4), True, 2, 1, 0, 2),        # DCGAN-like upsampling, batch 1
+    ((2, 3, 2, 3), (3, 2, 3, 3), False, 2, 1, 1, 3),       # output_padding 1, depthwise in
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,bias,stride,padding,output_padding,groups",
+                         GROUPED_TRANSPOSED_CASES)
+def test_grouped_conv_transpose2d_gradcheck_and_gradgradcheck(
+        device, x_shape, w_shape, bias, stride, padding, output_padding, groups):
+    x, w = make(x_shape, device, seed=10), make(w_shape, device, seed=11)
+    inputs = [x, w] + ([make((w_shape[1] * groups,), device, seed=12)] if bias else [])
+
+    def fn(x, w, b=None):
+        return F.conv_transpose2d(x, w, b, stride=stride, padding=padding,
+                                  output_padding=output_padding, groups=groups)
+
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+def _block_diagonal(weight: np.ndarray, groups: int) -> np.ndarray:
+    """(A, B, KH, KW) grouped along dim 0 -> (A, B * groups, KH, KW), block g of the rows
+    in columns g*B:(g+1)*B and zeros elsewhere: the ordinary convolution's weight that a
+    grouped one is (each output channel sees only its own group's input channels)."""
+    rows, cols = weight.shape[0] // groups, weight.shape[1]
+    full = np.zeros((weight.shape[0], cols * groups) + weight.shape[2:])
+    for g in range(groups):
+        full[g * rows:(g + 1) * rows, g * cols:(g + 1) * cols] = weight[g * rows:(g + 1) * rows]
+    return full
+
+
+def test_grouped_convolutions_are_block_diagonal_ordinary_ones(device):
+    """The definition, independent of the split-and-cat that computes it: a grouped
+    conv2d (and conv_transpose2d) is the ordinary one with a block-diagonal weight."""
+    rng = np.random.default_rng(3)
+    x, b = rng.standard_normal((2, 6, 7, 7)), rng.standard_normal(9)
+    w = rng.standard_normal((9, 2, 3, 3))                       # groups 3: 6 in, 9 out
+    as_t = lambda a: mg.tensor(a, device=device, dtype=mg.float64)   # noqa: E731
+    ours = F.conv2d(as_t(x), as_t(w), as_t(b), stride=2, padding=1, groups=3)
+    plain = F.conv2d(as_t(x), as_t(_block_diagonal(w, 3)), as_t(b), stride=2, padding=1)
+    np.testing.assert_allclose(ours.numpy(), plain.numpy(), rtol=1e-12, atol=1e-12)
+    wt = rng.standard_normal((6, 3, 4, 4))                      # transposed: 6 in, 9 out
+    full_t = _block_diagonal(wt, 3)                             # (6, 9, 4, 4)
+    ours = F.conv_transpose2d(as_t(x), as_t(wt), as_t(b), stride=2, padding=1, groups=3)
+    plain = F.conv_transpose2d(as_t(x), as_t(full_t), as_t(b), stride=2, padding=1)
+    np.testing.assert_allclose(ours.numpy(), plain.numpy(), rtol=1e-12, atol=1e-12)
+    assert ours.shape == (2, 9, 14, 14)
+
+
+def test_grouped_conv_layers_match_pytorch():
+    """nn.Conv2d / ConvTranspose2d with groups: PyTorch's weight shapes, initial bounds
+    (fan_in of one group), outputs and gradients."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).standard_normal((2, 4, 6, 6))
+    for ours, theirs in (
+            (mg.nn.Conv2d(4, 6, 3, padding=1, groups=2, dtype=mg.float64),
+             torch.nn.Conv2d(4, 6, 3, padding=1, groups=2, dtype=torch.float64)),
+            (mg.nn.ConvTranspose2d(4, 6, 4, stride=2, padding=1, groups=2, dtype=mg.float64),
+             torch.nn.ConvTranspose2d(4, 6, 4, stride=2, padding=1, groups=2,
+                                      dtype=torch.float64))):
+        assert ours.weight.shape == tuple(theirs.weight.shape)
+        bound = 1 / np.sqrt(ours.weight.shape[1] * 9 if ours.weight.shape[2] == 3
+                            else ours.weight.shape[1] * 16)
+        assert np.abs(ours.bias.numpy()).max() <= bound
+        with torch.no_grad():
+            theirs.weight.copy_(torch.from_numpy(ours.weight.numpy()))
+            theirs.bias.copy_(torch.from_numpy(ours.bias.numpy()))
+        x_ours = mg.tensor(x, dtype=mg.float64, requires_grad=True)
+        x_theirs = torch.tensor(x, requires_grad=True)
+        y_ours, y_theirs = ours(x_ours), theirs(x_theirs)
+        np.testing.assert_allclose(y_ours.numpy(), y_theirs.detach().numpy(), atol=1e-12)
+        (y_ours * y_ours).sum().backward()
+        (y_theirs * y_theirs).sum().backward()
+        np.testing.assert_allclose(x_ours.grad.numpy(), x_theirs.grad.numpy(), atol=1e-10)
+        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(),
+                                   atol=1e-10)
+        assert "groups=2" in repr(ours)
+
+
+@pytest.mark.parametrize("make_bad, error, words", [
+    (lambda: mg.nn.Conv2d(4, 6, 3, groups=4), ValueError,
+     "Conv2d: out_channels must be divisible by groups, got out_channels=6, groups=4"),
+    (lambda: mg.nn.ConvTranspose2d(3, 6, 3, groups=2), ValueError,
+     "ConvTranspose2d: in_channels must be divisible by groups"),
+    (lambda: mg.nn.Conv2d(4, 4, 3, groups=0), ValueError, "groups must be a positive"),
+    (lambda: mg.nn.Conv2d(4, 4, 3, groups=2.0), TypeError, "groups must be an int"),
+    (lambda: F.conv2d(mg.zeros(1, 4, 5, 5), mg.zeros(6, 1, 3, 3), groups=2), ValueError,
+     "conv2d: input (1, 4, 5, 5) has 4 channels but weight (6, 1, 3, 3) expects 2 "
+     "(1 per group, groups=2)"),
+    (lambda: F.conv2d(mg.zeros(1, 4, 5, 5), mg.zeros(5, 2, 3, 3), groups=2), ValueError,
+     "weight (5, 2, 3, 3) has 5 output channels (dim 0), which groups=2 does not divide"),
+    (lambda: F.conv_transpose2d(mg.zeros(1, 3, 5, 5), mg.zeros(3, 2, 3, 3), groups=2),
+     ValueError, "has 3 input channels (dim 0), which groups=2 does not divide"),
+    (lambda: F.conv2d(mg.zeros(1, 4, 5, 5), mg.zeros(4, 2, 3, 3), groups=-2), ValueError,
+     "conv2d: groups must be >= 1, got -2"),
+])
+def test_grouped_conv_bad_input(make_bad, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        make_bad()
 
 
 def test_conv_transpose2d_matches_pytorch_shape_and_definition():
@@ -228,7 +352,7 @@ def test_bad_convolution_inputs():
         F.conv2d(x, mg.zeros(4, 3, 7, 7))
     with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(4,\), got \(3,\)"):
         F.conv2d(x, w, mg.zeros(3))
-    with pytest.raises(NotImplementedError, match="groups=3"):
+    with pytest.raises(ValueError, match=r"weight \(4, 3, 3, 3\) has 4 output channels"):
         F.conv2d(x, w, groups=3)
     with pytest.raises(ValueError, match=r"conv_transpose2d: input \(2, 3, 5, 5\) has 3 "
                                          r"channels but weight \(4, 3, 3, 3\)"):

@@ -122,5 +122,3 @@ def test_the_differences_docs_pytorch_md_lists_hold():
         norm.load_state_dict({**norm.state_dict(), "num_batches_tracked": mg.tensor(3.0)})
     with pytest.raises(NotImplementedError, match="capturable=True"):
         mg.optim.Adam([p], capturable=True)
-    with pytest.raises(NotImplementedError, match="groups=2"):
-        F.conv2d(mg.zeros(1, 2, 4, 4), mg.zeros(2, 1, 3, 3), groups=2)

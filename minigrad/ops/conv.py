@@ -37,7 +37,7 @@ import kernels
 
 from ..autograd import Function
 from ..tensor import Tensor, require_tensor
-from .shape import _whole, unbatched
+from .shape import _whole, cat, split, unbatched
 
 
 # Conv2d's forward builds the im2col matrix `cols` of x; the weight gradient needs the same
@@ -166,13 +166,16 @@ class Conv2dDW(Function):
 
 # --------------------------------------------------------------------- functional forms
 
-def _check(op: str, input: Tensor, weight: Tensor, groups: int, out_dim: int) -> None:
-    """The checks both ops share (O(1), on shapes, dtypes and devices). out_dim: the dim of
-    weight that counts the output channels (0 for conv2d, 1 for conv_transpose2d)."""
+def _check(op: str, input: Tensor, weight: Tensor, groups: int, out_dim: int) -> int:
+    """The checks both ops share (O(1), on shapes, dtypes and devices); returns groups as
+    an int. out_dim: the dim of weight that counts the output channels (0 for conv2d, 1
+    for conv_transpose2d)."""
     require_tensor(input, op, "input")
     require_tensor(weight, op, "weight")
-    if groups != 1:
-        raise NotImplementedError(f"{op}: groups={groups} is not implemented (only groups=1)")
+    if type(groups) is not int:
+        groups = _whole(groups, op, "groups")
+    if groups < 1:
+        raise ValueError(f"{op}: groups must be >= 1, got {groups}")
     if input.ndim != 4:
         raise ValueError(f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got "
                          f"shape {tuple(input.shape)}")
@@ -192,6 +195,25 @@ def _check(op: str, input: Tensor, weight: Tensor, groups: int, out_dim: int) ->
     if input.device != weight.device:
         raise ValueError(f"{op}: the weight is on {weight.device} and the input on "
                          f"{input.device}; move them to one device")
+    if weight.shape[0] % groups:
+        raise ValueError(f"{op}: weight {tuple(weight.shape)} has {weight.shape[0]} "
+                         f"{'output' if out_dim == 0 else 'input'} channels (dim 0), which "
+                         f"groups={groups} does not divide")
+    return groups
+
+
+def _grouped(conv, input: Tensor, weight: Tensor, bias, groups: int, **geometry) -> Tensor:
+    """`groups` convolutions side by side, as PyTorch's `groups`: the input's channels are
+    cut into `groups` equal parts, and part g is convolved with part g of the weight (cut
+    along dim 0, for both conv2d and conv_transpose2d) and of the bias; the results are
+    glued back along the channels. groups = in_channels is a depthwise convolution;
+    StyleGAN2 folds its batch into the channels with groups = N, to give every sample its
+    own modulated weight. A split, the convolutions and a cat: their backwards give the
+    gradients (loops over groups in Python: clear, not fast for thousands of groups)."""
+    inputs = split(input, input.shape[1] // groups, dim=1)
+    weights = split(weight, weight.shape[0] // groups, dim=0)
+    biases = [None] * groups if bias is None else split(bias, bias.shape[0] // groups)
+    return cat([conv(x, w, b, **geometry) for x, w, b in zip(inputs, weights, biases)], dim=1)
 
 
 def conv_padding(padding, kernel_hw, dilation, stride, op: str) -> tuple:
@@ -231,34 +253,41 @@ def _with_bias(input: Tensor, weight: Tensor, bias: Tensor | None, channels: int
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """y = conv2d(x, W) + b, as torch.nn.functional.conv2d.
-    input (N, C, H, W), weight (O, C, KH, KW), bias (O,) -> (N, O, OH, OW) with
-    OH = (H + 2*padding - dilation*(KH - 1) - 1) // stride + 1 (likewise OW)."""
+    input (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) -> (N, O, OH, OW) with
+    OH = (H + 2*padding - dilation*(KH - 1) - 1) // stride + 1 (likewise OW).
+    groups > 1: see _grouped."""
     op = "conv2d"
     if input.ndim == 3:                              # one image (C, H, W), as PyTorch
         return unbatched(conv2d, input, weight, bias, stride, padding, dilation, groups)
-    _check(op, input, weight, groups, out_dim=0)
-    if input.shape[1] != weight.shape[1]:
+    groups = _check(op, input, weight, groups, out_dim=0)
+    if input.shape[1] != weight.shape[1] * groups:
         raise ValueError(f"{op}: input {tuple(input.shape)} has {input.shape[1]} channels but "
-                         f"weight {tuple(weight.shape)} expects {weight.shape[1]}")
+                         f"weight {tuple(weight.shape)} expects {weight.shape[1] * groups}"
+                         + (f" ({weight.shape[1]} per group, groups={groups})"
+                            if groups > 1 else ""))
     stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
     padding = conv_padding(padding, weight.shape[2:], dilation, stride, op)
     _check_geometry(op, stride, padding, dilation)
-    return Conv2d(stride, padding, dilation)(*_with_bias(input, weight, bias,
-                                                           weight.shape[0], op))
+    inputs = _with_bias(input, weight, bias, weight.shape[0], op)
+    if groups > 1:
+        return _grouped(conv2d, input, weight, bias, groups, stride=stride, padding=padding,
+                        dilation=dilation)
+    return Conv2d(stride, padding, dilation)(*inputs)
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """The transposed convolution, as torch.nn.functional.conv_transpose2d: conv2d's input
     gradient applied to `input` (see the module docstring).
-    input (N, in, H, W), weight (in, out, KH, KW), bias (out,) -> (N, out, OH, OW) with
-    OH = (H - 1)*stride - 2*padding + dilation*(KH - 1) + output_padding + 1 (likewise OW).
-    output_padding must be smaller than stride (PyTorch also allows < dilation; not here)."""
+    input (N, in, H, W), weight (in, out/groups, KH, KW), bias (out,) -> (N, out, OH, OW)
+    with OH = (H - 1)*stride - 2*padding + dilation*(KH - 1) + output_padding + 1 (likewise
+    OW). output_padding must be smaller than stride (PyTorch also allows < dilation; not
+    here). groups > 1: see _grouped."""
     op = "conv_transpose2d"
     if input.ndim == 3:                              # one image (C, H, W), as PyTorch
         return unbatched(conv_transpose2d, input, weight, bias, stride, padding,
                          output_padding, groups, dilation)
-    _check(op, input, weight, groups, out_dim=1)
+    groups = _check(op, input, weight, groups, out_dim=1)
     if input.shape[1] != weight.shape[0]:
         raise ValueError(f"{op}: input {tuple(input.shape)} has {input.shape[1]} channels but "
                          f"weight {tuple(weight.shape)} (in, out, KH, KW) expects "
@@ -276,5 +305,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         raise ValueError(f"{op}: input {tuple(input.shape)} with weight {tuple(weight.shape)}, "
                          f"stride {stride}, padding {padding}, dilation {dilation} and "
                          f"output_padding {output_padding} gives an empty output {out_hw}")
-    return Conv2dDx(out_hw, stride, padding, dilation)(*_with_bias(input, weight, bias,
-                                                                   weight.shape[1], op))
+    inputs = _with_bias(input, weight, bias, weight.shape[1] * groups, op)
+    if groups > 1:
+        return _grouped(conv_transpose2d, input, weight, bias, groups, stride=stride,
+                        padding=padding, output_padding=output_padding, dilation=dilation)
+    return Conv2dDx(out_hw, stride, padding, dilation)(*inputs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ...ops.conv import _pair, conv_padding
+from ...ops.shape import _whole
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -14,19 +15,25 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
-    """Shared set-up. weight_shape is (out, in, KH, KW) for Conv2d and (in, out, KH, KW)
-    for ConvTranspose2d; in both cases PyTorch initialises with kaiming_uniform(a=sqrt(5))
-    and a bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), where fan_in = weight.shape[1] * KH * KW
-    (for the transposed convolution that is out * KH * KW: PyTorch's convention)."""
+    """Shared set-up. weight_shape is (out, in) for Conv2d and (in, out) for
+    ConvTranspose2d; the weight is then (out, in/groups, KH, KW) and
+    (in, out/groups, KH, KW). In both cases PyTorch initialises with
+    kaiming_uniform(a=sqrt(5)) and a bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), where
+    fan_in = weight.shape[1] * KH * KW (for the transposed convolution that is
+    out/groups * KH * KW: PyTorch's convention)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding,
                  dilation, output_padding, groups: int, bias: bool, padding_mode: str,
                  weight_shape: tuple, device, dtype):
         super().__init__()
         name = type(self).__name__
-        if groups != 1:
-            raise NotImplementedError(f"{name}: groups={groups} is not implemented (only "
-                                      f"groups=1)")
+        groups = _whole(groups, name, "groups")
+        if groups < 1:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
+        for what, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if channels % groups:
+                raise ValueError(f"{name}: {what} must be divisible by groups, got "
+                                 f"{what}={channels}, groups={groups}")
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, got "
                              f"{padding_mode!r}")
@@ -38,7 +45,8 @@ class _ConvNd(Module):
         self.output_padding = _pair(output_padding, "output_padding", name)
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = zeros_parameter(*weight_shape, *self.kernel_size, device=device,
+        rows, cols = weight_shape
+        self.weight = zeros_parameter(rows, cols // groups, *self.kernel_size, device=device,
                                       dtype=dtype)
         if bias:
             self.bias = zeros_parameter(out_channels, device=device, dtype=dtype)
@@ -62,6 +70,8 @@ class _ConvNd(Module):
             text += f", dilation={self.dilation}"
         if self.output_padding != (0, 0):
             text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
         if self.padding_mode != "zeros":
@@ -70,7 +80,8 @@ class _ConvNd(Module):
 
 
 class Conv2d(_ConvNd):
-    """y = conv2d(x, W) + b.   x (N, in, H, W), weight (out, in, KH, KW) -> (N, out, OH, OW)
+    """y = conv2d(x, W) + b.   x (N, in, H, W), weight (out, in/groups, KH, KW)
+    -> (N, out, OH, OW),
     OH = (H + 2 padding - dilation (KH - 1) - 1) // stride + 1 (likewise OW).
     padding_mode 'reflect', 'replicate' or 'circular': the border is F.pad in that mode
     (the same widths), then the convolution has no padding, as in PyTorch."""
@@ -79,27 +90,28 @@ class Conv2d(_ConvNd):
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         0, groups, bias, padding_mode, (out_channels, in_channels), device,
-                         dtype)
+                         0, groups, bias, padding_mode,
+                         (out_channels, in_channels), device, dtype)
         if isinstance(padding, str):      # 'same' or 'valid': checked now, kept as given
             conv_padding(padding, self.kernel_size, self.dilation, self.stride, "Conv2d")
 
     def forward(self, x):
         if self.padding_mode == "zeros":
             return F.conv2d(x, self.weight, self.bias, stride=self.stride,
-                            padding=self.padding, dilation=self.dilation)
+                            padding=self.padding, dilation=self.dilation, groups=self.groups)
         if x.ndim not in (3, 4):        # before F.pad, so that the error shows x's shape
             raise ValueError(f"Conv2d: input must be 4-D (N, C, H, W) or 3-D (C, H, W), "
                              f"got shape {tuple(x.shape)}")
         ph, pw = conv_padding(self.padding, self.kernel_size, self.dilation, self.stride,
                               "Conv2d")
         return F.conv2d(F.pad(x, (pw, pw, ph, ph), self.padding_mode), self.weight,
-                        self.bias, stride=self.stride, dilation=self.dilation)
+                        self.bias, stride=self.stride, dilation=self.dilation,
+                        groups=self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
     """The transposed ("fractionally strided") convolution, the gradient of conv2d w.r.t.
-    its input: DCGAN's upsampling layer. weight (in, out, KH, KW);
+    its input: DCGAN's upsampling layer. weight (in, out/groups, KH, KW);
     OH = (H - 1) stride - 2 padding + dilation (KH - 1) + output_padding + 1."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -122,7 +134,7 @@ class ConvTranspose2d(_ConvNd):
             output_padding = self._output_padding_for(x, tuple(output_size))
         return F.conv_transpose2d(x, self.weight, self.bias, stride=self.stride,
                                   padding=self.padding, output_padding=output_padding,
-                                  dilation=self.dilation)
+                                  groups=self.groups, dilation=self.dilation)
 
     def _output_padding_for(self, x, output_size: tuple) -> tuple:
         wanted = output_size[-2:]
