@@ -2,6 +2,7 @@
 float64), conv2d / conv_transpose2d as PyTorch's functional forms, the WGAN-GP penalty
 through a conv critic, and the input checks."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -233,6 +234,112 @@ def test_grouped_conv_bad_input(make_bad, error, words):
         make_bad()
 
 
+CONV1D_CASES = [  # x shape, weight shape, bias, stride, padding, dilation, groups
+    ((1, 2, 7), (3, 2, 3), True, 2, 1, 1, 1),               # batch 1, stride 2, padding 1
+    ((2, 4, 6), (2, 2, 2), False, 1, "same", 3, 2),        # 'same', dilation, groups
+    ((2, 5), (3, 2, 3), True, 1, 0, 1, 1),                 # one signal (C, L), no batch dim
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,bias,stride,padding,dilation,groups", CONV1D_CASES)
+def test_conv1d_gradcheck_and_gradgradcheck(device, x_shape, w_shape, bias, stride, padding,
+                                            dilation, groups):
+    x, w = make(x_shape, device, seed=13), make(w_shape, device, seed=14)
+    inputs = [x, w] + ([make((w_shape[0],), device, seed=15)] if bias else [])
+
+    def fn(x, w, b=None):
+        return F.conv1d(x, w, b, stride=stride, padding=padding, dilation=dilation,
+                        groups=groups)
+
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,bias,stride,padding,output_padding,groups", [
+    ((1, 3, 4), (3, 2, 4), True, 2, 1, 0, 1),              # WaveGAN-like upsampling, batch 1
+    ((2, 4, 3), (4, 1, 3), False, 3, 1, 2, 2),             # output_padding, groups
+])
+def test_conv_transpose1d_gradcheck_and_gradgradcheck(device, x_shape, w_shape, bias, stride,
+                                                      padding, output_padding, groups):
+    x, w = make(x_shape, device, seed=16), make(w_shape, device, seed=17)
+    inputs = [x, w] + ([make((w_shape[1] * groups,), device, seed=18)] if bias else [])
+
+    def fn(x, w, b=None):
+        return F.conv_transpose1d(x, w, b, stride=stride, padding=padding,
+                                  output_padding=output_padding, groups=groups)
+
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+def test_conv1d_is_the_sum_over_taps():
+    """conv1d against its definition, y[n,o,l] = b[o] + sum_{c,k} x_pad[n,c,l*s + k*d] W[o,c,k],
+    written as loops (independent of the height-1 conv2d that computes it)."""
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 3, 9)), rng.standard_normal((4, 3, 3)), rng.standard_normal(4)
+    stride, padding, dilation = 2, 2, 2
+    x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding)))
+    out_len = (9 + 2 * padding - dilation * 2 - 1) // stride + 1
+    expected = np.empty((2, 4, out_len))
+    for n in range(2):
+        for o in range(4):
+            for i in range(out_len):
+                taps = x_pad[n, :, i * stride:i * stride + 2 * dilation + 1:dilation]
+                expected[n, o, i] = b[o] + (taps * w[o]).sum()
+    ours = F.conv1d(*(mg.tensor(a, dtype=mg.float64) for a in (x, w, b)), stride=stride,
+                    padding=padding, dilation=dilation)
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("layer, kwargs", [
+    ("Conv1d", dict(kernel_size=3, stride=2, padding=1)),
+    ("Conv1d", dict(kernel_size=3, padding="same", dilation=2, groups=2)),
+    ("Conv1d", dict(kernel_size=3, padding=2, padding_mode="reflect")),
+    ("ConvTranspose1d", dict(kernel_size=4, stride=2, padding=1, groups=2)),
+])
+def test_conv1d_layers_match_pytorch(layer, kwargs):
+    torch = pytest.importorskip("torch")
+    ours = getattr(mg.nn, layer)(4, 6, dtype=mg.float64, **kwargs)
+    theirs = getattr(torch.nn, layer)(4, 6, dtype=torch.float64, **kwargs)
+    assert ours.weight.shape == tuple(theirs.weight.shape) and repr(ours) == repr(theirs)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(ours.weight.numpy()))
+        theirs.bias.copy_(torch.from_numpy(ours.bias.numpy()))
+    x = np.random.default_rng(6).standard_normal((2, 4, 10))
+    x_ours = mg.tensor(x, dtype=mg.float64, requires_grad=True)
+    x_theirs = torch.tensor(x, requires_grad=True)
+    y_ours, y_theirs = ours(x_ours), theirs(x_theirs)
+    np.testing.assert_allclose(y_ours.numpy(), y_theirs.detach().numpy(), atol=1e-12)
+    (y_ours ** 2).sum().backward()
+    (y_theirs ** 2).sum().backward()
+    np.testing.assert_allclose(x_ours.grad.numpy(), x_theirs.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(),
+                               atol=1e-10)
+
+
+@pytest.mark.parametrize("make_bad, error, words", [
+    (lambda: F.conv1d(mg.zeros(2, 3, 5), mg.zeros(4, 2, 3)), ValueError,
+     "conv1d (a conv2d of height 1): conv2d: input (2, 3, 1, 5) has 3 channels but weight "
+     "(4, 2, 1, 3) expects 2"),
+    (lambda: F.conv1d(mg.zeros(2, 3, 5, 5), mg.zeros(4, 3, 3)), ValueError,
+     "conv1d: input must be 3-D (N, C, L) or 2-D (C, L), got shape (2, 3, 5, 5)"),
+    (lambda: F.conv1d(mg.zeros(2, 3, 5), mg.zeros(4, 3, 3, 3)), ValueError,
+     "conv1d: weight must be 3-D, got shape (4, 3, 3, 3)"),
+    (lambda: F.conv1d(mg.zeros(2, 3, 5), mg.zeros(4, 3, 3), stride=(1, 2)), ValueError,
+     "conv1d: stride must be an int or a 1-tuple, got (1, 2)"),
+    (lambda: F.conv_transpose1d(mg.zeros(2, 3, 5), mg.zeros(3, 2, 3), stride=2,
+                                output_padding=2), ValueError,
+     "conv_transpose1d (a conv_transpose2d of height 1): conv_transpose2d: output_padding"),
+    (lambda: mg.nn.Conv1d(4, 6, (3, 3)), ValueError,
+     "Conv1d: kernel_size must be an int or a 1-tuple, got (3, 3)"),
+    (lambda: mg.nn.ConvTranspose1d(4, 6, 3, padding="same"), ValueError,
+     "ConvTranspose1d: padding='same': use an int"),
+])
+def test_conv1d_bad_input(make_bad, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        make_bad()
+
+
 def test_conv_transpose2d_matches_pytorch_shape_and_definition():
     """Output size by PyTorch's formula; values = the scatter definition (reference.conv2d_dx)."""
     rng = np.random.default_rng(0)
@@ -456,6 +563,40 @@ def test_conv2d_padding_modes_match_pytorch(mode):
         np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(),
                                    atol=1e-10)
         assert repr(ours) == repr(theirs)
+
+
+@pytest.mark.parametrize("kernel, dilation", [((2, 3), 1), ((4, 4), (1, 3))])
+def test_same_padding_with_an_odd_total_gradcheck_and_gradgradcheck(device, kernel, dilation):
+    """padding='same' whose total dilation*(k-1) is odd: one more row / column at the
+    bottom / right, as PyTorch (the input is padded unevenly first)."""
+    x, w = make((1, 2, 5, 4), device, seed=23), make((3, 2) + kernel, device, seed=24)
+
+    def fn(x, w):
+        return F.conv2d(x, w, padding="same", dilation=dilation)
+
+    assert fn(x, w).shape == (1, 3, 5, 4)
+    assert mg.gradcheck(fn, [x, w])
+    assert mg.gradgradcheck(fn, [x, w])
+
+
+@pytest.mark.parametrize("mode", ["zeros"] + PADDING_MODES)
+def test_same_padding_with_an_odd_total_matches_pytorch(mode):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(25).standard_normal((2, 2, 6, 7))
+    for layer, kernel, dilation, data in (("Conv2d", (2, 4), (3, 1), x),
+                                          ("Conv1d", 4, 1, x[:, :, 0])):
+        ours = getattr(mg.nn, layer)(2, 3, kernel, padding="same", dilation=dilation,
+                                     padding_mode=mode, dtype=mg.float64)
+        theirs = getattr(torch.nn, layer)(2, 3, kernel, padding="same", dilation=dilation,
+                                          padding_mode=mode, dtype=torch.float64)
+        with torch.no_grad():
+            theirs.weight.copy_(torch.from_numpy(ours.weight.numpy()))
+            theirs.bias.copy_(torch.from_numpy(ours.bias.numpy()))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")              # PyTorch: "may require a copy"
+            expected = theirs(torch.tensor(data)).detach().numpy()
+        np.testing.assert_allclose(ours(mg.tensor(data, dtype=mg.float64)).numpy(), expected,
+                                   atol=1e-12)
 
 
 def test_conv_layer_arguments_are_checked():

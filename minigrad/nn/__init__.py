@@ -12,8 +12,8 @@
 from . import functional, init, utils
 from .container import ModuleDict, ModuleList, Sequential
 from .layers import (ELU, GELU, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d,
-                     BCELoss, BCEWithLogitsLoss, CircularPad2d, ConstantPad2d, Conv2d,
-                     ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d, Embedding,
+                     BCELoss, BCEWithLogitsLoss, CircularPad2d, ConstantPad2d, Conv1d,
+                     Conv2d, ConvTranspose1d, ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d, Embedding,
                      Flatten, GroupNorm, Hardtanh, Identity, InstanceNorm2d, L1Loss,
                      LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, MaxPool2d,
                      MSELoss, NLLLoss, PixelShuffle, PixelUnshuffle, ReflectionPad2d, ReLU,
@@ -23,8 +23,8 @@ from .module import Module
 from .parameter import Parameter
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
-           "BCEWithLogitsLoss", "CircularPad2d", "ConstantPad2d", "Conv2d",
-           "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
+           "BCEWithLogitsLoss", "CircularPad2d", "ConstantPad2d", "Conv1d", "Conv2d",
+           "ConvTranspose1d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
            "Flatten", "GELU", "GroupNorm", "Hardtanh", "Identity", "InstanceNorm2d",
            "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax",
            "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss",

@@ -13,6 +13,7 @@ from ..ops.shape import pad, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from ..ops.norm import (batch_norm, embedding, group_norm, instance_norm,  # noqa: F401
                         layer_norm, linear)
 # convolution, pooling, resampling (minigrad/ops/conv.py, minigrad/ops/pool.py)
-from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401,E402
+from ..ops.conv import (conv1d, conv2d, conv_transpose1d,  # noqa: F401,E402
+                        conv_transpose2d)
 from ..ops.pool import (adaptive_avg_pool2d, avg_pool2d, interpolate,  # noqa: F401,E402
                         max_pool2d)

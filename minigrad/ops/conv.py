@@ -217,23 +217,22 @@ def _grouped(conv, input: Tensor, weight: Tensor, bias, groups: int, **geometry)
 
 
 def conv_padding(padding, kernel_hw, dilation, stride, op: str) -> tuple:
-    """PyTorch's padding as numbers: ints, or 'valid' (none) or 'same' (the output as large
-    as the input: stride 1 only, as in PyTorch; here also an even total padding)."""
+    """PyTorch's padding as widths (top, bottom, left, right): ints (the same on both
+    sides), or 'valid' (none) or 'same' (the output as large as the input: stride 1 only,
+    as in PyTorch; an odd total padding dilation*(kernel-1) puts the extra one at the
+    bottom / right, as PyTorch does)."""
     if padding == "valid":
-        return 0, 0
+        return 0, 0, 0, 0
     if padding == "same":
         if stride != (1, 1):
             raise ValueError(f"{op}: padding='same' is not supported for strided "
                              f"convolutions (stride {stride}), as in PyTorch")
-        total = tuple(d * (k - 1) for k, d in zip(kernel_hw, dilation))
-        if any(t % 2 for t in total):
-            raise NotImplementedError(f"{op}: padding='same' needs an even total padding "
-                                      f"dilation*(kernel-1), got kernel {kernel_hw}, "
-                                      f"dilation {dilation}")
-        return total[0] // 2, total[1] // 2
+        (th, tw) = (d * (k - 1) for k, d in zip(kernel_hw, dilation))
+        return th // 2, th - th // 2, tw // 2, tw - tw // 2
     if isinstance(padding, str):
         raise ValueError(f"{op}: padding={padding!r}: use an int, a pair, 'same' or 'valid'")
-    return _pair(padding, "padding", op)
+    ph, pw = _pair(padding, "padding", op)
+    return ph, ph, pw, pw
 
 
 def _with_bias(input: Tensor, weight: Tensor, bias: Tensor | None, channels: int,
@@ -266,7 +265,12 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
                          + (f" ({weight.shape[1]} per group, groups={groups})"
                             if groups > 1 else ""))
     stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
-    padding = conv_padding(padding, weight.shape[2:], dilation, stride, op)
+    top, bottom, left, right = conv_padding(padding, weight.shape[2:], dilation, stride, op)
+    if (top, left) != (bottom, right):     # 'same' with an odd total: pad first, unevenly
+        from .shape import pad  # noqa: PLC0415
+
+        input, (top, left) = pad(input, (left, right, top, bottom)), (0, 0)
+    padding = (top, left)
     _check_geometry(op, stride, padding, dilation)
     inputs = _with_bias(input, weight, bias, weight.shape[0], op)
     if groups > 1:
@@ -310,3 +314,62 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         return _grouped(conv_transpose2d, input, weight, bias, groups, stride=stride,
                         padding=padding, output_padding=output_padding, dilation=dilation)
     return Conv2dDx(out_hw, stride, padding, dilation)(*inputs)
+
+
+# --------------------------------------------------------------------- 1-D, as 2-D of height 1
+
+def _single(value, name: str, op: str) -> int:
+    """An int or a one-element tuple of ints -> the int (a float or a bool is refused)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    return _whole(value, op, name)
+
+
+def _as_height_1(conv2d_like, op: str, input: Tensor, weight: Tensor, *args, **kwargs):
+    """A 1-D convolution is the 2-D one over signals of height 1: input (N, C, L) becomes
+    (N, C, 1, L), weight (O, C, K) becomes (O, C, 1, K), and the height dim is dropped
+    from the result; the gradients flow back through the reshapes. Errors the 2-D op
+    raises say so, with its 4-D shapes."""
+    from .shape import squeeze, unsqueeze  # noqa: PLC0415
+
+    require_tensor(input, op, "input")
+    require_tensor(weight, op, "weight")
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{op}: input must be 3-D (N, C, L) or 2-D (C, L), got shape "
+                         f"{tuple(input.shape)}")
+    if weight.ndim != 3:
+        raise ValueError(f"{op}: weight must be 3-D, got shape {tuple(weight.shape)}")
+    try:
+        y = conv2d_like(unsqueeze(input, -2), unsqueeze(weight, -2), *args, **kwargs)
+    except (ValueError, TypeError) as error:
+        kind = "conv2d" if conv2d_like is conv2d else "conv_transpose2d"
+        raise type(error)(f"{op} (a {kind} of height 1): {error}") from None
+    return squeeze(y, -2)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """The 1-D convolution, as torch.nn.functional.conv1d: conv2d over height 1.
+    input (N, C, L), weight (O, C/groups, K), bias (O,) -> (N, O, OL) with
+    OL = (L + 2*padding - dilation*(K - 1) - 1) // stride + 1."""
+    op = "conv1d"
+    if not isinstance(padding, str):
+        padding = (0, _single(padding, "padding", op))
+    return _as_height_1(conv2d, op, input, weight, bias, (1, _single(stride, "stride", op)),
+                        padding, (1, _single(dilation, "dilation", op)), groups)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The 1-D transposed convolution, as torch.nn.functional.conv_transpose1d:
+    conv_transpose2d over height 1. input (N, in, L), weight (in, out/groups, K), bias
+    (out,) -> (N, out, OL), OL = (L - 1)*stride - 2*padding + dilation*(K - 1)
+    + output_padding + 1."""
+    op = "conv_transpose1d"
+    return _as_height_1(conv_transpose2d, op, input, weight, bias,
+                        (1, _single(stride, "stride", op)),
+                        (0, _single(padding, "padding", op)),
+                        (0, _single(output_padding, "output_padding", op)), groups,
+                        (1, _single(dilation, "dilation", op)))

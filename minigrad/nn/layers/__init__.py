@@ -1,7 +1,7 @@
 """The layers, one small file per family; `minigrad.nn` re-exports them all."""
 from .activation import (ELU, GELU, Dropout, Dropout2d, Hardtanh, LeakyReLU, LogSigmoid,
                          LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh)
-from .conv import Conv2d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .linear import (Embedding, Flatten, Identity, Linear, PixelShuffle, PixelUnshuffle,
                      Unflatten)
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
@@ -11,8 +11,8 @@ from .padding import (CircularPad2d, ConstantPad2d, ReflectionPad2d, Replication
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
-           "BCEWithLogitsLoss", "CircularPad2d", "ConstantPad2d", "Conv2d",
-           "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
+           "BCEWithLogitsLoss", "CircularPad2d", "ConstantPad2d", "Conv1d", "Conv2d",
+           "ConvTranspose1d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
            "Flatten", "GELU", "GroupNorm", "Hardtanh", "Identity", "InstanceNorm2d",
            "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax",
            "MaxPool2d", "MSELoss", "NLLLoss", "PixelShuffle", "PixelUnshuffle",

@@ -1,10 +1,11 @@
-"""Conv2d and ConvTranspose2d: the parameters and PyTorch's default initialisation; the
-convolutions themselves are `F.conv2d` / `F.conv_transpose2d` (minigrad/ops/conv.py)."""
+"""Conv2d and ConvTranspose2d (and Conv1d / ConvTranspose1d): the parameters and
+PyTorch's default initialisation; the convolutions themselves are `F.conv2d` /
+`F.conv_transpose2d` (minigrad/ops/conv.py; the 1-D ones run them over height 1)."""
 from __future__ import annotations
 
 import math
 
-from ...ops.conv import _pair, conv_padding
+from ...ops.conv import _pair, _single, conv_padding
 from ...ops.shape import _whole
 from .. import functional as F
 from .. import init
@@ -22,11 +23,14 @@ class _ConvNd(Module):
     fan_in = weight.shape[1] * KH * KW (for the transposed convolution that is
     out/groups * KH * KW: PyTorch's convention)."""
 
+    dims = 2                           # 2-D (kernel (KH, KW)); Conv1d's are 1 (K,)
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding,
                  dilation, output_padding, groups: int, bias: bool, padding_mode: str,
                  weight_shape: tuple, device, dtype):
         super().__init__()
         name = type(self).__name__
+        _tuple = _pair if self.dims == 2 else lambda v, what, op: (_single(v, what, op),)
         groups = _whole(groups, name, "groups")
         if groups < 1:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
@@ -38,11 +42,11 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, got "
                              f"{padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size", name)
-        self.stride = _pair(stride, "stride", name)
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", name)
-        self.dilation = _pair(dilation, "dilation", name)
-        self.output_padding = _pair(output_padding, "output_padding", name)
+        self.kernel_size = _tuple(kernel_size, "kernel_size", name)
+        self.stride = _tuple(stride, "stride", name)
+        self.padding = padding if isinstance(padding, str) else _tuple(padding, "padding", name)
+        self.dilation = _tuple(dilation, "dilation", name)
+        self.output_padding = _tuple(output_padding, "output_padding", name)
         self.groups = groups
         self.padding_mode = padding_mode
         rows, cols = weight_shape
@@ -64,11 +68,11 @@ class _ConvNd(Module):
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
-        if self.padding != (0, 0):
+        if self.padding != (0,) * self.dims:
             text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * self.dims:
             text += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
+        if self.output_padding != (0,) * self.dims:
             text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
@@ -102,9 +106,9 @@ class Conv2d(_ConvNd):
         if x.ndim not in (3, 4):        # before F.pad, so that the error shows x's shape
             raise ValueError(f"Conv2d: input must be 4-D (N, C, H, W) or 3-D (C, H, W), "
                              f"got shape {tuple(x.shape)}")
-        ph, pw = conv_padding(self.padding, self.kernel_size, self.dilation, self.stride,
-                              "Conv2d")
-        return F.conv2d(F.pad(x, (pw, pw, ph, ph), self.padding_mode), self.weight,
+        top, bottom, left, right = conv_padding(self.padding, self.kernel_size,
+                                                self.dilation, self.stride, "Conv2d")
+        return F.conv2d(F.pad(x, (left, right, top, bottom), self.padding_mode), self.weight,
                         self.bias, stride=self.stride, dilation=self.dilation,
                         groups=self.groups)
 
@@ -117,11 +121,13 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", device=None, dtype=None):
+        name = type(self).__name__
         if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: padding={padding!r}: use an int or a pair")
+            raise ValueError(f"{name}: padding={padding!r}: use an int"
+                             + (" or a pair" if self.dims == 2 else ""))
         if padding_mode != "zeros":
-            raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported, as "
-                             f"in PyTorch, got {padding_mode!r}")
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, as in "
+                             f"PyTorch, got {padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          output_padding, groups, bias, padding_mode,
                          (in_channels, out_channels), device, dtype)
@@ -137,18 +143,64 @@ class ConvTranspose2d(_ConvNd):
                                   groups=self.groups, dilation=self.dilation)
 
     def _output_padding_for(self, x, output_size: tuple) -> tuple:
-        wanted = output_size[-2:]
-        if len(output_size) not in (2, x.ndim):
-            raise ValueError(f"ConvTranspose2d: output_size must be (H, W) or the whole "
-                             f"output shape ({x.ndim} dims), got {output_size}")
+        name, dims = type(self).__name__, self.dims
+        wanted = output_size[-dims:]
+        if len(output_size) not in (dims, x.ndim):
+            raise ValueError(f"{name}: output_size must be {'(H, W)' if dims == 2 else '(L,)'} "
+                             f"or the whole output shape ({x.ndim} dims), got {output_size}")
         padding = []
-        for n, want, k, s, p, d in zip(x.shape[-2:], wanted, self.kernel_size, self.stride,
+        for n, want, k, s, p, d in zip(x.shape[-dims:], wanted, self.kernel_size, self.stride,
                                        self.padding, self.dilation):
             smallest = (n - 1) * s - 2 * p + d * (k - 1) + 1
             if not smallest <= want < smallest + s:
-                raise ValueError(f"ConvTranspose2d: output_size {tuple(wanted)} is not "
+                raise ValueError(f"{name}: output_size {tuple(wanted)} is not "
                                  f"reachable from input {tuple(x.shape)}: each size must be "
                                  f"in [smallest, smallest + stride - 1], smallest here "
                                  f"{smallest}, stride {s}")
             padding.append(want - smallest)
         return tuple(padding)
+
+
+class Conv1d(_ConvNd):
+    """y = conv1d(x, W) + b, over signals (audio, time series): Conv2d over height 1.
+    x (N, in, L), weight (out, in/groups, K) -> (N, out, OL),
+    OL = (L + 2 padding - dilation (K - 1) - 1) // stride + 1."""
+    dims = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         0, groups, bias, padding_mode, (out_channels, in_channels), device,
+                         dtype)
+        if isinstance(padding, str):      # 'same' or 'valid': checked now, kept as given
+            conv_padding(padding, (1,) + self.kernel_size, (1,) + self.dilation,
+                         (1,) + self.stride, "Conv1d")
+
+    def forward(self, x):
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            if x.ndim not in (2, 3):      # before F.pad, so that the error shows x's shape
+                raise ValueError(f"Conv1d: input must be 3-D (N, C, L) or 2-D (C, L), got "
+                                 f"shape {tuple(x.shape)}")
+            as_2d = self.padding if isinstance(self.padding, str) else (0, self.padding[0])
+            _, _, left, right = conv_padding(as_2d, (1,) + self.kernel_size,
+                                             (1,) + self.dilation, (1,) + self.stride, "Conv1d")
+            x, padding = F.pad(x, (left, right), self.padding_mode), 0
+        return F.conv1d(x, self.weight, self.bias, stride=self.stride, padding=padding,
+                        dilation=self.dilation, groups=self.groups)
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    """The 1-D transposed convolution (ConvTranspose2d over height 1): upsampling in a
+    signal generator. weight (in, out/groups, K);
+    OL = (L - 1) stride - 2 padding + dilation (K - 1) + output_padding + 1."""
+    dims = 1
+
+    def forward(self, x, output_size=None):
+        output_padding = self.output_padding
+        if output_size is not None:
+            output_padding = self._output_padding_for(x, tuple(output_size))
+        return F.conv_transpose1d(x, self.weight, self.bias, stride=self.stride,
+                                  padding=self.padding, output_padding=output_padding,
+                                  groups=self.groups, dilation=self.dilation)
