@@ -37,7 +37,8 @@ def _load_numpy_with_quiet_blas_threads() -> None:
 _load_numpy_with_quiet_blas_threads()
 
 from . import backend  # noqa: E402 (the rest of minigrad, after numpy)
-from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (Function, enable_grad, grad, inference_mode, is_grad_enabled,
+                       no_grad, set_grad_enabled)
 from .backend import gpu_available, manual_seed
 from .check import GradcheckError, gradcheck, gradgradcheck
 from .creation import (arange, as_tensor, bool_, empty, empty_like, eye, float32, float64,
@@ -56,7 +57,8 @@ from .ops.reduce import std
 from .ops import max, min  # noqa: A004 (PyTorch's names)
 from .ops.reduce import norm
 from .serialize import SerializationError, load, save
-from .tensor import Tensor
+from .ops.shape import clone
+from .tensor import Tensor, require_tensor
 
 clip = clamp                  # PyTorch's other names for the same things
 # dtype=torch.float (the DCGAN tutorial), torch.long (labels), ...
@@ -67,12 +69,45 @@ int = int32  # noqa: A001
 bool = bool_  # noqa: A001
 
 
+# PyTorch's functions whose work is a Tensor method here: torch.bmm(a, b) is a.bmm(b)
 def isnan(x: Tensor) -> Tensor:
+    require_tensor(x, "isnan")
     return x.isnan()
 
 
 def isfinite(x: Tensor) -> Tensor:
+    require_tensor(x, "isfinite")
     return x.isfinite()
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    require_tensor(input, "mm")
+    return input.mm(mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    require_tensor(input, "bmm")
+    return input.bmm(mat2)
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    require_tensor(x, "rsqrt")
+    return x.rsqrt()
+
+
+def square(x: Tensor) -> Tensor:
+    require_tensor(x, "square")
+    return x.square()
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    require_tensor(input, "lerp")
+    return input.lerp(end, weight)
+
+
+def numel(x: Tensor) -> int:
+    require_tensor(x, "numel")
+    return x.numel()
 
 
 __version__ = "0.1.0"

@@ -113,6 +113,21 @@ class no_grad(_NoArgumentMode):
     MODE = False
 
 
+class inference_mode(_NoArgumentMode):
+    """PyTorch's faster no_grad for sampling and evaluation; here it is no_grad itself
+    (`@mg.inference_mode()` or `with mg.inference_mode():`). inference_mode(False) records,
+    as enable_grad."""
+    MODE = False
+
+    def __init__(self, mode=True):
+        _GradMode.__init__(self, not mode)
+
+    def __new__(cls, mode=True):
+        if callable(mode):
+            return cls()(mode)            # `@mg.inference_mode` without the parentheses
+        return object.__new__(cls)
+
+
 class enable_grad(_NoArgumentMode):
     """`with mg.enable_grad():` turns recording back on inside a `no_grad` block."""
     MODE = True
@@ -204,8 +219,7 @@ class Function:
         try:
             arrays = [t._data for t in inputs]
         except AttributeError:               # an array or a list where a Tensor belongs
-            for number, value in enumerate(inputs):
-                require_tensor(value, self.name, f"input {number}")
+            _name_the_non_tensor(self, inputs)
             raise
         _check_same_device(self, inputs)
         outputs = self.forward(*arrays)
@@ -284,6 +298,16 @@ def _owner(array):
     while getattr(array, "base", None) is not None:   # numpy collapses chains, CuPy may not
         array = array.base
     return array
+
+
+def _name_the_non_tensor(fn, inputs) -> None:
+    """Raise require_tensor's TypeError for the first input that is not a Tensor, without
+    the AttributeError that led here chained above it (the noise a student reads first)."""
+    for number, value in enumerate(inputs):
+        try:
+            require_tensor(value, fn.name, f"input {number}")
+        except TypeError as error:
+            raise error from None
 
 
 def _share_version_with_views(inputs, results) -> None:

@@ -249,6 +249,12 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
     arrays = {}
     with zipfile.ZipFile(path, mode="r") as zf:
         for info in zf.infolist():
+            if info.filename.endswith("data.pkl"):       # torch.save's zip holds a pickle
+                raise SerializationError(
+                    f"mg.load: {path!r} is a PyTorch file (torch.save), which is a pickle; "
+                    f"mg.load reads only the .npz files that mg.save writes. In PyTorch, "
+                    f"save the state dict's arrays with numpy.savez (each tensor "
+                    f".numpy()) and load that .npz here")
             if not info.filename.endswith(".npy"):
                 raise ValueError(f"unexpected entry {info.filename!r} (not a .npy)")
             name = info.filename[:-len(".npy")]

@@ -268,6 +268,17 @@ class Tensor:
     def bool(self) -> "Tensor":
         return self.to(dtype=np.bool_)
 
+    def type(self, dtype=None):
+        """x.type(mg.float32) is x in that dtype (as x.to(dtype)); x.type() names the
+        dtype and the device, as a string. (PyTorch's type strings and tensor types,
+        torch.cuda.FloatTensor, are not here: see docs/pytorch.md.)"""
+        if dtype is None:
+            return f"minigrad.Tensor({self.dtype}, {self.device})"
+        if isinstance(dtype, str):
+            raise TypeError(f"type: pass a dtype (mg.float32, mg.int64, ...), not the "
+                            f"string {dtype!r}")
+        return self.to(dtype=dtype)
+
     def type_as(self, other: "Tensor") -> "Tensor":
         """self in other's dtype (the device stays)."""
         return self.to(dtype=other.dtype)
@@ -277,6 +288,10 @@ class Tensor:
         from .creation import zeros  # noqa: PLC0415
         return zeros(*size, dtype=dtype or self.dtype, device=self.device,
                      requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False) -> "Tensor":
+        """Zeros, as mg.empty (a value you can rely on; PyTorch leaves memory as it was)."""
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False) -> "Tensor":
         from .creation import ones  # noqa: PLC0415
@@ -768,12 +783,14 @@ class Tensor:
     def isnan(self): return Tensor._from_op(self.xp.isnan(self._data), False)
     def isfinite(self): return Tensor._from_op(self.xp.isfinite(self._data), False)
 
-    def all(self, dim=None, keepdim=False):
+    def all(self, dim=None, keepdim=False, *, keepdims=None):
+        keepdim = ops.reduce._keepdim(keepdim, keepdims, "all")
         axes = None if dim is None else ops.reduce._normalize_dims(dim, self.shape, "all")
         return Tensor._from_op(self.xp.asarray(self.xp.all(self._data, axis=axes,
                                                            keepdims=keepdim)), False)
 
-    def any(self, dim=None, keepdim=False):
+    def any(self, dim=None, keepdim=False, *, keepdims=None):
+        keepdim = ops.reduce._keepdim(keepdim, keepdims, "any")
         axes = None if dim is None else ops.reduce._normalize_dims(dim, self.shape, "any")
         return Tensor._from_op(self.xp.asarray(self.xp.any(self._data, axis=axes,
                                                            keepdims=keepdim)), False)
@@ -788,30 +805,48 @@ class Tensor:
         from .ops.loss import log_softmax  # noqa: PLC0415
         return log_softmax(self, dim)
 
-    def sum(self, dim=None, keepdim=False): return ops.sum(self, dim, keepdim)
-    def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
+    # (keepdims=: numpy's spelling of keepdim=, which PyTorch takes too)
+    def sum(self, dim=None, keepdim=False, *, keepdims=None):
+        return ops.sum(self, dim, keepdim, keepdims=keepdims)
 
-    def var(self, dim=None, unbiased=False, keepdim=False, *, correction=None):
+    def mean(self, dim=None, keepdim=False, *, keepdims=None):
+        return ops.mean(self, dim, keepdim, keepdims=keepdims)
+
+    def var(self, dim=None, unbiased=False, keepdim=False, *, correction=None, keepdims=None):
         """The variance over dim (all dims when None). Biased by default here (divided by
         n, unbiased=False, as the project's API promises), unlike PyTorch's default: pass
         unbiased=True (or correction=1) for PyTorch's (divided by n - 1)."""
-        return ops.var(self, dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
+        return ops.var(self, dim, unbiased=unbiased, keepdim=keepdim, correction=correction,
+                       keepdims=keepdims)
 
-    def std(self, dim=None, unbiased=False, keepdim=False, *, correction=None):
+    def std(self, dim=None, unbiased=False, keepdim=False, *, correction=None, keepdims=None):
         """sqrt(var). Biased by default here (unbiased=False, as the project's API promises), unlike
         PyTorch's default: pass unbiased=True (or correction=1) for PyTorch's. Where the
         std is 0 its gradient is 0, as in PyTorch."""
         return ops.reduce.std(self, dim, unbiased=unbiased, keepdim=keepdim,
-                              correction=correction)
+                              correction=correction, keepdims=keepdims)
 
-    def max(self, dim=None, keepdim=False): return ops.max(self, dim, keepdim)
-    def min(self, dim=None, keepdim=False): return ops.min(self, dim, keepdim)
+    def max(self, dim=None, keepdim=False, *, keepdims=None):
+        return ops.max(self, dim, keepdim, keepdims=keepdims)
 
-    def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
-    def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)
-    def amax(self, dim=(), keepdim=False): return ops.amax(self, dim, keepdim)
-    def amin(self, dim=(), keepdim=False): return ops.amin(self, dim, keepdim)
-    def logsumexp(self, dim, keepdim=False): return ops.logsumexp(self, dim, keepdim)
+    def min(self, dim=None, keepdim=False, *, keepdims=None):
+        return ops.min(self, dim, keepdim, keepdims=keepdims)
+
+    def argmax(self, dim=None, keepdim=False, *, keepdims=None):
+        return ops.argmax(self, dim, keepdim, keepdims=keepdims)
+
+    def argmin(self, dim=None, keepdim=False, *, keepdims=None):
+        return ops.argmin(self, dim, keepdim, keepdims=keepdims)
+
+    def amax(self, dim=(), keepdim=False, *, keepdims=None):
+        return ops.amax(self, dim, keepdim, keepdims=keepdims)
+
+    def amin(self, dim=(), keepdim=False, *, keepdims=None):
+        return ops.amin(self, dim, keepdim, keepdims=keepdims)
+
+    def logsumexp(self, dim, keepdim=False, *, keepdims=None):
+        return ops.logsumexp(self, dim, keepdim, keepdims=keepdims)
+
     def norm(self, p="fro", dim=None, keepdim=False):
         return ops.reduce.norm(self, p, dim, keepdim)
 
@@ -906,8 +941,12 @@ def require_tensor(value, op: str, argument: str = "input") -> None:
     given where an op needs a Tensor (which would fail later, deep inside, with an
     AttributeError that names neither the op nor the argument)."""
     if not isinstance(value, Tensor):
-        hint = (" (wrap it: mg.tensor(...))" if isinstance(value, (list, tuple))
-                or hasattr(value, "__array__") else "")
+        hint = ""
+        if isinstance(value, (list, tuple)):
+            hint = " (wrap it: mg.tensor(...))"
+        elif hasattr(value, "__array__"):      # often x.data, ported from PyTorch
+            hint = (" (wrap it: mg.tensor(...); x.data is the array itself here, so for "
+                    "a tensor outside the graph write x.detach())")
         raise TypeError(f"{op}: {argument} must be a Tensor, got "
                         f"{type(value).__name__}{hint}")
 

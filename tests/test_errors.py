@@ -297,7 +297,7 @@ def test_gradcheck_wants_float64():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: F.conv2d(np.zeros((1, 1, 3, 3)), mg.zeros(1, 1, 2, 2)),
-     "conv2d: input must be a Tensor, got ndarray (wrap it: mg.tensor(...))"),
+     "conv2d: input must be a Tensor, got ndarray (wrap it: mg.tensor(...); x.data is"),
     (lambda: F.conv_transpose2d(mg.zeros(1, 1, 3, 3), None),
      "conv_transpose2d: weight must be a Tensor, got NoneType"),
     (lambda: F.linear(mg.zeros(2, 3), [[1.0, 2.0, 3.0]]),
@@ -314,6 +314,16 @@ def test_an_array_or_a_list_where_a_tensor_belongs_is_named(call, message):
     with pytest.raises(TypeError) as info:
         call()
     assert message in str(info.value)
+    assert info.value.__context__ is None or info.value.__suppress_context__  # no chain
+
+
+def test_x_data_where_a_tensor_belongs_says_what_data_is_here():
+    """A ported `torch.unsqueeze(image.data, 0)`: x.data is the array in minigrad."""
+    x = mg.zeros(2, 3)
+    with pytest.raises(TypeError, match=r"Reshape: input 0 must be a Tensor, got ndarray "
+                                        r"\(wrap it: mg.tensor\(...\); x.data is the array "
+                                        r"itself here, so .* write x.detach\(\)\)"):
+        mg.unsqueeze(x.data, 0)
 
 
 def test_creation_takes_pytorchs_forms_and_names_a_bad_size():

@@ -495,3 +495,49 @@ def test_pytorchs_other_names_at_the_top_level(device):
     exec("from minigrad import *", names)
     assert "tensor" in names and "nn" in names and "float" not in names   # builtins kept
     assert "max" not in names and "sum" not in names and "mg" not in names
+
+
+def test_more_of_pytorchs_spellings(device):
+    """torch.bmm / mm / rsqrt / square / lerp / clone / numel, x.new_empty, x.type(dtype),
+    keepdims=, and inference_mode: what the SAGAN, ProGAN and StyleGAN2 scripts wrote."""
+    a = make((2, 3, 4), device, seed=60)
+    b = make((2, 4, 5), device, seed=61)
+    np.testing.assert_allclose(mg.bmm(a, b).numpy(), a.numpy() @ b.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(mg.mm(a[0], b[0]).numpy(), a.numpy()[0] @ b.numpy()[0],
+                               rtol=1e-12)
+    np.testing.assert_allclose(mg.rsqrt(a.abs()).numpy(), np.abs(a.numpy()) ** -0.5,
+                               rtol=1e-12)
+    np.testing.assert_allclose(mg.square(a).numpy(), a.numpy() ** 2, rtol=1e-12)
+    np.testing.assert_allclose(mg.lerp(a, 2 * a, 0.25).numpy(), 1.25 * a.numpy(), rtol=1e-12)
+    copy = mg.clone(a)
+    assert copy is not a and mg.equal(copy, a) and copy.requires_grad
+    assert mg.numel(a) == 24
+    empty = a.new_empty(2, 3)
+    assert empty.shape == (2, 3) and empty.dtype == mg.float64 and empty.device == device
+    assert not empty.numpy().any()
+    assert a.type(mg.float32).dtype == mg.float32
+    assert a.type() == f"minigrad.Tensor(float64, {device})"
+    with pytest.raises(TypeError, match="type: pass a dtype"):
+        a.type("torch.FloatTensor")
+    x = a.numpy()
+    assert a.mean([1, 2], keepdims=True).shape == (2, 1, 1)
+    np.testing.assert_allclose(mg.sum(a, 1, keepdims=True).numpy(), x.sum(1, keepdims=True))
+    assert a.std(0, keepdims=True).shape == a.var(0, keepdims=True).shape == (1, 3, 4)
+    assert a.max(1, keepdims=True)[0].shape == (2, 1, 4)
+    assert a.amin(2, keepdims=True).shape == (2, 3, 1)
+    assert a.argmax(2, keepdims=True).shape == (2, 3, 1)
+    assert (a > 0).any(1, keepdims=True).shape == (2, 1, 4)
+    assert mg.logsumexp(a, 1, keepdims=True).shape == (2, 1, 4)
+    with pytest.raises(TypeError, match="sum: keepdim and keepdims are one argument"):
+        a.sum(1, keepdim=True, keepdims=True)
+    with mg.inference_mode():
+        assert not (a * 2).requires_grad
+        with mg.inference_mode(False):
+            assert (a * 2).requires_grad
+    assert mg.is_grad_enabled()
+
+    @mg.inference_mode
+    def sample():
+        return a * 2
+
+    assert not sample().requires_grad and mg.is_grad_enabled()

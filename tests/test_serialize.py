@@ -149,6 +149,17 @@ def test_a_pickled_object_array_is_refused(tmp_path):
         mg.load(path)
 
 
+def test_a_pytorch_file_is_named_as_one(tmp_path):
+    """torch.save writes a zip holding a pickle (archive/data.pkl): refused as PyTorch's,
+    with the way across (no PyTorch needed to build one)."""
+    path = tmp_path / "ckpt.pt"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("ckpt/data.pkl", b"\x80\x02}q\x00.")
+        zf.writestr("ckpt/version", b"3\n")
+    with pytest.raises(mg.SerializationError, match=r"ckpt\.pt' is a PyTorch file .*numpy\.savez"):
+        mg.load(path)
+
+
 def test_not_a_zip_and_a_missing_file(tmp_path):
     path = tmp_path / "notes.npz"
     path.write_text("hello")

@@ -119,9 +119,20 @@ class SumGrad(Function):
         return Sum(self.axes, self.keepdim, self.scale)(g)
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def _keepdim(keepdim: bool, keepdims, op: str) -> bool:
+    """PyTorch also takes numpy's spelling, keepdims=, for keepdim= (StyleGAN2's
+    minibatch-stddev writes mean(..., keepdims=True))."""
+    if keepdims is None:
+        return keepdim
+    if keepdim:
+        raise TypeError(f"{op}: keepdim and keepdims are one argument; pass only one")
+    return keepdims
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None) -> Tensor:
     """The sum over dim (all dims when None). As in PyTorch, the sum of an integer or bool
     tensor is int64 (numpy's of uint8 is uint64); it has no gradient."""
+    keepdim = _keepdim(keepdim, keepdims, "sum")
     axes = _normalize_dims(dim, x.shape, "sum")
     if x._data.dtype.kind in "biu":
         return Tensor._from_op(x.data.sum(axis=axes, keepdims=keepdim, dtype=np.int64), False)
@@ -137,18 +148,19 @@ def _require_float(x: Tensor, op: str) -> None:
                            f"convert it first, e.g. x.float().{op}()")
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def mean(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None) -> Tensor:
     """mean = sum * (1 / count): a Sum with the scale 1/count (the gradient is 1/count for
     every element). The mean of no elements is nan, as in PyTorch; an integer tensor's
     mean is an error."""
     _require_float(x, "mean")
+    keepdim = _keepdim(keepdim, keepdims, "mean")
     axes = _normalize_dims(dim, x.shape, "mean")
     count = math.prod(x.shape[a] for a in axes)
     return Sum(axes, keepdim, _per(count))(x)
 
 
 def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False, *,
-        correction: int | None = None) -> Tensor:
+        correction: int | None = None, keepdims=None) -> Tensor:
     """var = sum((x - mean x)^2) / (count - correction); correction is 1 when unbiased,
     else 0, unless given (PyTorch's newer spelling: var(dim, correction=0) is biased).
 
@@ -156,6 +168,7 @@ def var(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False, *,
     Tensor.var defaults to unbiased=True. As in PyTorch, a divisor of 0 or less (one
     element, unbiased; or none) gives nan."""
     _require_float(x, "var")
+    keepdim = _keepdim(keepdim, keepdims, "var")
     axes = _normalize_dims(dim, x.shape, "var")
     count = math.prod(x.shape[a] for a in axes)
     centred = x - mean(x, axes, keepdim=True)
@@ -196,10 +209,11 @@ class Root(Function):
 
 
 def std(x: Tensor, dim=None, unbiased: bool = False, keepdim: bool = False, *,
-        correction: int | None = None) -> Tensor:
+        correction: int | None = None, keepdims=None) -> Tensor:
     """std = sqrt(var) (biased by default here, see var); its gradient is 0 where the std
     is 0 (Root)."""
     _require_float(x, "std")
+    keepdim = _keepdim(keepdim, keepdims, "std")
     return Root(2.0)(var(x, dim, unbiased=unbiased, keepdim=keepdim, correction=correction))
 
 
@@ -240,25 +254,25 @@ def _extreme(x: Tensor, dim, keepdim: bool, which: str):
     return Sum(axes, keepdim)(MaskMul(winners)(x))      # the max (ties: k equal shares)
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False):
+def max(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None):
     """x.max() -> a scalar tensor; x.max(dim) -> (values, indices), as in PyTorch."""
-    return _extreme(x, dim, keepdim, "max")
+    return _extreme(x, dim, _keepdim(keepdim, keepdims, "max"), "max")
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False):
-    return _extreme(x, dim, keepdim, "min")
+def min(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None):
+    return _extreme(x, dim, _keepdim(keepdim, keepdims, "min"), "min")
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmax(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None) -> Tensor:
     """The index of the largest element: in the flattened tensor, or along an int dim.
     With dim None and keepdim, the index has every dim kept as 1 (shape (1, 1, ...)), as
     in PyTorch. Ties: the first index; a nan counts as the largest."""
-    return _arg_extreme(x, dim, keepdim, "argmax")
+    return _arg_extreme(x, dim, _keepdim(keepdim, keepdims, "argmax"), "argmax")
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmin(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None) -> Tensor:
     """The index of the smallest element, as argmax (a nan counts as the smallest)."""
-    return _arg_extreme(x, dim, keepdim, "argmin")
+    return _arg_extreme(x, dim, _keepdim(keepdim, keepdims, "argmin"), "argmin")
 
 
 def _check_not_empty(x: Tensor, axes: tuple, op: str) -> None:
@@ -283,15 +297,15 @@ def _arg_extreme(x: Tensor, dim, keepdim: bool, op: str) -> Tensor:
     return Tensor._from_op(pick(x.data, axis=axes[0], keepdims=keepdim), False)
 
 
-def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+def amax(x: Tensor, dim=(), keepdim: bool = False, *, keepdims=None) -> Tensor:
     """The largest value over dim (an int or a tuple; () or None: every dim), values only.
     Unlike x.max(dim), tied winners share the gradient evenly, as PyTorch's amax."""
-    return _extreme(x, _all_or_tuple(dim), keepdim, "max")
+    return _extreme(x, _all_or_tuple(dim), _keepdim(keepdim, keepdims, "amax"), "max")
 
 
-def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+def amin(x: Tensor, dim=(), keepdim: bool = False, *, keepdims=None) -> Tensor:
     """The smallest value over dim, as amax."""
-    return _extreme(x, _all_or_tuple(dim), keepdim, "min")
+    return _extreme(x, _all_or_tuple(dim), _keepdim(keepdim, keepdims, "amin"), "min")
 
 
 def _all_or_tuple(dim):
@@ -303,11 +317,12 @@ def _all_or_tuple(dim):
     return (dim,) if _is_int(dim) else tuple(dim)
 
 
-def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+def logsumexp(x: Tensor, dim, keepdim: bool = False, *, keepdims=None) -> Tensor:
     """log sum_i e^(x_i) over dim, computed as m + log sum_i e^(x_i - m) with m the max (a
     constant: no overflow, the same value). Its gradient is softmax(x) along dim. Where
     every x_i is -inf the answer is -inf (m is taken as 0 there, not -inf - -inf = nan)."""
     _require_float(x, "logsumexp")
+    keepdim = _keepdim(keepdim, keepdims, "logsumexp")
     from .elementwise import exp, log  # noqa: PLC0415
     from .shape import reshape  # noqa: PLC0415
 
