@@ -566,3 +566,53 @@ def test_small_conv_net_learns_bars(device):
         loss.backward()
         sgd_step(model, 0.1)
     assert loss.item() < 0.1
+
+
+def test_parameter_list_registers_its_parameters():
+    """A learned noise scale per layer (StyleGAN's NoiseInjection, kept in a list): the
+    parent's parameters(), state_dict() and the optimizer see each one."""
+    class Noisy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scales = nn.ParameterList([nn.Parameter(mg.zeros(1)) for _ in range(2)])
+            self.scales.append(mg.ones(3))               # a Tensor becomes a Parameter
+
+    model = Noisy()
+    assert list(model.state_dict()) == ["scales.0", "scales.1", "scales.2"]
+    assert len(list(model.parameters())) == 3 and len(model.scales) == 3
+    assert isinstance(model.scales[-1], nn.Parameter) and model.scales[2].shape == (3,)
+    assert [p.shape for p in model.scales[1:]] == [(1,), (3,)]
+    model.scales[0] = nn.Parameter(mg.full((1,), 5.0))
+    assert model.state_dict()["scales.0"].item() == 5.0
+    (model.scales[0] * 2 + model.scales[2].sum()).sum().backward()
+    mg.optim.SGD(model.parameters(), lr=0.5).step()
+    assert model.scales[0].item() == 4.0 and model.scales[2].numpy().tolist() == [0.5] * 3
+    with pytest.raises(TypeError, match="ParameterList: expected a Parameter or a Tensor"):
+        model.scales.append(3.0)
+    with pytest.raises(IndexError, match="index 3 is out of range for 3"):
+        model.scales[3]
+
+
+def test_upsampling_layers_old_names():
+    x = mg.arange(8.0).reshape(1, 2, 2, 2)
+    near = nn.UpsamplingNearest2d(scale_factor=2)(x)
+    np.testing.assert_array_equal(near.numpy()[0, 0], np.kron(x.numpy()[0, 0], np.ones((2, 2))))
+    bilinear = nn.UpsamplingBilinear2d(size=(3, 3))(x)      # align_corners=True: corners kept
+    np.testing.assert_allclose(bilinear.numpy()[0, 0], [[0, 0.5, 1], [1, 1.5, 2], [2, 2.5, 3]])
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.UpsamplingBilinear2d(scale_factor=2)(torch.tensor(x.numpy()))
+    np.testing.assert_allclose(nn.UpsamplingBilinear2d(scale_factor=2)(x).numpy(),
+                               theirs.numpy(), atol=1e-6)
+
+
+def test_parameters_to_vector_and_back():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    vector = nn.utils.parameters_to_vector(model.parameters())
+    expected = np.concatenate([p.numpy().ravel() for p in model.parameters()])
+    np.testing.assert_array_equal(vector.numpy(), expected)
+    assert vector.requires_grad                               # differentiable, as PyTorch
+    nn.utils.vector_to_parameters(vector * 2, model.parameters())
+    np.testing.assert_array_equal(nn.utils.parameters_to_vector(model.parameters()).numpy(),
+                                  2 * expected)
+    with pytest.raises(ValueError, match=r"vec must be 1-D with 11 elements .* got shape \(3,\)"):
+        nn.utils.vector_to_parameters(mg.zeros(3), model.parameters())

@@ -21,6 +21,14 @@ def fixed(values):
                                           requires_grad=True)
 
 
+def positive(*shape):
+    """Values in [0.5, 2.5): variances."""
+    def make_positive(device, seed):
+        values = np.random.default_rng(seed).uniform(0.5, 2.5, shape)
+        return mg.tensor(values, dtype=mg.float64, device=device, requires_grad=True)
+    return make_positive
+
+
 def probabilities(*shape):
     """Rows that sum to 1 (no gradient): KL targets."""
     def make_rows(device, seed):
@@ -107,6 +115,16 @@ CASES = [
         reduction="batchmean"), normal(2, 3)),
     case("kl_div-log-target", lambda q, t: F.kl_div(q, t, reduction="sum", log_target=True),
          normal(2, 3), normal(2, 3)),
+    # gaussian_nll_loss: a variance per element, per row, with a dim of 1, and one number
+    case("gaussian_nll-per-element", lambda x, t, v: F.gaussian_nll_loss(x, t, v),
+         normal(3, 4), normal(3, 4), positive(3, 4)),
+    case("gaussian_nll-per-row-full-sum",
+         lambda x, t, v: F.gaussian_nll_loss(x, t, v, full=True, reduction="sum"),
+         normal(3, 4), normal(3, 4), positive(3)),
+    case("gaussian_nll-broadcast-dim", lambda x, t, v: F.gaussian_nll_loss(
+        x, t, v, reduction="none"), normal(2, 3, 4), normal(2, 3, 4), positive(2, 1, 4)),
+    case("gaussian_nll-number-batch1", lambda x, t: F.gaussian_nll_loss(x, t, 0.7),
+         normal(1, 3), normal(1, 3)),
 ]
 
 
@@ -541,3 +559,50 @@ def test_more_of_pytorchs_spellings(device):
         return a * 2
 
     assert not sample().requires_grad and mg.is_grad_enabled()
+
+
+def test_gaussian_nll_loss_matches_pytorch():
+    """Values and gradients of input, target and var, including PyTorch's clamp at eps,
+    which changes the value only (the gradient reaches var below eps as if unclamped)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x, t = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    for var, kwargs in ((rng.uniform(0.5, 2, (4, 3)), {}),
+                        (rng.uniform(0.5, 2, 4), dict(full=True, reduction="sum")),
+                        (np.array([[1e-9], [0.3], [2.0], [0.0]]), dict(eps=0.1)),
+                        (0.25, dict(reduction="none"))):
+        ours = [mg.tensor(a, dtype=mg.float64, requires_grad=True) for a in (x, t)]
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, t)]
+        if isinstance(var, np.ndarray):
+            ours.append(mg.tensor(var, dtype=mg.float64, requires_grad=True))
+            theirs.append(torch.tensor(var, requires_grad=True))
+            v_ours, v_theirs = ours[2], theirs[2]
+        else:
+            v_ours = v_theirs = var
+        loss_ours = F.gaussian_nll_loss(ours[0], ours[1], v_ours, **kwargs)
+        loss_theirs = torch.nn.functional.gaussian_nll_loss(theirs[0], theirs[1], v_theirs,
+                                                           **kwargs)
+        np.testing.assert_allclose(loss_ours.numpy(), loss_theirs.detach().numpy(),
+                                   rtol=1e-12)
+        loss_ours.sum().backward()
+        loss_theirs.sum().backward()
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10)
+    criterion = mg.nn.GaussianNLLLoss(full=True, eps=1e-3)
+    expected = torch.nn.GaussianNLLLoss(full=True, eps=1e-3)(
+        torch.tensor(x), torch.tensor(t), torch.ones(4, 3))
+    np.testing.assert_allclose(criterion(mg.tensor(x), mg.tensor(t), mg.ones(4, 3)).item(),
+                               expected.item(), rtol=1e-6)
+
+
+def test_gaussian_nll_loss_bad_input():
+    x = mg.zeros(4, 3)
+    with pytest.raises(ValueError, match="gaussian_nll_loss: var has a negative entry"):
+        F.gaussian_nll_loss(x, x, mg.full((4, 3), -1.0))
+    with pytest.raises(ValueError, match="gaussian_nll_loss: var has a negative entry: -2"):
+        F.gaussian_nll_loss(x, x, -2)
+    with pytest.raises(ValueError, match=r"var of shape \(4, 2\) fits neither input's shape "
+                                         r"\(4, 3\), nor one per row \(4,\)"):
+        F.gaussian_nll_loss(x, x, mg.ones(4, 2))
+    with pytest.raises(ValueError, match="gaussian_nll_loss: .*must be equal"):
+        F.gaussian_nll_loss(x, mg.zeros(4, 1), mg.ones(4, 3))

@@ -2,33 +2,36 @@
 
     module.py      Module (registration, state_dict, train/eval, to), hooks
     parameter.py   Parameter
-    container.py   Sequential, ModuleList, ModuleDict
+    container.py   Sequential, ModuleList, ModuleDict, ParameterList
     layers/        Linear, Conv2d, BatchNorm2d, ReflectionPad2d, BCELoss, ... (one file per
                    family)
     init.py        nn.init: normal_, kaiming_uniform_, ...
     functional.py  F: the functional forms (re-exported from minigrad/ops)
-    utils/         spectral_norm, remove_spectral_norm, clip_grad_norm_, clip_grad_value_
+    utils/         spectral_norm, remove_spectral_norm, clip_grad_norm_, clip_grad_value_,
+                   parameters_to_vector, vector_to_parameters
 """
 from . import functional, init, utils
-from .container import ModuleDict, ModuleList, Sequential
-from .layers import (ELU, GELU, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d,
-                     BCELoss, BCEWithLogitsLoss, CircularPad2d, ConstantPad2d, Conv1d,
-                     Conv2d, ConvTranspose1d, ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d, Embedding,
-                     Flatten, GroupNorm, Hardtanh, Identity, InstanceNorm2d, L1Loss,
-                     LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, MaxPool2d,
-                     MSELoss, NLLLoss, PixelShuffle, PixelUnshuffle, ReflectionPad2d, ReLU,
-                     ReLU6, ReplicationPad2d, Sigmoid, SiLU, Softmax, Softplus, Tanh,
-                     Unflatten, Upsample, ZeroPad2d)
+from .container import ModuleDict, ModuleList, ParameterList, Sequential
+from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss,
+                     BCEWithLogitsLoss, CircularPad2d, ConstantPad2d, Conv1d, Conv2d,
+                     ConvTranspose1d, ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d,
+                     ELU, Embedding, Flatten, GaussianNLLLoss, GELU, GroupNorm, Hardtanh,
+                     Identity, InstanceNorm2d, L1Loss, LayerNorm, LeakyReLU, Linear,
+                     LogSigmoid, LogSoftmax, MaxPool2d, MSELoss, NLLLoss, PixelShuffle,
+                     PixelUnshuffle, ReflectionPad2d, ReLU, ReLU6, ReplicationPad2d, Sigmoid,
+                     SiLU, Softmax, Softplus, Tanh, Unflatten, Upsample, UpsamplingBilinear2d,
+                     UpsamplingNearest2d, ZeroPad2d)
 from .module import Module
 from .parameter import Parameter
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
            "BCEWithLogitsLoss", "CircularPad2d", "ConstantPad2d", "Conv1d", "Conv2d",
-           "ConvTranspose1d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
-           "Flatten", "GELU", "GroupNorm", "Hardtanh", "Identity", "InstanceNorm2d",
-           "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax",
-           "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss",
-           "Parameter", "PixelShuffle", "PixelUnshuffle", "ReflectionPad2d", "ReLU",
-           "ReLU6", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax",
-           "Softplus", "Tanh", "Unflatten", "Upsample", "ZeroPad2d", "functional", "init",
-           "utils"]
+           "ConvTranspose1d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d",
+           "ELU", "Embedding", "Flatten", "GaussianNLLLoss", "GELU", "GroupNorm", "Hardtanh",
+           "Identity", "InstanceNorm2d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear",
+           "LogSigmoid", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+           "MSELoss", "NLLLoss", "Parameter", "ParameterList", "PixelShuffle",
+           "PixelUnshuffle", "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad2d",
+           "Sequential", "Sigmoid", "SiLU", "Softmax", "Softplus", "Tanh", "Unflatten",
+           "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
+           "functional", "init", "utils"]

@@ -1,5 +1,5 @@
-"""Containers: Sequential (a chain of layers), ModuleList (a list that registers) and
-ModuleDict (a dict that registers).
+"""Containers: Sequential (a chain of layers), ModuleList (a list that registers),
+ModuleDict (a dict that registers) and ParameterList (a list of parameters that registers).
 
 The children of the first two are named "0", "1", ... so that a Sequential's state dict
 reads "main.0.weight", "main.1.running_mean", exactly as PyTorch's does; a ModuleDict's
@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from .module import Module
+from .parameter import Parameter
 
 
 def _index(i: int, n: int, who: str) -> int:
@@ -205,3 +206,60 @@ class ModuleDict(Module):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward: look its modules up by key "
                                   "instead")
+
+
+class ParameterList(Module):
+    """A Python list of parameters that the parent sees (a plain list would hide them from
+    parameters(), state_dict() and the optimizer): one learned noise scale per layer, say.
+    Named "0", "1", ... as in PyTorch; a Tensor that is not yet a Parameter is made one."""
+
+    def __init__(self, values: Iterable | None = None):
+        super().__init__()
+        for value in values or ():
+            self.append(value)
+
+    def append(self, value) -> "ParameterList":
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable) -> "ParameterList":
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, index):
+        values = list(self._parameters.values())
+        if isinstance(index, slice):
+            return ParameterList(values[index])
+        return values[_index(index, len(values), "ParameterList")]
+
+    def __setitem__(self, index: int, value) -> None:
+        self.register_parameter(str(_index(index, len(self), "ParameterList")),
+                                _as_parameter(value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def __iadd__(self, values: Iterable) -> "ParameterList":
+        return self.extend(values)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterList has no forward: iterate over it instead")
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                         for i, p in enumerate(self))
+
+
+def _as_parameter(value) -> Parameter:
+    from ..tensor import Tensor  # noqa: PLC0415
+
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"ParameterList: expected a Parameter or a Tensor, got "
+                    f"{type(value).__name__}")

@@ -5,7 +5,8 @@ from ..ops.elementwise import (elu, gelu, hardtanh, leaky_relu, logsigmoid,  # n
                                relu, relu6, sigmoid, silu, softplus, tanh)
 from ..ops.index import one_hot  # noqa: F401
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
-                        cross_entropy, dropout, dropout2d, huber_loss, kl_div, l1_loss,
+                        cross_entropy, dropout, dropout2d, gaussian_nll_loss,
+                        huber_loss, kl_div, l1_loss,
                         log_softmax, mse_loss, nll_loss, smooth_l1_loss, softmax)
 from ..ops.reduce import normalize  # noqa: F401
 from ..ops.shape import pad, pixel_shuffle, pixel_unshuffle  # noqa: F401

@@ -209,6 +209,45 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     return _reduce(E.where(small, near * near * 0.5, (d - 0.5 * delta) * delta), reduction)
 
 
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """The negative log-likelihood of target under N(input, var), per element:
+        0.5 (log v + (input - target)^2 / v)     (+ 0.5 log(2 pi) when full)
+    with v = max(var, eps). As PyTorch, the clamp changes the value only: the gradient
+    reaches var as if unclamped (PyTorch clamps a copy in place under no_grad). var has
+    input's shape, or one per row (input's shape without its last dim, or with a 1 in
+    one dim), or is one number. InfoGAN's loss for its continuous codes."""
+    op = "gaussian_nll_loss"
+    reduction = _reduction(op, reduction)
+    _require_float(op, input)
+    target = E.as_tensor(target, input)
+    _check_same_shape(op, input, target)
+    if not isinstance(var, Tensor):
+        if float(var) < 0:
+            raise ValueError(f"{op}: var has a negative entry: {var}")
+        var = E.as_tensor(float(var), input)
+    else:
+        _require_float(op, var, "var")
+        if bool(var.xp.any(var.data < 0)):                 # (one host sync, as PyTorch)
+            raise ValueError(f"{op}: var has a negative entry (shape {tuple(var.shape)})")
+        shape, var_shape = tuple(input.shape), tuple(var.shape)
+        if var_shape == shape[:-1]:                        # one variance per row
+            var = var.unsqueeze(-1)
+        elif var_shape != shape and not (
+                len(var_shape) == len(shape)
+                and [v for v, n in zip(var_shape, shape) if v != n] == [1]):
+            raise ValueError(f"{op}: var of shape {var_shape} fits neither input's shape "
+                             f"{shape}, nor one per row {shape[:-1]}, nor input's shape "
+                             f"with one dim of 1")
+    floor = var.xp.maximum(var.data, eps) - var.data      # 0 wherever var >= eps
+    var = var + Tensor._from_op(floor.astype(var.dtype, copy=False), False)
+    diff = input - target
+    loss = (E.log(var) + diff * diff / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL(target || q) pointwise, with input = log q (log-probabilities, as PyTorch):

@@ -57,6 +57,19 @@ class L1Loss(_Loss):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
+class GaussianNLLLoss(_Loss):
+    """loss = mean(0.5 (log v + (input - target)^2 / v)), v = max(var, eps): the negative
+    log-likelihood of target under N(input, var); called as criterion(input, target, var)."""
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+        super().__init__(_reduction("GaussianNLLLoss", reduction))
+        self.full, self.eps = full, eps
+
+    def forward(self, input: Tensor, target: Tensor, var) -> Tensor:
+        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps,
+                                   reduction=self.reduction)
+
+
 class BCELoss(_WeightedLoss):
     """loss = mean(-w (t log p + (1 - t) log(1 - p))) for probabilities p = input (each log
     clamped at -100, as PyTorch's), w = weight (broadcast to the input's shape) or 1.

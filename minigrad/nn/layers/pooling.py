@@ -86,6 +86,21 @@ class Upsample(Module):
         return text + f", mode={self.mode!r}"
 
 
+class UpsamplingNearest2d(Upsample):
+    """Upsample(..., mode="nearest"): PyTorch's older name, still in many GAN scripts."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Upsample(..., mode="bilinear", align_corners=True): PyTorch's older name (note the
+    align_corners=True, which nn.Upsample does not default to)."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
 class AdaptiveAvgPool2d(Module):
     """Mean over windows chosen to give a fixed output size (OH, OW) for any input size:
     output_size is an int (square) or a pair; None in the pair keeps that input dim.

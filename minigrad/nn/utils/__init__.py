@@ -1,5 +1,8 @@
-"""nn.utils: spectral normalisation (spectral_norm.py) and gradient clipping (clip.py)."""
+"""nn.utils: spectral normalisation (spectral_norm.py), gradient clipping (clip.py) and
+parameters as one vector (convert.py)."""
 from .clip import clip_grad_norm_, clip_grad_value_
+from .convert import parameters_to_vector, vector_to_parameters
 from .spectral_norm import remove_spectral_norm, spectral_norm
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "remove_spectral_norm", "spectral_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
+           "remove_spectral_norm", "spectral_norm", "vector_to_parameters"]
