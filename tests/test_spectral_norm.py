@@ -167,3 +167,128 @@ def test_spectrally_normalised_conv_layers_forward_and_backward():
     y.sum().backward()
     assert conv.weight_orig.grad.shape == (3, 2, 3, 3)
     assert deconv.weight_orig.grad.shape == (3, 2, 4, 4)
+
+
+# ------------------------------------------------- the parametrization form (PyTorch's newer)
+
+from minigrad.nn.utils import parametrize  # noqa: E402
+from minigrad.nn.utils.parametrizations import spectral_norm as sn_parametrization  # noqa: E402
+
+SN_LAYERS = [  # our layer, PyTorch's name and arguments, input shape
+    (lambda: nn.Conv2d(3, 4, 3, padding=1, dtype=mg.float64), "Conv2d", (3, 4, 3),
+     dict(padding=1), (2, 3, 5, 5)),
+    (lambda: nn.ConvTranspose2d(3, 4, 4, 2, 1, dtype=mg.float64), "ConvTranspose2d",
+     (3, 4, 4, 2, 1), {}, (1, 3, 3, 3)),                   # dim 1, batch 1
+    (lambda: nn.Linear(5, 3, dtype=mg.float64), "Linear", (5, 3), {}, (2, 5)),
+]
+
+
+@pytest.mark.parametrize("ours, name, args, kwargs, x_shape", SN_LAYERS)
+def test_parametrized_spectral_norm_matches_pytorch(ours, name, args, kwargs, x_shape):
+    """The same state_dict keys; from PyTorch's state, three SGD steps give the same
+    outputs, gradients and u, v; eval mode reuses u and v."""
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.utils.parametrizations.spectral_norm(
+        getattr(torch.nn, name)(*args, dtype=torch.float64, **kwargs))
+    layer = sn_parametrization(ours())
+    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
+    assert sorted(layer.state_dict()) == sorted(state)
+    layer.load_state_dict({k: mg.tensor(v, dtype=mg.float64) for k, v in state.items()})
+    x = np.random.default_rng(8).standard_normal(x_shape)
+    opt_ours = mg.optim.SGD(layer.parameters(), lr=0.1)
+    opt_theirs = torch.optim.SGD(theirs.parameters(), lr=0.1)
+    for _ in range(3):
+        y_ours, y_theirs = layer(mg.tensor(x, dtype=mg.float64)), theirs(torch.tensor(x))
+        np.testing.assert_allclose(y_ours.numpy(), y_theirs.detach().numpy(), atol=1e-12)
+        (y_ours ** 2).sum().backward()
+        (y_theirs ** 2).sum().backward()
+        np.testing.assert_allclose(layer.parametrizations.weight.original.grad.numpy(),
+                                   theirs.parametrizations.weight.original.grad.numpy(),
+                                   atol=1e-10)
+        opt_ours.step(), opt_theirs.step()
+        opt_ours.zero_grad(), opt_theirs.zero_grad()
+    for buffer in ("_u", "_v"):
+        np.testing.assert_allclose(getattr(layer.parametrizations.weight[0], buffer).numpy(),
+                                   getattr(theirs.parametrizations.weight[0], buffer).numpy(),
+                                   atol=1e-12)
+    layer.eval(), theirs.eval()
+    u = layer.parametrizations.weight[0]._u.numpy().copy()
+    np.testing.assert_allclose(layer(mg.tensor(x, dtype=mg.float64)).numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    np.testing.assert_array_equal(layer.parametrizations.weight[0]._u.numpy(), u)
+
+
+def test_parametrized_spectral_norm_sigma_and_gradcheck(device):
+    """After its 15 starting rounds W / sigma has top singular value ~1; in eval mode (u, v
+    fixed) the layer passes gradcheck and gradgradcheck w.r.t. x and the original weight,
+    so WGAN-GP and R1 work through it; a 1-D weight is scaled to unit length."""
+    layer = sn_parametrization(nn.Conv2d(2, 3, 3, stride=2, padding=1, dtype=mg.float64)
+                               .to(device))
+    for _ in range(20):                                      # training mode: 20 more rounds
+        layer.weight
+    assert top_singular_value(layer.weight.numpy().reshape(3, -1)) == pytest.approx(1, 1e-6)
+    layer.eval()
+    x = make((1, 2, 5, 5), device, seed=9)
+    original = layer.parametrizations.weight.original
+    assert mg.gradcheck(lambda x, w: layer(x), [x, original])
+    assert mg.gradgradcheck(lambda x, w: layer(x), [x, original])
+    vector = sn_parametrization(nn.Linear(2, 2, dtype=mg.float64).to(device), name="bias")
+    np.testing.assert_allclose(np.linalg.norm(vector.bias.numpy()), 1.0, rtol=1e-12)
+
+
+class Doubled(nn.Module):
+    def forward(self, w):
+        return w * 2
+
+    def right_inverse(self, w):
+        return w / 2
+
+
+def test_register_parametrization_chains_sets_and_removes():
+    layer = nn.Linear(3, 2, dtype=mg.float64)
+    start = layer.weight.numpy().copy()
+    parametrize.register_parametrization(layer, "weight", Doubled())
+    np.testing.assert_allclose(layer.weight.numpy(), start, rtol=1e-15)   # right_inverse: W
+    parametrize.register_parametrization(layer, "weight", Doubled())      # chained on top,
+    np.testing.assert_allclose(layer.weight.numpy(), 2 * start)           # as PyTorch
+    np.testing.assert_allclose(layer.parametrizations.weight.original.numpy(), start / 2)
+    assert type(layer).__name__ == "ParametrizedLinear" and isinstance(layer, nn.Linear)
+    assert "weight" not in dict(layer.named_parameters())
+    layer(mg.ones(1, 3, dtype=mg.float64)).sum().backward()                # d/d original: 4
+    np.testing.assert_allclose(layer.parametrizations.weight.original.grad.numpy(),
+                               np.full((2, 3), 4.0))
+    layer.weight = mg.ones(2, 3, dtype=mg.float64)                        # right_inverse
+    np.testing.assert_allclose(layer.parametrizations.weight.original.numpy(), 0.25)
+    other = nn.Linear(3, 2)                                 # another instance: untouched
+    parametrize.register_parametrization(other, "bias", Doubled())
+    assert isinstance(layer.bias, nn.Parameter) and not parametrize.is_parametrized(layer,
+                                                                                    "bias")
+    parametrize.remove_parametrizations(layer, "weight", leave_parametrized=False)
+    assert type(layer) is nn.Linear and isinstance(layer.weight, nn.Parameter)
+    np.testing.assert_allclose(layer.weight.numpy(), 0.25)
+    parametrize.remove_parametrizations(other, "bias")
+    assert type(other) is nn.Linear and sorted(other.state_dict()) == ["bias", "weight"]
+
+
+def test_register_parametrization_errors():
+    layer = nn.Linear(3, 2)
+
+    class Flatten(nn.Module):
+        def forward(self, w):
+            return w.reshape(-1)
+
+    with pytest.raises(ValueError, match=r"changed weight's shape \(2, 3\) into \(6,\)"):
+        parametrize.register_parametrization(layer, "weight", Flatten())
+    assert type(layer) is nn.Linear and isinstance(layer.weight, nn.Parameter)   # undone
+    with pytest.raises(TypeError, match="must be an nn.Module, got function"):
+        parametrize.register_parametrization(layer, "weight", lambda w: w)
+    with pytest.raises(ValueError, match="Linear has no parameter 'scale'"):
+        parametrize.register_parametrization(layer, "scale", Doubled())
+    with pytest.raises(ValueError, match="no parametrization on 'weight'"):
+        parametrize.remove_parametrizations(layer, "weight")
+    parametrize.register_parametrization(layer, "weight", nn.Identity())
+    with pytest.raises(RuntimeError, match="Identity has no right_inverse"):
+        layer.weight = mg.zeros(2, 3)
+    with pytest.raises(ValueError, match=r"changed weight's shape \(2, 3\) into \(6,\)"):
+        parametrize.register_parametrization(layer, "weight", Flatten())     # chained
+    assert len(layer.parametrizations.weight) == 1 and layer.weight.shape == (2, 3)

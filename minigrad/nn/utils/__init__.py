@@ -1,8 +1,10 @@
-"""nn.utils: spectral normalisation (spectral_norm.py), gradient clipping (clip.py) and
-parameters as one vector (convert.py)."""
+"""nn.utils: spectral normalisation (spectral_norm.py, and as a parametrization in
+parametrizations.py, on parametrize.py), gradient clipping (clip.py) and parameters as one
+vector (convert.py)."""
+from . import parametrizations, parametrize
 from .clip import clip_grad_norm_, clip_grad_value_
 from .convert import parameters_to_vector, vector_to_parameters
 from .spectral_norm import remove_spectral_norm, spectral_norm
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "remove_spectral_norm", "spectral_norm", "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "parametrizations",
+           "parametrize", "remove_spectral_norm", "spectral_norm", "vector_to_parameters"]

@@ -1,0 +1,153 @@
+"""Parametrizations, as torch.nn.utils.parametrize: a tensor of a module computed from
+another one each time it is read. After
+
+    register_parametrization(layer, "weight", SomeModule())
+
+`layer.weight` is no longer a Parameter. The Parameter is `layer.parametrizations.weight.
+original` (what the optimizer updates, and what state_dict() saves), and reading
+`layer.weight` runs `SomeModule()(original)`: a minigrad expression, so gradients reach
+`original` through it. PyTorch's newer spectral norm is one such parametrization
+(parametrizations.py).
+
+How `layer.weight` becomes a computed value: the layer's class is swapped for a subclass
+of its own with a property named `weight` (as PyTorch does: a property must live on the
+class, not on the instance), and the property calls the parametrizations in turn.
+
+    layer.parametrizations            a ModuleDict, one entry per parametrized name
+    layer.parametrizations.weight     a ParametrizationList: .original, then [0], [1], ...
+"""
+from __future__ import annotations
+
+from ..container import ModuleDict, ModuleList
+from ..module import Module
+from ..parameter import Parameter
+
+
+class ParametrizationList(ModuleList):
+    """The parametrizations of one tensor, in order, and `original`, the tensor they are
+    computed from: forward() = p_n(... p_1(p_0(original)))."""
+
+    def __init__(self, modules, original: Parameter):
+        super().__init__(modules)
+        self.original = original
+
+    def forward(self):
+        value = self.original
+        for parametrization in self:
+            value = parametrization(value)
+        return value
+
+    def right_inverse(self, value) -> None:
+        """`layer.weight = value`: set `original` so that forward() gives value back, through
+        each parametrization's right_inverse (last first); in place, so the optimizer
+        keeps the same Parameter."""
+        from ...autograd import no_grad  # noqa: PLC0415
+
+        with no_grad():
+            for parametrization in reversed(list(self)):
+                if not hasattr(parametrization, "right_inverse"):
+                    raise RuntimeError(f"parametrization {type(parametrization).__name__} "
+                                       f"has no right_inverse: the tensor cannot be set")
+                value = parametrization.right_inverse(value)
+            if tuple(value.shape) != tuple(self.original.shape):
+                raise ValueError(f"setting a parametrized tensor: right_inverse gave shape "
+                                 f"{tuple(value.shape)}, not the original's "
+                                 f"{tuple(self.original.shape)}")
+            self.original.copy_(value)
+
+
+def _set_class(module: Module) -> None:
+    """Give module a class of its own: its plain class plus one property per parametrized
+    name (or the plain class again when there is none). A new class each time, never
+    shared with another module that might have other names parametrized."""
+    base = getattr(type(module), "_plain_class", type(module))
+    names = list(module.parametrizations) if is_parametrized(module) else []
+    if not names:
+        module.__class__ = base
+        return
+    members = {name: _tensor_property(name) for name in names}
+    members.update(_plain_class=base, __doc__=f"{base.__name__} with parametrized "
+                                               f"{', '.join(names)} (see parametrize.py)")
+    module.__class__ = type(f"Parametrized{base.__name__}", (base,), members)
+
+
+def _tensor_property(name: str) -> property:
+    def get(module):
+        return module.parametrizations[name]()
+
+    def set_(module, value):
+        module.parametrizations[name].right_inverse(value)
+
+    return property(get, set_, doc=f"{name}, computed by module.parametrizations.{name}")
+
+
+def register_parametrization(module: Module, tensor_name: str, parametrization: Module,
+                             *, unsafe: bool = False) -> Module:
+    """Make module.<tensor_name> the result of `parametrization` applied to the tensor it
+    was (which becomes parametrizations.<tensor_name>.original). A second call on the same
+    name chains: the new parametrization is applied to the first one's output. Returns
+    module. `unsafe` is accepted, as in PyTorch (it skips no check here: the check that
+    the result keeps the tensor's shape is a read of one parametrized value)."""
+    if not isinstance(parametrization, Module):
+        raise TypeError(f"register_parametrization: the parametrization must be an "
+                        f"nn.Module, got {type(parametrization).__name__}")
+    if is_parametrized(module, tensor_name):
+        chain = module.parametrizations[tensor_name]
+        before = tuple(getattr(module, tensor_name).shape)
+        chain.append(parametrization)
+        after = tuple(getattr(module, tensor_name).shape)
+        if not unsafe and after != before:
+            chain.pop()
+            raise ValueError(f"register_parametrization: the parametrization changed "
+                             f"{tensor_name}'s shape {before} into {after}")
+        return module
+    original = module._parameters.get(tensor_name)
+    if not isinstance(original, Parameter):
+        raise ValueError(f"register_parametrization: {type(module).__name__} has no "
+                         f"parameter {tensor_name!r}")
+    from ...autograd import no_grad  # noqa: PLC0415
+
+    if hasattr(parametrization, "right_inverse"):       # as PyTorch: original = W^-1(W)
+        with no_grad():
+            original.copy_(parametrization.right_inverse(original))
+    del module._parameters[tensor_name]
+    if not is_parametrized(module):
+        module.parametrizations = ModuleDict()
+    module.parametrizations[tensor_name] = ParametrizationList([parametrization], original)
+    _set_class(module)
+    value = getattr(module, tensor_name)
+    if not unsafe and tuple(value.shape) != tuple(original.shape):
+        remove_parametrizations(module, tensor_name, leave_parametrized=False)
+        raise ValueError(f"register_parametrization: the parametrization changed "
+                         f"{tensor_name}'s shape {tuple(original.shape)} into "
+                         f"{tuple(value.shape)}")
+    return module
+
+
+def is_parametrized(module: Module, tensor_name: str | None = None) -> bool:
+    parametrizations = module._modules.get("parametrizations")
+    if not isinstance(parametrizations, ModuleDict):
+        return False
+    return len(parametrizations) > 0 if tensor_name is None else tensor_name in parametrizations
+
+
+def remove_parametrizations(module: Module, tensor_name: str,
+                            leave_parametrized: bool = True) -> Module:
+    """Undo register_parametrization for one name: module.<tensor_name> is a Parameter
+    again, holding the parametrized value (leave_parametrized=True) or the original.
+    The class goes back to the plain one when no parametrized name is left."""
+    if not is_parametrized(module, tensor_name):
+        raise ValueError(f"remove_parametrizations: {type(module).__name__} has no "
+                         f"parametrization on {tensor_name!r}")
+    from ...autograd import no_grad  # noqa: PLC0415
+
+    entry = module.parametrizations[tensor_name]
+    with no_grad():
+        value = entry() if leave_parametrized else entry.original
+    parameter = Parameter(value.detach().clone()) if leave_parametrized else entry.original
+    del module.parametrizations[tensor_name]
+    if not module.parametrizations:
+        del module.parametrizations
+    _set_class(module)
+    module.register_parameter(tensor_name, parameter)
+    return module
