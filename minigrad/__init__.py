@@ -46,7 +46,7 @@ from .creation import (arange, as_tensor, bool_, empty, empty_like, eye, float32
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm,
                        tensor, uint8, zeros, zeros_like)
 from .ops import (abs, add, allclose, amax, amin, argmax, argmin, cat, ceil, chunk, clamp,
-                  cos, div, equal, erf, exp, expm1, flatten, flip, floor, floor_divide,
+                  cos, div, einsum, equal, erf, exp, expm1, flatten, flip, floor, floor_divide,
                   gather, leaky_relu, log, log1p, logical_and, logical_not, logical_or,
                   logical_xor, logsumexp, matmul, maximum, mean, minimum, mul, neg, permute,
                   pow, relu, remainder, repeat_interleave, reshape, round, sigmoid, sign,

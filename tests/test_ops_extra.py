@@ -3,6 +3,7 @@ group_norm, ...), proved like the rest: gradcheck and gradgradcheck in float64 o
 devices, values against numpy formulas here, and against PyTorch when it is installed.
 """
 import math
+import re
 
 import numpy as np
 import pytest
@@ -125,6 +126,18 @@ CASES = [
         x, t, v, reduction="none"), normal(2, 3, 4), normal(2, 3, 4), positive(2, 1, 4)),
     case("gaussian_nll-number-batch1", lambda x, t: F.gaussian_nll_loss(x, t, 0.7),
          normal(1, 3), normal(1, 3)),
+    # einsum: a matmul, attention scores, a letter only one operand has (broadcast back),
+    # the implicit output, '...', three operands, batch 1
+    case("einsum-matmul", lambda a, b: mg.einsum("ij,jk->ik", a, b), normal(2, 3),
+         normal(3, 4)),
+    case("einsum-attention-batch1", lambda q, k: mg.einsum("bhnd,bhmd->bhnm", q, k),
+         normal(1, 2, 3, 4), normal(1, 2, 2, 4)),
+    case("einsum-summed-letter", lambda a: mg.einsum("ij->j", a), normal(2, 3)),
+    case("einsum-implicit-outer", lambda a, b: mg.einsum("j,i", a, b), normal(3), normal(2)),
+    case("einsum-ellipsis", lambda a, b: mg.einsum("...ij,...jk->...ik", a, b),
+         normal(2, 3, 2), normal(2, 4)),
+    case("einsum-three-and-square", lambda a, b, c: mg.einsum("ij,jk,ik->i", a, b, c * c),
+         normal(2, 3), normal(3, 2), normal(2, 2)),
 ]
 
 
@@ -606,3 +619,45 @@ def test_gaussian_nll_loss_bad_input():
         F.gaussian_nll_loss(x, x, mg.ones(4, 2))
     with pytest.raises(ValueError, match="gaussian_nll_loss: .*must be equal"):
         F.gaussian_nll_loss(x, mg.zeros(4, 1), mg.ones(4, 3))
+
+
+@pytest.mark.parametrize("equation, shapes", [
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("i,j->ij", [(3,), (4,)]),
+    ("ij", [(2, 3)]), ("ji", [(2, 3)]), ("Bi,iA", [(2, 3), (3, 4)]),
+    ("b...,b->...", [(2, 3, 4), (2,)]), ("ijk,kl,lm->im", [(2, 3, 4), (4, 5), (5, 2)]),
+])
+def test_einsum_matches_pytorch(equation, shapes):
+    """Values and gradients, including PyTorch's implicit-output order (sorted letters,
+    capitals first) and '...'."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+    ours = [mg.tensor(a, dtype=mg.float64, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y_ours, y_theirs = mg.einsum(equation, ours), torch.einsum(equation, *theirs)
+    np.testing.assert_allclose(y_ours.numpy(), y_theirs.detach().numpy(), rtol=1e-12)
+    weights = rng.standard_normal(y_theirs.shape)
+    (y_ours * mg.tensor(weights, dtype=mg.float64)).sum().backward()
+    (y_theirs * torch.tensor(weights)).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: mg.einsum("ii->i", mg.zeros(2, 2)), NotImplementedError,
+     "einsum: a letter repeated within one operand ('ii': a diagonal or a trace)"),
+    (lambda: mg.einsum("ij,jk", mg.zeros(2, 3), mg.zeros(2, 4)), ValueError,
+     "einsum: letter 'j' has size 3 in one operand and 2 in another; shapes"),
+    (lambda: mg.einsum("ij,jk", mg.zeros(2, 1), mg.zeros(3, 4)), ValueError,
+     "(broadcasting a size-1 letter is not implemented)"),
+    (lambda: mg.einsum("ij", mg.zeros(2)), ValueError,
+     "einsum: operand 0 has shape (2,) but the equation gives it 2 letters ('ij')"),
+    (lambda: mg.einsum("ij,jk", mg.zeros(2, 3)), ValueError,
+     "names 2 operands but 1 were given"),
+    (lambda: mg.einsum("ij->k", mg.zeros(2, 3)), ValueError, "the output 'k' must name"),
+    (lambda: mg.einsum("i1", mg.zeros(2, 3)), ValueError, "must be letters a-z, A-Z"),
+    (lambda: mg.einsum("ij", np.zeros((2, 3))), TypeError, "einsum: operand 0 must be a"),
+])
+def test_einsum_bad_input(call, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        call()

@@ -9,7 +9,7 @@ from .elementwise import (abs, add, allclose, as_tensor, ceil, clamp, compare, c
                           rsub, sigmoid, sign, silu, sin, softplus, sqrt, sub, tanh, trunc,
                           where)
 from .index import gather, getitem, index_select, one_hot, unwrap_index
-from .matmul import matmul
+from .matmul import einsum, matmul
 from .reduce import (amax, amin, argmax, argmin, logsumexp, max, mean, min, normalize, sum,
                      var)
 # (the p-norm is ops.reduce.norm: `ops.norm` is the batch/layer norm module)

@@ -13,6 +13,7 @@ composition transpose, matmul, add cost three ops forward and five backward.
 from __future__ import annotations
 
 from ..autograd import Function
+from ..backend import xp_of
 from ..tensor import Tensor, require_tensor
 from .shape import _promoted, reshape, sum_to
 
@@ -105,3 +106,121 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if b.ndim == 1:
         y = reshape(y, *y.shape[:-1])
     return y
+
+
+# --------------------------------------------------------------------- einsum
+
+class Einsum(Function):
+    """y = einsum("ij,jk->ik", a, b): the product of the operands' elements, for every
+    assignment of the letters, summed over the letters the output does not keep.
+    dL/d(operand i) = einsum(gy and the other operands -> operand i's letters): the same
+    sum with operand i's place taken by the gradient (its letters now the output), since
+    y is linear in each operand. A letter only operand i has was summed with weight 1:
+    its gradient is broadcast back along it (`expand`). Einsum again: double backward
+    needs nothing new."""
+    returns_new_grads = False     # an expanded gradient is a view
+
+    def __init__(self, inputs: list, output: str):
+        self.inputs_letters, self.output_letters = inputs, output
+
+    def forward(self, *operands):
+        equation = ",".join(self.inputs_letters) + "->" + self.output_letters
+        return xp_of(operands[0]).einsum(equation, *operands, optimize=len(operands) > 2)
+
+    def backward(self, gy):
+        from .shape import expand  # noqa: PLC0415
+
+        grads = []
+        for i, (letters, need) in enumerate(zip(self.inputs_letters, self.needs_input_grad)):
+            if not need:
+                grads.append(None)
+                continue
+            others = [(self.inputs_letters[j], x) for j, x in enumerate(self.inputs) if j != i]
+            seen = set(self.output_letters).union(*[set(s) for s, _ in others])
+            kept = "".join(c for c in letters if c in seen)    # letters the sum can give
+            grad = Einsum([self.output_letters] + [s for s, _ in others], kept)(
+                gy, *[x for _, x in others])
+            if kept != letters:                                # broadcast along the rest
+                shape, _ = self.input_meta[i]
+                grad = reshape(grad, *[n if c in seen else 1 for c, n in zip(letters, shape)])
+                grad = expand(grad, *shape)
+            grads.append(grad)
+        return tuple(grads)
+
+
+def _einsum_letters(equation: str, operands) -> tuple:
+    """The equation as ([letters of each operand], output letters), '...' spelled out as
+    letters the equation does not use (the same dims, right-aligned, in every operand
+    that has it) and the implicit output (no '->': the '...' dims, then the letters that
+    appear once, in alphabetical order) made explicit. Checks what Einsum relies on."""
+    op = "einsum"
+    equation = equation.replace(" ", "")
+    left, arrow, right = equation.partition("->")
+    inputs = left.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError(f"{op}: the equation {equation!r} names {len(inputs)} operands but "
+                         f"{len(operands)} were given")
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    spare = iter([c for c in letters if c not in equation])
+    ellipsis_letters = ""
+    for term, x in zip(inputs, operands):
+        if "..." in term:
+            named = len(term.replace("...", ""))
+            if x.ndim - named > len(ellipsis_letters):
+                ellipsis_letters = "".join(next(spare) for _ in
+                                           range(x.ndim - named - len(ellipsis_letters))) \
+                    + ellipsis_letters
+    spelled = []
+    for number, (term, x) in enumerate(zip(inputs, operands)):
+        if "..." in term:
+            named = len(term.replace("...", ""))
+            term = term.replace("...", ellipsis_letters[len(ellipsis_letters) -
+                                                        (x.ndim - named):])
+        if not all(c in letters for c in term):
+            raise ValueError(f"{op}: operand {number}'s subscripts {inputs[number]!r} must be "
+                             f"letters a-z, A-Z (and '...')")
+        if len(term) != x.ndim:
+            raise ValueError(f"{op}: operand {number} has shape {tuple(x.shape)} but the "
+                             f"equation gives it {len(term)} letters ({inputs[number]!r})")
+        if len(set(term)) != len(term):
+            raise NotImplementedError(f"{op}: a letter repeated within one operand "
+                                      f"({inputs[number]!r}: a diagonal or a trace) is not "
+                                      f"implemented")
+        spelled.append(term)
+    sizes = {}
+    for term, x in zip(spelled, operands):
+        for c, n in zip(term, x.shape):
+            if sizes.setdefault(c, n) != n:
+                note = (" (broadcasting a size-1 letter is not implemented)"
+                        if 1 in (n, sizes[c]) else "")
+                raise ValueError(f"{op}: letter {c!r} has size {sizes[c]} in one operand and "
+                                 f"{n} in another{note}; shapes "
+                                 f"{[tuple(t.shape) for t in operands]}")
+    if arrow:
+        output = right.replace("...", ellipsis_letters)
+        if len(set(output)) != len(output) or any(c not in sizes for c in output):
+            raise ValueError(f"{op}: the output {right!r} must name each letter once, and "
+                             f"only letters of the operands")
+    else:
+        counts = "".join(spelled)
+        output = ellipsis_letters + "".join(sorted(c for c in set(counts) if counts.count(c)
+                                                   == 1 and c not in ellipsis_letters))
+    return spelled, output
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """torch.einsum: einsum("bij,bjk->bik", a, b) is a batched matmul, "bhnd,bhmd->bhnm"
+    attention scores, "i,j->ij" an outer product. Also einsum(equation, [a, b]). See
+    Einsum for the math; not here: a letter twice in one operand, and size-1 broadcasting."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the first argument must be the equation (a str), got "
+                        f"{type(equation).__name__}")
+    for number, x in enumerate(operands):
+        require_tensor(x, "einsum", f"operand {number}")
+    if not operands:
+        raise ValueError("einsum: needs at least one operand")
+    operands = _promoted(list(operands))
+    inputs, output = _einsum_letters(equation, operands)
+    return Einsum(inputs, output)(*operands)
