@@ -125,7 +125,8 @@ class Einsum(Function):
 
     def forward(self, *operands):
         equation = ",".join(self.inputs_letters) + "->" + self.output_letters
-        return xp_of(operands[0]).einsum(equation, *operands, optimize=len(operands) > 2)
+        # optimize: contract pairwise through BLAS (tensordot) where it can
+        return xp_of(operands[0]).einsum(equation, *operands, optimize=True)
 
     def backward(self, gy):
         from .shape import expand  # noqa: PLC0415
