@@ -57,6 +57,8 @@ from .ops.reduce import std
 from .ops import max, min  # noqa: A004 (PyTorch's names)
 from .ops.reduce import norm
 from .serialize import SerializationError, load, save
+from .legacy import CPU_TYPES, device
+from . import cuda  # noqa: E402 (mg.cuda.is_available(), mg.cuda.FloatTensor)
 from .ops.shape import clone
 from .tensor import Tensor, require_tensor
 
@@ -67,6 +69,10 @@ double = float64
 long = int64
 int = int32  # noqa: A001
 bool = bool_  # noqa: A001
+# torch.FloatTensor(2, 3) & co., and mg.cuda.FloatTensor: see legacy.py
+BoolTensor, ByteTensor = CPU_TYPES["BoolTensor"], CPU_TYPES["ByteTensor"]
+DoubleTensor, FloatTensor = CPU_TYPES["DoubleTensor"], CPU_TYPES["FloatTensor"]
+IntTensor, LongTensor = CPU_TYPES["IntTensor"], CPU_TYPES["LongTensor"]
 
 
 # PyTorch's functions whose work is a Tensor method here: torch.bmm(a, b) is a.bmm(b)

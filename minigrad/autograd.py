@@ -771,3 +771,4 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
 
 
 from .viz import trace  # noqa: E402,F401  (`with mg.autograd.trace():`, see viz.py)
+from .legacy import Variable  # noqa: E402,F401  (`from torch.autograd import Variable`)

@@ -269,14 +269,18 @@ class Tensor:
         return self.to(dtype=np.bool_)
 
     def type(self, dtype=None):
-        """x.type(mg.float32) is x in that dtype (as x.to(dtype)); x.type() names the
-        dtype and the device, as a string. (PyTorch's type strings and tensor types,
-        torch.cuda.FloatTensor, are not here: see docs/pytorch.md.)"""
+        """x.type(mg.float32) is x in that dtype (as x.to(dtype)); x.type(mg.FloatTensor)
+        or x.type(mg.cuda.FloatTensor) also moves it to that type's device; x.type()
+        names its type as PyTorch does, "minigrad.FloatTensor" (see legacy.py)."""
+        from . import legacy  # noqa: PLC0415
+
         if dtype is None:
-            return f"minigrad.Tensor({self.dtype}, {self.device})"
+            return legacy.type_name(self)
+        if isinstance(dtype, legacy._TensorType):
+            return self.to(dtype.device, dtype.dtype)
         if isinstance(dtype, str):
-            raise TypeError(f"type: pass a dtype (mg.float32, mg.int64, ...), not the "
-                            f"string {dtype!r}")
+            raise TypeError(f"type: pass a dtype (mg.float32, mg.int64, ...) or a tensor "
+                            f"type (mg.FloatTensor), not the string {dtype!r}")
         return self.to(dtype=dtype)
 
     def type_as(self, other: "Tensor") -> "Tensor":

@@ -111,6 +111,8 @@ def test_the_differences_docs_pytorch_md_lists_hold():
         F.softplus(mg.ones(2), beta=0)
     with pytest.raises(TypeError, match="use mg.zeros"):
         mg.Tensor(2, 3)
+    assert mg.FloatTensor(2, 3).shape == (2, 3) and mg.device("cuda") == "cuda"
+    assert mg.device("cuda:0").type == "cuda" and mg.cuda.is_available() == mg.gpu_available()
     with pytest.raises(mg.SerializationError, match=r"state_dict\(\)"):
         mg.save(mg.nn.Linear(2, 2), ROOT / "never-written.npz")
     assert isinstance(mg.zeros(2).shape, tuple) and mg.zeros(2).dtype == np.float32
