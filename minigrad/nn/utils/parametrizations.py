@@ -1,5 +1,6 @@
-"""torch.nn.utils.parametrizations.spectral_norm: spectral normalisation written as a
-parametrization (parametrize.py), PyTorch's newer form of nn.utils.spectral_norm.
+"""torch.nn.utils.parametrizations.spectral_norm and weight_norm: spectral and weight
+normalisation written as parametrizations (parametrize.py), PyTorch's newer forms of
+nn.utils.spectral_norm and nn.utils.weight_norm (weight_norm.py has its math).
 
 The math is spectral_norm.py's (see there): W_sn = W / sigma, sigma = u^T W_mat v, with
 u and v from power iteration under no_grad. What differs is the bookkeeping, as PyTorch:
@@ -20,6 +21,7 @@ from ...tensor import Tensor
 from ..module import Module
 from .parametrize import register_parametrization
 from .spectral_norm import _default_dim, _normalize, normalized_weight, weight_matrix
+from .weight_norm import norm_except_dim, weight_from
 
 
 class _SpectralNorm(Module):
@@ -86,4 +88,30 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     dim = _default_dim(module) if dim is None else dim
     register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim,
                                                          eps))
+    return module
+
+
+class _WeightNorm(Module):
+    """The parametrization: forward(g, v) = g * v / ||v||; right_inverse(W) = (||W||, W)."""
+
+    def __init__(self, dim: int | None = 0):
+        super().__init__()
+        self.dim = -1 if dim is None else dim
+
+    def forward(self, weight_g: Tensor, weight_v: Tensor) -> Tensor:
+        return weight_from(weight_g, weight_v, self.dim)
+
+    def right_inverse(self, weight: Tensor) -> tuple:
+        return norm_except_dim(weight, self.dim), weight
+
+
+def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
+    """module.<name> becomes g * v / ||v||, computed from parametrizations.<name>.original0
+    (g) and original1 (v); returns the module."""
+    weight = module._parameters.get(name)
+    if weight is None:
+        raise ValueError(f"weight_norm: {type(module).__name__} has no parameter {name!r}")
+    if dim is not None and dim < -1:
+        dim += weight.ndim
+    register_parametrization(module, name, _WeightNorm(dim))
     return module

@@ -14,7 +14,8 @@ of its own with a property named `weight` (as PyTorch does: a property must live
 class, not on the instance), and the property calls the parametrizations in turn.
 
     layer.parametrizations            a ModuleDict, one entry per parametrized name
-    layer.parametrizations.weight     a ParametrizationList: .original, then [0], [1], ...
+    layer.parametrizations.weight     a ParametrizationList: .original (or .original0,
+                                      .original1, ...), then [0], [1], ...
 """
 from __future__ import annotations
 
@@ -24,23 +25,36 @@ from ..parameter import Parameter
 
 
 class ParametrizationList(ModuleList):
-    """The parametrizations of one tensor, in order, and `original`, the tensor they are
-    computed from: forward() = p_n(... p_1(p_0(original)))."""
+    """The parametrizations of one tensor, in order, and what they are computed from:
+    forward() = p_n(... p_1(p_0(original))). A first parametrization whose right_inverse
+    returns a tuple (weight norm: a length g and a direction v) is computed from several
+    tensors, original0, original1, ..., passed to it in that order."""
 
-    def __init__(self, modules, original: Parameter):
+    def __init__(self, modules, originals: tuple):
         super().__init__(modules)
-        self.original = original
+        self.n_originals = len(originals)
+        if self.n_originals == 1:
+            self.original = originals[0]
+        else:
+            for i, tensor in enumerate(originals):
+                setattr(self, f"original{i}", tensor)
+
+    def originals(self) -> tuple:
+        if self.n_originals == 1:
+            return (self.original,)
+        return tuple(getattr(self, f"original{i}") for i in range(self.n_originals))
 
     def forward(self):
-        value = self.original
-        for parametrization in self:
+        first, *rest = list(self)
+        value = first(*self.originals())
+        for parametrization in rest:
             value = parametrization(value)
         return value
 
     def right_inverse(self, value) -> None:
-        """`layer.weight = value`: set `original` so that forward() gives value back, through
-        each parametrization's right_inverse (last first); in place, so the optimizer
-        keeps the same Parameter."""
+        """`layer.weight = value`: set the originals so that forward() gives value back,
+        through each parametrization's right_inverse (last first); in place, so the
+        optimizer keeps the same Parameters."""
         from ...autograd import no_grad  # noqa: PLC0415
 
         with no_grad():
@@ -49,11 +63,13 @@ class ParametrizationList(ModuleList):
                     raise RuntimeError(f"parametrization {type(parametrization).__name__} "
                                        f"has no right_inverse: the tensor cannot be set")
                 value = parametrization.right_inverse(value)
-            if tuple(value.shape) != tuple(self.original.shape):
-                raise ValueError(f"setting a parametrized tensor: right_inverse gave shape "
-                                 f"{tuple(value.shape)}, not the original's "
-                                 f"{tuple(self.original.shape)}")
-            self.original.copy_(value)
+            values = value if isinstance(value, tuple) else (value,)
+            for original, new in zip(self.originals(), values, strict=True):
+                if tuple(new.shape) != tuple(original.shape):
+                    raise ValueError(f"setting a parametrized tensor: right_inverse gave "
+                                     f"shape {tuple(new.shape)}, not the original's "
+                                     f"{tuple(original.shape)}")
+                original.copy_(new)
 
 
 def _set_class(module: Module) -> None:
@@ -107,13 +123,19 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
                          f"parameter {tensor_name!r}")
     from ...autograd import no_grad  # noqa: PLC0415
 
+    originals = (original,)
     if hasattr(parametrization, "right_inverse"):       # as PyTorch: original = W^-1(W)
         with no_grad():
-            original.copy_(parametrization.right_inverse(original))
+            inverse = parametrization.right_inverse(original)
+        if isinstance(inverse, tuple):                  # computed from several tensors
+            originals = tuple(Parameter(t.detach().clone()) for t in inverse)
+        else:
+            with no_grad():
+                original.copy_(inverse)
     del module._parameters[tensor_name]
     if not is_parametrized(module):
         module.parametrizations = ModuleDict()
-    module.parametrizations[tensor_name] = ParametrizationList([parametrization], original)
+    module.parametrizations[tensor_name] = ParametrizationList([parametrization], originals)
     _set_class(module)
     value = getattr(module, tensor_name)
     if not unsafe and tuple(value.shape) != tuple(original.shape):
@@ -142,6 +164,10 @@ def remove_parametrizations(module: Module, tensor_name: str,
     from ...autograd import no_grad  # noqa: PLC0415
 
     entry = module.parametrizations[tensor_name]
+    if not leave_parametrized and entry.n_originals > 1:
+        raise ValueError(f"remove_parametrizations: {tensor_name!r} is computed from "
+                         f"{entry.n_originals} tensors, so there is no one original to leave "
+                         f"(pass leave_parametrized=True)")
     with no_grad():
         value = entry() if leave_parametrized else entry.original
     parameter = Parameter(value.detach().clone()) if leave_parametrized else entry.original
