@@ -12,26 +12,29 @@
 """
 from . import functional, init, utils
 from .container import ModuleDict, ModuleList, ParameterList, Sequential
-from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss,
-                     BCEWithLogitsLoss, CircularPad2d, ConstantPad2d, Conv1d, Conv2d,
-                     ConvTranspose1d, ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d,
-                     ELU, Embedding, Flatten, GaussianNLLLoss, GELU, GroupNorm, Hardtanh,
-                     Identity, InstanceNorm2d, L1Loss, LayerNorm, LeakyReLU, Linear,
-                     LogSigmoid, LogSoftmax, MaxPool2d, MSELoss, NLLLoss, PixelShuffle,
-                     PixelUnshuffle, ReflectionPad2d, ReLU, ReLU6, ReplicationPad2d, Sigmoid,
-                     SiLU, Softmax, Softplus, Tanh, Unflatten, Upsample, UpsamplingBilinear2d,
-                     UpsamplingNearest2d, ZeroPad2d)
+from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d,
+                     BatchNorm2d, BCELoss, BCEWithLogitsLoss, CircularPad1d, CircularPad2d,
+                     ConstantPad1d, ConstantPad2d, Conv1d, Conv2d, ConvTranspose1d,
+                     ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d, ELU, Embedding,
+                     Flatten, GaussianNLLLoss, GELU, GroupNorm, Hardtanh, Identity,
+                     InstanceNorm2d, L1Loss, LayerNorm, LeakyReLU, Linear, LogSigmoid,
+                     LogSoftmax, MaxPool1d, MaxPool2d, MSELoss, NLLLoss, PixelShuffle,
+                     PixelUnshuffle, ReflectionPad1d, ReflectionPad2d, ReLU, ReLU6,
+                     ReplicationPad1d, ReplicationPad2d, Sigmoid, SiLU, Softmax, Softplus,
+                     Tanh, Unflatten, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d,
+                     ZeroPad1d, ZeroPad2d)
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
-           "BCEWithLogitsLoss", "CircularPad2d", "ConstantPad2d", "Conv1d", "Conv2d",
-           "ConvTranspose1d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d",
-           "ELU", "Embedding", "Flatten", "GaussianNLLLoss", "GELU", "GroupNorm", "Hardtanh",
-           "Identity", "InstanceNorm2d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear",
-           "LogSigmoid", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+__all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d",
+           "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss", "CircularPad1d", "CircularPad2d",
+           "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv2d", "ConvTranspose1d",
+           "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
+           "Flatten", "GaussianNLLLoss", "GELU", "GroupNorm", "Hardtanh", "Identity",
+           "InstanceNorm2d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid",
+           "LogSoftmax", "MaxPool1d", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
            "MSELoss", "NLLLoss", "Parameter", "ParameterList", "PixelShuffle",
-           "PixelUnshuffle", "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad2d",
-           "Sequential", "Sigmoid", "SiLU", "Softmax", "Softplus", "Tanh", "Unflatten",
-           "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
-           "functional", "init", "utils"]
+           "PixelUnshuffle", "ReflectionPad1d", "ReflectionPad2d", "ReLU", "ReLU6",
+           "ReplicationPad1d", "ReplicationPad2d", "Sequential", "Sigmoid", "SiLU", "Softmax",
+           "Softplus", "Tanh", "Unflatten", "Upsample", "UpsamplingBilinear2d",
+           "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "functional", "init", "utils"]

@@ -16,5 +16,5 @@ from ..ops.norm import (batch_norm, embedding, group_norm, instance_norm,  # noq
 # convolution, pooling, resampling (minigrad/ops/conv.py, minigrad/ops/pool.py)
 from ..ops.conv import (conv1d, conv2d, conv_transpose1d,  # noqa: F401,E402
                         conv_transpose2d)
-from ..ops.pool import (adaptive_avg_pool2d, avg_pool2d, interpolate,  # noqa: F401,E402
-                        max_pool2d)
+from ..ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401,E402
+                        avg_pool1d, avg_pool2d, interpolate, max_pool1d, max_pool2d)

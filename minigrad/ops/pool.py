@@ -1,4 +1,6 @@
-"""Pooling and resizing: avg_pool2d, max_pool2d, adaptive_avg_pool2d, interpolate.
+"""Pooling and resizing: avg_pool2d, max_pool2d, adaptive_avg_pool2d, interpolate, and the
+1-D pools avg_pool1d, max_pool1d, adaptive_avg_pool1d (the 2-D ones over height 1, as
+conv1d in minigrad/ops/conv.py; interpolate resizes a signal (N, C, L) the same way).
 
 Every one of these is a *linear* map of its input once its indices are fixed:
 
@@ -23,8 +25,9 @@ import numpy as np
 import kernels
 
 from ..autograd import Function
-from ..tensor import Tensor
-from .shape import _whole, unbatched
+from ..tensor import Tensor, require_tensor
+from .conv import _single
+from .shape import _whole, squeeze, unbatched, unsqueeze
 
 
 def _pair(value, name: str, op: str) -> tuple:
@@ -40,13 +43,11 @@ def _int_pair(value, name: str, op: str) -> tuple:
     return tuple(_whole(v, op, name) for v in _pair(value, name, op))
 
 
-def _check_4d(op: str, x: Tensor, mention_one_image: bool = True) -> None:
-    """(N, C, H, W), or an error. mention_one_image only words the message: the pools
-    took one image (C, H, W) before this check (unbatched); interpolate does not (to
-    PyTorch, 3-D input there is a 1-D resize, not implemented here)."""
+def _check_4d(op: str, x: Tensor) -> None:
+    """(N, C, H, W), or an error. The pools took one image (C, H, W) before this check
+    (unbatched), and a 1-D pool (N, C, L) or (C, L) before calling them (_as_height_1)."""
     if x.ndim != 4:
-        also = " or 3-D (C, H, W)" if mention_one_image else ""
-        raise ValueError(f"{op}: input must be 4-D (N, C, H, W){also}, got shape "
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape "
                          f"{tuple(x.shape)}")
 
 
@@ -344,53 +345,109 @@ class UpsampleBilinear2dBackward(Function):
         return UpsampleBilinear2d(tuple(gy_shape[2:]), *self.options)(g)
 
 
+# "linear" mixes neighbours along L of a signal (N, C, L), "bilinear" along H and W of an
+# image (N, C, H, W); as in PyTorch, each refuses the other's input.
+_LINEAR_MODE = {3: "linear", 4: "bilinear"}
+_LAYOUT = {"linear": "3-D (N, C, L)", "bilinear": "4-D (N, C, H, W)"}
+
+
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """Resize (N, C, H, W) to `size`, or by `scale_factor` (output floor(H * scale)), as
-    torch.nn.functional.interpolate with mode "nearest", "nearest-exact", "bilinear" or
-    "area" (adaptive average pooling). As in PyTorch, a
-    given scale_factor is also what maps output to input coordinates (1/scale rather than
-    in/out) unless recompute_scale_factor=True."""
+    """Resize (N, C, H, W), or a signal (N, C, L), to `size`, or by `scale_factor` (output
+    floor(H * scale)), as torch.nn.functional.interpolate with mode "nearest",
+    "nearest-exact", "bilinear" (images), "linear" (signals) or "area" (adaptive average
+    pooling). As in PyTorch, a given scale_factor is also what maps output to input
+    coordinates (1/scale rather than in/out) unless recompute_scale_factor=True.
+    A signal is resized as an image of height 1 whose height stays 1: "linear" is
+    "bilinear" with nothing to mix along H (a height resized 1 -> 1 is copied, with
+    align_corners True or False)."""
     op = "interpolate"
-    _check_4d(op, input, mention_one_image=False)
-    if mode not in ("nearest", "nearest-exact", "bilinear", "area"):
+    require_tensor(input, op)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W) or 3-D (N, C, L), got shape "
+                         f"{tuple(input.shape)}")
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "area"):
         raise NotImplementedError(f"{op}: mode {mode!r} is not implemented ('nearest', "
-                                  f"'nearest-exact', 'bilinear' and 'area' are)")
+                                  f"'nearest-exact', 'linear', 'bilinear' and 'area' are)")
+    linear = _LINEAR_MODE[input.ndim]               # the interpolating mode for this input
+    if mode in _LAYOUT and mode != linear:
+        raise NotImplementedError(f"{op}: mode {mode!r} needs {_LAYOUT[mode]} input, got "
+                                  f"shape {tuple(input.shape)} (use mode={linear!r})")
     if antialias:
         raise NotImplementedError(f"{op}: antialias=True is not implemented")
-    if mode != "bilinear" and align_corners is not None:
-        raise ValueError(f"{op}: align_corners can only be set with mode='bilinear'")
+    if mode != linear and align_corners is not None:
+        raise ValueError(f"{op}: align_corners can only be set with mode={linear!r}")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor")
+    dims = input.ndim - 2                        # the resized dims: L, or H and W
+    several = "a pair" if dims == 2 else "a 1-tuple"
     if size is not None:
         sizes = size if isinstance(size, (tuple, list)) else (size,)
         if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
                    for s in sizes):
-            raise TypeError(f"{op}: size must be an int or a pair of ints, got {size!r}")
-        out_hw, scales = tuple(int(s) for s in _pair(size, "size", op)), None
+            raise TypeError(f"{op}: size must be an int or {several} of ints, got {size!r}")
+        out, scales = tuple(int(s) for s in _per_dim(size, dims, "size", op)), None
     else:
-        scales = _pair(scale_factor, "scale_factor", op)
+        scales = _per_dim(scale_factor, dims, "scale_factor", op)
         if not all(isinstance(s, numbers.Real) for s in scales):
-            raise TypeError(f"{op}: scale_factor must be a number or a pair of numbers, got "
-                            f"{scale_factor!r}")
+            raise TypeError(f"{op}: scale_factor must be a number or {several} of numbers, "
+                            f"got {scale_factor!r}")
         scales = tuple(float(s) for s in scales)
         if not all(0 < s < math.inf for s in scales):         # (nan fails this too)
             raise ValueError(f"{op}: scale_factor must be positive and finite, got "
                              f"{scale_factor!r}")
-        out_hw = tuple(math.floor(i * s) for i, s in zip(input.shape[2:], scales))
+        out = tuple(math.floor(i * s) for i, s in zip(input.shape[2:], scales))
         if recompute_scale_factor:
             scales = None
-    if min(out_hw) < 1:
-        raise ValueError(f"{op}: output size {out_hw} for input {tuple(input.shape)} must be "
+    if min(out) < 1:
+        raise ValueError(f"{op}: output size {out} for input {tuple(input.shape)} must be "
                          f"positive")
+    if dims == 2:
+        return _resize(input, out, scales, mode, align_corners)
+    if mode == "nearest" and scales is not None and out == tuple(input.shape[2:]):
+        return _nearest_same_length(input, scales[0])      # PyTorch's 1-D rule: see there
+    image = unsqueeze(input, -2)         # a signal (N, C, L) as an image (N, C, 1, L) ...
+    scales = None if scales is None else (1.0,) + scales
+    mode = "bilinear" if mode == "linear" else mode
+    return squeeze(_resize(image, (1,) + out, scales, mode, align_corners), -2)  # ... and back
+
+
+def _nearest_same_length(x: Tensor, scale: float) -> Tensor:
+    """mode "nearest" on a signal whose length a scale_factor keeps (1 <= scale < 1 + 1/L):
+    PyTorch's 1-D op still reads sample floor(l / scale) (in float32), where its 2-D op,
+    and UpsampleNearest2d here, copy a dim whose size does not change. So here: x indexed
+    at those samples (getitem, whose backward adds the gradients of the copies; PyTorch's
+    backward there copies the gradient back, which is not the adjoint of its forward)."""
+    from .index import getitem  # noqa: PLC0415
+
+    length = x.shape[2]
+    steps = np.arange(length, dtype=np.float32) * np.float32(1.0 / scale)
+    source = np.minimum(np.floor(steps).astype(np.int64), length - 1)
+    return getitem(x, (slice(None), slice(None), source))
+
+
+def _per_dim(value, dims: int, name: str, op: str) -> tuple:
+    """size or scale_factor for each resized dim: one value for all, or one each."""
+    if dims == 2:
+        return _pair(value, name, op)
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name} must be one number or a 1-tuple for a signal "
+                             f"(N, C, L), got {value!r}")
+        return tuple(value)
+    return (value,)
+
+
+def _resize(x: Tensor, out_hw: tuple, scales, mode: str, align_corners) -> Tensor:
+    """interpolate's work, its arguments checked: (N, C, H, W) -> (N, C, *out_hw)."""
     if mode == "nearest":
-        return UpsampleNearest2d(out_hw, scales)(input)
+        return UpsampleNearest2d(out_hw, scales)(x)
     if mode == "nearest-exact":
-        return _nearest_exact(input, out_hw, scales)
+        return _nearest_exact(x, out_hw, scales)
     if mode == "area":                   # each output pixel: the mean of its input area
-        return adaptive_avg_pool2d(input, out_hw)
-    return UpsampleBilinear2d(out_hw, bool(align_corners), scales)(input)
+        return adaptive_avg_pool2d(x, out_hw)
+    return UpsampleBilinear2d(out_hw, bool(align_corners), scales)(x)
 
 
 def _nearest_exact(x: Tensor, out_hw: tuple, scales) -> Tensor:
@@ -406,3 +463,60 @@ def _nearest_exact(x: Tensor, out_hw: tuple, scales) -> Tensor:
                             size_in - 1)
         x = getitem(x, (slice(None),) * (2 + axis) + (source,))
     return x
+
+
+# --------------------------------------------------------------- 1-D, as 2-D of height 1
+
+def _as_height_1(pool2d_like, op: str, input: Tensor, *args):
+    """A 1-D pool is the 2-D one over signals of height 1: input (N, C, L) or (C, L)
+    becomes (N, C, 1, L) or (C, 1, L), the windows (1, K), and the height dim is dropped
+    from each result; the gradients flow back through the reshapes (as conv1d, in
+    minigrad/ops/conv.py). Errors the 2-D op raises say so, with its shapes."""
+    require_tensor(input, op)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{op}: input must be 3-D (N, C, L) or 2-D (C, L), got shape "
+                         f"{tuple(input.shape)}")
+    try:
+        result = pool2d_like(unsqueeze(input, -2), *args)
+    except (ValueError, TypeError, NotImplementedError) as error:
+        name = pool2d_like.__name__
+        article = "an" if name[0] in "aeiou" else "a"
+        raise type(error)(f"{op} ({article} {name} of height 1): {error}") from None
+    if isinstance(result, tuple):                     # max_pool1d(..., return_indices)
+        return tuple(squeeze(r, -2) for r in result)
+    return squeeze(result, -2)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Mean over each kernel_size window of a signal, as torch.nn.functional.avg_pool1d:
+    avg_pool2d over height 1. (N, C, L) or (C, L) -> (N, C, OL), OL = (L + 2*padding -
+    kernel_size) // stride + 1 (rounded up with ceil_mode); stride defaults to
+    kernel_size, count_include_pad=True divides by the full window size."""
+    op = "avg_pool1d"
+    kernel = (1, _single(kernel_size, "kernel_size", op))
+    stride = None if stride is None else (1, _single(stride, "stride", op))
+    return _as_height_1(avg_pool2d, op, input, kernel, stride,
+                        (0, _single(padding, "padding", op)), ceil_mode, count_include_pad)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Max over each kernel_size window of a signal, as torch.nn.functional.max_pool1d:
+    max_pool2d over height 1 (so dilation != 1 is refused, as there). return_indices=True
+    also returns the position l of each maximum along L (max_pool2d's h*W + w, h = 0)."""
+    op = "max_pool1d"
+    kernel = (1, _single(kernel_size, "kernel_size", op))
+    stride = None if stride is None else (1, _single(stride, "stride", op))
+    return _as_height_1(max_pool2d, op, input, kernel, stride,
+                        (0, _single(padding, "padding", op)),
+                        (1, _single(dilation, "dilation", op)), ceil_mode, return_indices)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average pooling of a signal to output_size samples (any L), as PyTorch:
+    adaptive_avg_pool2d over height 1. Sample i is the mean of x over
+    [floor(i*L/OL), ceil((i+1)*L/OL))."""
+    op = "adaptive_avg_pool1d"
+    return _as_height_1(adaptive_avg_pool2d, op, input,
+                        (1, _single(output_size, "output_size", op)))

@@ -1,5 +1,6 @@
-"""Pooling and resampling layers: AvgPool2d, MaxPool2d, AdaptiveAvgPool2d, Upsample (the
-math is in minigrad/ops/pool.py, reached through minigrad.nn.functional)."""
+"""Pooling and resampling layers: AvgPool2d, MaxPool2d, AdaptiveAvgPool2d, Upsample, and
+for signals (N, C, L) AvgPool1d, MaxPool1d, AdaptiveAvgPool1d (the math is in
+minigrad/ops/pool.py, reached through minigrad.nn.functional)."""
 from __future__ import annotations
 
 from .. import functional as F
@@ -62,7 +63,8 @@ class MaxPool2d(Module):
 
 class Upsample(Module):
     """Resize (N, C, H, W) to `size` or by `scale_factor`, mode "nearest",
-    "nearest-exact", "bilinear" or "area" (see F.interpolate)."""
+    "nearest-exact", "bilinear" or "area" (see F.interpolate); a signal (N, C, L) the
+    same way, with "linear" in place of "bilinear"."""
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
                  align_corners: bool | None = None):
@@ -112,6 +114,71 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+# ------------------------------------------------------------------ signals (N, C, L)
+
+def _one_tuple(value) -> tuple:
+    """PyTorch's _single, as the 1-D layers keep their sizes: 3 -> (3,), [3] -> (3,)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+class AvgPool1d(Module):
+    """Mean over each window of kernel_size samples. stride defaults to kernel_size.
+    As in PyTorch, the sizes are kept as 1-tuples (kernel_size=(3,))."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True):
+        super().__init__()
+        self.kernel_size = _one_tuple(kernel_size)
+        self.stride = _one_tuple(kernel_size if stride is None else stride)
+        self.padding, self.ceil_mode = _one_tuple(padding), ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool1d(Module):
+    """Max over each window of kernel_size samples (the gradient goes to the winner).
+    stride defaults to kernel_size. The arguments in PyTorch's order; return_indices=True
+    also returns each maximum's position along L."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 return_indices: bool = False, ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, "
+                f"ceil_mode={self.ceil_mode}")
+
+
+class AdaptiveAvgPool1d(Module):
+    """Mean over windows chosen to give output_size samples for any input length.
+    AdaptiveAvgPool1d(1) is global average pooling over time."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool1d(x, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
