@@ -1,5 +1,5 @@
-"""Shared by every peer of the GAN-step benchmark (../shared/BENCH_SPEC.md): the networks'
-layer list, the initial weights and the fixed data, as plain numpy arrays.
+"""Shared by every peer of the GAN-step benchmark (bench/README.md, "The benchmark"): the
+networks' layer list, the initial weights and the fixed data, as plain numpy arrays.
 
 Weights are drawn in this order from numpy default_rng(0), N(0, 0.02), in torch layouts
 (Linear (out, in), Conv2d (out, in, k, k), ConvTranspose2d (in, out, k, k)); biases 0,

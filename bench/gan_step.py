@@ -1,5 +1,5 @@
-"""The GAN-step benchmark of ../shared/BENCH_SPEC.md: minigrad and (when installed) PyTorch,
-side by side in one run, same weights, same data, same steps.
+"""The GAN-step benchmark (bench/README.md, "The benchmark"): minigrad and (when installed)
+PyTorch, side by side in one run, same weights, same data, same steps.
 
     python bench/gan_step.py                       # both benches, CPU, 2 threads
     python bench/gan_step.py --bench dcgan --steps 30 --warmup 5

@@ -27,9 +27,10 @@ products in one batched cuBLAS call that reads and writes NCHW arrays where they
 Spatial arguments are (h, w) pairs; a single int is accepted for both.
 
 Three more modules hold fused kernels with their own references, routed the same way:
-`kernels.pointwise` (leaky_relu with its switch pattern, slope_mul, mask_mul),
-`kernels.norm` (batch norm's forward and backward in training mode) and `kernels.optim`
-(Adam's update).
+`kernels.pointwise` (leaky_relu with its switch pattern, slope_mul, mask_mul, sigmoid,
+bce_with_logits and its input gradient bce_with_logits_grad, inverse_std; and erf, scipy's
+or CuPy's, so that GELU runs on either device), `kernels.norm` (batch norm's forward and
+backward in training mode) and `kernels.optim` (Adam's update).
 
 Stepping through a kernel
 -------------------------
@@ -156,7 +157,9 @@ def conv2d(x, w, stride=1, padding=0, dilation=1, *, keep_cols=False, bias=None)
                          (+ bias[o])
     for x (N, C, H, W), w (O, C, KH, KW), bias (O,) or None -> y (N, O, OH, OW) with
     OH = (H + 2*ph - dh*(KH-1) - 1)//sh + 1 (and likewise OW). The bias is added while the
-    GEMM's result is moved into NCHW order, so it costs no extra pass over y.
+    GEMM's result is moved into NCHW order (no extra pass over y), except where the GEMM
+    writes NCHW itself (on the CPU when C*KH*KW is small, on the GPU for small calls):
+    there it is one broadcast add over y after the GEMM.
     keep_cols=True returns (y, cols), cols = im2col(x), for conv2d_dw(..., cols=cols)."""
     op = "conv2d"
     _check_array(op, "input", x), _check_array(op, "weight", w), _same_dtype(op, x, w)

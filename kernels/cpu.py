@@ -1,9 +1,12 @@
 """The CPU tier: numba kernels for the data movement, numpy.matmul (BLAS) for the arithmetic.
 
-Each kernel is the loop nest of `reference.py` compiled with `@njit(parallel=True)`: the
-outer loop is a `prange`, split across threads, and every iteration of it writes its own part
-of the output, so no two threads ever write the same element. Run with NUMBA_DISABLE_JIT=1 to
-step through any kernel as plain Python (slowly) in a debugger.
+Each kernel computes what its namesake in `reference.py` defines, with loops of its own
+compiled with `@njit(parallel=True)`. The reference loops over output pixels and taps and
+leaves the batch and channel axes to numpy; here the outer loop is a `prange` over the
+image planes, split across threads, and every iteration writes only its own part of the
+output, so no two threads ever write the same element. im2col and col2im differ most: they
+go one (c, n) plane at a time through a table of taps (below). Run with
+NUMBA_DISABLE_JIT=1 to step through any kernel as plain Python (slowly) in a debugger.
 
 Convolution is lowered to one large matrix product (GEMM) per call:
 
@@ -13,8 +16,10 @@ Convolution is lowered to one large matrix product (GEMM) per call:
                                                 # images at a time (_DX_BLOCK_BYTES)
     gw   = gy2 @ cols.T                         # (O, C*KH*KW)
 
-A bias rides along for free: conv2d adds it while moving y into NCHW order (`_swap`),
-conv_transpose2d (conv2d_dx) starts col2im's sums at it.
+A bias rides along almost for free: conv2d adds it while moving y into NCHW order
+(`_swap`), except where cols has few rows (`_BATCHED_MAX_ROWS`): there the GEMM writes
+NCHW itself and the bias is one broadcast add over y. conv_transpose2d (conv2d_dx) starts
+col2im's sums at it.
 
 The two data-movement kernels are driven by a small "tap table" computed once per shape:
 table[kh*KW + kw, oh*OW + ow] is the input pixel h*W + w that kernel tap (kh, kw) reads for
@@ -303,7 +308,7 @@ def conv2d(x, w, stride, padding, dilation, keep_cols=False, bias=None):
         if bias is not None:
             y += bias.reshape(1, O, 1)
     else:
-        y_rows = (w2d @ cols).reshape(O, N, P)                 # (O, N*OH*OW)
+        y_rows = (w2d @ cols).reshape(O, N, P)                 # (O, N, OH*OW)
         y = _swap(y_rows, bias)                                # (N, O, OH*OW), + bias
     y = y.reshape(N, O, OH, OW)
     return (y, cols) if keep_cols else y
@@ -326,6 +331,7 @@ def conv2d_dx(gy, w, x_hw, stride, padding, dilation, bias=None):
     w2d = w.reshape(O, CKK)
     if CKK <= _BATCHED_MAX_ROWS:                               # cols_n = w2d.T @ gy[n]
         cols = np.empty((CKK, N * P), dtype=gy.dtype)
+        # (CKK, O) @ (N, O, P) -> (N, CKK, P), written into cols (CKK, N*P) through a view
         np.matmul(w2d.T, gy.reshape(N, O, P), out=cols.reshape(CKK, N, P).transpose(1, 0, 2))
         return col2im(cols, (N, C, *x_hw), (KH, KW), stride, padding, dilation, bias)
     gy_rows = _as_rows(gy)                                     # (O, N*OH*OW)

@@ -3,8 +3,10 @@
 This file is the test oracle and the place to read what an op *means*. Nothing here is fast:
 the loops run over output pixels and kernel taps in Python, and only the sums over the batch
 and channel axes are left to numpy. Everything is computed in float64 and cast back to the
-input dtype at the end. Arguments are exactly those of the public functions in `kernels`
-(spatial arguments as (h, w) pairs), but nothing is validated here.
+input dtype at the end. Arguments are those of the public functions in `kernels` (spatial
+arguments as (h, w) pairs), without the ones there for speed only: conv2d's keep_cols and
+bias, conv2d_dx's bias, conv2d_dw's cols (a bias is a separate add where these are
+compared). Nothing is validated here.
 
 Notation: x is (N, C, H, W); a convolution weight w is (O, C, KH, KW); y and its gradient gy
 are (N, O, OH, OW); (sh, sw) stride, (ph, pw) zero padding, (dh, dw) dilation.

@@ -187,7 +187,9 @@ class Function:
         itself be differentiated. Inputs and outputs are available as Tensors:
         `self.inputs` (when `save_inputs` is True) and `self.outputs` (when
         `save_outputs` is True). `self.needs_input_grad[i]` says whether input i needs a
-        gradient at all; return None for the ones that do not.
+        gradient at all; return None for the ones that do not. `self.input_meta` holds
+        the (shape, dtype) of each input, always kept (even after release()): ops that
+        save no inputs read their input shapes there.
     """
 
     save_inputs = True    # keep the input Tensors for backward (most ops need them)
@@ -388,13 +390,15 @@ def _sum(a, b, create_graph: bool):
 def run_backward(outputs: Sequence, grad_outputs: Sequence, retain_graph: bool,
                  create_graph: bool, inputs: Sequence | None = None,
                  allow_unused: bool = False):
-    """The engine behind `Tensor.backward` and `mg.grad`.
+    """The engine behind `Tensor.backward`, `mg.autograd.backward` and `mg.grad`.
 
-    With `inputs=None` (Tensor.backward) gradients are accumulated into the `.grad` of
-    every leaf. With `inputs` (mg.grad) the gradients w.r.t. those tensors are returned
-    instead, no `.grad` is touched, and Functions that do not lead to an input are
-    skipped (their `needs_input_grad` is narrowed, so e.g. a convolution does not
-    compute a weight gradient nobody asked for).
+    With `inputs=None` (a backward() without `inputs`) gradients are accumulated into the
+    `.grad` of every leaf. With `inputs` (mg.grad, and backward(inputs=...)) the
+    gradients w.r.t. those tensors are returned instead, no `.grad` is touched, and
+    Functions that do not lead to an input are skipped (their `needs_input_grad` is
+    narrowed, so e.g. a convolution does not compute a weight gradient nobody asked
+    for). backward(inputs=...) then stores the returned gradients in those tensors'
+    `.grad` itself (`mg.autograd.backward`).
     """
     from .tensor import Tensor  # noqa: PLC0415 (circular at import time)
 

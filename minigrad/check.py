@@ -7,9 +7,12 @@ compare, for every input element x_i,
     numerical   = (v . f(x + eps e_i) - v . f(x - eps e_i)) / (2 eps)
 
 They must agree within atol + rtol * |numerical|. This checks the vector-Jacobian
-product that backward computes for a random v (PyTorch's "fast mode" does the same); a
-wrong derivative disagrees for almost every v. Use float64: in float32 the finite
-difference itself is too noisy to tell a bug from round-off.
+product v^T J that backward computes, for one random v, entry by entry: one backward pass
+and two evaluations of f per input element. That sits between PyTorch's two modes: its
+default (slow) mode checks every entry of J (a backward pass per output element), its fast
+mode one number, v^T J u for random v and u (one backward pass, one directional
+difference). A wrong derivative disagrees for almost every v. Use float64: in float32 the
+finite difference itself is too noisy to tell a bug from round-off.
 
 gradgradcheck applies gradcheck to the function (inputs, v) -> grad(f . v, inputs)
 computed with create_graph=True: it proves the backward pass is itself differentiable.

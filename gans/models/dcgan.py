@@ -6,12 +6,16 @@ or D's input), ReLU in G with tanh at the output, LeakyReLU(0.2) in D, no hidden
 connected layers (G's first layer is a projection of z reshaped to a 4-D tensor).
 
 28x28 (MNIST's own size), width w = 64:
-  G: z (N, z_dim) -> Linear -> (N, 2w, 7, 7) -> BN, ReLU
+  G: z (N, z_dim) -> Linear -> (N, 2w*7*7) -> BN (BatchNorm1d, per feature), ReLU
+     -> reshape -> (N, 2w, 7, 7)
      -> ConvT(2w -> w, k4 s2 p1) -> (N, w, 14, 14) -> BN, ReLU
      -> ConvT(w -> C, k4 s2 p1)  -> (N, C, 28, 28) -> tanh
   D: x (N, C, 28, 28) -> Conv(C -> w, k4 s2 p1) -> (N, w, 14, 14) -> LeakyReLU
      -> Conv(w -> 2w, k4 s2 p1) -> (N, 2w, 7, 7) -> norm, LeakyReLU
-     -> flatten -> Linear(2w*7*7 -> 1)      (the logit; the BENCH_SPEC networks)
+     -> flatten -> Linear(2w*7*7 -> 1)      (the logit)
+  With z_dim 100 and C = 1 these are the benchmark's networks (D with norm="batch"; the
+  WGAN-GP critic is norm="none"): bench/README.md, "The benchmark (from the team's
+  BENCH_SPEC)". The bench builds them itself, in bench/peers_minigrad.py.
 64x64 (the paper's size; MNIST resized with F.interpolate), as the PyTorch DCGAN example:
   G: z (N, z_dim, 1, 1) -> ConvT(z -> 8w, k4 s1 p0) 4x4 -> 8x8 -> 16x16 -> 32x32 -> 64x64
   D: 64x64 -> Conv k4 s2 p1 four times -> (N, 8w, 4, 4) -> Conv(8w -> 1, k4 s1 p0) -> (N,)
@@ -109,7 +113,8 @@ class DCGANDiscriminator(nn.Module):
 
 def weights_init(module) -> None:
     """The DCGAN initialisation, applied with `G.apply(weights_init)`:
-    conv weights ~ N(0, 0.02); normalisation scales ~ N(1, 0.02), shifts 0."""
+    conv, transposed conv and linear weights ~ N(0, 0.02), their biases 0; normalisation
+    scales ~ N(1, 0.02), shifts 0."""
     name = type(module).__name__
     if "Conv" in name or name == "Linear":
         weight = getattr(module, "weight_orig", None)          # under spectral norm

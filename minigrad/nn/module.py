@@ -301,6 +301,14 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the parameters' gradients: `.grad = None` (the default), or with
+        set_to_none=False zero the same .grad tensor in place, as PyTorch's
+        Module.zero_grad does, so that a reference kept to it reads the zeros too. A
+        .grad with a graph behind it (create_graph) gets new zeros instead, which lets
+        the graph go. `Optimizer.zero_grad(set_to_none=False)` always puts new zeros in,
+        the safe choice when a user may have assigned a .grad tensor that is used
+        elsewhere (see its docstring). Either way .grad reads 0 and the next backward
+        adds onto it."""
         for param in self.parameters():
             if param.grad is None:
                 continue

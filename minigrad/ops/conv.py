@@ -92,9 +92,10 @@ class Conv2d(Function):
     (Two speed-ups, not math: the weight gradient multiplies gy by the same im2col matrix of
     x that the forward pass built, so forward keeps it in `self.cols` for Conv2dDW, up to
     KEEP_COLS_BYTES, or any size when `use_cols_at_once` says backward comes right after;
-    and on the CPU the bias is added inside the kernel, while the result is moved into NCHW
-    order, instead of by a separate broadcast add over y; the GPU's small calls write NCHW
-    directly, and add it after.)"""
+    and the bias is added inside the kernel, while the GEMM's result is moved into NCHW
+    order, instead of by a separate broadcast add over y, except where the GEMM writes NCHW
+    directly (on the CPU when C*KH*KW is small, on the GPU for small calls): there the
+    kernel adds it to y, in one broadcast add, after the GEMM.)"""
     returns_new_grads = True     # each gradient a new kernel result (see Function)
 
     def __init__(self, stride, padding, dilation, use_cols_at_once=False):
@@ -102,6 +103,7 @@ class Conv2d(Function):
         self.use_cols_at_once = use_cols_at_once
 
     def forward(self, x, w, b=None):
+        # y (N, O, OH, OW); cols (C*KH*KW, N*OH*OW), im2col(x)
         y, cols = kernels.conv2d(x, w, *self.geometry, keep_cols=True, bias=b)
         keep = self.use_cols_at_once or cols.nbytes <= KEEP_COLS_BYTES
         self.cols = cols if keep else None
@@ -110,6 +112,7 @@ class Conv2d(Function):
     def backward(self, gy):
         x, w = self.inputs[:2]
         cols, self.cols = self.cols, None
+        # gx (N, C, H, W) as x; gw (O, C, KH, KW) as W
         gx = Conv2dDx(x.shape[2:], *self.geometry)(gy, w) if self.needs_input_grad[0] else None
         gw = (Conv2dDW(w.shape[2:], *self.geometry, cols=cols)(x, gy)
               if self.needs_input_grad[1] else None)

@@ -565,6 +565,14 @@ class LeakyReLU(Function):
         return SlopeMul(self.positive, self.slope)(gy)
 
 
+class ReLU(LeakyReLU):
+    """relu(x) = max(x, 0): LeakyReLU with slope 0 (the same forward and backward), under
+    its own name in traces and errors."""
+
+    def __init__(self):
+        super().__init__(0.0)
+
+
 class SlopeMul(Function):
     """y = x where positive, else slope * x, with `positive` a constant bool array (the
     switch pattern of a leaky_relu's input): dy/dx = 1 or slope, and backward is
@@ -881,7 +889,7 @@ def sigmoid(input):
 def relu(input, inplace: bool = False):
     """y = max(x, 0)        dy/dx = 1 where x > 0, else 0 (a constant mask)
     `inplace` is accepted for PyTorch's calls; y is always a new tensor (as nn.ReLU's)."""
-    return LeakyReLU(0.0)(input)
+    return ReLU()(input)
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):

@@ -348,8 +348,9 @@ def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, 
 class BCEWithLogits(Function):
     """loss_i = max(x_i, 0) - x_i t_i + log(1 + e^-|x_i|)    (x logits, t targets)
     y = loss (reduction "none"), sum_i loss_i ("sum") or c sum_i loss_i, c = 1/n ("mean")
-    dy/dx = c g (sigmoid(x) - t)        (c = 1 unless "mean"; a reduced y's g is one
-    dy/dt = -c g x                       number, broadcast over x)
+    With g = dL/dy (a reduced y's g is one number, broadcast over x) and c = 1 unless "mean":
+    dL/dx = c g (sigmoid(x) - t)
+    dL/dt = -c g x
 
     The loss is -(t log s + (1 - t) log(1 - s)) with s = sigmoid(x), rewritten so that
     nothing overflows: e^-|x| is at most 1. The forward is one fused loop

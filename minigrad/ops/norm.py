@@ -1,6 +1,6 @@
 """Linear maps, normalisation and embedding: the functional forms behind the nn layers.
 
-    linear(x, W, b)      y = x W^T + b                       (a composition: matmul, add)
+    linear(x, W, b)      y = x W^T + b                       (one op: Linear, ops/matmul.py)
     batch_norm           statistics over N (and L, or H, W), one per channel C
     instance_norm        statistics over H, W, one per sample and channel
     layer_norm           statistics over the trailing `normalized_shape` dims

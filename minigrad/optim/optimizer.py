@@ -129,9 +129,14 @@ class Optimizer:
         """Forget the gradients before the next backward (which would add to them).
 
         set_to_none=True (the default, as in PyTorch) sets `.grad = None`; False puts a
-        fresh array of zeros there instead. (The engine gives every parameter a .grad of
-        its own, but a user may assign one tensor as two parameters' .grad: so each is
-        replaced, never zeroed in place.)"""
+        fresh tensor of zeros there instead. Why replace rather than zero in place, as
+        PyTorch's optimizers and `Module.zero_grad` here do: the engine gives every
+        parameter a .grad of its own, but a user may have assigned `.grad` a tensor that
+        is not the optimizer's to overwrite (one tensor as two parameters' .grad, a
+        tensor still used elsewhere), and a .grad recorded with create_graph has a graph
+        behind it. New zeros are safe in every case. Either way .grad reads 0 and the
+        next backward adds onto it; only a reference kept to the old .grad differs (it
+        keeps its values here, and reads zeros after Module.zero_grad)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
