@@ -335,8 +335,10 @@ def test_zero_grad(device):
     p = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
     q = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
     opt = mg.optim.SGD([p, q], lr=0.1)
-    (p + q).sum().backward()  # p.grad and q.grad share one array
+    (p + q).sum().backward()
+    q.grad = kept = p.grad       # a user's choice: one tensor as both .grads
     opt.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(kept.numpy(), [1.0, 1.0])   # new zeros, not in place
     np.testing.assert_array_equal(p.grad.numpy(), [0.0, 0.0])
     (p * 5).sum().backward()
     np.testing.assert_array_equal(p.grad.numpy(), [5.0, 5.0])
