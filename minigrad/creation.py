@@ -196,7 +196,8 @@ def randint(low=0, high=None, size=None, *, dtype=None, device="cpu",
     return Tensor(backend.to_device(sample.astype(dtype or np.int64, copy=False), device))
 
 
-def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device="cpu",
+           requires_grad: bool = False) -> Tensor:
     """start, start + step, ... up to (not including) end, as torch.arange: int64 for
     whole-number arguments, float32 where one is a float (unless dtype says otherwise)."""
     start, end, step = _number(start), _number(end), _number(step)
@@ -213,7 +214,7 @@ def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
         array = array.astype(dtype)
     elif array.dtype.kind == "f":
         array = array.astype(float32)
-    return Tensor(array)
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def _like(fn, x: Tensor, dtype, requires_grad) -> Tensor:

@@ -111,6 +111,11 @@ def test_the_differences_docs_pytorch_md_lists_hold():
         F.softplus(mg.ones(2), beta=0)
     with pytest.raises(TypeError, match="use mg.zeros"):
         mg.Tensor(2, 3)
+    signal = mg.tensor([[list(range(7))]], dtype=mg.float64, requires_grad=True)
+    resized = F.interpolate(signal, scale_factor=1.1)
+    assert resized.numpy().ravel().tolist() == [0, 0, 1, 2, 3, 4, 5]     # PyTorch's samples
+    resized.sum().backward()
+    assert signal.grad.numpy().ravel().tolist() == [2, 1, 1, 1, 1, 1, 0]  # their adjoint
     assert mg.FloatTensor(2, 3).shape == (2, 3) and mg.device("cuda") == "cuda"
     assert mg.device("cuda:0").type == "cuda" and mg.cuda.is_available() == mg.gpu_available()
     with pytest.raises(mg.SerializationError, match=r"state_dict\(\)"):

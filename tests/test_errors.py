@@ -332,6 +332,9 @@ def test_creation_takes_pytorchs_forms_and_names_a_bad_size():
     assert mg.randint(0, 10, size=(2, 2)).shape == (2, 2)
     assert mg.randint(5, (2,), dtype=mg.int32).dtype == mg.int32
     assert mg.randn(size=(2, 3)).shape == (2, 3) and mg.zeros([2, 3]).shape == (2, 3)
+    assert mg.arange(3.0, requires_grad=True).requires_grad
+    with pytest.raises(RuntimeError, match="only floating-point tensors can require"):
+        mg.arange(3, requires_grad=True)                           # int64, as PyTorch
     for call, error, message in [
         (lambda: mg.zeros(-1), ValueError, "zeros: sizes must not be negative, got (-1,)"),
         (lambda: mg.ones(2.5), TypeError, "ones: each size must be an int, got 2.5"),
