@@ -843,33 +843,44 @@ def test_deep_chain_has_no_recursion_error(device):
 
 
 # ----------------------------------------------------------------------- dtypes
-FLOAT32_OPS = [
-    lambda x: x * 2.0 + 1.0, lambda x: 2.0 - x, lambda x: 1.0 / (x.abs() + 1.0),
-    lambda x: x / 3.0, lambda x: (x.abs() + 1.0) ** 1.5, lambda x: 2.0 ** x,
-    lambda x: np.float64(2.0) * x, lambda x: x * np.float64(2.0),
+FLOAT32_LINEAR = [  # linear, or linear piecewise: the gradient is a constant
+    lambda x: x * 2.0 + 1.0, lambda x: 2.0 - x, lambda x: x / 3.0,
+    lambda x: np.float64(2.0) * x, lambda x: x * np.float64(2.0), F.relu,
+    lambda x: F.leaky_relu(x, 0.1), lambda x: x.clamp(-0.5, 0.5),
+    lambda x: mg.where(x.data > 0, x, 0.0), lambda x: x.mean(0), lambda x: x.max(1).values,
+    lambda x: F.dropout(x), lambda x: F.pad(x, (1, 1)), lambda x: x[[0, 0]],
+    lambda x: F.l1_loss(x, x.detach() * 0.5),
+]
+FLOAT32_NONLINEAR = [  # the gradient depends on x: it has a derivative of its own
+    lambda x: 1.0 / (x.abs() + 1.0), lambda x: (x.abs() + 1.0) ** 1.5, lambda x: 2.0 ** x,
     lambda x: x.exp().log(), lambda x: (x * x + 1.0).sqrt(), lambda x: x.tanh(),
-    lambda x: x.sigmoid(), F.relu, F.softplus, lambda x: F.leaky_relu(x, 0.1),
-    lambda x: x.clamp(-0.5, 0.5), lambda x: mg.where(x.data > 0, x, 0.0),
-    lambda x: x.mean(0), lambda x: x.var(1, unbiased=True), lambda x: x.max(1).values,
-    lambda x: F.softmax(x, 1), lambda x: F.log_softmax(x, 0), lambda x: F.dropout(x),
-    lambda x: F.pad(x, (1, 1)), lambda x: x[[0, 0]], lambda x: x @ x.T,
-    lambda x: F.mse_loss(x, x.detach() * 0.5), lambda x: F.l1_loss(x, x.detach() * 0.5),
+    lambda x: x.sigmoid(), F.softplus, lambda x: x.var(1, unbiased=True),
+    lambda x: F.softmax(x, 1), lambda x: F.log_softmax(x, 0), lambda x: x @ x.T,
+    lambda x: F.mse_loss(x, x.detach() * 0.5),
     lambda x: F.binary_cross_entropy_with_logits(x, x.detach().sigmoid()),
     lambda x: F.binary_cross_entropy(x.sigmoid(), x.detach().sigmoid()),
     lambda x: F.cross_entropy(x, mg.tensor([0, 2], device=x.device)),
 ]
 
 
-@pytest.mark.parametrize("fn", FLOAT32_OPS)
-def test_float32_stays_float32_forward_and_backward(fn, device):
+@pytest.mark.parametrize("fn, nonlinear", [(fn, False) for fn in FLOAT32_LINEAR]
+                         + [(fn, True) for fn in FLOAT32_NONLINEAR],
+                         ids=[f"linear{i}" for i in range(len(FLOAT32_LINEAR))]
+                         + [f"nonlinear{i}" for i in range(len(FLOAT32_NONLINEAR))])
+def test_float32_stays_float32_forward_and_backward(fn, nonlinear, device):
+    """float32 in, float32 out, in the gradient and (for a nonlinear op, whose gradient
+    must then be on the tape) in the second derivative."""
     x = mg.randn(2, 3, device=device, requires_grad=True)
     assert x.dtype == mg.float32
     y = fn(x)
     assert y.dtype == mg.float32
     (g,) = mg.grad(y.sum(), x, create_graph=True)
     assert g.dtype == mg.float32
-    if g.requires_grad:                           # not for linear ops: g is a constant
+    if nonlinear:                                 # g depends on x: on the tape, and ...
+        assert g.requires_grad
+    if g.requires_grad:                           # (a linear op's g is a constant)
         (gg,) = mg.grad((g * g).sum(), x, allow_unused=True)
+        assert gg is not None or not nonlinear    # ... with a second derivative
         assert gg is None or gg.dtype == mg.float32
 
 

@@ -89,27 +89,70 @@ def test_transposed_conv_backward_hands_its_cols_over_at_any_size(monkeypatch, d
     assert handed == [True]
 
 
-TRANSPOSED_CASES = [  # input shape, weight (in, out, kh, kw), bias, stride, padding, out_pad
-    ((1, 3, 3, 3), (3, 2, 4, 4), True, 2, 1, 0),           # DCGAN's upsampling, 3 -> 6
-    ((2, 2, 3, 2), (2, 1, 3, 3), False, 2, 1, 1),          # output_padding 1
-    ((1, 2, 2, 3), (2, 2, 2, 3), True, 3, 0, 2),           # stride 3, output_padding 2
-    ((1, 2, 3, 3), (2, 5, 4, 4), True, 2, 1, 0),           # out C*KH*KW = 80: one big GEMM
-    ((3, 3, 3), (3, 2, 4, 4), True, 2, 1, 0),              # one image (C, H, W), no batch dim
+TRANSPOSED_CASES = [  # input, weight (in, out, kh, kw), bias, stride, padding, out_pad, dilation
+    ((1, 3, 3, 3), (3, 2, 4, 4), True, 2, 1, 0, 1),        # DCGAN's upsampling, 3 -> 6
+    ((2, 2, 3, 2), (2, 1, 3, 3), False, 2, 1, 1, 1),       # output_padding 1
+    ((1, 2, 2, 3), (2, 2, 2, 3), True, 3, 0, 2, 1),        # stride 3, output_padding 2
+    ((1, 2, 3, 3), (2, 5, 4, 4), True, 2, 1, 0, 1),        # out C*KH*KW = 80: one big GEMM
+    ((3, 3, 3), (3, 2, 4, 4), True, 2, 1, 0, 1),           # one image (C, H, W), no batch dim
+    ((2, 2, 3, 2), (2, 3, 3, 2), True, 2, 1, 1, 2),        # stride 2, dilation 2: 3x2 -> 8x4
+    ((1, 2, 2, 3), (2, 1, 2, 3), False, 1, 0, 0, (2, 3)),  # dilation per dim, stride 1
 ]
 
 
-@pytest.mark.parametrize("x_shape,w_shape,bias,stride,padding,output_padding", TRANSPOSED_CASES)
+@pytest.mark.parametrize("x_shape,w_shape,bias,stride,padding,output_padding,dilation",
+                         TRANSPOSED_CASES)
 def test_conv_transpose2d_gradcheck_and_gradgradcheck(device, x_shape, w_shape, bias, stride,
-                                                      padding, output_padding):
+                                                      padding, output_padding, dilation):
     x, w = make(x_shape, device, seed=4), make(w_shape, device, seed=5)
     inputs = [x, w] + ([make((w_shape[1],), device, seed=6)] if bias else [])
 
     def fn(x, w, b=None):
         return F.conv_transpose2d(x, w, b, stride=stride, padding=padding,
-                                  output_padding=output_padding)
+                                  output_padding=output_padding, dilation=dilation)
 
     assert mg.gradcheck(fn, inputs)
     assert mg.gradgradcheck(fn, inputs)
+
+
+def test_conv_transpose2d_dilation_is_a_kernel_with_zeros_between_its_taps(device):
+    """dilation (dh, dw) = the undilated op with dh - 1 rows and dw - 1 columns of zeros
+    between the kernel's taps (no PyTorch needed)."""
+    rng = np.random.default_rng(8)
+    x, w, b = rng.standard_normal((2, 3, 4, 3)), rng.standard_normal((3, 2, 3, 2)), \
+        rng.standard_normal(2)
+    spread = np.zeros((3, 2, 2 * 2 + 1, 3 * 1 + 1))            # dilation (2, 3): 5 x 4 taps
+    spread[:, :, ::2, ::3] = w
+    as_t = lambda a: mg.tensor(a, device=device, dtype=mg.float64)   # noqa: E731
+    ours = F.conv_transpose2d(as_t(x), as_t(w), as_t(b), stride=2, padding=1,
+                              output_padding=1, dilation=(2, 3))
+    plain = F.conv_transpose2d(as_t(x), as_t(spread), as_t(b), stride=2, padding=1,
+                               output_padding=1)
+    assert ours.shape == plain.shape == (2, 2, 10, 7)
+    np.testing.assert_allclose(ours.numpy(), plain.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_conv_transpose2d_with_dilation_matches_pytorch():
+    """Stride 2, dilation 2 (and per-dim stride and dilation, with output_padding): values
+    and the gradients of a non-linear loss w.r.t. input, weight and bias, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    for x_shape, w_shape, kwargs in [
+            ((2, 3, 4, 3), (3, 2, 3, 3), dict(stride=2, padding=1, dilation=2)),
+            ((1, 2, 3, 4), (2, 3, 2, 3), dict(stride=(2, 3), padding=(1, 2), dilation=(3, 2),
+                                              output_padding=(1, 2)))]:
+        x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, (w_shape[1],)))
+        ours = [mg.tensor(a, dtype=mg.float64, requires_grad=True) for a in (x, w, b)]
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y_ours = F.conv_transpose2d(*ours, **kwargs)
+        y_theirs = torch.nn.functional.conv_transpose2d(*theirs, **kwargs)
+        assert y_ours.shape == tuple(y_theirs.shape)
+        np.testing.assert_allclose(y_ours.numpy(), y_theirs.detach().numpy(), rtol=1e-12,
+                                   atol=1e-12)
+        (y_ours ** 2).sum().backward()
+        (y_theirs ** 2).sum().backward()
+        for a, t in zip(ours, theirs):
+            np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
 GROUPED_CASES = [  # x shape, weight shape, bias, stride, padding, groups

@@ -37,6 +37,157 @@ def test_block_output_shapes(block, in_shape, out_shape):
     assert y.shape == out_shape and np.isfinite(y.numpy()).all()
 
 
+# ---------------------------------------------------------------- values against PyTorch
+# The FID graph written out with torch.nn.functional, as torchvision's Inception3 and
+# pytorch-fid's FIDInception* blocks define it (branch order, paddings, strides, the pools),
+# reading the same state-dict names. Nothing here calls gans.metrics.inception.
+
+def _torch_basic(torch, x, weights, prefix, stride=1, padding=0):
+    """BasicConv2d: conv (no bias) -> batch norm (eval, eps 0.001) -> ReLU."""
+    def w(name):
+        return torch.from_numpy(weights[f"{prefix}.{name}"])
+    x = torch.nn.functional.conv2d(x, w("conv.weight"), stride=stride, padding=padding)
+    x = torch.nn.functional.batch_norm(x, w("bn.running_mean"), w("bn.running_var"),
+                                       w("bn.weight"), w("bn.bias"), training=False, eps=0.001)
+    return torch.relu(x)
+
+
+def _torch_chain(torch, x, weights, prefix, layers):
+    """BasicConv2d layers one after another: layers = [(name, stride, padding), ...]."""
+    for name, stride, padding in layers:
+        x = _torch_basic(torch, x, weights, prefix + name, stride, padding)
+    return x
+
+
+def _tf_pool(torch, x):
+    return torch.nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+
+
+def _torch_block(torch, kind, x, weights, prefix=""):
+    """One Inception block: kind "A", "B", "C", "D", "E_1" (avg pool) or "E_2" (max pool)."""
+    def chain(*layers):
+        return _torch_chain(torch, x, weights, prefix, layers)
+
+    def basic(h, name, padding):
+        return _torch_basic(torch, h, weights, prefix + name, 1, padding)
+
+    if kind == "A":
+        branches = [chain(("branch1x1", 1, 0)),
+                    chain(("branch5x5_1", 1, 0), ("branch5x5_2", 1, 2)),
+                    chain(("branch3x3dbl_1", 1, 0), ("branch3x3dbl_2", 1, 1),
+                          ("branch3x3dbl_3", 1, 1)),
+                    basic(_tf_pool(torch, x), "branch_pool", 0)]
+    elif kind == "B":
+        branches = [chain(("branch3x3", 2, 0)),
+                    chain(("branch3x3dbl_1", 1, 0), ("branch3x3dbl_2", 1, 1),
+                          ("branch3x3dbl_3", 2, 0)),
+                    torch.nn.functional.max_pool2d(x, 3, 2)]
+    elif kind == "C":
+        branches = [chain(("branch1x1", 1, 0)),
+                    chain(("branch7x7_1", 1, 0), ("branch7x7_2", 1, (0, 3)),
+                          ("branch7x7_3", 1, (3, 0))),
+                    chain(("branch7x7dbl_1", 1, 0), ("branch7x7dbl_2", 1, (3, 0)),
+                          ("branch7x7dbl_3", 1, (0, 3)), ("branch7x7dbl_4", 1, (3, 0)),
+                          ("branch7x7dbl_5", 1, (0, 3))),
+                    basic(_tf_pool(torch, x), "branch_pool", 0)]
+    elif kind == "D":
+        branches = [chain(("branch3x3_1", 1, 0), ("branch3x3_2", 2, 0)),
+                    chain(("branch7x7x3_1", 1, 0), ("branch7x7x3_2", 1, (0, 3)),
+                          ("branch7x7x3_3", 1, (3, 0)), ("branch7x7x3_4", 2, 0)),
+                    torch.nn.functional.max_pool2d(x, 3, 2)]
+    else:
+        h = chain(("branch3x3_1", 1, 0))
+        d = chain(("branch3x3dbl_1", 1, 0), ("branch3x3dbl_2", 1, 1))
+        pooled = (_tf_pool(torch, x) if kind == "E_1"
+                  else torch.nn.functional.max_pool2d(x, 3, 1, 1))
+        branches = [chain(("branch1x1", 1, 0)),
+                    torch.cat([basic(h, "branch3x3_2a", (0, 1)),
+                               basic(h, "branch3x3_2b", (1, 0))], 1),
+                    torch.cat([basic(d, "branch3x3dbl_3a", (0, 1)),
+                               basic(d, "branch3x3dbl_3b", (1, 0))], 1),
+                    basic(pooled, "branch_pool", 0)]
+    return torch.cat(branches, 1)
+
+
+def _torch_fid_inception(torch, x, weights):
+    """The whole graph on images already 299 x 299 (or at least 75 x 75): (pool, logits)."""
+    stem = [("Conv2d_1a_3x3", 2, 0), ("Conv2d_2a_3x3", 1, 0), ("Conv2d_2b_3x3", 1, 1)]
+    x = _torch_chain(torch, x, weights, "", stem)
+    x = torch.nn.functional.max_pool2d(x, 3, 2)
+    x = _torch_chain(torch, x, weights, "", [("Conv2d_3b_1x1", 1, 0), ("Conv2d_4a_3x3", 1, 0)])
+    x = torch.nn.functional.max_pool2d(x, 3, 2)
+    for name, kind in [("Mixed_5b", "A"), ("Mixed_5c", "A"), ("Mixed_5d", "A"),
+                       ("Mixed_6a", "B"), ("Mixed_6b", "C"), ("Mixed_6c", "C"),
+                       ("Mixed_6d", "C"), ("Mixed_6e", "C"), ("Mixed_7a", "D"),
+                       ("Mixed_7b", "E_1"), ("Mixed_7c", "E_2")]:
+        x = _torch_block(torch, kind, x, weights, name + ".")
+    pool = torch.nn.functional.adaptive_avg_pool2d(x, 1).flatten(1)
+    return pool, torch.nn.functional.linear(pool, torch.from_numpy(weights["fc.weight"]),
+                                            torch.from_numpy(weights["fc.bias"]))
+
+
+def _scaled_weights(module, seed):
+    """float64 random weights that keep activations of order 1 through many layers: He
+    scaled convolutions, batch-norm statistics and affine terms away from 0 and 1."""
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for name, value in module.state_dict().items():
+        shape = tuple(value.shape)
+        if name.endswith("num_batches_tracked"):
+            continue
+        if name.endswith("running_var"):
+            array = rng.uniform(0.5, 1.5, shape)
+        elif name.endswith("bn.weight"):
+            array = rng.uniform(0.5, 1.5, shape)
+        elif name.endswith("weight"):                     # conv (out, in, kh, kw), fc (out, in)
+            array = rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))
+        else:                                             # biases, running means
+            array = rng.standard_normal(shape) * 0.1
+        weights[name] = array
+    return weights
+
+
+@pytest.mark.parametrize("kind, block, in_shape", [
+    ("A", lambda: InceptionA(8, pool_features=32), (2, 8, 5, 5)),
+    ("B", lambda: InceptionB(8), (2, 8, 7, 7)),
+    ("C", lambda: InceptionC(8, channels_7x7=4), (2, 8, 5, 5)),
+    ("D", lambda: InceptionD(8), (2, 8, 7, 7)),
+    ("E_1", lambda: InceptionE(8, pool="avg"), (2, 8, 3, 3)),
+    ("E_2", lambda: InceptionE(8, pool="max"), (2, 8, 3, 3)),
+], ids=["A", "B", "C", "D", "E_1", "E_2"])
+def test_blocks_match_the_graph_written_in_pytorch(kind, block, in_shape):
+    """Each block, with the same float64 weights, gives PyTorch's output to round-off:
+    the branches in their order, each branch's paddings and strides, the pools."""
+    torch = pytest.importorskip("torch")
+    mg.manual_seed(0)
+    module = block().double().eval()
+    weights = _scaled_weights(module, seed=3)
+    module.load_state_dict(weights)
+    x = np.random.default_rng(1).standard_normal(in_shape)
+    with mg.no_grad():
+        ours = module(mg.tensor(x, dtype=mg.float64)).numpy()
+    theirs = _torch_block(torch, kind, torch.from_numpy(x), weights).numpy()
+    assert ours.shape == theirs.shape
+    assert np.abs(theirs).max() > 0.5                   # activations stay of order 1
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+
+
+def test_full_network_matches_the_graph_written_in_pytorch():
+    """The whole network at 75 x 75 (every block runs), float64: pool features and
+    logits as PyTorch computes them from the same weights."""
+    torch = pytest.importorskip("torch")
+    net = FIDInceptionV3(resize_input=False).double()
+    weights = _scaled_weights(net, seed=4)
+    net.load_state_dict(weights)
+    x = np.random.default_rng(5).uniform(-1, 1, (1, 3, 75, 75))
+    with mg.no_grad():
+        features, logits = net(mg.tensor(x, dtype=mg.float64))
+    pool, fc = _torch_fid_inception(torch, torch.from_numpy(x), weights)
+    assert np.abs(pool.numpy()).max() > 0.1
+    np.testing.assert_allclose(features.numpy(), pool.numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(logits.numpy(), fc.numpy(), rtol=1e-9, atol=1e-9)
+
+
 def test_tf_average_pool_ignores_padding():
     x = mg.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
     y = _tf_avg_pool(x).numpy()[0, 0]

@@ -115,11 +115,36 @@ def test_inversion_recovers_a_latent_the_generator_produced():
 
 
 def test_inversion_can_ask_the_discriminator():
+    """With D and d_weight, the start kept is the one with the lowest error - d_weight *
+    D(G(z)), not the lowest error. steps=0 keeps every start where it began, so each
+    start's image and score are known here: start 0 is the target's own latent (error 0,
+    kept without D); D scores the mean pixel, and at d_weight 50 its term outweighs the
+    errors, so another start is kept, and which one depends on the term's sign."""
     G = _generator()
-    x = latent.generate(G, np.zeros((2, Z_DIM), np.float32))
+    rng = np.random.default_rng(0)
+    z_true = rng.standard_normal((2, Z_DIM)).astype(np.float32)
+    x = latent.generate(G, z_true)
+    others = rng.standard_normal((3, 2, Z_DIM)).astype(np.float32)
+    z_init = np.concatenate([z_true[None], others])                              # (4, 2, 6)
     D = nn.Sequential(nn.Flatten(), nn.Linear(64, 1))
-    inv = latent.invert(G, x, Z_DIM, steps=20, restarts=3, D=D, d_weight=1.0)
-    assert inv.z.shape == (2, Z_DIM)
+    with mg.no_grad():
+        D[1].weight.fill_(1.0 / 64)
+        D[1].bias.fill_(0.0)
+    images = latent.generate(G, z_init.reshape(8, Z_DIM)).reshape(4, 2, 64)
+    errors = ((images - x.reshape(1, 2, 64)) ** 2).mean(2)                        # (4, 2)
+    realism = images.mean(2)                                                      # D(G(z))
+    d_weight = 50.0
+    chosen = (errors - d_weight * realism).argmin(0)
+    assert (chosen != 0).all()                               # D overrules the error ...
+    assert (chosen != (errors + d_weight * realism).argmin(0)).all()   # ... with its sign
+    plain = latent.invert(G, x, Z_DIM, steps=0, restarts=4, z_init=z_init)
+    np.testing.assert_array_equal(plain.z, z_true)                       # no D: error wins
+    inv = latent.invert(G, x, Z_DIM, steps=0, restarts=4, z_init=z_init, D=D,
+                        d_weight=d_weight)
+    np.testing.assert_array_equal(inv.z, z_init[chosen, [0, 1]])
+    np.testing.assert_allclose(inv.errors, errors[chosen, [0, 1]], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(inv.all_errors, errors, rtol=1e-5, atol=1e-7)
+    assert D.training                                                    # D left as found
 
 
 def test_morph_between_two_images():

@@ -15,8 +15,9 @@ from gans.metrics import frechet as frechet_module
 from gans.metrics.scores import mmd2_unbiased
 
 
-def t64(x, requires_grad=True):
-    return mg.tensor(np.asarray(x), dtype=mg.float64, requires_grad=requires_grad)
+def t64(x, requires_grad=True, device="cpu"):
+    return mg.tensor(np.asarray(x), dtype=mg.float64, device=device,
+                     requires_grad=requires_grad)
 
 
 def random_spd(d, rng, rank=None, shift=0.0):
@@ -154,24 +155,32 @@ def test_differentiable_frechet_gradcheck_wrt_statistics():
                                                    s2.numpy()), rel=1e-9)
 
 
-def test_matrix_sqrt_ops_gradcheck_and_gradgradcheck():
+def test_matrix_sqrt_ops_gradcheck_and_gradgradcheck(device):
+    """SqrtmPSD, Sylvester and TraceSqrtm on the device under test: their defining
+    equations, their results on that device, and gradients to second order."""
     rng = np.random.default_rng(9)
-    s, t = t64(random_spd(3, rng, shift=0.5)), t64(random_spd(3, rng, shift=0.5))
-    g = t64(rng.standard_normal((3, 3)))               # sylvester's right side: any matrix
+    s = t64(random_spd(3, rng, shift=0.5), device=device)
+    t = t64(random_spd(3, rng, shift=0.5), device=device)
+    g = t64(rng.standard_normal((3, 3)), device=device)   # sylvester's right side: any matrix
     y = sqrtm_psd(s)
     np.testing.assert_allclose((y @ y).numpy(), s.numpy(), atol=1e-10)
     z = sylvester(s, g)
     np.testing.assert_allclose((s @ z + z @ s).numpy(), g.numpy(), atol=1e-10)
+    r = np.linalg.eigvals(s.numpy() @ t.numpy())          # real and positive for SPD s, t
+    assert trace_sqrtm(s, t).item() == pytest.approx(np.sqrt(r.real).sum(), rel=1e-12)
+    assert y.device == z.device == trace_sqrtm(s, t).device == device
     for fn, inputs in ((sqrtm_psd, (s,)), (sylvester, (s, g)), (trace_sqrtm, (s, t))):
         assert mg.gradcheck(fn, inputs)
         assert mg.gradgradcheck(fn, inputs)
 
 
-def test_trace_sqrtm_gradient_is_half_the_transport_map():
+def test_trace_sqrtm_gradient_is_half_the_transport_map(device):
     """dTr(S1 S2)^(1/2)/dS1 = T/2 with T S1 T = S2 (the Gaussian optimal-transport map)."""
     rng = np.random.default_rng(10)
-    s1, s2 = t64(random_spd(4, rng, shift=0.5)), t64(random_spd(4, rng, shift=0.5))
+    s1 = t64(random_spd(4, rng, shift=0.5), device=device)
+    s2 = t64(random_spd(4, rng, shift=0.5), device=device)
     (g1,) = mg.grad(trace_sqrtm(s1, s2), [s1])
+    assert g1.device == device
     T = 2 * g1.numpy()
     np.testing.assert_allclose(T @ s1.numpy() @ T, s2.numpy(), atol=1e-8)
 

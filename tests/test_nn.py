@@ -11,11 +11,6 @@ import minigrad as mg
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 
-needs_conv = pytest.mark.skipif(
-    not hasattr(F, "conv2d") or not hasattr(F, "conv_transpose2d"),
-    reason="F.conv2d / F.conv_transpose2d are not implemented yet (minigrad/ops/conv.py)")
-
-
 # ------------------------------------------------------------------ a small DCGAN
 class Generator(nn.Module):
     """The PyTorch DCGAN tutorial's generator, scaled down (nz=10, ngf=4, nc=1, 16x16)."""
@@ -533,7 +528,6 @@ def test_mlp_learns_a_toy_regression(device):
     assert first > 0.5 and loss.item() < 0.01
 
 
-@needs_conv
 def test_dcgan_shapes():
     z = mg.randn(2, 10, 1, 1)
     fake = Generator()(z)
@@ -541,7 +535,6 @@ def test_dcgan_shapes():
     assert Discriminator()(fake).shape == (2, 1, 1, 1)
 
 
-@needs_conv
 def test_small_conv_net_learns_bars(device):
     """Tell horizontal from vertical bars on 8x8 images."""
     mg.manual_seed(0)

@@ -251,10 +251,11 @@ def test_batch_norm_training_forward_matches_numpy(device, shape):
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape", BN_SHAPES + [(2, 4), (2, 2, 1, 3)])
+@pytest.mark.parametrize("shape", BN_SHAPES + [(2, 4), (2, 2, 1, 3), (1, 2, 2, 3), (1, 3, 4)])
 @pytest.mark.parametrize("affine", ["none", "weight", "bias", "both"])
 def test_batch_norm_training_gradcheck_and_gradgradcheck(device, shape, affine):
-    """With respect to x, weight and bias; weight or bias or both None (affine=False)."""
+    """With respect to x, weight and bias; weight or bias or both None (affine=False).
+    Batch 1 with H x W or L > 1: the statistics are over one sample's pixels."""
     x = make(shape, device, seed=7)
     C = shape[1]
     weight = make((C,), device, seed=8) if affine in ("weight", "both") else None
@@ -269,6 +270,27 @@ def test_batch_norm_training_gradcheck_and_gradgradcheck(device, shape, affine):
 
     assert mg.gradcheck(f, inputs)
     assert mg.gradgradcheck(f, inputs)
+
+
+def test_batch_norm_2d_layer_in_training_on_one_image_gradcheck_and_gradgradcheck(device):
+    """nn.BatchNorm2d in training mode on a batch of 1 (3 x 2 pixels per channel), weight
+    and bias away from 1 and 0: its output is F.batch_norm's, and its gradients w.r.t.
+    the input and both parameters (perturbed in place) hold to second order."""
+    layer = nn.BatchNorm2d(2, device=device, dtype=mg.float64)
+    with mg.no_grad():
+        layer.weight.copy_(make((2,), device, requires_grad=False, seed=20))
+        layer.bias.copy_(make((2,), device, requires_grad=False, seed=21))
+    x = make((1, 2, 3, 2), device, seed=22)
+
+    def f(x, weight, bias):          # weight and bias are the layer's own parameters
+        return layer(x)
+
+    np.testing.assert_allclose(
+        f(x, layer.weight, layer.bias).numpy(),
+        F.batch_norm(x, None, None, layer.weight, layer.bias, training=True).numpy(),
+        rtol=1e-14, atol=1e-14)
+    assert mg.gradcheck(f, (x, layer.weight, layer.bias))
+    assert mg.gradgradcheck(f, (x, layer.weight, layer.bias))
 
 
 def test_batch_norm_training_loss_is_not_linear_gradgradcheck(device):

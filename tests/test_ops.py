@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import make
+from conftest import GPU_SKIP_REASON, make
 
 import minigrad as mg
 import minigrad.nn as nn
@@ -241,6 +241,11 @@ SHAPE = [
     case("pad-circular-1d", lambda x: F.pad(x, (3, 1), mode="circular"), normal(2, 3)),
     case("pad-circular-crop", lambda x: F.pad(x, (-1, 2), mode="circular"), normal(1, 2, 4)),
     case("pad-reflect-crop", lambda x: F.pad(x, (2, -1), mode="reflect"), normal(1, 2, 4)),
+    # Clone's backward passes gy on: the gradient it hands back must stay on the tape (a
+    # detached gy is right to first order, and gradgradcheck's d/dv of it is then 0)
+    case("clone-times-x", lambda x: x.clone() * x, normal(2, 3)),
+    case("clone-broadcast-batch1", lambda a, b: a.clone() * b.clone(), normal(1, 3),
+         normal(2, 1)),
 ]
 
 INDEX = [
@@ -340,6 +345,25 @@ def test_to_dtype_round_trip(device):
     assert fn(x).dtype == mg.float64
     assert mg.gradcheck(fn, [x], eps=1e-3, atol=1e-4)
     assert mg.gradgradcheck(fn, [x], eps=1e-3, atol=1e-4)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(GPU_SKIP_REASON is not None, reason=GPU_SKIP_REASON or "")
+def test_to_gpu_and_back_gradcheck_and_gradgradcheck():
+    """ToDevice both ways, float64: a CPU leaf through x.to("gpu") and a GPU leaf through
+    .cpu() (and back); each gradient is copied back to its leaf's device, to second order."""
+    x, w = make((2, 3), "cpu", seed=0), make((3,), "gpu", seed=1)
+
+    def fn(x, w):
+        on_gpu = (x.to("gpu") * w).tanh()
+        return on_gpu.cpu() * x + (w.cpu() ** 2).to("gpu").cpu()
+
+    y = fn(x, w)
+    assert y.device == "cpu"
+    y.sum().backward()
+    assert x.grad.device == "cpu" and w.grad.device == "gpu"
+    assert mg.gradcheck(fn, [x, w])
+    assert mg.gradgradcheck(fn, [x, w])
 
 
 # ----------------------------------------------------------------------- forward values

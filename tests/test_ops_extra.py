@@ -82,6 +82,10 @@ CASES = [
     case("div-rounding-modes-zero-gradient",                # RoundedDivide: dy/da = dy/db = 0
          lambda a, b: a.div(b, rounding_mode="floor") + a.div(b, rounding_mode="trunc") + a,
          fixed([2.3, -1.7, 5.4]), fixed([0.7, 0.9, -1.3])),
+    # broadcast (2, 3) by (3,): each zero gradient has its own input's shape (b's is (3,))
+    case("div-rounding-modes-broadcast",
+         lambda a, b: a.div(b, rounding_mode="floor") + a.div(b, rounding_mode="trunc") + a * b,
+         fixed([[2.3, -1.7, 5.4], [0.4, 3.2, -2.9]]), fixed([0.7, 0.9, -1.3])),
     case("square-rsqrt-reciprocal", lambda x: x.square() + x.rsqrt() + x.reciprocal(),
          fixed([0.5, 1.5, 2.0])),
     case("masked_fill", lambda x: x.masked_fill(x.detach() > 0, 0.5), normal(2, 3)),

@@ -9,6 +9,7 @@ import minigrad as mg
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 from kernels import reference as ref
+from minigrad.ops.pool import MaxPoolGather, MaxPoolScatter
 
 CASES = {
     "avg k3 s2 p1": lambda x: F.avg_pool2d(x, 3, 2, 1),
@@ -44,6 +45,61 @@ def test_gradcheck_and_gradgradcheck(device, name):
     fn = CASES[name]
     assert mg.gradcheck(fn, [x])
     assert mg.gradgradcheck(fn, [x])
+
+
+BATCH_2 = ["avg k3 s2 p1", "avg k2x3 s1 real-pixel mean", "adaptive 3x2", "nearest x2",
+           "bilinear size 9x11", "bilinear x1.5 corners"]
+
+
+@pytest.mark.parametrize("name", BATCH_2)
+def test_gradcheck_and_gradgradcheck_batch_2(device, name):
+    """A few of CASES on two images (the rows above are batch 1): each image's windows
+    read and write its own plane only."""
+    x = make((2, 2, 5, 4), device, seed=11)
+    fn = CASES[name]
+    assert mg.gradcheck(fn, [x])
+    assert mg.gradgradcheck(fn, [x])
+
+
+MAX_POOL_WINNERS = {"k3 s2 p1": (3, 2, 1), "k3 s1 (a pixel wins several windows)": (3, 1),
+                    "k2": (2,)}
+
+
+@pytest.mark.parametrize("name", list(MAX_POOL_WINNERS))
+def test_max_pool_scatter_and_gather_gradcheck_and_gradgradcheck(device, name):
+    """max_pool2d's backward pair as functions of their own input, the winners (argmax)
+    held fixed: MaxPoolScatter(gy) adds each output's gradient at its winner,
+    MaxPoolGather(g) reads g at the winners. Each is the other's backward, so here every
+    backward of the pair runs in a checked pass (max_pool2d's own rows never run
+    MaxPoolGather's), and the two are adjoint: <scatter(gy), g> = <gy, gather(g)>."""
+    x = make((2, 2, 5, 4), device, requires_grad=False, seed=12)
+    _, winners = F.max_pool2d(x, *MAX_POOL_WINNERS[name], return_indices=True)
+    argmax = winners.data
+    gy = make(tuple(winners.shape), device, seed=13)
+    g = make(tuple(x.shape), device, seed=14)
+
+    def scatter(gy):
+        return MaxPoolScatter(argmax, x.shape)(gy)
+
+    def gather(g):
+        return MaxPoolGather(argmax)(g)
+
+    for fn, value in ((scatter, gy), (gather, g)):
+        assert mg.gradcheck(fn, [value])
+        assert mg.gradgradcheck(fn, [value])
+    index, gy_, g_ = winners.numpy(), gy.numpy(), g.numpy()
+    if name.startswith("k3 s1"):                     # gradients that meet at one pixel add
+        assert any(len(np.unique(plane)) < plane.size for plane in index.reshape(4, -1))
+    expected = np.zeros((2, 2, 5 * 4))
+    for n in range(2):
+        for c in range(2):
+            np.add.at(expected[n, c], index[n, c].ravel(), gy_[n, c].ravel())
+    np.testing.assert_allclose(scatter(gy).numpy(), expected.reshape(x.shape), rtol=1e-15)
+    np.testing.assert_array_equal(
+        gather(g).numpy(), np.take_along_axis(g_.reshape(2, 2, -1), index.reshape(2, 2, -1),
+                                              axis=2).reshape(index.shape))
+    assert (scatter(gy) * g).sum().item() == pytest.approx((gy * gather(g)).sum().item(),
+                                                           rel=1e-12)
 
 
 UNBATCHED = {                                       # one image (C, H, W), as PyTorch reads it
@@ -99,12 +155,52 @@ def test_values_match_reference():
                                ref.upsample_nearest2d(x, (5, 5)))
 
 
-def test_layers_use_the_functional_forms():
-    x = mg.randn(2, 3, 8, 8)
-    assert nn.MaxPool2d(2)(x).shape == (2, 3, 4, 4)
-    assert nn.AvgPool2d(3, 1, 1, count_include_pad=False)(x).shape == (2, 3, 8, 8)
-    assert nn.Upsample(scale_factor=2)(x).shape == (2, 3, 16, 16)
-    assert nn.Upsample(size=(5, 7), mode="bilinear")(x).shape == (2, 3, 5, 7)
+LAYERS = [  # the layer, the functional form it must compute (PyTorch's argument order)
+    (nn.MaxPool2d(2), lambda x: F.max_pool2d(x, 2)),
+    (nn.MaxPool2d(3, 2, 1, ceil_mode=True), lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True)),
+    (nn.AvgPool2d(3, 1, 1), lambda x: F.avg_pool2d(x, 3, 1, 1)),
+    (nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+     lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)),
+    (nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+     lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+    (nn.AvgPool2d(2, 1, divisor_override=3), lambda x: F.avg_pool2d(x, 2, 1,
+                                                                     divisor_override=3)),
+    (nn.AdaptiveAvgPool2d((3, None)), lambda x: F.adaptive_avg_pool2d(x, (3, None))),
+    (nn.Upsample(scale_factor=2), lambda x: F.interpolate(x, scale_factor=2)),
+    (nn.Upsample(size=(5, 7), mode="bilinear"),
+     lambda x: F.interpolate(x, size=(5, 7), mode="bilinear")),
+    (nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True),
+     lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True)),
+    (nn.Upsample(size=(5, 3), mode="nearest-exact"),
+     lambda x: F.interpolate(x, size=(5, 3), mode="nearest-exact")),
+]
+
+
+@pytest.mark.parametrize("layer, functional", LAYERS, ids=[repr(layer) for layer, _ in LAYERS])
+def test_layers_use_the_functional_forms(layer, functional, device):
+    """Each layer's output equals its functional form with the same options, to the bit.
+    The input is 7 x 8 with padding 1, so every option chosen changes the edge windows (a
+    layer that dropped count_include_pad, ceil_mode or divisor_override would differ)."""
+    x = make((2, 3, 7, 8), device, requires_grad=False, seed=15)
+    y = layer(x)
+    expected = functional(x)
+    assert y.shape == expected.shape
+    np.testing.assert_array_equal(y.numpy(), expected.numpy())
+
+
+def test_the_layer_options_change_the_output(device):
+    """The options the table above passes matter on its input (so that table can fail)."""
+    x = make((2, 3, 7, 8), device, requires_grad=False, seed=15)
+    for with_option, without in [
+            (nn.AvgPool2d(3, 1, 1, count_include_pad=False), nn.AvgPool2d(3, 1, 1)),
+            (nn.AvgPool2d(3, 2, 1, ceil_mode=True), nn.AvgPool2d(3, 2, 1)),
+            (nn.MaxPool2d(3, 2, 1, ceil_mode=True), nn.MaxPool2d(3, 2, 1)),
+            (nn.AvgPool2d(2, 1, divisor_override=3), nn.AvgPool2d(2, 1)),
+            (nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True),
+             nn.Upsample(scale_factor=1.5, mode="bilinear")),
+            (nn.Upsample(size=(5, 3), mode="nearest-exact"), nn.Upsample(size=(5, 3)))]:
+        a, b = with_option(x), without(x)
+        assert a.shape != b.shape or not np.allclose(a.numpy(), b.numpy()), with_option
 
 
 def test_bad_inputs():

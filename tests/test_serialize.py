@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+import minigrad.nn as nn
 
 
 def same(a, b) -> bool:
@@ -318,9 +319,6 @@ def _train(net, opt, steps, device):
 def test_module_and_optimizer_checkpoint_resumes_exactly(device, tmp_path):
     """{"G": state_dict, "optG": state_dict, "rng": ...} through mg.save / mg.load: the
     resumed run is bit-identical to the uninterrupted one."""
-    nn = pytest.importorskip("minigrad.nn")
-    if not hasattr(nn, "Linear"):
-        pytest.skip("minigrad.nn.Linear is not there yet")
     mg.manual_seed(1)
     net = _net(nn).to(device)
     opt = mg.optim.Adam(net.parameters(), lr=1e-2, betas=(0.5, 0.999))
@@ -344,9 +342,6 @@ def test_module_and_optimizer_checkpoint_resumes_exactly(device, tmp_path):
 
 
 def test_a_damaged_checkpoint_leaves_the_module_unchanged(tmp_path):
-    nn = pytest.importorskip("minigrad.nn")
-    if not hasattr(nn, "Linear"):
-        pytest.skip("minigrad.nn.Linear is not there yet")
     net = _net(nn)
     path = tmp_path / "net.npz"
     mg.save({k: v * 0 for k, v in net.state_dict().items()}, path)

@@ -156,17 +156,50 @@ def test_errors():
             nn.utils.spectral_norm(nn.Linear(2, 2), n_power_iterations=count)
 
 
-@pytest.mark.skipif(not hasattr(F, "conv2d") or not hasattr(F, "conv_transpose2d"),
-                    reason="F.conv2d / F.conv_transpose2d are not implemented yet "
-                           "(minigrad/ops/conv.py)")
-def test_spectrally_normalised_conv_layers_forward_and_backward():
-    conv = nn.utils.spectral_norm(nn.Conv2d(2, 3, 3, padding=1))
-    deconv = nn.utils.spectral_norm(nn.ConvTranspose2d(3, 2, 4, 2, 1))
-    y = deconv(conv(mg.randn(2, 2, 4, 4)))
+def _divided_by_sigma(weight, u, v, dim):
+    """W / (u^T W_mat v) in numpy, W_mat the weight with axis `dim` first, flattened."""
+    matrix = np.moveaxis(weight, dim, 0).reshape(weight.shape[dim], -1)
+    return weight / (u @ matrix @ v)
+
+
+def test_spectrally_normalised_conv_layers_forward_and_backward(device):
+    """Conv2d (dim 0) then ConvTranspose2d (dim 1, stride 2), float64. In training the
+    forward updates u, v (a power iteration) and computes F.conv2d and F.conv_transpose2d
+    of W / sigma with them (W / sigma computed here in numpy); eval mode then reuses them:
+    the same output and gradients, and those gradients w.r.t. x and both weight_orig hold
+    to second order (gradcheck needs eval: in training each call moves u and v)."""
+    mg.manual_seed(1)
+    conv = nn.utils.spectral_norm(nn.Conv2d(2, 3, 3, padding=1, device=device,
+                                            dtype=mg.float64))
+    deconv = nn.utils.spectral_norm(nn.ConvTranspose2d(3, 2, 4, 2, 1, device=device,
+                                                       dtype=mg.float64))
+    u_before = conv.weight_u.numpy().copy()
+    x = make((2, 2, 4, 4), device, seed=30)
+    inputs = (x, conv.weight_orig, deconv.weight_orig)
+    y = deconv(conv(x))
     assert y.shape == (2, 2, 8, 8)
-    y.sum().backward()
-    assert conv.weight_orig.grad.shape == (3, 2, 3, 3)
-    assert deconv.weight_orig.grad.shape == (3, 2, 4, 4)
+    assert not np.array_equal(conv.weight_u.numpy(), u_before)          # power iteration
+    w1, w2 = (_divided_by_sigma(layer.weight_orig.numpy(), layer.weight_u.numpy(),
+                                layer.weight_v.numpy(), dim)
+              for layer, dim in ((conv, 0), (deconv, 1)))
+    on = lambda a: mg.tensor(a, dtype=mg.float64, device=device)   # noqa: E731
+    expected = F.conv_transpose2d(F.conv2d(x, on(w1), conv.bias, padding=1), on(w2),
+                                  deconv.bias, stride=2, padding=1)
+    np.testing.assert_allclose(y.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+    trained = mg.grad(y.sum(), inputs)
+    assert [tuple(g.shape) for g in trained[1:]] == [(3, 2, 3, 3), (3, 2, 4, 4)]
+    conv.eval()
+    deconv.eval()
+
+    def f(x, weight_1, weight_2):          # the layers' own weight_orig, perturbed in place
+        return deconv(conv(x))
+
+    y_eval = f(*inputs)
+    np.testing.assert_allclose(y_eval.numpy(), y.numpy(), rtol=1e-15, atol=0)
+    for g_train, g_eval in zip(trained, mg.grad(y_eval.sum(), inputs)):
+        np.testing.assert_allclose(g_train.numpy(), g_eval.numpy(), rtol=1e-15, atol=0)
+    assert mg.gradcheck(f, inputs)
+    assert mg.gradgradcheck(f, inputs)
 
 
 # ------------------------------------------------- the parametrization form (PyTorch's newer)
