@@ -660,6 +660,38 @@ from .tensor import Tensor, require_tensor  # noqa: E402  (Tensor needs Function
 from . import ops  # noqa: E402  (ops.clone, in _store_grad)
 
 
+def _starting_gradients(op: str, outputs, gradients, name: str) -> tuple:
+    """grad's and backward's first step: the outputs as a list, and the gradient each one
+    starts from (`name`: grad_outputs or gradient; given, or 1 for a scalar output)."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if gradients is None:
+        gradients = [None] * len(outputs)
+    elif isinstance(gradients, Tensor):
+        gradients = [gradients]
+    else:
+        gradients = list(gradients)
+    if len(gradients) != len(outputs):             # (zip would drop the extra outputs)
+        raise RuntimeError(f"{op}: got {len(outputs)} tensors and {len(gradients)} "
+                           f"gradients; give one per output (None for a scalar output)")
+    grads = []
+    for out, g in zip(outputs, gradients):
+        require_tensor(out, op, "outputs")
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError(
+                    f"{op}: {name} must be given for an output of shape "
+                    f"{tuple(out.shape)} (only a scalar's gradient is implicitly 1; or "
+                    f"call .sum() first)")
+            g = Tensor._from_op(out.xp.ones_like(out._data), False)
+        elif not isinstance(g, Tensor):
+            g = Tensor(out.xp.asarray(g, dtype=out.dtype))
+        if g.shape != out.shape:
+            raise RuntimeError(f"{op}: {name} has shape {tuple(g.shape)} but the output "
+                               f"has shape {tuple(out.shape)}")
+        grads.append(g)
+    return outputs, grads
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
          allow_unused: bool = False, *, only_inputs: bool = True,
          is_grads_batched: bool = False):
@@ -675,32 +707,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     if is_grads_batched:
         raise NotImplementedError("grad: is_grads_batched=True is not implemented; call "
                                   "grad once per row of grad_outputs")
-    single = isinstance(outputs, Tensor)
-    outputs = [outputs] if single else list(outputs)
+    outputs, grads = _starting_gradients("grad", outputs, grad_outputs, "grad_outputs")
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs]
-    else:
-        grad_outputs = list(grad_outputs)
-    if len(grad_outputs) != len(outputs):          # (zip would drop the extra outputs)
-        raise RuntimeError(f"grad: got {len(outputs)} tensors and {len(grad_outputs)} "
-                           f"gradients; grad_outputs needs one per output (None for a "
-                           f"scalar output)")
-    grads = []
-    for out, g in zip(outputs, grad_outputs):
-        if g is None:
-            if out.data.size != 1:
-                raise RuntimeError(
-                    f"grad: grad_outputs must be given for a non-scalar output of shape "
-                    f"{tuple(out.shape)}"
-                )
-            g = Tensor._from_op(out.xp.ones_like(out.data), False)
-        elif tuple(g.shape) != tuple(out.shape):
-            raise RuntimeError(f"grad: grad_outputs shape {tuple(g.shape)} does not match "
-                               f"the output shape {tuple(out.shape)}")
-        grads.append(g)
     for t in inputs:
         if not t.requires_grad:
             raise RuntimeError(f"grad: an input of shape {tuple(t.shape)} does not "
@@ -724,34 +732,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     gets its gradient in `.grad` (as with retain_grad()), and the pass stops there for
     it. An input that the outputs do not depend on keeps its `.grad`.
     """
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
-    if grad_tensors is None:
-        grad_tensors = [None] * len(tensors)
-    elif isinstance(grad_tensors, Tensor):
-        grad_tensors = [grad_tensors]
-    else:
-        grad_tensors = list(grad_tensors)
-    if len(grad_tensors) != len(tensors):          # (zip would drop the extra outputs)
-        raise RuntimeError(f"backward: got {len(tensors)} tensors and {len(grad_tensors)} "
-                           f"gradients; grad_tensors needs one per tensor (None for a "
-                           f"scalar)")
-    grads = []
-    for out, g in zip(tensors, grad_tensors):
-        require_tensor(out, "backward", "tensors")
-        if g is None:
-            if out._data.size != 1:
-                raise RuntimeError(
-                    f"backward: grad can be implicitly created only for scalar outputs, "
-                    f"but this tensor has shape {tuple(out.shape)}; pass a gradient of "
-                    f"that shape (or call .sum() first)"
-                )
-            g = Tensor._from_op(out.xp.ones_like(out._data), False)
-        elif not isinstance(g, Tensor):
-            g = Tensor(out.xp.asarray(g, dtype=out.dtype))
-        if g.shape != out.shape:
-            raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the "
-                               f"tensor has shape {tuple(out.shape)}")
-        grads.append(g)
+    tensors, grads = _starting_gradients("backward", tensors, grad_tensors, "gradient")
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is None:

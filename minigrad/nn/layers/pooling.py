@@ -146,27 +146,14 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxPool1d(Module):
-    """Max over each window of kernel_size samples (the gradient goes to the winner).
-    stride defaults to kernel_size. The arguments in PyTorch's order; return_indices=True
-    also returns each maximum's position along L."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
-                 return_indices: bool = False, ceil_mode: bool = False):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
-        self.return_indices = return_indices
+class MaxPool1d(MaxPool2d):
+    """Max over each window of kernel_size samples (the gradient goes to the winner):
+    MaxPool2d's arguments, on a signal (N, C, L); return_indices=True also returns each
+    maximum's position along L."""
 
     def forward(self, x):
         return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
-
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, dilation={self.dilation}, "
-                f"ceil_mode={self.ceil_mode}")
 
 
 class AdaptiveAvgPool1d(Module):
