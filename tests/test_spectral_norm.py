@@ -325,3 +325,41 @@ def test_register_parametrization_errors():
     with pytest.raises(ValueError, match=r"changed weight's shape \(2, 3\) into \(6,\)"):
         parametrize.register_parametrization(layer, "weight", Flatten())     # chained
     assert len(layer.parametrizations.weight) == 1 and layer.weight.shape == (2, 3)
+
+
+def test_a_parametrization_that_fails_leaves_the_module_as_it_was():
+    """Its own error, raised before the module changes (PyTorch's too); later, a failing
+    read names the parametrization instead of Python's "no attribute 'weight'"."""
+    class Broken(nn.Module):
+        def forward(self, w):
+            return w.no_such_method()
+
+    layer = nn.Linear(2, 2)
+    start = layer.weight.numpy().copy()
+    with pytest.raises(AttributeError, match="no_such_method"):
+        parametrize.register_parametrization(layer, "weight", Broken())
+    assert type(layer) is nn.Linear and sorted(layer.state_dict()) == ["bias", "weight"]
+    np.testing.assert_array_equal(layer.weight.numpy(), start)
+    parametrize.register_parametrization(layer, "weight", nn.Identity())
+    with pytest.raises(AttributeError, match="no_such_method"):
+        parametrize.register_parametrization(layer, "weight", Broken())    # chained
+    assert len(layer.parametrizations.weight) == 1
+    layer.parametrizations.weight.append(Broken())          # broken after registration
+    with pytest.raises(RuntimeError, match=r"computing ParametrizedLinear.weight from its "
+                                           r"parametrizations: AttributeError: .*no_such"):
+        layer.weight
+
+
+def test_spectral_norm_twice_stacks_as_pytorch():
+    torch = pytest.importorskip("torch")
+    sn = torch.nn.utils.parametrizations.spectral_norm
+    theirs = sn(sn(torch.nn.Linear(3, 2, dtype=torch.float64)))
+    layer = sn_parametrization(sn_parametrization(nn.Linear(3, 2, dtype=mg.float64)))
+    assert sorted(layer.state_dict()) == sorted(theirs.state_dict())
+    layer.load_state_dict({k: mg.tensor(v.detach().numpy(), dtype=mg.float64)
+                           for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(10).standard_normal((2, 3))
+    np.testing.assert_allclose(layer(mg.tensor(x, dtype=mg.float64)).numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="weight norm, computed from two tensors, must come"):
+        nn.utils.parametrizations.weight_norm(layer)

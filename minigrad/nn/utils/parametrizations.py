@@ -19,6 +19,7 @@ from __future__ import annotations
 from ...autograd import no_grad
 from ...tensor import Tensor
 from ..module import Module
+from . import parametrize
 from .parametrize import register_parametrization
 from .spectral_norm import _default_dim, _normalize, normalized_weight, weight_matrix
 from .weight_norm import norm_except_dim, weight_from
@@ -82,7 +83,10 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
                   eps: float = 1e-12, dim: int | None = None) -> Module:
     """module.<name> becomes W / sigma(W), computed from parametrizations.<name>.original;
     returns the module. dim is 1 for the transposed convolutions, else 0 (as PyTorch)."""
-    weight = module._parameters.get(name)
+    if parametrize.is_parametrized(module, name):   # a second one: on the first's output
+        weight = getattr(module, name)
+    else:
+        weight = module._parameters.get(name)
     if weight is None:
         raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}")
     dim = _default_dim(module) if dim is None else dim
@@ -108,6 +112,9 @@ class _WeightNorm(Module):
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """module.<name> becomes g * v / ||v||, computed from parametrizations.<name>.original0
     (g) and original1 (v); returns the module."""
+    if parametrize.is_parametrized(module, name):
+        raise ValueError(f"weight_norm: {type(module).__name__}.{name} is parametrized "
+                         f"already; weight norm, computed from two tensors, must come first")
     weight = module._parameters.get(name)
     if weight is None:
         raise ValueError(f"weight_norm: {type(module).__name__} has no parameter {name!r}")

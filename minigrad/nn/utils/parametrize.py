@@ -89,7 +89,11 @@ def _set_class(module: Module) -> None:
 
 def _tensor_property(name: str) -> property:
     def get(module):
-        return module.parametrizations[name]()
+        try:
+            return module.parametrizations[name]()
+        except AttributeError as error:    # (else Python would report "no attribute name")
+            raise RuntimeError(f"computing {type(module).__name__}.{name} from its "
+                               f"parametrizations: {type(error).__name__}: {error}") from error
 
     def set_(module, value):
         module.parametrizations[name].right_inverse(value)
@@ -109,13 +113,16 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
                         f"nn.Module, got {type(parametrization).__name__}")
     if is_parametrized(module, tensor_name):
         chain = module.parametrizations[tensor_name]
-        before = tuple(getattr(module, tensor_name).shape)
+        before = tuple(chain().shape)
         chain.append(parametrization)
-        after = tuple(getattr(module, tensor_name).shape)
-        if not unsafe and after != before:
-            chain.pop()
-            raise ValueError(f"register_parametrization: the parametrization changed "
-                             f"{tensor_name}'s shape {before} into {after}")
+        try:
+            after = tuple(chain().shape)
+            if not unsafe and after != before:
+                raise ValueError(f"register_parametrization: the parametrization changed "
+                                 f"{tensor_name}'s shape {before} into {after}")
+        except BaseException:
+            chain.pop()                                  # the module as it was
+            raise
         return module
     original = module._parameters.get(tensor_name)
     if not isinstance(original, Parameter):
@@ -123,26 +130,32 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
                          f"parameter {tensor_name!r}")
     from ...autograd import no_grad  # noqa: PLC0415
 
-    originals = (original,)
-    if hasattr(parametrization, "right_inverse"):       # as PyTorch: original = W^-1(W)
+    with no_grad():                                     # as PyTorch: original = W^-1(W)
+        inverse = (parametrization.right_inverse(original)
+                   if hasattr(parametrization, "right_inverse") else original)
+    kept = original.detach().clone()
+    if isinstance(inverse, tuple):                      # computed from several tensors
+        originals = tuple(Parameter(t.detach().clone()) for t in inverse)
+    else:
+        originals = (original,)
         with no_grad():
-            inverse = parametrization.right_inverse(original)
-        if isinstance(inverse, tuple):                  # computed from several tensors
-            originals = tuple(Parameter(t.detach().clone()) for t in inverse)
-        else:
-            with no_grad():
-                original.copy_(inverse)
+            original.copy_(inverse)                     # in place: the optimizer's tensor
+    chain = ParametrizationList([parametrization], originals)
+    try:                 # one read, before the module changes: its errors as they are
+        value = chain()
+        if not unsafe and tuple(value.shape) != tuple(original.shape):
+            raise ValueError(f"register_parametrization: the parametrization changed "
+                             f"{tensor_name}'s shape {tuple(original.shape)} into "
+                             f"{tuple(value.shape)}")
+    except BaseException:
+        with no_grad():
+            original.copy_(kept)                        # the module as it was
+        raise
     del module._parameters[tensor_name]
     if not is_parametrized(module):
         module.parametrizations = ModuleDict()
-    module.parametrizations[tensor_name] = ParametrizationList([parametrization], originals)
+    module.parametrizations[tensor_name] = chain
     _set_class(module)
-    value = getattr(module, tensor_name)
-    if not unsafe and tuple(value.shape) != tuple(original.shape):
-        remove_parametrizations(module, tensor_name, leave_parametrized=False)
-        raise ValueError(f"register_parametrization: the parametrization changed "
-                         f"{tensor_name}'s shape {tuple(original.shape)} into "
-                         f"{tuple(value.shape)}")
     return module
 
 
