@@ -39,7 +39,7 @@ _load_numpy_with_quiet_blas_threads()
 from . import backend  # noqa: E402 (the rest of minigrad, after numpy)
 from .autograd import (Function, enable_grad, grad, inference_mode, is_grad_enabled,
                        no_grad, set_grad_enabled)
-from .backend import gpu_available, manual_seed
+from .backend import get_default_dtype, gpu_available, manual_seed, set_default_dtype
 from .check import GradcheckError, gradcheck, gradgradcheck
 from .creation import (arange, as_tensor, bool_, empty, empty_like, eye, float32, float64,
                        from_numpy, full, full_like, int32, int64, is_tensor, linspace, ones,

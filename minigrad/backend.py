@@ -108,6 +108,27 @@ def to_numpy(array) -> np.ndarray:
     return array.get() if is_gpu_array(array) else np.asarray(array)
 
 
+# ---------------------------------------------------------------- the default float dtype
+_default_float = np.float32
+
+
+def set_default_dtype(dtype) -> None:
+    """The dtype of floating tensors made without a dtype (mg.tensor of floats, zeros,
+    randn, arange of floats, a layer's parameters): float32 unless set, as in PyTorch.
+    mg.set_default_dtype(mg.float64) runs a whole script in float64 (checks against
+    finite differences, or against PyTorch to 1e-12)."""
+    global _default_float
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise TypeError(f"set_default_dtype: only float32 and float64 are supported, got "
+                        f"{np.dtype(dtype)}")
+    _default_float = np.dtype(dtype).type
+
+
+def get_default_dtype():
+    """mg.float32 unless set_default_dtype changed it."""
+    return _default_float
+
+
 # ---------------------------------------------------------------- random numbers
 _rng = np.random.default_rng(0)
 

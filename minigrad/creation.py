@@ -1,4 +1,5 @@
-"""Making tensors: mg.tensor, zeros, ones, randn, ... (float32 unless told otherwise)."""
+"""Making tensors: mg.tensor, zeros, ones, randn, ... (float32 unless told otherwise: by a
+dtype, or for every call by mg.set_default_dtype)."""
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,8 @@ def _shape(shape, op: str, size=None) -> tuple:
 def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
     """A new leaf tensor from a list, number, numpy or CuPy array (always copied).
 
-    Floating data becomes float32 unless `dtype` says otherwise (float64 for gradcheck);
-    integer and boolean data keep their kind (labels, indices)."""
+    Floating data becomes float32 (the default dtype) unless `dtype` says otherwise
+    (float64 for gradcheck); integer and boolean data keep their kind (labels, indices)."""
     if isinstance(data, Tensor):
         data = data.data
     elif isinstance(data, (list, tuple)):
@@ -53,8 +54,9 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
     if backend.is_gpu_array(data) and device == "cpu":
         data = data.get()
     array = xp.array(data, dtype=dtype, copy=True)
-    if dtype is None and array.dtype.kind == "f" and array.dtype != np.float32:
-        array = array.astype(np.float32)
+    default = backend.get_default_dtype()
+    if dtype is None and array.dtype.kind == "f" and array.dtype != default:
+        array = array.astype(default)
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -75,14 +77,15 @@ def as_tensor(data, dtype=None, device="cpu") -> Tensor:
     array = backend.to_device(data, device)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
-    elif array.dtype.kind == "f" and array.dtype != np.float32:
-        array = array.astype(np.float32)
+    elif array.dtype.kind == "f" and array.dtype != backend.get_default_dtype():
+        array = array.astype(backend.get_default_dtype())
     return Tensor(array)
 
 
 def _make(fill, shape, dtype, device, requires_grad, op: str, size=None):
     xp = backend.get_xp(device)
-    return Tensor(fill(xp, _shape(shape, op, size), np.dtype(dtype or float32)),
+    dtype = np.dtype(dtype or backend.get_default_dtype())
+    return Tensor(fill(xp, _shape(shape, op, size), dtype),
                   requires_grad=requires_grad)
 
 
@@ -97,7 +100,8 @@ def ones(*shape, size=None, dtype=None, device="cpu", requires_grad=False) -> Te
 
 
 def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
-    """As PyTorch: without a dtype, a bool fill gives bool, an int int64, a float float32."""
+    """As PyTorch: without a dtype, a bool fill gives bool, an int int64, a float the
+    default dtype (float32)."""
     if dtype is None and isinstance(fill_value, (bool, np.bool_)):
         dtype = np.bool_
     elif dtype is None and isinstance(fill_value, (int, np.integer)):
@@ -213,7 +217,7 @@ def arange(start, end=None, step=1, dtype=None, device="cpu",
     if dtype is not None:
         array = array.astype(dtype)
     elif array.dtype.kind == "f":
-        array = array.astype(float32)
+        array = array.astype(backend.get_default_dtype())
     return Tensor(array, requires_grad=requires_grad)
 
 

@@ -913,7 +913,7 @@ class Tensor:
         body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=20,
                                prefix="tensor(")
         extras = []
-        if self.dtype != np.float32:
+        if self.dtype != backend.get_default_dtype():    # as PyTorch: the default unsaid
             extras.append(f"dtype={self.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")

@@ -35,6 +35,7 @@ def device(request):
 def _seed():
     mg.manual_seed(0)
     np.random.seed(0)
+    mg.set_default_dtype(mg.float32)     # (a test that changes it cannot leak the change)
 
 
 def make(shape, device="cpu", requires_grad=True, seed=None, low=None):

@@ -1032,3 +1032,23 @@ def test_reading_the_grad_of_a_non_leaf_warns_as_pytorch():
         warnings.simplefilter("error")                # kept: no warning, and a value
         assert z.grad.numpy().tolist() == [1.0, 1.0]
         assert x.grad.numpy().tolist() == [5.0, 5.0]
+
+
+def test_set_default_dtype_runs_a_script_in_float64(device):
+    """Everything made without a dtype follows it: tensors of floats, zeros, randn,
+    arange, layers' parameters and buffers, and so what they compute; integers keep
+    int64; the repr leaves the default unsaid, as PyTorch's."""
+    assert mg.get_default_dtype() is mg.float32
+    mg.set_default_dtype(mg.float64)
+    made = [mg.tensor([1.5]), mg.zeros(2, device=device), mg.randn(2), mg.arange(2.0),
+            mg.full((2,), 0.5), mg.ones(1), mg.empty(1), mg.nn.Linear(2, 2).weight,
+            mg.nn.BatchNorm2d(2).running_var]
+    assert [t.dtype for t in made] == [mg.float64] * len(made)
+    conv = mg.nn.Conv2d(2, 3, 3).to(device)
+    assert conv(mg.randn(1, 2, 5, 5, device=device)).dtype == mg.float64
+    assert mg.tensor([1]).dtype == mg.int64 and repr(mg.zeros(1)) == "tensor([0.])"
+    mg.set_default_dtype(mg.float32)
+    assert mg.zeros(1).dtype == mg.float32
+    assert repr(mg.zeros(1, dtype=mg.float64)) == "tensor([0.], dtype=float64)"
+    with pytest.raises(TypeError, match="only float32 and float64 are supported, got int64"):
+        mg.set_default_dtype(mg.int64)

@@ -75,6 +75,12 @@ def test_the_differences_docs_pytorch_md_lists_hold():
     page = (ROOT / "docs" / "pytorch.md").read_text()
     assert "| `mg.tensor(numpy_float64_array)`" in page
     assert mg.tensor(np.zeros(2)).dtype == mg.float32
+    p = mg.zeros(2, requires_grad=True)
+    (p * p).sum().backward()
+    adam = mg.optim.Adam([p])
+    adam.step()
+    assert type(adam.state[p]["step"]) is int and isinstance(adam.state[p]["exp_avg"],
+                                                             np.ndarray)
     assert isinstance(mg.tensor([1.0]).data, np.ndarray)              # p.data: the array
     assert mg.tensor([1.0, 3.0]).var().item() == 1.0                  # biased
     x = mg.tensor([1.0, -2.0], requires_grad=True)

@@ -17,14 +17,15 @@ from ..tensor import Tensor
 class Parameter(Tensor):
     """Parameter(data, requires_grad=True). `data` is a Tensor (its array is shared, as in
     PyTorch), an ndarray (shared) or anything `mg.tensor` accepts (copied;
-    floats become float32). Only floating-point data can require a gradient."""
+    floats become the default dtype, float32). Only floating-point data can require a
+    gradient."""
 
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
-            data = np.empty(0, dtype=np.float32)
+            data = np.empty(0, dtype=backend.get_default_dtype())
         # a Tensor: Tensor.__init__ shares its array and version counter; an ndarray: shared
         if not (isinstance(data, (Tensor, np.ndarray)) or backend.is_gpu_array(data)):
-            data = tensor(data).data          # lists and numbers: float32, like mg.tensor
+            data = tensor(data).data          # lists and numbers: as mg.tensor
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
@@ -32,6 +33,7 @@ class Parameter(Tensor):
 
 
 def zeros_parameter(*shape, device=None, dtype=None) -> Parameter:
-    """A Parameter of zeros (float32 unless told) for a layer to initialise in place."""
+    """A Parameter of zeros (the default dtype, float32, unless told) for a layer to
+    initialise in place."""
     xp = backend.get_xp(device or "cpu")
-    return Parameter(xp.zeros(shape, dtype=np.dtype(dtype or np.float32)))
+    return Parameter(xp.zeros(shape, dtype=np.dtype(dtype or backend.get_default_dtype())))
