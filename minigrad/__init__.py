@@ -46,12 +46,13 @@ from .creation import (arange, as_tensor, bool_, empty, empty_like, eye, float32
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm,
                        tensor, uint8, zeros, zeros_like)
 from .ops import (abs, add, allclose, amax, amin, argmax, argmin, cat, ceil, chunk, clamp,
-                  cos, div, einsum, equal, erf, exp, expm1, flatten, flip, floor, floor_divide,
-                  gather, leaky_relu, log, log1p, logical_and, logical_not, logical_or,
-                  logical_xor, logsumexp, matmul, maximum, mean, minimum, mul, neg, permute,
-                  pow, relu, remainder, repeat_interleave, reshape, round, sigmoid, sign,
-                  sin, softplus, split, sqrt, squeeze, stack, sub, sum, tanh, transpose,
-                  trunc, unbind, unsqueeze, var, where)
+                  cos, cumsum, div, einsum, equal, erf, exp, expm1, flatten, flip, floor,
+                  floor_divide, gather, leaky_relu, log, log1p, logical_and, logical_not,
+                  logical_or, logical_xor, logsumexp, matmul, maximum, mean, meshgrid,
+                  minimum, mul, narrow, neg, permute, pow, relu, remainder, repeat_interleave,
+                  reshape, roll, round, sigmoid, sign, sin, softplus, split, sqrt, squeeze,
+                  stack, sub, sum, tanh, transpose, tril, triu, trunc, unbind, unsqueeze, var,
+                  where)
 from .ops.loss import log_softmax, softmax
 from .ops.reduce import std
 from .ops import max, min  # noqa: A004 (PyTorch's names)

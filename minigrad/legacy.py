@@ -57,7 +57,7 @@ class Variable(metaclass=_VariableType):
         if volatile:
             warnings.warn("Variable: volatile was removed and has no effect; use "
                           "`with mg.no_grad():` instead", UserWarning, stacklevel=2)
-        return Tensor(data._data, requires_grad=requires_grad)
+        return Tensor(data, requires_grad=requires_grad)   # shares memory and version counter
 
 
 class _TensorType(type):

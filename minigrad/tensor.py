@@ -586,6 +586,63 @@ class Tensor:
         self._data[...] = backend.to_device(sample.astype(self.dtype), self.device)
         return self._bump()
 
+    def exp_(self) -> "Tensor":
+        """self = e^self, in place; floating point tensors only (e^x is no integer)."""
+        self._check_in_place("exp_")
+        if self.dtype.kind != "f":
+            raise TypeError(f"exp_: only floating point tensors, got {self.dtype} of shape "
+                            f"{self.shape}; x.exp() gives a new float tensor")
+        self.xp.exp(self._data, out=self._data)
+        return self._bump()
+
+    def random_(self, *bounds, to=None) -> "Tensor":
+        """Whole numbers drawn uniformly from the library's generator (`mg.manual_seed`),
+        stored in this tensor's dtype, as PyTorch's random_ (whose `from` is a Python
+        keyword, so it goes by position):
+            x.random_(to)            [0, to)
+            x.random_(from, to)      [from, to)
+            x.random_()              [0, top]: top is 2^24 for float32 and 2^53 for
+                                     float64 (up to there every whole number is exact),
+                                     the maximum of an integer dtype, 1 for bool
+            x.random_(from, None)    [from, top]"""
+        self._check_in_place("random_")
+        if len(bounds) > 2 or (len(bounds) == 2 and to is not None):
+            raise TypeError(f"random_: expected random_(), random_(to) or random_(from, "
+                            f"to), got bounds {bounds} and to={to!r}")
+        if len(bounds) == 2:
+            low, high = bounds
+        elif len(bounds) == 1:
+            low, high = (0, bounds[0]) if to is None else (bounds[0], to)
+        else:
+            low, high = 0, to
+        for name, value in (("from", low), ("to", high)):
+            if value is not None and (isinstance(value, (bool, np.bool_))
+                                      or not isinstance(value, (int, np.integer))):
+                raise TypeError(f"random_: {name} must be an int, got {value!r}")
+        kind = self.dtype.kind
+        if kind == "f":
+            top = 2 ** (np.finfo(self.dtype).nmant + 1)     # every whole number up to it
+        elif kind == "b":
+            top = 1
+        else:
+            top = min(int(np.iinfo(self.dtype).max), int(np.iinfo(np.int64).max))
+        last = top if high is None else int(high) - 1       # the largest number drawn
+        if low > last:
+            expected = f"from <= {top} for {self.dtype}" if high is None else "from < to"
+            raise ValueError(f"random_: expects {expected}, got from={low}, to={high}")
+        if kind in "biu":
+            lowest = 0 if kind == "b" else int(np.iinfo(self.dtype).min)
+            if low < lowest or last > top:
+                raise ValueError(f"random_: [{low}, {last}] does not fit in {self.dtype} "
+                                 f"([{lowest}, {top}])")
+        elif max(-low, last) > top:                          # as PyTorch: a warning
+            warnings.warn(f"random_: [{low}, {last}] reaches past [-{top}, {top}], where "
+                          f"{self.dtype} holds every whole number; the values are rounded",
+                          UserWarning, stacklevel=2)
+        sample = backend.rng().integers(low, last, size=self.shape, endpoint=True)
+        self._data[...] = backend.to_device(sample.astype(self.dtype), self.device)
+        return self._bump()
+
     def __setitem__(self, key, value) -> None:
         """x[key] = value, with the key read as x[key] reads it (PyTorch's rules, see
         minigrad/ops/index.py): x[0, :, [1, 2]] = v writes where x[0, :, [1, 2]] reads."""
@@ -877,6 +934,11 @@ class Tensor:
     def unbind(self, dim=0): return ops.unbind(self, dim)
     def gather(self, dim, index): return ops.gather(self, dim, index)
     def index_select(self, dim, index): return ops.index_select(self, dim, index)
+    def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
+    def narrow(self, dim, start, length): return ops.narrow(self, dim, start, length)
+    def tril(self, diagonal=0): return ops.tril(self, diagonal)
+    def triu(self, diagonal=0): return ops.triu(self, diagonal)
+    def cumsum(self, dim=None, *, dtype=None): return ops.cumsum(self, dim, dtype=dtype)
 
     def t(self):
         """The transpose of a matrix (a 0-d or 1-d tensor is itself), as PyTorch's t()."""

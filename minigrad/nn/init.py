@@ -140,3 +140,32 @@ def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
         return tensor
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(_fan(tensor, mode)))
+
+
+def orthogonal_(tensor, gain: float = 1.0):
+    """A (semi-)orthogonal matrix times gain, as torch.nn.init.orthogonal_ (Saxe et al.,
+    2013). The tensor is read as a (rows, cols) matrix, rows = shape[0] (a conv weight
+    (out, in, kh, kw) as (out, in kh kw)); it gets orthonormal rows, W W^T = I, when
+    rows <= cols, else orthonormal columns, W^T W = I. PyTorch's algorithm: Q of the QR
+    factorisation of a standard normal matrix (of its transpose when rows < cols, so that
+    Q has the long side), column j of Q times the sign of R_jj (which makes Q uniform over
+    the orthogonal matrices, Mezzadri 2007). Computed in float64, then stored in the
+    tensor's dtype. An empty tensor is left as it is, as in PyTorch."""
+    t = _as_tensor(tensor)
+    if t.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are "
+                         f"supported, got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        return tensor
+    rows = t.shape[0]
+    cols = t.numel() // rows
+    flat = backend.rng().standard_normal((rows, cols))   # (rows, cols)
+    if rows < cols:
+        flat = flat.T                                     # (cols, rows): tall
+    q, r = np.linalg.qr(flat)                             # q (long, short), r (short, short)
+    q = q * np.sign(np.diag(r))                           # column j times sign(R_jj)
+    if rows < cols:
+        q = q.T                                           # (rows, cols)
+    with no_grad():
+        t.copy_((gain * q).reshape(t.shape).astype(t.dtype))
+    return tensor

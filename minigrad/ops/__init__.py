@@ -8,11 +8,12 @@ from .elementwise import (abs, add, allclose, as_tensor, ceil, clamp, compare, c
                           neg, pow, rdiv, relu, relu6, remainder, round, rounded_divide, rpow,
                           rsub, sigmoid, sign, silu, sin, softplus, sqrt, sub, tanh, trunc,
                           where)
-from .index import gather, getitem, index_select, one_hot, unwrap_index
+from .index import gather, getitem, index_select, one_hot, tril, triu, unwrap_index
 from .matmul import einsum, matmul
-from .reduce import (amax, amin, argmax, argmin, logsumexp, max, mean, min, normalize, sum,
-                     var)
+from .reduce import (amax, amin, argmax, argmin, cumsum, logsumexp, max, mean, min, normalize,
+                     sum, var)
 # (the p-norm is ops.reduce.norm: `ops.norm` is the batch/layer norm module)
-from .shape import (broadcast_to, cat, chunk, clone, expand, flatten, flip, pad, permute,
-                    pixel_shuffle, pixel_unshuffle, repeat, repeat_interleave, reshape, split,
-                    squeeze, stack, sum_to, to_device, to_dtype, transpose, unbind, unsqueeze)
+from .shape import (broadcast_to, cat, chunk, clone, expand, flatten, flip, meshgrid, narrow,
+                    pad, permute, pixel_shuffle, pixel_unshuffle, repeat, repeat_interleave,
+                    reshape, roll, split, squeeze, stack, sum_to, to_device, to_dtype,
+                    transpose, unbind, unsqueeze)

@@ -293,3 +293,37 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
                          f"[{int(labels.min())}, {int(labels.max())}]")
     classes = xp.arange(num_classes)                                # (num_classes,)
     return Tensor._from_op((labels[..., None] == classes).astype(np.int64), False)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (rows, cols), the rest 0, as torch.tril:
+    y[..., i, j] = x[..., i, j] where j <= i + diagonal (0 the main diagonal, 1 one above
+    it, -1 one below), else 0. A constant 0/1 mask (MaskMul: exactly 0 where it is 0, even
+    for inf), so the gradient is gy under the same mask; batched over the leading dims."""
+    return _triangle(input, diagonal, "tril")
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle, as torch.triu: y[..., i, j] = x[..., i, j] where
+    j >= i + diagonal, else 0 (the complement of tril(x, diagonal - 1))."""
+    return _triangle(input, diagonal, "triu")
+
+
+def _triangle(x: Tensor, diagonal: int, op: str) -> Tensor:
+    from .elementwise import MaskMul  # noqa: PLC0415
+    from .shape import _whole  # noqa: PLC0415
+
+    require_tensor(x, op)
+    k = _whole(diagonal, op, "diagonal")
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expected a tensor with at least 2 dims (..., rows, cols), "
+                         f"got shape {tuple(x.shape)}")
+    rows, cols = x.shape[-2:]
+    xp = x.xp
+    if op == "tril":
+        keep = xp.tri(rows, cols, k, dtype=bool)         # (rows, cols): j <= i + k
+    else:
+        keep = ~xp.tri(rows, cols, k - 1, dtype=bool)    # (rows, cols): j >= i + k
+    if not x.is_floating_point():                        # integers, bools: no gradient
+        return Tensor._from_op(xp.where(keep, x.data, xp.zeros((), x.dtype)), False)
+    return MaskMul(keep.astype(x.dtype))(x)

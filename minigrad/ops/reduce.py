@@ -139,6 +139,47 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None) -> Tensor:
     return Sum(axes, keepdim)(x)
 
 
+class CumSum(Function):
+    """y_i = x_0 + x_1 + ... + x_i along `dim` (the running sums)
+    dL/dx_j = sum over i >= j of gy_i: the running sums of gy taken from the other end,
+    flip(cumsum(flip(gy))) along dim. Linear, so the backward of that is again flips
+    and a CumSum: double backward needs nothing new. (One op: composed, the running sums
+    would be a product with a triangle of ones, n^2 work for n entries.)"""
+    save_inputs = False
+    holds_no_arrays = True   # backward needs only the dim (see Function)
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def forward(self, x):
+        return x.cumsum(axis=self.dim)
+
+    def backward(self, gy):
+        from .shape import flip  # noqa: PLC0415
+
+        return flip(CumSum(self.dim)(flip(gy, self.dim)), self.dim)
+
+
+def cumsum(x: Tensor, dim=None, *, dtype=None) -> Tensor:
+    """The running sums along dim, as torch.cumsum: y[..., i] = x[..., 0] + ... + x[..., i].
+    dim is required, as in PyTorch (numpy's default, the flattened tensor, would be
+    x.flatten().cumsum(0)); dtype converts x first. As sum, an integer or bool tensor gives
+    int64 without a gradient."""
+    from .shape import _normalize_dim, reshape, to_dtype  # noqa: PLC0415
+
+    if dim is None:
+        raise TypeError(f"cumsum: dim is required (the dim to sum along, e.g. "
+                        f"x.cumsum(0)), got none for a tensor of shape {tuple(x.shape)}")
+    if dtype is not None:
+        x = to_dtype(x, dtype)
+    dim = _normalize_dim(dim, x.ndim, "cumsum")
+    if x.ndim == 0:                                     # a 0-d tensor: itself, as 1 entry
+        return reshape(cumsum(reshape(x, 1), 0), ())
+    if x._data.dtype.kind in "biu":
+        return Tensor._from_op(x.data.cumsum(axis=dim, dtype=np.int64), False)
+    return CumSum(dim)(x)
+
+
 def _require_float(x: Tensor, op: str) -> None:
     """As in PyTorch, mean, var and std refuse an integer or bool tensor (numpy would
     give a float64 result): the caller chooses the float dtype."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 
 import numpy as np
 
@@ -282,6 +283,41 @@ def flip(x: Tensor, dims) -> Tensor:
                             for i in range(x.ndim)))
 
 
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """x's entries moved `shifts` places along each dim in dims, those pushed past the end
+    coming back at the start, as torch.roll: roll([a, b, c, d], 1) = [d, a, b, c].
+    shifts and dims are ints or tuples of one length (a dim named twice is rolled twice);
+    dims None rolls the flattened tensor and restores its shape.
+    Along one dim of size n, a shift s (taken mod n) is a split into the first n - s and
+    the last s entries, glued back the other way round: Split and Cat are each other's
+    backward, so the gradient is rolled back by -s."""
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    shifts = tuple(_whole(s, "roll", f"each shift in {shifts}") for s in shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: without dims, one shift rolls the flattened tensor; "
+                             f"got {len(shifts)} shifts {shifts} (give one dim per shift)")
+        return reshape(roll(flatten(x), shifts, 0), *x.shape)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length "
+                         f"(one shift per dim), got {len(shifts)} and {len(dims)}")
+    if not shifts:
+        raise ValueError("roll: expected at least one shift")
+    if x.ndim == 0:
+        raise IndexError(f"roll: a 0-d tensor has no dims {dims} to roll along (without "
+                         f"dims it is rolled as a 1-element tensor)")
+    y = x
+    for shift, dim in zip(shifts, dims):
+        dim = _normalize_dim(dim, x.ndim, "roll")
+        n = x.shape[dim]
+        s = shift % n if n else 0
+        if s:
+            head, tail = Split([n - s, s], dim)(y)      # x[:n - s], x[n - s:] along dim
+            y = Cat(dim)(tail, head)
+    return clone(x) if y is x else y                    # (a new tensor, as PyTorch's)
+
+
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     """The slices of x along dim, each without that dim: x.unbind(0) = (x[0], x[1], ...).
     (Split into pieces of 1, each squeezed.)"""
@@ -431,6 +467,45 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids, as torch.meshgrid: for 1-D inputs of lengths n0, n1, ..., output i
+    has shape (n0, n1, ...) and holds tensors[i] along dim i, the same along the others
+    (indexing "ij", matrix order). indexing "xy" (Cartesian, numpy's default) swaps the
+    first two dims: outputs of shape (n1, n0, n2, ...), tensors[0] along dim 1. The
+    tensors come one by one or as one list; a 0-d one counts as length 1. As in PyTorch,
+    leaving indexing out warns and means "ij". Each output is a reshape and an expand (a
+    view), so its gradient is summed back over the copies."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("meshgrid: pass indexing='ij' (matrix order, what it means when left "
+                      "out) or indexing='xy' (numpy's default); PyTorch warns that it will "
+                      "require it", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ValueError("meshgrid: expected at least one tensor")
+    for number, t in enumerate(tensors):
+        require_tensor(t, "meshgrid", f"tensors[{number}]")
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expected 0-d or 1-D tensors, got shape "
+                             f"{tuple(t.shape)} at position {number}")
+    if len({t.dtype for t in tensors}) > 1 or len({t.device for t in tensors}) > 1:
+        described = ", ".join(f"{t.dtype} on {t.device}" for t in tensors)
+        raise TypeError(f"meshgrid: all tensors must have the same dtype and device, got "
+                        f"{described}")
+    sizes = [math.prod(t.shape) for t in tensors]
+    along = list(range(len(tensors)))                   # the output dim of tensors[i]
+    if indexing == "xy" and len(tensors) > 1:
+        along[0], along[1] = 1, 0
+    shape = [0] * len(tensors)
+    for n, dim in zip(sizes, along):
+        shape[dim] = n
+    return tuple(expand(reshape(t, *[n if d == dim else 1 for d in range(len(shape))]),
+                        *shape) for t, n, dim in zip(tensors, sizes, along))
+
+
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """x cut along dim into pieces, as in PyTorch: an int gives pieces of that size (the
     last one smaller when the size does not divide), a list gives the pieces' sizes, which
@@ -471,6 +546,30 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     if size == 0:                                       # an empty dim: chunks empty pieces
         return split(x, [0] * int(chunks), dim)
     return split(x, -(-size // int(chunks)), dim)       # ceil(size / chunks) each
+
+
+def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
+    """x[..., start:start + length] along dim, as torch.narrow: `length` entries from
+    `start` (a negative start counts from the end). A slice, so a view, and the gradient
+    is 0 outside it (getitem)."""
+    from .index import getitem  # noqa: PLC0415
+
+    if x.ndim == 0:
+        raise ValueError("narrow: cannot narrow a 0-d tensor (it has no dims)")
+    dim = _normalize_dim(dim, x.ndim, "narrow")
+    start, length = _whole(start, "narrow", "start"), _whole(length, "narrow", "length")
+    size = x.shape[dim]
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: start {start} is out of range for dim {dim} of size "
+                         f"{size} (shape {tuple(x.shape)}; expected a start in "
+                         f"[{-size}, {size}])")
+    if length < 0:
+        raise ValueError(f"narrow: length must be non-negative, got {length}")
+    start = start + size if start < 0 else start
+    if start + length > size:
+        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds the size "
+                         f"{size} of dim {dim} (shape {tuple(x.shape)})")
+    return getitem(x, (slice(None),) * dim + (slice(start, start + length),))
 
 
 class Pad(Function):
