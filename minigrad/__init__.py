@@ -124,7 +124,8 @@ from . import viz  # noqa: E402,F401 (graph drawing, backward trace)
 from . import nn  # noqa: E402,F401 (layers, built on everything above)
 
 # `from minigrad import *` leaves Python's own float, int, bool, abs, max, min, pow, round
-# and sum alone (mg.max is a reduction; the builtin max(1, 2) must keep working)
+# and sum alone (mg.max is a reduction; the builtin max(1, 2) must keep working), and
+# keeps the helpers require_tensor and CPU_TYPES out
 __all__ = [name for name in dir() if not name.startswith("_")
            and name not in ("float", "int", "bool", "abs", "max", "min", "pow", "round",
-                            "sum")]
+                            "sum", "require_tensor", "CPU_TYPES")]

@@ -729,8 +729,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     `inputs` narrows the pass to those tensors: only their `.grad` is written, and ops
     that lead to no input are skipped (`d_loss.backward(inputs=list(D.parameters()))`
     leaves G's `.grad` alone and skips G's weight gradients). A non-leaf among `inputs`
-    gets its gradient in `.grad` (as with retain_grad()), and the pass stops there for
-    it. An input that the outputs do not depend on keeps its `.grad`.
+    gets its gradient in `.grad` as retain_grad() would (after its hooks), and the pass
+    stops there for it. An input that the outputs do not depend on keeps its `.grad`.
     """
     tensors, grads = _starting_gradients("backward", tensors, grad_tensors, "gradient")
     if retain_graph is None:
@@ -748,10 +748,24 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         if not t.requires_grad:
             raise RuntimeError(f"backward: an input of shape {tuple(t.shape)} does not "
                                f"require grad, so it can have no .grad")
-    found = run_backward(tensors, grads, retain_graph, create_graph, inputs=unique,
-                         allow_unused=True)
+    # A non-leaf input's .grad is retain_grad()'s, stored after its hooks ran: retained
+    # for this pass only, unless it already was.
+    temporary = [t for t in unique if t.creator is not None and not t.retains_grad]
+    had_hooks = [t.creator.output_hooks is not None for t in temporary]
+    for t in temporary:
+        t.retain_grad()
+    try:
+        found = run_backward(tensors, grads, retain_graph, create_graph, inputs=unique,
+                             allow_unused=True)
+    finally:
+        for t, hooks_before in zip(temporary, had_hooks):
+            fn = t.creator
+            del fn.retained[t._output_index]
+            fn.retained = fn.retained or None
+            if not hooks_before and not fn.output_hooks:
+                fn.output_hooks = None
     for t, g in zip(unique, found):
-        if g is not None:
+        if g is not None and t.creator is None:              # leaves; non-leaves above
             _store_grad(t, g, create_graph)
 
 

@@ -97,6 +97,22 @@ def test_backward_inputs_non_leaf_stops_there(device):
     assert a.grad is None and b.grad is None
 
 
+def test_backward_inputs_non_leaf_gets_its_gradient_after_hooks_and_once(device):
+    """As PyTorch: a non-leaf input's .grad is the gradient its hooks leave, stored once
+    even when it also called retain_grad(); the retention is this pass's only."""
+    x = make((3,), device, seed=49)
+    y = x * 2
+    y.register_hook(lambda g: g * 10)
+    (y * y).sum().backward(inputs=[y])
+    assert_close(y.grad, 10 * 2 * 2 * x.numpy())
+    assert not y.retains_grad
+    z = x * 2
+    z.retain_grad()
+    (z * z).sum().backward(inputs=[z])
+    assert_close(z.grad, 2 * 2 * x.numpy())
+    assert z.retains_grad and x.grad is None
+
+
 def test_backward_inputs_runs_hooks_and_create_graph(device):
     a, b = make((3,), device, seed=45), make((3,), device, seed=46)
     a.register_hook(lambda g: g * 10)

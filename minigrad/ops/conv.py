@@ -37,7 +37,7 @@ import kernels
 
 from ..autograd import Function
 from ..tensor import Tensor, require_tensor
-from .shape import _whole, cat, split, unbatched
+from .shape import _whole, cat, over_height_1, split, unbatched
 
 
 # Conv2d's forward builds the im2col matrix `cols` of x; the weight gradient needs the same
@@ -205,7 +205,8 @@ def _check(op: str, input: Tensor, weight: Tensor, groups: int, out_dim: int) ->
     return groups
 
 
-def _grouped(conv, input: Tensor, weight: Tensor, bias, groups: int, **geometry) -> Tensor:
+def _grouped(conv, groups: int, input: Tensor, weight: Tensor, bias=None,
+             **geometry) -> Tensor:
     """`groups` convolutions side by side, as PyTorch's `groups`: the input's channels are
     cut into `groups` equal parts, and part g is convolved with part g of the weight (cut
     along dim 0, for both conv2d and conv_transpose2d) and of the bias; the results are
@@ -272,12 +273,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if (top, left) != (bottom, right):     # 'same' with an odd total: pad first, unevenly
         from .shape import pad  # noqa: PLC0415
 
-        input, (top, left) = pad(input, (left, right, top, bottom)), (0, 0)
+        input = pad(input, (left, right, top, bottom))
+        top = left = 0
     padding = (top, left)
     _check_geometry(op, stride, padding, dilation)
     inputs = _with_bias(input, weight, bias, weight.shape[0], op)
     if groups > 1:
-        return _grouped(conv2d, input, weight, bias, groups, stride=stride, padding=padding,
+        return _grouped(conv2d, groups, *inputs, stride=stride, padding=padding,
                         dilation=dilation)
     return Conv2d(stride, padding, dilation)(*inputs)
 
@@ -314,8 +316,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                          f"output_padding {output_padding} gives an empty output {out_hw}")
     inputs = _with_bias(input, weight, bias, weight.shape[1] * groups, op)
     if groups > 1:
-        return _grouped(conv_transpose2d, input, weight, bias, groups, stride=stride,
-                        padding=padding, output_padding=output_padding, dilation=dilation)
+        return _grouped(conv_transpose2d, groups, *inputs, stride=stride, padding=padding,
+                        output_padding=output_padding, dilation=dilation)
     return Conv2dDx(out_hw, stride, padding, dilation)(*inputs)
 
 
@@ -330,13 +332,9 @@ def _single(value, name: str, op: str) -> int:
     return _whole(value, op, name)
 
 
-def _as_height_1(conv2d_like, op: str, input: Tensor, weight: Tensor, *args, **kwargs):
-    """A 1-D convolution is the 2-D one over signals of height 1: input (N, C, L) becomes
-    (N, C, 1, L), weight (O, C, K) becomes (O, C, 1, K), and the height dim is dropped
-    from the result; the gradients flow back through the reshapes. Errors the 2-D op
-    raises say so, with its 4-D shapes."""
-    from .shape import squeeze, unsqueeze  # noqa: PLC0415
-
+def _as_height_1(conv2d_like, op: str, input: Tensor, weight: Tensor, *args):
+    """A 1-D convolution is the 2-D one over signals of height 1 (shape.over_height_1):
+    input (N, C, L) or (C, L), weight (O, C, K) read as (O, C, 1, K)."""
     require_tensor(input, op, "input")
     require_tensor(weight, op, "weight")
     if input.ndim not in (2, 3):
@@ -344,12 +342,7 @@ def _as_height_1(conv2d_like, op: str, input: Tensor, weight: Tensor, *args, **k
                          f"{tuple(input.shape)}")
     if weight.ndim != 3:
         raise ValueError(f"{op}: weight must be 3-D, got shape {tuple(weight.shape)}")
-    try:
-        y = conv2d_like(unsqueeze(input, -2), unsqueeze(weight, -2), *args, **kwargs)
-    except (ValueError, TypeError) as error:
-        kind = "conv2d" if conv2d_like is conv2d else "conv_transpose2d"
-        raise type(error)(f"{op} (a {kind} of height 1): {error}") from None
-    return squeeze(y, -2)
+    return over_height_1(conv2d_like, op, (input, weight), *args)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,

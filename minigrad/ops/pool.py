@@ -27,7 +27,7 @@ import kernels
 from ..autograd import Function
 from ..tensor import Tensor, require_tensor
 from .conv import _single
-from .shape import _whole, squeeze, unbatched, unsqueeze
+from .shape import _whole, over_height_1, squeeze, unbatched, unsqueeze
 
 
 def _pair(value, name: str, op: str) -> tuple:
@@ -467,24 +467,14 @@ def _nearest_exact(x: Tensor, out_hw: tuple, scales) -> Tensor:
 
 # --------------------------------------------------------------- 1-D, as 2-D of height 1
 
-def _as_height_1(pool2d_like, op: str, input: Tensor, *args):
-    """A 1-D pool is the 2-D one over signals of height 1: input (N, C, L) or (C, L)
-    becomes (N, C, 1, L) or (C, 1, L), the windows (1, K), and the height dim is dropped
-    from each result; the gradients flow back through the reshapes (as conv1d, in
-    minigrad/ops/conv.py). Errors the 2-D op raises say so, with its shapes."""
+def _as_height_1(pool2d, op: str, input: Tensor, *args):
+    """A 1-D pool is the 2-D one over signals of height 1 (shape.over_height_1): input
+    (N, C, L) or (C, L), the windows (1, K)."""
     require_tensor(input, op)
     if input.ndim not in (2, 3):
         raise ValueError(f"{op}: input must be 3-D (N, C, L) or 2-D (C, L), got shape "
                          f"{tuple(input.shape)}")
-    try:
-        result = pool2d_like(unsqueeze(input, -2), *args)
-    except (ValueError, TypeError, NotImplementedError) as error:
-        name = pool2d_like.__name__
-        article = "an" if name[0] in "aeiou" else "a"
-        raise type(error)(f"{op} ({article} {name} of height 1): {error}") from None
-    if isinstance(result, tuple):                     # max_pool1d(..., return_indices)
-        return tuple(squeeze(r, -2) for r in result)
-    return squeeze(result, -2)
+    return over_height_1(pool2d, op, (input,), *args)
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,

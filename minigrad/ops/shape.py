@@ -377,6 +377,22 @@ def unbatched(fn, input: Tensor, *args):
     return squeeze(result, 0)
 
 
+def over_height_1(op_2d, op: str, signals: tuple, *args, **kwargs):
+    """A 1-D op (conv1d, avg_pool1d, ...) as its 2-D one over signals of height 1: each of
+    `signals` (N, C, L) -> (N, C, 1, L) (a weight (O, C, K) -> (O, C, 1, K)), op_2d with
+    args, and the height dim dropped from each result; the gradients flow back through the
+    reshapes. An error op_2d raises says which 2-D op ran, with its 4-D shapes."""
+    try:
+        result = op_2d(*[unsqueeze(t, -2) for t in signals], *args, **kwargs)
+    except (ValueError, TypeError, NotImplementedError) as error:
+        name = op_2d.__name__
+        article = "an" if name[0] in "aeiou" else "a"
+        raise type(error)(f"{op} ({article} {name} of height 1): {error}") from None
+    if isinstance(result, tuple):                     # max_pool1d(..., return_indices)
+        return tuple(squeeze(r, -2) for r in result)
+    return squeeze(result, -2)
+
+
 class Cat(Function):
     """y = the inputs glued along `dim`.   dy/dx_i = the slice of gy that came from x_i"""
     save_inputs = False

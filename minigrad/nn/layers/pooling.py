@@ -3,6 +3,7 @@ for signals (N, C, L) AvgPool1d, MaxPool1d, AdaptiveAvgPool1d (the math is in
 minigrad/ops/pool.py, reached through minigrad.nn.functional)."""
 from __future__ import annotations
 
+from ...ops.conv import _single
 from .. import functional as F
 from ..module import Module
 
@@ -121,9 +122,9 @@ class AdaptiveAvgPool2d(Module):
 
 # ------------------------------------------------------------------ signals (N, C, L)
 
-def _one_tuple(value) -> tuple:
-    """PyTorch's _single, as the 1-D layers keep their sizes: 3 -> (3,), [3] -> (3,)."""
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+def _one_tuple(value, name: str) -> tuple:
+    """As the 1-D layers keep their sizes, PyTorch's way: 3 -> (3,), [3] -> (3,)."""
+    return (_single(value, name, "AvgPool1d"),)
 
 
 class AvgPool1d(Module):
@@ -133,9 +134,9 @@ class AvgPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True):
         super().__init__()
-        self.kernel_size = _one_tuple(kernel_size)
-        self.stride = _one_tuple(kernel_size if stride is None else stride)
-        self.padding, self.ceil_mode = _one_tuple(padding), ceil_mode
+        self.kernel_size = _one_tuple(kernel_size, "kernel_size")
+        self.stride = _one_tuple(kernel_size if stride is None else stride, "stride")
+        self.padding, self.ceil_mode = _one_tuple(padding, "padding"), ceil_mode
         self.count_include_pad = count_include_pad
 
     def forward(self, x):
